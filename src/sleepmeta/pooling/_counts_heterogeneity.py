@@ -1,0 +1,90 @@
+"""Heterogeneity statistics for the Mantel-Haenszel and Peto analyses (batched).
+
+Both follow metafor's ``rma.mh`` and ``rma.peto``: the study effects that
+enter Q are ``escalc``'s with ``add=1/2, to="only0", drop00=TRUE`` (studies
+with no events, or only events, in both groups leave Q; the pooled estimate
+still uses their raw counts). I² and H² are derived from Q as in Higgins &
+Thompson (2002, Stat Med 21:1539-1558): ``I2 = max(0, 100 (Q - df)/Q)``,
+``H2 = Q/df``; with fewer than two studies in Q, ``Q = 0, p = 1, I2 = 0,
+H2 = 1``.
+
+>>> import numpy as np
+>>> a = np.array([[0.0, 3.0]]); b = np.array([[10.0, 7.0]])
+>>> c = np.array([[0.0, 1.0]]); d = np.array([[10.0, 9.0]])
+>>> double_zero(a, b, c, d).tolist()
+[[True, False]]
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.stats import chi2
+
+from sleepmeta.effects.binary import MEASURES as TABLE_MEASURES
+from sleepmeta.effects.binary import continuity_correct
+
+
+def double_zero(a, b, c, d) -> np.ndarray:
+    """Tables with no events in both groups, or only events in both groups."""
+    return ((a == 0) & (c == 0)) | ((b == 0) & (d == 0))
+
+
+def table_effects(measure: str, a, b, c, d, mask):
+    """``escalc`` effects for Q: corrected (1/2, only0), double-zero tables left out.
+
+    Returns ``yi, vi`` (0 where unused) and the boolean array ``used``.
+    """
+    used = mask & ~double_zero(a, b, c, d)
+    spec = TABLE_MEASURES[measure]
+    # unused entries get a harmless 1-1-1-1 table so no 0/0 is ever computed
+    cells = [np.where(used, x, 1.0) for x in (a, b, c, d)]
+    ca, cb, cc, cd, _ = continuity_correct(*cells, spec.add)
+    yi, vi = spec.compute(a=ca, b=cb, c=cc, d=cd)
+    return np.where(used, yi, 0.0), np.where(used, vi, 1.0), used
+
+
+def summarise_q(q, k_yi, estimable=None):
+    """p-value, I² and H² from Q with ``k_yi - 1`` degrees of freedom (batched)."""
+    q = np.asarray(q, dtype=float)
+    k_yi = np.asarray(k_yi)
+    df = np.maximum(k_yi - 1, 0)
+    several = k_yi > 1
+    safe_df = np.where(several, df, 1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        i2 = np.where(q > 0, np.maximum(0.0, 100 * (q - safe_df) / np.where(q > 0, q, 1)), 0.0)
+    q_out = np.where(several, q, 0.0)
+    pval = np.where(several, chi2.sf(q, safe_df), 1.0)
+    i2 = np.where(several, i2, 0.0)
+    h2 = np.where(several, q / safe_df, 1.0)
+    if estimable is not None:
+        nan = ~estimable
+        q_out, pval, i2, h2 = (np.where(nan, np.nan, x) for x in (q_out, pval, i2, h2))
+    return q_out, df, pval, i2, h2
+
+
+def inverse_variance_q(measure: str, a, b, c, d, mask, beta):
+    """Cochran's Q of the corrected study effects around the pooled ``beta`` (one per row)."""
+    yi, vi, used = table_effects(measure, a, b, c, d, mask)
+    k_yi = used.sum(axis=1)
+    resid = np.where(used, (yi - beta[:, None]) ** 2 / vi, 0.0)
+    q = np.maximum(0.0, resid.sum(axis=1))
+    return summarise_q(q, k_yi, estimable=np.isfinite(beta))
+
+
+def peto_q(a, expected, var, mask, k_yi):
+    """Peto's heterogeneity statistic ``sum (O-E)^2/V - (sum (O-E))^2 / sum V`` (Yusuf et al. 1985).
+
+    Tables with ``V = 0`` are left out; with fewer than two tables of
+    positive variance, ``p = 1, I2 = 0, H2 = 1`` (``Q`` itself is kept, as in
+    metafor).
+    """
+    pos = mask & (var > 0)
+    oe = np.where(mask, a - expected, 0.0)
+    first = np.where(pos, oe**2 / np.where(pos, var, 1.0), 0.0).sum(axis=1)
+    sum_v = np.where(pos, var, 0.0).sum(axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        q = np.maximum(0.0, first - oe.sum(axis=1) ** 2 / sum_v)
+    k_pos = pos.sum(axis=1)
+    _, df, pval, i2, h2 = summarise_q(q, np.where(k_pos > 1, k_yi, 1))
+    df = np.maximum(k_yi - 1, 0)
+    return q, df, pval, i2, h2

@@ -1,0 +1,213 @@
+"""The one pooling engine: B analyses of up to k studies at once.
+
+Everything that pools — a single meta-analysis, a meta-regression,
+leave-one-out, permutation tests, simulations — calls :func:`fit_batch`
+with padded ``(B, k)`` arrays and a boolean mask. The steps follow
+metafor 3.8's ``rma.uni``:
+
+1. tau² from the chosen estimator (:mod:`.estimators`);
+2. weighted least squares with weights ``1/(vi + tau²)``;
+3. Wald-type tests (``z``) or the Knapp & Hartung (2003) adjustment
+   (``knha``: the variance scaled by ``s² = Q(tau²)/(k-p)``, t and F tests with
+   k - p denominator degrees of freedom);
+4. the Q test with weights ``1/vi``; the "typical" within-study variance
+   ``vt = (k - p)/tr(P)`` (Higgins & Thompson 2002, generalised), and
+   ``I² = 100 tau²/(vt + tau²)``, ``H² = tau²/vt + 1`` (for the common-effect
+   model ``I² = 100 (Q - (k-p))/Q`` truncated at 0 and ``H² = Q/(k-p)``);
+5. the prediction interval ``mu ± crit sqrt(se² + tau²)``, with crit the same
+   quantile as the confidence interval (metafor's default).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy import stats
+
+from sleepmeta.errors import unknown_option
+from sleepmeta.pooling.estimators import ESTIMATORS, Problem
+
+TESTS = ("z", "knha")
+
+
+@dataclass
+class BatchFit:
+    """Arrays for a batch of fitted models (leading axis = analysis)."""
+
+    method: str
+    test: str
+    level: float
+    k: np.ndarray
+    p: int
+    beta: np.ndarray  # (B, p)
+    vb: np.ndarray  # (B, p, p)
+    se_beta: np.ndarray  # (B, p)
+    stat_beta: np.ndarray
+    pval_beta: np.ndarray
+    ci_low_beta: np.ndarray
+    ci_high_beta: np.ndarray
+    tau2: np.ndarray
+    tau2_se: np.ndarray
+    q: np.ndarray
+    q_df: np.ndarray
+    q_pvalue: np.ndarray
+    i2: np.ndarray
+    h2: np.ndarray
+    vt: np.ndarray
+    qm: np.ndarray
+    qm_df: tuple
+    qm_pvalue: np.ndarray
+    df: np.ndarray  # t/F denominator df (NaN for z)
+    crit: np.ndarray
+    s2w: np.ndarray  # Knapp-Hartung scale (1 for z)
+    weights: np.ndarray  # (B, k) 1/(vi + tau²), zero outside the mask
+    ll_ml: np.ndarray
+    ll_reml: np.ndarray
+    converged: np.ndarray
+    iterations: np.ndarray
+    btt: np.ndarray = field(default_factory=lambda: np.array([0]))
+
+    # the first coefficient (the pooled estimate of an intercept-only model)
+    @property
+    def estimate(self):
+        return self.beta[:, 0]
+
+    @property
+    def se(self):
+        return self.se_beta[:, 0]
+
+    @property
+    def statistic(self):
+        return self.stat_beta[:, 0]
+
+    @property
+    def pvalue(self):
+        return self.pval_beta[:, 0]
+
+    @property
+    def ci_low(self):
+        return self.ci_low_beta[:, 0]
+
+    @property
+    def ci_high(self):
+        return self.ci_high_beta[:, 0]
+
+    @property
+    def pi_low(self):
+        return self.estimate - self.crit * np.sqrt(self.se**2 + self.tau2)
+
+    @property
+    def pi_high(self):
+        return self.estimate + self.crit * np.sqrt(self.se**2 + self.tau2)
+
+
+def fit_batch(
+    yi: np.ndarray,
+    vi: np.ndarray,
+    mask: np.ndarray,
+    X: np.ndarray,
+    *,
+    method: str = "REML",
+    test: str = "z",
+    level: float = 0.95,
+    intercept: bool = True,
+) -> BatchFit:
+    """Fit B random- or common-effects (meta-regression) models at once.
+
+    Inputs are trusted: validated ``(B, k)`` arrays (masked entries any
+    finite value), ``X`` of shape ``(B or 1, k, p)`` of full column rank on
+    each analysis's studies, and every analysis with ``k > p`` (``k >= 1``
+    for ``FE``). ``intercept`` says whether column 0 of ``X`` is an
+    intercept (then the omnibus test QM leaves it out, as metafor does).
+    """
+    if method not in ESTIMATORS:
+        raise unknown_option("method", method, ESTIMATORS)
+    if test not in TESTS:
+        raise unknown_option("test", test, TESTS)
+    mask = np.asarray(mask, bool)
+    yi = np.where(mask, yi, 0.0)
+    vi = np.where(mask, vi, 1.0)
+    k = mask.sum(axis=1)
+    p = X.shape[-1]
+    pr = Problem(X=X, yi=yi, vi=vi, mask=mask, k=k, p=p)
+
+    t2 = ESTIMATORS[method](pr)
+    tau2 = t2.tau2
+    fit = pr.fit(pr.inverse_weights(tau2), y=yi)
+    kp = (k - p).astype(float)
+    vb = fit.A.copy()
+    s2w = np.ones_like(tau2)
+    if test == "knha":
+        rss = fit.rss
+        with np.errstate(divide="ignore", invalid="ignore"):
+            s2w = np.where(rss <= np.finfo(float).eps, 0.0, rss / kp)
+        vb = vb * s2w[:, None, None]
+    se_beta = np.sqrt(np.einsum("bii->bi", vb))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        stat = fit.beta / se_beta
+    alpha = 1 - level
+    btt = np.arange(1 if (intercept and p > 1) else 0, p)
+    m = btt.size
+    qm = _wald(fit.beta[:, btt], vb[:, btt][:, :, btt])
+    if test == "knha":
+        df = kp
+        crit = stats.t.isf(alpha / 2, df)
+        pval = 2 * stats.t.sf(np.abs(stat), df[:, None])
+        qm = qm / m
+        qm_p = stats.f.sf(qm, m, df)
+        qm_df = (m, df)
+    else:
+        df = np.full_like(tau2, np.nan)
+        crit = np.full_like(tau2, stats.norm.isf(alpha / 2))
+        pval = 2 * stats.norm.sf(np.abs(stat))
+        qm_p = stats.chi2.sf(qm, m)
+        qm_df = (m, None)
+    ci_low = fit.beta - crit[:, None] * se_beta
+    ci_high = fit.beta + crit[:, None] * se_beta
+
+    q, q_p, i2, h2, vt = _heterogeneity(pr, tau2, method)
+    ll_ml, ll_reml = _loglik(pr, fit, tau2)
+    return BatchFit(
+        method=method, test=test, level=level, k=k, p=p, beta=fit.beta, vb=vb, se_beta=se_beta,
+        stat_beta=stat, pval_beta=pval, ci_low_beta=ci_low, ci_high_beta=ci_high, tau2=tau2,
+        tau2_se=t2.se, q=q, q_df=kp, q_pvalue=q_p, i2=i2, h2=h2, vt=vt, qm=qm, qm_df=qm_df,
+        qm_pvalue=qm_p, df=df, crit=crit, s2w=s2w, weights=fit.w, ll_ml=ll_ml, ll_reml=ll_reml,
+        converged=t2.converged, iterations=t2.iterations, btt=btt,
+    )
+
+
+def _wald(b: np.ndarray, V: np.ndarray) -> np.ndarray:
+    """``b' V^-1 b`` for each member of a batch."""
+    if b.shape[1] == 0:
+        return np.zeros(b.shape[0])
+    return np.einsum("bi,bi->b", b, np.linalg.solve(V, b[..., None])[..., 0])
+
+
+def _heterogeneity(pr: Problem, tau2: np.ndarray, method: str):
+    """Q, its p-value, I², H² and the typical within-study variance (metafor's ``i2def = 1``)."""
+    kp = (pr.k - pr.p).astype(float)
+    has_df = kp > 0
+    f = pr.fit(1 / pr.vi)
+    q = np.where(has_df, np.maximum(0, f.rss), 0.0)
+    q_p = np.where(has_df, stats.chi2.sf(q, np.where(has_df, kp, 1)), 1.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        vt = np.where(has_df, kp / f.tr_pd(pr.m), 0.0)
+        if method == "FE":
+            i2 = np.where(has_df & (q > 0), np.maximum(0, 100 * (q - kp) / q), 0.0)
+            h2 = np.where(has_df, q / kp, 1.0)
+        else:
+            i2 = np.where(has_df, 100 * tau2 / (vt + tau2), 0.0)
+            h2 = np.where(has_df, tau2 / vt + 1, 1.0)
+    return q, q_p, i2, h2, vt
+
+
+def _loglik(pr: Problem, fit, tau2):
+    """ML and REML log-likelihoods as metafor reports them (``REMLf = TRUE``)."""
+    rss = fit.rss
+    lv = np.sum(np.log(pr.vi + tau2[:, None]) * pr.m, axis=1)
+    ll_ml = -0.5 * pr.k * np.log(2 * np.pi) - 0.5 * lv - 0.5 * rss
+    logdet_xx = np.linalg.slogdet(np.einsum("bkp,bk,bkq->bpq", fit.X, pr.m, fit.X))[1]
+    ll_reml = (-0.5 * (pr.k - pr.p) * np.log(2 * np.pi) + 0.5 * logdet_xx - 0.5 * lv
+               - 0.5 * fit.logdet_xwx() - 0.5 * rss)
+    return ll_ml, ll_reml

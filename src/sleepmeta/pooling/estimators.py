@@ -1,0 +1,309 @@
+"""Estimators of the between-study variance tau², one small function each.
+
+Each estimator takes a :class:`Problem` (a batch of analyses) and returns
+a :class:`Tau2Fit`. They follow the definitions as metafor 3.8 implements
+them (``rma.uni``), including its starting values, stopping rules and
+truncation at zero, so that the numbers agree with it:
+
+* ``FE`` — common-effect model, tau² = 0.
+* ``DL`` — DerSimonian & Laird (1986); with moderators, the generalised
+  method of moments form of Raudenbush (2009).
+* ``HE`` — Hedges (1983), Hedges & Olkin (1985); unweighted moments.
+* ``HS`` / ``HSk`` — Hunter & Schmidt (2004), and its k-corrected version
+  (Viechtbauer 2005 notation).
+* ``SJ`` — Sidik & Jonkman (2005), one step from the variance of the yi.
+* ``ML`` / ``REML`` — (restricted) maximum likelihood by Fisher scoring
+  from the HE estimate (Viechtbauer 2005), with metafor's check that
+  tau² = 0 does not give a higher likelihood.
+* ``EB`` — empirical Bayes, Morris (1983), Berkey et al. (1995).
+* ``PM`` — Paule & Mandel (1982): the generalised Q equals k - p, found with
+  Brent's method as R's ``uniroot`` runs it (see :mod:`.zeroin`).
+
+Standard errors of tau² are those of metafor (Viechtbauer 2005; NaN for FE).
+A new estimator is one function and one line in :data:`ESTIMATORS`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from sleepmeta.pooling._wls import wls
+from sleepmeta.pooling.zeroin import DEFAULT_TOL, zeroin
+
+THRESHOLD = 1e-5  # metafor's convergence threshold for Fisher scoring
+MAXITER = 100  # metafor's iteration limit
+TAU2_MAX = 100.0  # metafor's upper bound for the PM search (made adaptive below)
+
+
+@dataclass
+class Problem:
+    """A batch of analyses: ``(B, k)`` arrays with a mask, and a shared design."""
+
+    X: np.ndarray  # (B or 1, k, p)
+    yi: np.ndarray  # (B, k), zero where masked
+    vi: np.ndarray  # (B, k), one where masked
+    mask: np.ndarray  # (B, k) bool
+    k: np.ndarray  # (B,) studies per analysis
+    p: int
+
+    @property
+    def m(self) -> np.ndarray:
+        """The mask as 0/1 floats (the weights that keep a study)."""
+        return self.mask.astype(float)
+
+    @property
+    def ymc(self) -> np.ndarray:
+        """yi centred on its (unweighted) mean, as metafor uses for tau²."""
+        mean = np.sum(self.yi * self.m, axis=1) / self.k
+        return (self.yi - mean[:, None]) * self.m
+
+    def fit(self, w: np.ndarray, y: np.ndarray | None = None):
+        """Weighted least squares with weights ``w`` (zeroed outside the mask)."""
+        return wls(self.X, self.ymc if y is None else y, w * self.m)
+
+    def inverse_weights(self, tau2: np.ndarray) -> np.ndarray:
+        """``1 / (vi + tau²)``, zero outside the mask."""
+        return self.m / (self.vi + tau2[:, None])
+
+
+@dataclass
+class Tau2Fit:
+    """What an estimator returns for each analysis of a batch."""
+
+    tau2: np.ndarray
+    se: np.ndarray
+    converged: np.ndarray
+    iterations: np.ndarray
+
+
+def _done(tau2, se, iterations=None, converged=None) -> Tau2Fit:
+    n = tau2.shape[0]
+    return Tau2Fit(
+        tau2=tau2,
+        se=se,
+        converged=np.ones(n, bool) if converged is None else converged,
+        iterations=np.zeros(n, int) if iterations is None else iterations,
+    )
+
+
+def _se_p_form(trP, kp, tau2, trPP):
+    """Shared form of the DL/HS standard error, ``2(k-p) + 4 tau² tr(P) + 2 tau⁴ tr(PP)``."""
+    t = np.maximum(tau2, 0)
+    return 2 * kp + 4 * t * trP + 2 * t**2 * trPP
+
+
+def fe(pr: Problem) -> Tau2Fit:
+    """Common (fixed/equal) effect: tau² = 0."""
+    n = pr.k.shape[0]
+    return _done(np.zeros(n), np.full(n, np.nan))
+
+
+def dl(pr: Problem) -> Tau2Fit:
+    """DerSimonian–Laird: ``(Q - (k - p)) / tr(P)`` with weights ``1/vi``, truncated at 0."""
+    f = pr.fit(1 / pr.vi)
+    one = pr.m
+    trP = f.tr_pd(one)
+    tau2 = np.maximum(0, (f.rss - (pr.k - pr.p)) / trP)
+    se = np.sqrt(_se_p_form(trP, pr.k - pr.p, tau2, f.tr_pdpd(one)) / trP**2)
+    return _done(tau2, se)
+
+
+def he(pr: Problem) -> Tau2Fit:
+    """Hedges: ``(RSS_ols - tr(P0 V)) / (k - p)`` from an unweighted fit, truncated at 0."""
+    tau2_raw, f = _he_raw(pr)
+    tau2 = np.maximum(0, tau2_raw)
+    kp = pr.k - pr.p
+    trPV = f.tr_pd(pr.vi)
+    se = np.sqrt((2 * f.tr_pdpd(pr.vi) + 4 * tau2 * trPV + 2 * tau2**2 * kp) / kp**2)
+    return _done(tau2, se)
+
+
+def _he_raw(pr: Problem):
+    f = pr.fit(np.ones_like(pr.vi))
+    return (f.rss - f.tr_pd(pr.vi)) / (pr.k - pr.p), f
+
+
+def _hs_common(pr: Problem, scale: np.ndarray) -> Tau2Fit:
+    f = pr.fit(1 / pr.vi)
+    sw = np.sum(f.w, axis=1)
+    one = pr.m
+    tau2 = np.maximum(0, (scale * f.rss - pr.k) / sw)
+    se = scale * np.sqrt(_se_p_form(f.tr_pd(one), pr.k - pr.p, tau2, f.tr_pdpd(one)) / sw**2)
+    return _done(tau2, se)
+
+
+def hs(pr: Problem) -> Tau2Fit:
+    """Hunter–Schmidt: ``(Q - k) / sum(1/vi)``, truncated at 0."""
+    return _hs_common(pr, np.ones(pr.k.shape[0]))
+
+
+def hsk(pr: Problem) -> Tau2Fit:
+    """Hunter–Schmidt with the k-correction: ``(k/(k-p) Q - k) / sum(1/vi)``."""
+    return _hs_common(pr, pr.k / (pr.k - pr.p))
+
+
+def sj(pr: Problem) -> Tau2Fit:
+    """Sidik–Jonkman: ``tau0² Q(tau0²)/(k - p)`` with ``tau0² = sum((y - ybar)²)/k``."""
+    tau0 = np.sum(pr.ymc**2, axis=1) / pr.k
+    f = pr.fit(pr.inverse_weights(tau0))
+    kp = pr.k - pr.p
+    tau2 = np.maximum(0, tau0 * f.rss / kp)
+    var = tau0**2 / kp**2 * (2 * f.tr_pdpd(pr.vi) + 4 * tau2 * f.tr_pdp(pr.vi)
+                             + 2 * tau2**2 * f.tr_pdpd(pr.m))
+    return _done(tau2, np.sqrt(var))
+
+
+def _scoring(pr: Problem, step: Callable) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Fisher scoring from the (truncated) HE estimate, metafor's rules.
+
+    Each member iterates until its change is below ``THRESHOLD``; a step that
+    would make tau² negative is halved until it does not.
+    """
+    tau2 = np.maximum(0, _he_raw(pr)[0])
+    n = tau2.shape[0]
+    iters = np.zeros(n, int)
+    active = np.ones(n, bool)
+    for _ in range(MAXITER + 1):
+        idx = np.flatnonzero(active)
+        if idx.size == 0:
+            break
+        sub = _subset(pr, idx)
+        old = tau2[idx]
+        adj = step(sub, old)
+        adj = np.where(np.isnan(adj), 0.0, adj)
+        while np.any(neg := old + adj < 0):
+            adj = np.where(neg, adj / 2, adj)
+        tau2[idx] = old + adj
+        iters[idx] += 1
+        active[idx] = np.abs(adj) > THRESHOLD
+    converged = ~active
+    return tau2, iters, converged
+
+
+def _subset(pr: Problem, idx: np.ndarray) -> Problem:
+    X = pr.X if pr.X.shape[0] == 1 else pr.X[idx]
+    return Problem(X=X, yi=pr.yi[idx], vi=pr.vi[idx], mask=pr.mask[idx], k=pr.k[idx], p=pr.p)
+
+
+def _ml_step(pr: Problem, tau2):
+    f = pr.fit(pr.inverse_weights(tau2))
+    w = f.w
+    return (np.sum((w * f.resid) ** 2, axis=1) - np.sum(w, axis=1)) / np.sum(w**2, axis=1)
+
+
+def _reml_step(pr: Problem, tau2):
+    f = pr.fit(pr.inverse_weights(tau2))
+    return (np.sum((f.w * f.resid) ** 2, axis=1) - f.tr_pd(pr.m)) / f.tr_pdpd(pr.m)
+
+
+def _eb_step(pr: Problem, tau2):
+    f = pr.fit(pr.inverse_weights(tau2))
+    return (f.rss * pr.k / (pr.k - pr.p) - pr.k) / np.sum(f.w, axis=1)
+
+
+def _loglik(pr: Problem, tau2, restricted: bool):
+    """Log-likelihood (up to metafor's constants that cancel) at ``tau2``."""
+    f = pr.fit(pr.inverse_weights(tau2))
+    ll = -0.5 * np.sum(np.log(pr.vi + tau2[:, None]) * pr.m, axis=1) - 0.5 * f.rss
+    if restricted:
+        ll = ll - 0.5 * f.logdet_xwx() - 0.5 * (pr.k - pr.p) * np.log(2 * np.pi)
+    else:
+        ll = ll - 0.5 * pr.k * np.log(2 * np.pi)
+    return ll
+
+
+def _ll0check(pr: Problem, tau2, converged, restricted):
+    """metafor's check: if tau² = 0 has a higher likelihood, use tau² = 0."""
+    ll0 = _loglik(pr, np.zeros_like(tau2), restricted)
+    ll = _loglik(pr, tau2, restricted)
+    reset = converged & (ll0 - ll > DEFAULT_TOL) & (tau2 > THRESHOLD)
+    return np.where(reset, 0.0, tau2)
+
+
+def ml(pr: Problem) -> Tau2Fit:
+    """Maximum likelihood by Fisher scoring; se ``sqrt(2 / sum(w²))``."""
+    tau2, it, ok = _scoring(pr, _ml_step)
+    tau2 = _ll0check(pr, tau2, ok, restricted=False)
+    w = pr.inverse_weights(tau2)
+    return _done(tau2, np.sqrt(2 / np.sum(w**2, axis=1)), it, ok)
+
+
+def reml(pr: Problem) -> Tau2Fit:
+    """Restricted maximum likelihood by Fisher scoring; se ``sqrt(2 / tr(PP))``."""
+    tau2, it, ok = _scoring(pr, _reml_step)
+    tau2 = _ll0check(pr, tau2, ok, restricted=True)
+    f = pr.fit(pr.inverse_weights(tau2))
+    return _done(tau2, np.sqrt(2 / f.tr_pdpd(pr.m)), it, ok)
+
+
+def _eb_pm_se(pr: Problem, tau2):
+    sw = np.sum(pr.inverse_weights(tau2), axis=1)
+    return np.sqrt(2 * pr.k**2 / (pr.k - pr.p) / sw**2)
+
+
+def eb(pr: Problem) -> Tau2Fit:
+    """Empirical Bayes by metafor's fixed-point scoring."""
+    tau2, it, ok = _scoring(pr, _eb_step)
+    return _done(tau2, _eb_pm_se(pr, tau2), it, ok)
+
+
+def generalised_q(pr: Problem, tau2: np.ndarray, y: np.ndarray | None = None) -> np.ndarray:
+    """The generalised Q statistic ``y'P(tau²)y`` (Paule–Mandel, Q-profile).
+
+    ``y`` defaults to the centred yi, as metafor's PM estimator uses.
+    """
+    return pr.fit(pr.inverse_weights(tau2), y=y).rss
+
+
+def _mad2(pr: Problem) -> np.ndarray:
+    """R's ``mad(yi)^2`` per analysis (median absolute deviation, constant 1.4826)."""
+    y = np.where(pr.mask, pr.yi, np.nan)
+    med = np.nanmedian(y, axis=1, keepdims=True)
+    return (1.4826 * np.nanmedian(np.abs(y - med), axis=1)) ** 2
+
+
+def tau2_search_max(pr: Problem) -> np.ndarray:
+    """metafor's upper bound of the PM search, ``max(100, 10 mad(yi)²)``."""
+    return np.maximum(TAU2_MAX, 10 * _mad2(pr))
+
+
+def pm(pr: Problem) -> Tau2Fit:
+    """Paule–Mandel: root of ``Q(tau²) = k - p`` on ``[0, max(100, 10 mad²)]``."""
+    n = pr.k.shape[0]
+    target = (pr.k - pr.p).astype(float)
+    upper = tau2_search_max(pr)
+    q0 = generalised_q(pr, np.zeros(n)) - target
+    qmax = generalised_q(pr, upper) - target
+    tau2 = np.zeros(n)
+    iters = np.zeros(n, int)
+    converged = qmax <= 0  # otherwise the root lies above the search bound
+    search = np.flatnonzero((q0 >= 0) & converged)
+    if search.size:
+        sub = _subset(pr, search)
+
+        def f(x, idx):
+            return generalised_q(_subset(sub, idx), x) - target[search][idx]
+
+        root, it, ok = zeroin(f, np.zeros(search.size), upper[search], q0[search], qmax[search],
+                              maxiter=MAXITER)
+        tau2[search], iters[search], converged[search] = root, it, ok
+    tau2 = np.maximum(0, tau2)
+    return _done(tau2, _eb_pm_se(pr, tau2), iters, converged)
+
+
+ESTIMATORS: dict[str, Callable[[Problem], Tau2Fit]] = {
+    "FE": fe,
+    "DL": dl,
+    "HE": he,
+    "HS": hs,
+    "HSk": hsk,
+    "SJ": sj,
+    "ML": ml,
+    "REML": reml,
+    "EB": eb,
+    "PM": pm,
+}
+"""Registry of tau² estimators keyed by metafor's abbreviations."""

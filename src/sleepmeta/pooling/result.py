@@ -1,0 +1,158 @@
+"""``MetaResult``: one fitted meta-analysis (or meta-regression), plain data."""
+
+from __future__ import annotations
+
+import html
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from sleepmeta.errors import ModelError
+
+RATIO_MEASURES = {"RR", "OR", "ROM", "PETO", "PLN", "PLO", "IRR"}
+FIELDS = ("estimate", "se", "statistic", "pvalue", "ci_low", "ci_high", "pi_low", "pi_high",
+          "tau2", "tau2_se", "i2", "h2", "q", "q_df", "q_pvalue", "k")
+
+
+@dataclass(frozen=True)
+class MetaResult:
+    """A fitted random- or common-effects model, as plain floats and arrays.
+
+    ``estimate`` ... ``ci_high`` refer to the first coefficient (the pooled
+    effect of an intercept-only model); a meta-regression has them all in
+    ``coefficients``. Ratio measures are on the log scale, as metafor
+    reports them; ``summary()`` adds the back-transformed values.
+    """
+
+    method: str
+    test: str
+    level: float
+    k: int
+    p: int
+    estimate: float
+    se: float
+    statistic: float
+    pvalue: float
+    ci_low: float
+    ci_high: float
+    pi_low: float
+    pi_high: float
+    tau2: float
+    tau2_se: float
+    i2: float
+    h2: float
+    q: float
+    q_df: int
+    q_pvalue: float
+    df: float | None
+    qm: float
+    qm_df: tuple
+    qm_pvalue: float
+    coefficients: pd.DataFrame
+    vcov: np.ndarray
+    yi: np.ndarray
+    vi: np.ndarray
+    X: np.ndarray
+    labels: tuple
+    weights: np.ndarray
+    vt: float
+    ll_ml: float
+    ll_reml: float
+    iterations: int
+    intercept: bool = True
+    measure: str | None = None
+    notes: tuple = ()
+    r2: float | None = None
+    extras: dict = field(default_factory=dict)
+
+    @property
+    def tau(self) -> float:
+        """The between-study standard deviation ``sqrt(tau²)``."""
+        return math.sqrt(self.tau2)
+
+    @property
+    def is_ratio(self) -> bool:
+        """Whether the measure is a log ratio (shown back-transformed)."""
+        return self.measure in RATIO_MEASURES
+
+    def tau2_ci(self) -> pd.DataFrame:
+        """Q-profile confidence intervals for tau², tau, I² and H².
+
+        As metafor's ``confint(res)``; rows ``tau2, tau, i2, h2``, columns
+        ``estimate, ci_low, ci_high``.
+        """
+        from sleepmeta.pooling.api import _problem_of
+        from sleepmeta.pooling.qprofile import tau2_ci_batch
+
+        if self.method == "FE":
+            raise ModelError("tau2_ci: the common-effect (FE) model has no tau² to estimate")
+        lo, hi, _ = tau2_ci_batch(_problem_of(self), np.array([self.tau2]), self.level)
+        lo, hi = float(lo[0]), float(hi[0])
+        vt = self.vt
+        rows = {
+            "tau2": (self.tau2, lo, hi),
+            "tau": (self.tau, math.sqrt(lo), math.sqrt(hi)),
+            "i2": (self.i2, 100 * lo / (vt + lo), 100 * hi / (vt + hi)),
+            "h2": (self.h2, lo / vt + 1, hi / vt + 1),
+        }
+        return pd.DataFrame.from_dict(rows, orient="index", columns=["estimate", "ci_low", "ci_high"])
+
+    # ---- views -------------------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-safe dictionary of the results (non-finite numbers become ``None``)."""
+        out: dict[str, Any] = {name: _plain(getattr(self, name)) for name in FIELDS}
+        out.update(method=self.method, test=self.test, level=self.level, measure=self.measure,
+                   tau=_plain(self.tau), df=_plain(self.df), p=self.p, qm=_plain(self.qm),
+                   qm_pvalue=_plain(self.qm_pvalue), r2=_plain(self.r2), notes=list(self.notes))
+        if self.is_ratio:
+            out.update({f"{n}_exp": _plain(math.exp(getattr(self, n)))
+                        for n in ("estimate", "ci_low", "ci_high", "pi_low", "pi_high")})
+        out["coefficients"] = {
+            term: {c: _plain(v) for c, v in row.items()} for term, row in self.coefficients.iterrows()
+        }
+        out["studies"] = [
+            {"study": lab, "yi": _plain(y), "vi": _plain(v), "weight": _plain(w)}
+            for lab, y, v, w in zip(self.labels, self.yi, self.vi, self.weights)
+        ]
+        return out
+
+    def to_frame(self) -> pd.DataFrame:
+        """One-row DataFrame with the pooled-result fields."""
+        row = {name: getattr(self, name) for name in FIELDS}
+        row.update(method=self.method, test=self.test, tau=self.tau)
+        return pd.DataFrame([row])
+
+    def study_frame(self) -> pd.DataFrame:
+        """Per-study table: yi, vi, CI and weight (%), indexed by study label."""
+        from scipy import stats
+
+        crit = stats.norm.isf((1 - self.level) / 2)
+        se = np.sqrt(self.vi)
+        return pd.DataFrame(
+            {"yi": self.yi, "vi": self.vi, "ci_low": self.yi - crit * se,
+             "ci_high": self.yi + crit * se, "weight": self.weights},
+            index=pd.Index(self.labels, name="study"))
+
+    def summary(self) -> str:
+        """A text table a person reads, in the layout of metafor's print."""
+        from sleepmeta.pooling._summary import format_summary
+
+        return format_summary(self)
+
+    def __str__(self) -> str:
+        return self.summary()
+
+    def _repr_html_(self) -> str:
+        return "<pre>" + html.escape(self.summary()) + "</pre>"
+
+
+def _plain(x):
+    if x is None:
+        return None
+    if isinstance(x, (np.integer, int)) and not isinstance(x, bool):
+        return int(x)
+    x = float(x)
+    return x if math.isfinite(x) else None
