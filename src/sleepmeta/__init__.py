@@ -1,9 +1,50 @@
 """sleepmeta: does a drug help sleep, and at what cost?
 
 nights -> sleep endpoints -> trial contrasts -> study effect sizes ->
-meta-analysis -> benefit-risk -> report. The numbers match R's metafor.
+meta-analysis -> benefit-risk -> report. The pooled numbers match R's
+metafor. Public names are imported lazily, so ``import sleepmeta`` is quick.
+
+>>> import sleepmeta
+>>> sorted(sleepmeta.ESTIMATORS)[:3]
+['DL', 'EB', 'FE']
 """
 
 from __future__ import annotations
 
+import importlib
+
 __version__ = "0.1.0"
+
+_EXPORTS = {
+    "effect_size": "sleepmeta.effects",
+    "EffectSizes": "sleepmeta.effects",
+    "meta_analysis": "sleepmeta.pooling",
+    "meta_analysis_batch": "sleepmeta.pooling",
+    "MetaResult": "sleepmeta.pooling",
+    "BatchFit": "sleepmeta.pooling",
+    "ESTIMATORS": "sleepmeta.pooling",
+    "mantel_haenszel": "sleepmeta.pooling.counts",
+    "peto": "sleepmeta.pooling.counts",
+    "simulate": "sleepmeta.scale",
+    "sweep": "sleepmeta.scale",
+}
+_SUBPACKAGES = ("benefit_risk", "data", "effects", "plots", "pooling", "review", "scale", "sleep",
+                "trials")
+
+__all__ = sorted(_EXPORTS) + ["__version__"]
+
+
+def __getattr__(name: str):
+    if name in _SUBPACKAGES:
+        return importlib.import_module(f"sleepmeta.{name}")
+    try:
+        module = _EXPORTS[name]
+    except KeyError:
+        raise AttributeError(f"module 'sleepmeta' has no attribute {name!r}") from None
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return __all__

@@ -68,7 +68,7 @@ def _no_missing(frame: pd.DataFrame, labels) -> None:
         values = frame[col]
         bad = values.isna().to_numpy()
         if values.dtype.kind in "fc":
-            bad |= ~np.isfinite(values.to_numpy(float))
+            bad = bad | ~np.isfinite(values.to_numpy(float))
         if bad.any():
             i = int(np.flatnonzero(bad)[0])
             raise ModelError(f"study {labels[i]!r}: moderator {col!r} is missing or not finite")
