@@ -16,3 +16,10 @@ app = typer.Typer(
     add_completion=False,
     rich_markup_mode="rich",
 )
+
+
+@app.callback()
+def _root() -> None:
+    """sleepmeta: sleep endpoints, effect sizes, meta-analysis matching metafor, benefit-risk
+    and a claims-versus-evidence report. Run a command with --help for its options and an example.
+    """

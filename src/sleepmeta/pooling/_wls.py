@@ -21,6 +21,10 @@ from dataclasses import dataclass
 import numpy as np
 
 
+def _rowsum(a: np.ndarray) -> np.ndarray:
+    return np.add.reduce(a, axis=1)
+
+
 def xdx(X: np.ndarray, d: np.ndarray) -> np.ndarray:
     """``X' diag(d) X`` for a batch: ``(B, p, p)``."""
     Xb = np.broadcast_to(X, d.shape + X.shape[-1:])
@@ -46,25 +50,25 @@ class WLS:
     @property
     def rss(self) -> np.ndarray:
         """``y'Py = sum(w e²)``, the weighted residual sum of squares."""
-        return np.sum(self.w * self.resid**2, axis=1)
+        return _rowsum(self.w * self.resid**2)
 
     def tr_pd(self, d: np.ndarray) -> np.ndarray:
         """``tr(P D)`` for ``D = diag(d)``."""
         w = self.w
-        return np.sum(w * d, axis=1) - _trace_prod(self.A, xdx(self.X, w * w * d))
+        return _rowsum(w * d) - _trace_prod(self.A, xdx(self.X, w * w * d))
 
     def tr_pdpd(self, d: np.ndarray) -> np.ndarray:
         """``tr(P D P D)`` for ``D = diag(d)``."""
         w = self.w
         awdw = self.A @ xdx(self.X, w * w * d)
-        return (np.sum((w * d) ** 2, axis=1)
+        return (_rowsum((w * d) ** 2)
                 - 2.0 * _trace_prod(self.A, xdx(self.X, w**3 * d * d))
                 + _trace_prod(awdw, awdw))
 
     def tr_pdp(self, d: np.ndarray) -> np.ndarray:
         """``tr(P D P)`` for ``D = diag(d)``."""
         w = self.w
-        return (np.sum(w * w * d, axis=1)
+        return (_rowsum(w * w * d)
                 - 2.0 * _trace_prod(self.A, xdx(self.X, w**3 * d))
                 + _trace_prod(self.A @ xdx(self.X, w * w * d), self.A @ xdx(self.X, w * w)))
 
@@ -79,9 +83,54 @@ def wls(X: np.ndarray, y: np.ndarray, w: np.ndarray) -> WLS:
     Raises ``numpy.linalg.LinAlgError`` when ``X'WX`` is singular for a
     member of the batch; callers check the rank beforehand.
     """
+    if X.shape[-1] == 1:
+        return _wls1(X, y, w)
     Xb = np.broadcast_to(X, w.shape + X.shape[-1:])
     xtw = np.swapaxes(Xb, 1, 2) * w[:, None, :]
     A = np.linalg.inv(xtw @ Xb)
     beta = np.einsum("bpq,bq->bp", A, np.einsum("bpk,bk->bp", xtw, y))
     resid = y - np.einsum("bkp,bp->bk", Xb, beta)
     return WLS(X=Xb, y=y, w=w, A=A, beta=beta, resid=resid)
+
+
+@dataclass
+class WLS1(WLS):
+    """The same fit for a one-column design ``x``: every matrix is a scalar.
+
+    Algebraically identical to :class:`WLS` with ``p = 1`` (``A = 1/sum(w x²)``);
+    it skips the small-matrix machinery, which dominates for short analyses.
+    """
+
+    x2: np.ndarray = None  # (B or 1, k): squared design column
+
+    def _s(self, d):  # x' diag(d) x
+        return _rowsum(d * self.x2)
+
+    @property
+    def a(self) -> np.ndarray:
+        return self.A[:, 0, 0]
+
+    def tr_pd(self, d):
+        w = self.w
+        return _rowsum(w * d) - self.a * self._s(w * w * d)
+
+    def tr_pdpd(self, d):
+        w, a = self.w, self.a
+        return _rowsum((w * d) ** 2) - 2 * a * self._s(w**3 * d * d) + (a * self._s(w * w * d)) ** 2
+
+    def tr_pdp(self, d):
+        w, a = self.w, self.a
+        return (_rowsum(w * w * d) - 2 * a * self._s(w**3 * d)
+                + a * self._s(w * w * d) * a * self._s(w * w))
+
+    def logdet_xwx(self):
+        return -np.log(self.a)
+
+
+def _wls1(X: np.ndarray, y: np.ndarray, w: np.ndarray) -> WLS1:
+    x = X[..., 0]
+    x2 = x * x
+    a = 1.0 / _rowsum(w * x2)
+    b = a * _rowsum(w * x * y)
+    resid = y - x * b[:, None]
+    return WLS1(X=X, y=y, w=w, A=a[:, None, None], beta=b[:, None], resid=resid, x2=x2)

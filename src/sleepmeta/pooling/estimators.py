@@ -49,16 +49,11 @@ class Problem:
     k: np.ndarray  # (B,) studies per analysis
     p: int
 
-    @property
-    def m(self) -> np.ndarray:
-        """The mask as 0/1 floats (the weights that keep a study)."""
-        return self.mask.astype(float)
-
-    @property
-    def ymc(self) -> np.ndarray:
-        """yi centred on its (unweighted) mean, as metafor uses for tau²."""
-        mean = np.sum(self.yi * self.m, axis=1) / self.k
-        return (self.yi - mean[:, None]) * self.m
+    def __post_init__(self) -> None:
+        self.m = self.mask.astype(float)  # the mask as 0/1 weights
+        mean = _rowsum(self.yi * self.m) / self.k
+        # yi centred on its (unweighted) mean, as metafor uses for tau²
+        self.ymc = (self.yi - mean[:, None]) * self.m
 
     def fit(self, w: np.ndarray, y: np.ndarray | None = None):
         """Weighted least squares with weights ``w`` (zeroed outside the mask)."""
@@ -67,6 +62,10 @@ class Problem:
     def inverse_weights(self, tau2: np.ndarray) -> np.ndarray:
         """``1 / (vi + tau²)``, zero outside the mask."""
         return self.m / (self.vi + tau2[:, None])
+
+
+def _rowsum(a: np.ndarray) -> np.ndarray:
+    return np.add.reduce(a, axis=1)
 
 
 @dataclass
@@ -128,7 +127,7 @@ def _he_raw(pr: Problem):
 
 def _hs_common(pr: Problem, scale: np.ndarray) -> Tau2Fit:
     f = pr.fit(1 / pr.vi)
-    sw = np.sum(f.w, axis=1)
+    sw = _rowsum(f.w)
     one = pr.m
     tau2 = np.maximum(0, (scale * f.rss - pr.k) / sw)
     se = scale * np.sqrt(_se_p_form(f.tr_pd(one), pr.k - pr.p, tau2, f.tr_pdpd(one)) / sw**2)
@@ -147,7 +146,7 @@ def hsk(pr: Problem) -> Tau2Fit:
 
 def sj(pr: Problem) -> Tau2Fit:
     """Sidik–Jonkman: ``tau0² Q(tau0²)/(k - p)`` with ``tau0² = sum((y - ybar)²)/k``."""
-    tau0 = np.sum(pr.ymc**2, axis=1) / pr.k
+    tau0 = _rowsum(pr.ymc**2) / pr.k
     f = pr.fit(pr.inverse_weights(tau0))
     kp = pr.k - pr.p
     tau2 = np.maximum(0, tau0 * f.rss / kp)
@@ -170,7 +169,7 @@ def _scoring(pr: Problem, step: Callable) -> tuple[np.ndarray, np.ndarray, np.nd
         idx = np.flatnonzero(active)
         if idx.size == 0:
             break
-        sub = _subset(pr, idx)
+        sub = pr if idx.size == n else _subset(pr, idx)
         old = tau2[idx]
         adj = step(sub, old)
         adj = np.where(np.isnan(adj), 0.0, adj)
@@ -191,23 +190,23 @@ def _subset(pr: Problem, idx: np.ndarray) -> Problem:
 def _ml_step(pr: Problem, tau2):
     f = pr.fit(pr.inverse_weights(tau2))
     w = f.w
-    return (np.sum((w * f.resid) ** 2, axis=1) - np.sum(w, axis=1)) / np.sum(w**2, axis=1)
+    return (_rowsum((w * f.resid) ** 2) - _rowsum(w)) / _rowsum(w**2)
 
 
 def _reml_step(pr: Problem, tau2):
     f = pr.fit(pr.inverse_weights(tau2))
-    return (np.sum((f.w * f.resid) ** 2, axis=1) - f.tr_pd(pr.m)) / f.tr_pdpd(pr.m)
+    return (_rowsum((f.w * f.resid) ** 2) - f.tr_pd(pr.m)) / f.tr_pdpd(pr.m)
 
 
 def _eb_step(pr: Problem, tau2):
     f = pr.fit(pr.inverse_weights(tau2))
-    return (f.rss * pr.k / (pr.k - pr.p) - pr.k) / np.sum(f.w, axis=1)
+    return (f.rss * pr.k / (pr.k - pr.p) - pr.k) / _rowsum(f.w)
 
 
 def _loglik(pr: Problem, tau2, restricted: bool):
     """Log-likelihood (up to metafor's constants that cancel) at ``tau2``."""
     f = pr.fit(pr.inverse_weights(tau2))
-    ll = -0.5 * np.sum(np.log(pr.vi + tau2[:, None]) * pr.m, axis=1) - 0.5 * f.rss
+    ll = -0.5 * _rowsum(np.log(pr.vi + tau2[:, None]) * pr.m) - 0.5 * f.rss
     if restricted:
         ll = ll - 0.5 * f.logdet_xwx() - 0.5 * (pr.k - pr.p) * np.log(2 * np.pi)
     else:
@@ -228,7 +227,7 @@ def ml(pr: Problem) -> Tau2Fit:
     tau2, it, ok = _scoring(pr, _ml_step)
     tau2 = _ll0check(pr, tau2, ok, restricted=False)
     w = pr.inverse_weights(tau2)
-    return _done(tau2, np.sqrt(2 / np.sum(w**2, axis=1)), it, ok)
+    return _done(tau2, np.sqrt(2 / _rowsum(w**2)), it, ok)
 
 
 def reml(pr: Problem) -> Tau2Fit:
@@ -240,7 +239,7 @@ def reml(pr: Problem) -> Tau2Fit:
 
 
 def _eb_pm_se(pr: Problem, tau2):
-    sw = np.sum(pr.inverse_weights(tau2), axis=1)
+    sw = _rowsum(pr.inverse_weights(tau2))
     return np.sqrt(2 * pr.k**2 / (pr.k - pr.p) / sw**2)
 
 

@@ -1,0 +1,73 @@
+"""Reading the input table of ``pool`` and showing its result with rich."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from rich.panel import Panel
+from rich.table import Table
+
+from sleepmeta.errors import InputError
+
+BCG_DEFAULTS = dict(events1="tpos", n1="n1", events2="cpos", n2="n2")
+
+
+def load_table(file: Path | None, given: dict, measure, labels):
+    """Read the CSV (or the shipped BCG trials) and fill the example's defaults."""
+    import pandas as pd
+
+    if file is None:
+        from sleepmeta.data import bcg
+
+        data = bcg()
+        if not given:
+            given, measure = dict(BCG_DEFAULTS), measure or "RR"
+        labels = labels or "study"
+        return data, given, measure, labels, "BCG vaccine trials (Colditz et al. 1994)"
+    if not Path(file).exists():
+        raise InputError(f"file {str(file)!r} does not exist")
+    try:
+        data = pd.read_csv(file)
+    except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
+        raise InputError(f"file {str(file)!r} is not a readable CSV table: {exc}") from None
+    if measure is None and not {"yi", "vi"} <= set(given) and not {"yi", "vi"} <= set(data.columns):
+        raise InputError("give --measure with its columns, or --yi and --vi "
+                         "(the file has no 'yi'/'vi' columns)")
+    return data, given, measure, labels, str(file)
+
+
+def result_json(res) -> str:
+    """The result as indented JSON with sorted keys."""
+    return json.dumps(res.to_dict(), indent=2, sort_keys=True, allow_nan=False)
+
+
+def summary_panel(res, title: str) -> Panel:
+    """A rich panel: the coefficient table and the heterogeneity statistics."""
+    import math
+
+    table = Table(show_edge=False, header_style="bold")
+    for col in ("", "estimate", "se", "zval" if res.test == "z" else "tval", "pval", "ci.lb", "ci.ub"):
+        table.add_column(col, justify="right" if col else "left")
+    for term, row in res.coefficients.iterrows():
+        p = "<.0001" if row.pvalue < 1e-4 else f"{row.pvalue:.4f}"
+        table.add_row(str(term), *(f"{x:.4f}" for x in (row.estimate, row.se, row.statistic)), p,
+                      f"{row.ci_low:.4f}", f"{row.ci_high:.4f}")
+    lines = [res.summary().split("\n\n")[0]]
+    if res.method != "FE":
+        lines.append(f"tau² = {res.tau2:.4f} (SE {res.tau2_se:.4f}), tau = {res.tau:.4f}")
+    lines.append(f"I² = {res.i2:.2f}%, H² = {res.h2:.2f}; Q({res.q_df}) = {res.q:.4f}, "
+                 f"p = {res.q_pvalue:.4g}")
+    if res.p == 1:
+        lines.append(f"prediction interval: [{res.pi_low:.4f}, {res.pi_high:.4f}]")
+        if res.is_ratio:
+            lines.append(f"back-transformed: {math.exp(res.estimate):.4f} "
+                         f"[{math.exp(res.ci_low):.4f}, {math.exp(res.ci_high):.4f}], "
+                         f"PI [{math.exp(res.pi_low):.4f}, {math.exp(res.pi_high):.4f}]")
+    else:
+        lines.append(f"QM = {res.qm:.4f}, p = {res.qm_pvalue:.4g}")
+    lines += [f"note: {n}" for n in res.notes]
+    from rich.console import Group
+    from rich.text import Text
+
+    return Panel(Group(Text("\n".join(lines)), table), title=title, expand=False)

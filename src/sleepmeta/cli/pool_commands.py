@@ -1,0 +1,100 @@
+"""``sleepmeta pool``: effect sizes and a meta-analysis from a CSV file."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from sleepmeta.cli._app import app
+from sleepmeta.cli._output import console, fail_on_input_error, write_text_atomic
+
+COLUMN_ARGS = ("yi", "vi", "mean1", "sd1", "n1", "mean2", "sd2", "n2", "events1", "events2", "r",
+               "n", "events")
+_Col = Annotated[Optional[str], typer.Option(help="Column name (see the measure's columns above).")]
+
+
+@app.command(
+    epilog=(
+        "Examples:\n\n"
+        "  sleepmeta pool                      (the shipped BCG trials, log risk ratios, REML)\n\n"
+        "  sleepmeta pool trials.csv --measure SMD --mean1 m_t --sd1 sd_t --n1 n_t "
+        "--mean2 m_c --sd2 sd_c --n2 n_c --labels study --method DL --test knha\n\n"
+        "  sleepmeta pool effects.csv --yi yi --vi vi --mods '~ dose_mg' --forest forest.png --json"
+    )
+)
+@fail_on_input_error
+def pool(
+    file: Annotated[Optional[Path], typer.Argument(
+        help="CSV file, one row per study. Omit to run the shipped BCG vaccine trials "
+             "(Colditz et al. 1994) as log risk ratios.")] = None,
+    measure: Annotated[Optional[str], typer.Option(
+        help="Effect measure computed from the columns: MD SMD SMDH ROM (mean1 sd1 n1 mean2 sd2 "
+             "n2); RR OR RD AS PETO (events1 n1 events2 n2); COR ZCOR (r n); PR PLN PLO PAS PFT "
+             "(events n). Omit when the file has --yi and --vi.")] = None,
+    yi: _Col = None, vi: _Col = None, mean1: _Col = None, sd1: _Col = None, n1: _Col = None,
+    mean2: _Col = None, sd2: _Col = None, n2: _Col = None, events1: _Col = None,
+    events2: _Col = None, r: _Col = None, n: _Col = None, events: _Col = None,
+    labels: Annotated[Optional[str], typer.Option(help="Column with study labels.")] = None,
+    method: Annotated[str, typer.Option(
+        help="tau² estimator: FE DL HE HS HSk SJ ML REML EB PM.")] = "REML",
+    test: Annotated[str, typer.Option(help="z, or knha (Knapp-Hartung, t with k-p df).")] = "z",
+    level: Annotated[float, typer.Option(help="Confidence level.")] = 0.95,
+    mods: Annotated[Optional[str], typer.Option(
+        help="Moderators as a formula on the file's columns, e.g. '~ dose_mg + C(condition)'.")] = None,
+    missing: Annotated[str, typer.Option(help="raise, or drop incomplete studies (reported).")] = "raise",
+    forest: Annotated[Optional[Path], typer.Option(help="Write a forest plot (.png/.svg/.pdf).")] = None,
+    funnel: Annotated[Optional[Path], typer.Option(help="Write a funnel plot (.png/.svg/.pdf).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON (same field names) instead of the summary.")] = False,
+    out: Annotated[Optional[Path], typer.Option(help="Also write the JSON result to this file.")] = None,
+) -> None:
+    """Pool effect sizes from a CSV file with a random- or common-effects model.
+
+    Prints metafor-style results: the pooled estimate with its CI, the
+    prediction interval, tau² with its SE, I², H² and the Q test.
+    """
+    from sleepmeta.cli._tables import load_table, result_json, summary_panel
+    from sleepmeta.effects import effect_size
+    from sleepmeta.pooling import meta_analysis
+
+    given = {k: v for k, v in dict(yi=yi, vi=vi, mean1=mean1, sd1=sd1, n1=n1, mean2=mean2, sd2=sd2,
+                                   n2=n2, events1=events1, events2=events2, r=r, n=n,
+                                   events=events).items() if v is not None}
+    data, given, measure, labels, title = load_table(file, given, measure, labels)
+    if measure is not None:
+        cols = {k: v for k, v in given.items() if k not in ("yi", "vi")}
+        es = effect_size(measure, data, labels=labels, missing=missing, **cols)
+        keep = [lab not in set(es.dropped) for lab in _labels_of(data, labels)]
+        res = meta_analysis(es, method=method, test=test, level=level, mods=mods,
+                            data=data.loc[keep] if mods else None)
+    else:
+        res = meta_analysis(given.get("yi", "yi"), given.get("vi", "vi"), data=data, labels=labels,
+                            method=method, test=test, level=level, mods=mods, missing=missing)
+    payload = result_json(res)
+    if out is not None:
+        write_text_atomic(out, payload)
+    if forest is not None or funnel is not None:
+        from sleepmeta.plots import forest_plot, funnel_plot, save_figure
+
+        if forest is not None:
+            save_figure(forest_plot(res), forest)
+        if funnel is not None:
+            save_figure(funnel_plot(res), funnel)
+    if as_json:
+        typer.echo(payload)
+        return
+    console.print(summary_panel(res, title))
+    for path in (forest, funnel, out):
+        if path is not None:
+            console.print(f"wrote {path}")
+
+
+def _labels_of(data, labels):
+    if labels is not None:
+        return [str(x) for x in data[labels]]
+    return [str(i + 1) for i in range(len(data))]
+
+
+__all__ = ["pool", "json"]
