@@ -112,6 +112,7 @@ def test_nonconvergence_is_an_error_or_a_flag(monkeypatch):
     import sleepmeta.pooling.estimators as est
 
     monkeypatch.setattr(est, "MAXITER", 0)
+    monkeypatch.setattr(est, "FALLBACK_MAXITER", 0)
     yi, vi = bcg_yi_vi()
     with pytest.raises(ConvergenceError, match=r"REML estimator of tau² did not converge after 1"):
         meta_analysis(yi, vi)
@@ -145,3 +146,36 @@ def test_mods_as_dataframe_or_array_equal_formula():
     assert list(c.coefficients.index) == ["intrcpt", "x1"]
     assert c.tau2 == pytest.approx(a.tau2)
     assert isinstance(a.coefficients, pd.DataFrame)
+
+
+# Ten studies on which REML's Fisher scoring oscillates and metafor's rma() stops with
+# "Fisher scoring algorithm did not converge" (checked with metafor 3.8).
+OSC_Y = np.array([0.05321829153713664, 0.43851811197166496, 0.14290264534060884, 0.7470177915451613,
+                  -0.08040356483898886, 0.29505789102147334, 0.33102426001726915,
+                  0.5192873899172692, 0.06516504168720064, 0.3549856603460356])
+OSC_V = np.array([0.13687501942017008, 0.11543701945048974, 0.1161218799457677, 0.13988564381460872,
+                  0.018383035880389066, 0.056002693122039045, 0.09866934720605484,
+                  0.018169283844667143, 0.10317245587542258, 0.08618666851748365])
+
+
+def test_oscillating_fisher_scoring_uses_the_documented_remedy_and_says_so():
+    r = meta_analysis(OSC_Y, OSC_V)
+    assert any("stepadj=0.5" in n for n in r.notes)
+    # the answer solves the REML score equation (Viechtbauer 2005, eq. 8)
+    w = 1 / (OSC_V + r.tau2)
+    mu = np.sum(w * OSC_Y) / w.sum()
+    score = np.sum(w**2 * (OSC_Y - mu) ** 2) - np.sum(w) + np.sum(w**2) / np.sum(w)
+    assert abs(score) / np.sum(w**2) < 1e-5
+
+
+@pytest.mark.r
+def test_oscillating_case_equals_metafor_with_its_remedy(metafor):
+    ys = ",".join(repr(float(x)) for x in OSC_Y)
+    vs = ",".join(repr(float(x)) for x in OSC_V)
+    ref = metafor(f"""
+    r <- rma(c({ys}), c({vs}), control=list(stepadj=0.5, maxiter=1000))
+    write.csv(data.frame(tau2=r$tau2, est=r$b[1], se=r$se), stdout(), row.names=FALSE)""")
+    r = meta_analysis(OSC_Y, OSC_V)
+    assert r.tau2 == pytest.approx(ref.tau2[0], rel=1e-5)
+    assert r.estimate == pytest.approx(ref.est[0], rel=1e-5)
+    assert r.se == pytest.approx(ref.se[0], rel=1e-5)

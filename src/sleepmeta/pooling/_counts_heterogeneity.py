@@ -88,3 +88,34 @@ def peto_q(a, expected, var, mask, k_yi):
     _, df, pval, i2, h2 = summarise_q(q, np.where(k_pos > 1, k_yi, 1))
     df = np.maximum(k_yi - 1, 0)
     return q, df, pval, i2, h2
+
+
+def tarone(a, b, c, d, n, mask, beta):
+    """Breslow-Day statistic with Tarone's (1985, Biometrika 72:91-95) correction, for the MH OR.
+
+    The fitted count ``A`` of each table solves the quadratic for a common
+    odds ratio ``exp(beta)``; tables with ``A > 0`` and both outcomes
+    present contribute; df = their number - 1 (p is NaN with fewer than 2).
+    """
+    n1, n2, xt, yt = a + b, c + d, a + c, b + d
+    psi = np.exp(beta)[:, None]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        lin = psi * (n1 + xt) + (n2 - xt)
+        root = np.sqrt(lin**2 - 4 * n1 * xt * psi * (psi - 1))
+        fitted = np.where(psi == 1, n1 * xt / n, (lin - root) / (2 * (psi - 1)))
+        pos = mask & (fitted > 0) & (xt > 0) & (yt > 0)
+        f11 = np.where(pos, fitted, 1.0)
+        inv_var = (
+            1 / f11
+            + 1 / np.where(pos, n1 - f11, 1.0)
+            + 1 / np.where(pos, xt - f11, 1.0)
+            + 1 / np.where(pos, f11 - n1 - xt + n, 1.0)
+        )
+        dev = np.where(pos, a - f11, 0.0)
+        bd = np.maximum(0.0, (dev**2 * inv_var).sum(axis=1))
+        stat = np.maximum(0.0, bd - dev.sum(axis=1) ** 2 / np.where(pos, 1 / inv_var, 0.0).sum(axis=1))
+    k_pos = pos.sum(axis=1)
+    est = np.isfinite(beta)
+    stat = np.where(est, stat, np.nan)
+    pval = np.where(est & (k_pos > 1), chi2.sf(np.where(est, stat, 0.0), np.maximum(k_pos - 1, 1)), np.nan)
+    return stat, pval

@@ -76,6 +76,10 @@ class WLS:
         """``log |X'WX|``."""
         return -np.linalg.slogdet(self.A)[1]
 
+    def logdet_xdx(self, d: np.ndarray) -> np.ndarray:
+        """``log |X' diag(d) X|``."""
+        return np.linalg.slogdet(xdx(self.X, d))[1]
+
 
 def wls(X: np.ndarray, y: np.ndarray, w: np.ndarray) -> WLS:
     """Fit weighted least squares on a batch; ``w = 0`` removes a study.
@@ -125,6 +129,9 @@ class WLS1(WLS):
 
     def logdet_xwx(self):
         return -np.log(self.a)
+
+    def logdet_xdx(self, d):
+        return np.log(self._s(d))
 
 
 def _wls1(X: np.ndarray, y: np.ndarray, w: np.ndarray) -> WLS1:

@@ -66,6 +66,7 @@ class BatchFit:
     ll_reml: np.ndarray
     converged: np.ndarray
     iterations: np.ndarray
+    fallback: np.ndarray  # Fisher scoring converged only with metafor's stepadj=0.5 remedy
     btt: np.ndarray = field(default_factory=lambda: np.array([0]))
 
     # the first coefficient (the pooled estimate of an intercept-only model)
@@ -174,7 +175,7 @@ def fit_batch(
         stat_beta=stat, pval_beta=pval, ci_low_beta=ci_low, ci_high_beta=ci_high, tau2=tau2,
         tau2_se=t2.se, q=q, q_df=kp, q_pvalue=q_p, i2=i2, h2=h2, vt=vt, qm=qm, qm_df=qm_df,
         qm_pvalue=qm_p, df=df, crit=crit, s2w=s2w, weights=fit.w, ll_ml=ll_ml, ll_reml=ll_reml,
-        converged=t2.converged, iterations=t2.iterations, btt=btt,
+        converged=t2.converged, iterations=t2.iterations, fallback=t2.fallback, btt=btt,
     )
 
 
@@ -182,6 +183,8 @@ def _wald(b: np.ndarray, V: np.ndarray) -> np.ndarray:
     """``b' V^-1 b`` for each member of a batch."""
     if b.shape[1] == 0:
         return np.zeros(b.shape[0])
+    if b.shape[1] == 1:
+        return b[:, 0] ** 2 / V[:, 0, 0]
     return np.einsum("bi,bi->b", b, np.linalg.solve(V, b[..., None])[..., 0])
 
 
@@ -206,9 +209,9 @@ def _heterogeneity(pr: Problem, tau2: np.ndarray, method: str):
 def _loglik(pr: Problem, fit, tau2):
     """ML and REML log-likelihoods as metafor reports them (``REMLf = TRUE``)."""
     rss = fit.rss
-    lv = np.sum(np.log(pr.vi + tau2[:, None]) * pr.m, axis=1)
+    lv = np.add.reduce(np.log(pr.vi + tau2[:, None]) * pr.m, axis=1)
     ll_ml = -0.5 * pr.k * np.log(2 * np.pi) - 0.5 * lv - 0.5 * rss
-    logdet_xx = np.linalg.slogdet(np.einsum("bkp,bk,bkq->bpq", fit.X, pr.m, fit.X))[1]
+    logdet_xx = fit.logdet_xdx(pr.m)
     ll_reml = (-0.5 * (pr.k - pr.p) * np.log(2 * np.pi) + 0.5 * logdet_xx - 0.5 * lv
                - 0.5 * fit.logdet_xwx() - 0.5 * rss)
     return ll_ml, ll_reml

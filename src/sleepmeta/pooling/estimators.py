@@ -35,6 +35,8 @@ from sleepmeta.pooling.zeroin import DEFAULT_TOL, zeroin
 
 THRESHOLD = 1e-5  # metafor's convergence threshold for Fisher scoring
 MAXITER = 100  # metafor's iteration limit
+FALLBACK_STEPADJ = 0.5  # metafor's documented remedy: control=list(stepadj=0.5, maxiter=1000)
+FALLBACK_MAXITER = 1000
 TAU2_MAX = 100.0  # metafor's upper bound for the PM search (made adaptive below)
 
 
@@ -76,15 +78,17 @@ class Tau2Fit:
     se: np.ndarray
     converged: np.ndarray
     iterations: np.ndarray
+    fallback: np.ndarray  # Fisher scoring needed the halved step (see _scoring)
 
 
-def _done(tau2, se, iterations=None, converged=None) -> Tau2Fit:
+def _done(tau2, se, iterations=None, converged=None, fallback=None) -> Tau2Fit:
     n = tau2.shape[0]
     return Tau2Fit(
         tau2=tau2,
         se=se,
         converged=np.ones(n, bool) if converged is None else converged,
         iterations=np.zeros(n, int) if iterations is None else iterations,
+        fallback=np.zeros(n, bool) if fallback is None else fallback,
     )
 
 
@@ -155,31 +159,44 @@ def sj(pr: Problem) -> Tau2Fit:
     return _done(tau2, np.sqrt(var))
 
 
-def _scoring(pr: Problem, step: Callable) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _scoring(pr: Problem, step: Callable):
     """Fisher scoring from the (truncated) HE estimate, metafor's rules.
 
     Each member iterates until its change is below ``THRESHOLD``; a step that
-    would make tau² negative is halved until it does not.
+    would make tau² negative is halved until it does not. Members that do not
+    converge in ``MAXITER`` steps (the algorithm can oscillate) are run again
+    from the start with every step halved and up to 1000 iterations — the
+    remedy metafor's documentation gives (``control=list(stepadj=0.5,
+    maxiter=1000)``); they are flagged in ``fallback`` and results report it.
     """
-    tau2 = np.maximum(0, _he_raw(pr)[0])
+    start = np.maximum(0, _he_raw(pr)[0])
+    tau2, iters, converged = _iterate(pr, step, start.copy(), 1.0, MAXITER)
+    fallback = ~converged
+    if fallback.any():
+        idx = np.flatnonzero(fallback)
+        t2, it, ok = _iterate(_subset(pr, idx), step, start[idx], FALLBACK_STEPADJ, FALLBACK_MAXITER)
+        tau2[idx], iters[idx], converged[idx] = t2, it, ok
+    return tau2, iters, converged, fallback
+
+
+def _iterate(pr: Problem, step: Callable, tau2, stepadj: float, maxiter: int):
     n = tau2.shape[0]
     iters = np.zeros(n, int)
     active = np.ones(n, bool)
-    for _ in range(MAXITER + 1):
+    for _ in range(maxiter + 1):
         idx = np.flatnonzero(active)
         if idx.size == 0:
             break
         sub = pr if idx.size == n else _subset(pr, idx)
         old = tau2[idx]
         adj = step(sub, old)
-        adj = np.where(np.isnan(adj), 0.0, adj)
+        adj = np.where(np.isnan(adj), 0.0, adj) * stepadj
         while np.any(neg := old + adj < 0):
             adj = np.where(neg, adj / 2, adj)
         tau2[idx] = old + adj
         iters[idx] += 1
         active[idx] = np.abs(adj) > THRESHOLD
-    converged = ~active
-    return tau2, iters, converged
+    return tau2, iters, ~active
 
 
 def _subset(pr: Problem, idx: np.ndarray) -> Problem:
@@ -224,18 +241,18 @@ def _ll0check(pr: Problem, tau2, converged, restricted):
 
 def ml(pr: Problem) -> Tau2Fit:
     """Maximum likelihood by Fisher scoring; se ``sqrt(2 / sum(w²))``."""
-    tau2, it, ok = _scoring(pr, _ml_step)
+    tau2, it, ok, fb = _scoring(pr, _ml_step)
     tau2 = _ll0check(pr, tau2, ok, restricted=False)
     w = pr.inverse_weights(tau2)
-    return _done(tau2, np.sqrt(2 / _rowsum(w**2)), it, ok)
+    return _done(tau2, np.sqrt(2 / _rowsum(w**2)), it, ok, fb)
 
 
 def reml(pr: Problem) -> Tau2Fit:
     """Restricted maximum likelihood by Fisher scoring; se ``sqrt(2 / tr(PP))``."""
-    tau2, it, ok = _scoring(pr, _reml_step)
+    tau2, it, ok, fb = _scoring(pr, _reml_step)
     tau2 = _ll0check(pr, tau2, ok, restricted=True)
     f = pr.fit(pr.inverse_weights(tau2))
-    return _done(tau2, np.sqrt(2 / f.tr_pdpd(pr.m)), it, ok)
+    return _done(tau2, np.sqrt(2 / f.tr_pdpd(pr.m)), it, ok, fb)
 
 
 def _eb_pm_se(pr: Problem, tau2):
@@ -245,8 +262,8 @@ def _eb_pm_se(pr: Problem, tau2):
 
 def eb(pr: Problem) -> Tau2Fit:
     """Empirical Bayes by metafor's fixed-point scoring."""
-    tau2, it, ok = _scoring(pr, _eb_step)
-    return _done(tau2, _eb_pm_se(pr, tau2), it, ok)
+    tau2, it, ok, fb = _scoring(pr, _eb_step)
+    return _done(tau2, _eb_pm_se(pr, tau2), it, ok, fb)
 
 
 def generalised_q(pr: Problem, tau2: np.ndarray, y: np.ndarray | None = None) -> np.ndarray:
