@@ -1,0 +1,60 @@
+"""Stage annotations (onset, duration, stage) <-> one code per epoch.
+
+Shared by the EDF+ and NSRR XML readers and writers.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sleepmeta.errors import HypnogramError
+
+_TOL = 1e-3  # seconds: annotation times are stored to the millisecond or better
+
+
+def events_to_codes(onsets, durations, codes, epoch_seconds: float, describe, where: str) -> np.ndarray:
+    """Expand contiguous stage annotations into one code per epoch.
+
+    ``describe(k)`` names annotation ``k`` in an error. Every duration must be
+    a positive whole number of epochs and every annotation must start where
+    the previous one ended (no gap, no overlap): nothing is filled in or
+    dropped silently.
+
+    >>> events_to_codes([0, 60], [60, 30], [0, 2], 30, str, "f").tolist()
+    [0, 0, 2]
+    """
+    onsets = np.asarray(onsets, dtype=float)
+    durations = np.asarray(durations, dtype=float)
+    if onsets.size == 0:
+        raise HypnogramError(f"{where}: no sleep-stage annotations")
+    counts = durations / epoch_seconds
+    whole = np.round(counts)
+    bad = ~np.isfinite(durations) | (durations <= 0) | (np.abs(counts - whole) * epoch_seconds > _TOL)
+    if bad.any():
+        k = int(np.flatnonzero(bad)[0])
+        raise HypnogramError(
+            f"{where}: {describe(k)}: duration {durations[k]:g} s is not a positive whole number "
+            f"of {epoch_seconds:g}-s epochs (inconsistent epoch length)"
+        )
+    expected = onsets[0] + np.concatenate([[0.0], np.cumsum(durations)[:-1]])
+    off = np.abs(onsets - expected) > _TOL
+    if off.any():
+        k = int(np.flatnonzero(off)[0])
+        kind = "a gap after" if onsets[k] > expected[k] else "an overlap with"
+        raise HypnogramError(
+            f"{where}: {describe(k)}: starts at {onsets[k]:g} s, leaving {kind} the previous "
+            f"annotation, which ends at {expected[k]:g} s"
+        )
+    return np.repeat(np.asarray(codes, dtype=np.int8), whole.astype(np.int64))
+
+
+def codes_to_events(codes) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Runs of equal codes: (first epoch, number of epochs, code).
+
+    >>> [a.tolist() for a in codes_to_events([0, 0, 2, 2, 2, 4])]
+    [[0, 2, 5], [2, 3, 1], [0, 2, 4]]
+    """
+    codes = np.asarray(codes)
+    starts = np.flatnonzero(np.concatenate([[True], codes[1:] != codes[:-1]]))
+    lengths = np.diff(np.append(starts, codes.size))
+    return starts, lengths, codes[starts]

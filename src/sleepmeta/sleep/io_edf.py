@@ -1,0 +1,126 @@
+"""Hypnograms as EDF+ annotations, in the style of the Sleep-EDF database.
+
+Sleep-EDF (Kemp et al. 2000, *IEEE Trans Biomed Eng* 47:1185; PhysioNet)
+stores each night's hypnogram as an EDF+ file without signals whose
+annotations are ``(onset s, duration s, "Sleep stage W")``, one per run of
+epochs in the same stage, with texts ``Sleep stage W``, ``Sleep stage 1`` ..
+``Sleep stage 4``, ``Sleep stage R``, ``Sleep stage ?`` and ``Movement
+time``. Read and written with pyedflib (EDFlib; Van Beelen).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from sleepmeta.errors import HypnogramError
+from sleepmeta.sleep._events import codes_to_events, events_to_codes
+from sleepmeta.sleep._files import atomic_path
+from sleepmeta.sleep.hypnogram import Hypnogram
+from sleepmeta.sleep.labels import _lookup
+
+#: Annotation text written for each code (Sleep-EDF; N3 as stage 3).
+EDF_TEXT = {
+    0: "Sleep stage W", 1: "Sleep stage 1", 2: "Sleep stage 2", 3: "Sleep stage 3",
+    4: "Sleep stage R", -1: "Movement time", -2: "Sleep stage ?",
+}
+_UNKNOWN_DATE = pd.Timestamp("1985-01-01 00:00:00")  # EDF+ convention for an unknown date
+
+
+def read_hypnogram_edf(
+    path, *, epoch_seconds: float = 30, name: str | None = None, ignore=()
+) -> Hypnogram:
+    """Read a Sleep-EDF style EDF+ hypnogram.
+
+    Parameters
+    ----------
+    path : str or Path
+    epoch_seconds : float, default 30
+        Epoch length; every annotation must last a whole number of epochs.
+    name : str, optional
+        Name of the night (default: file name without suffix).
+    ignore : iterable of str
+        Annotation texts that are not stages and may be skipped (e.g.
+        ``"Lights off"``). Any other non-stage annotation is an error.
+
+    Returns
+    -------
+    Hypnogram
+        Starting at the recording start plus the first annotation's onset.
+
+    Raises
+    ------
+    HypnogramError
+        Unreadable file; an annotation that is not a stage, lasts a broken
+        number of epochs, or leaves a gap or overlap - named by its number,
+        onset and text.
+    """
+    path = Path(path)
+    where = f"file '{path}'"
+    pyedflib = _pyedflib()
+    try:
+        reader = pyedflib.EdfReader(str(path))
+    except (OSError, ValueError) as exc:
+        raise HypnogramError(f"{where}: not a readable EDF/EDF+ file: {exc}") from None
+    try:
+        onsets, durations, texts = reader.readAnnotations()
+        recording_start = pd.Timestamp(reader.getStartdatetime())
+    finally:
+        reader.close()
+    skip = {str(t).strip().lower() for t in ignore}
+    keep = np.array([str(t).strip().lower() not in skip for t in texts], dtype=bool)
+    numbers = np.flatnonzero(keep)
+    onsets, durations = np.asarray(onsets)[keep], np.asarray(durations)[keep]
+    texts = [str(t) for t in np.asarray(texts)[keep]]
+
+    def describe(k):
+        return f"annotation {numbers[k] + 1} ({texts[k]!r} at {onsets[k]:g} s)"
+
+    codes = []
+    for k, text in enumerate(texts):
+        code = _lookup(str(text))
+        if code is None:
+            raise HypnogramError(f"{where}: {describe(k)}: not a sleep stage; pass ignore=[...] to skip it")
+        codes.append(code)
+    epochs = events_to_codes(onsets, durations, codes, float(epoch_seconds), describe, where)
+    start = recording_start + pd.to_timedelta(float(onsets[0]), unit="s") if onsets.size else None
+    return Hypnogram._trusted(epochs, epoch_seconds, start, name if name is not None else path.stem)
+
+
+def write_hypnogram_edf(hypnogram: Hypnogram, path) -> None:
+    """Write a hypnogram as a Sleep-EDF style EDF+ file (annotations only).
+
+    One annotation per run of epochs in the same stage. Without a ``start``
+    the EDF+ date of an unknown recording (1 Jan 1985, 00:00) is written.
+    Written atomically (temporary file, then rename).
+
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "SC4001-Hypnogram.edf"
+    >>> write_hypnogram_edf(Hypnogram(["W", "W", "N2", "R"], start="2024-01-01 23:00"), p)
+    >>> read_hypnogram_edf(p).labels.tolist()
+    ['W', 'W', 'N2', 'R']
+    """
+    if not isinstance(hypnogram, Hypnogram):
+        raise HypnogramError(f"expected a Hypnogram, got {type(hypnogram).__name__}")
+    pyedflib = _pyedflib()
+    start = hypnogram.start if hypnogram.start is not None else _UNKNOWN_DATE
+    starts, lengths, codes = codes_to_events(hypnogram.codes)
+    epoch = hypnogram.epoch_seconds
+    with atomic_path(path) as tmp:
+        writer = pyedflib.EdfWriter(str(tmp), 0, file_type=pyedflib.FILETYPE_EDFPLUS)
+        try:
+            writer.setStartdatetime(start.to_pydatetime())
+            for first, n, code in zip(starts, lengths, codes):
+                writer.writeAnnotation(float(first * epoch), float(n * epoch), EDF_TEXT[int(code)])
+        finally:
+            writer.close()
+
+
+def _pyedflib():
+    try:
+        import pyedflib
+    except ImportError as exc:  # a declared dependency; say so if it is missing
+        raise ImportError("reading/writing EDF+ needs pyedflib: pip install pyedflib") from exc
+    return pyedflib

@@ -1,0 +1,163 @@
+"""Sleep-stage labels and their integer codes.
+
+Every hypnogram is stored as YASA's integer codes (Vallat & Walker, 2021;
+YASA documentation, ``yasa.sleep_statistics``):
+
+====  ==========================================  ===============
+code  stage                                       label we write
+====  ==========================================  ===============
+-2    unscored                                    ``UNS``
+-1    artefact / movement time                    ``ART``
+ 0    wake                                        ``W``
+ 1    N1 (R&K stage 1)                            ``N1``
+ 2    N2 (R&K stage 2)                            ``N2``
+ 3    N3 (R&K stages 3 and 4)                     ``N3``
+ 4    REM                                         ``R``
+====  ==========================================  ===============
+
+Accepted on input (case-insensitive, surrounding blanks ignored):
+
+* AASM labels (AASM scoring manual, Iber et al. 2007): ``W``, ``N1``,
+  ``N2``, ``N3``, ``R``; also ``WAKE`` and ``REM``.
+* Rechtschaffen & Kales (1968) labels: ``S1``, ``S2``, ``S3``, ``S4``
+  (S3 and S4 are both N3), ``MT`` (movement time, coded as artefact).
+* Sleep-EDF annotation texts: ``Sleep stage W``, ``Sleep stage 1`` ... ``4``,
+  ``Sleep stage R``, ``Sleep stage ?``, ``Movement time``.
+* YASA's integer codes ``-2 .. 4`` (as numbers, or as the same digits in a
+  text column).
+* Unscored and artefact labels: ``UNS``, ``UNSCORED``, ``?``, ``ND``,
+  ``ART``, ``ARTEFACT``, ``ARTIFACT``, ``MOVEMENT``.
+
+Anything else raises :class:`~sleepmeta.errors.HypnogramError` naming the
+first offending epoch and its value. Beware: a bare ``4`` is YASA's REM, not
+R&K stage 4; write R&K stages as ``S4``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from sleepmeta.errors import HypnogramError
+
+UNS, ART, WAKE, N1, N2, N3, REM = -2, -1, 0, 1, 2, 3, 4
+
+#: Label written for each code (AASM letters; ART/UNS as in YASA).
+CODE_TO_LABEL: dict[int, str] = {UNS: "UNS", ART: "ART", WAKE: "W", N1: "N1", N2: "N2", N3: "N3", REM: "R"}
+
+_ALIASES: dict[str, int] = {
+    # AASM
+    "w": WAKE, "wake": WAKE, "n1": N1, "n2": N2, "n3": N3, "r": REM, "rem": REM,
+    # Rechtschaffen & Kales
+    "s1": N1, "s2": N2, "s3": N3, "s4": N3, "mt": ART,
+    # Sleep-EDF annotation texts
+    "sleep stage w": WAKE, "sleep stage 1": N1, "sleep stage 2": N2,
+    "sleep stage 3": N3, "sleep stage 4": N3, "sleep stage r": REM,
+    "sleep stage n1": N1, "sleep stage n2": N2, "sleep stage n3": N3,
+    "sleep stage ?": UNS, "movement time": ART,
+    # unscored / artefact
+    "uns": UNS, "unscored": UNS, "?": UNS, "nd": UNS,
+    "art": ART, "artefact": ART, "artifact": ART, "movement": ART,
+}
+_ALIASES.update({str(c): c for c in range(-2, 5)})
+
+_VALID_TEXT = "W, N1, N2, N3, R/REM, S1-S4, MT, ART, UNS, ? or YASA codes -2..4"
+
+
+def _lookup(value: object) -> int | None:
+    """Code of one label, or None when the label is not a sleep stage."""
+    if isinstance(value, (bool, np.bool_)):
+        return None
+    if isinstance(value, (int, np.integer)):
+        return int(value) if -2 <= value <= 4 else None
+    if isinstance(value, (float, np.floating)):
+        if np.isfinite(value) and float(value).is_integer() and -2 <= value <= 4:
+            return int(value)
+        return None
+    if isinstance(value, str):
+        return _ALIASES.get(" ".join(value.split()).lower())
+    return None
+
+
+def to_codes(stages, *, where: str = "", unit: str = "epoch", first: int = 0) -> np.ndarray:
+    """Convert sleep-stage labels to YASA's integer codes.
+
+    Parameters
+    ----------
+    stages : array_like
+        One label per epoch (see the module docstring for what is accepted).
+    where : str, optional
+        Context put in front of an error message, e.g. ``"file 'a.csv'"``.
+    unit, first : str, int
+        How an error names the position: ``f"{unit} {first + i}"`` (default
+        ``epoch i``, 0-based); a reader passes e.g. ``"line", 2``.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``int8`` codes, one per epoch.
+
+    Raises
+    ------
+    HypnogramError
+        For the first epoch whose label is not a sleep stage, naming the
+        epoch index (0-based) and the value.
+
+    Examples
+    --------
+    >>> to_codes(["W", "S1", "n2", "S4", "REM", "MT", "?"]).tolist()
+    [0, 1, 2, 3, 4, -1, -2]
+    >>> to_codes([0, 2, 4]).tolist()
+    [0, 2, 4]
+    """
+    prefix = f"{where}: " if where else ""
+    arr = np.asarray(stages)
+    if arr.dtype.kind in "US" and not isinstance(stages, np.ndarray):
+        arr = np.asarray(stages, dtype=object)  # keep e.g. True or 5 as given in a mixed list
+    if arr.ndim != 1:
+        arr = np.asarray(stages, dtype=object)
+        if arr.ndim != 1:
+            raise HypnogramError(f"{prefix}stages must be one-dimensional, got shape {arr.shape}")
+    if arr.dtype.kind in "iuf":
+        return _numeric_codes(arr, prefix, unit, first)
+    codes, uniques = pd.factorize(arr.astype(object), use_na_sentinel=True)
+    lut = np.empty(len(uniques) + 1, dtype=np.int16)
+    lut[-1] = 99  # the NA sentinel (-1) indexes the last slot
+    for i, value in enumerate(uniques):
+        code = _lookup(value)
+        lut[i] = 99 if code is None else code
+    out = lut[codes]
+    bad = np.flatnonzero(out == 99)
+    if bad.size:
+        i = int(bad[0])
+        value = arr[i].item() if isinstance(arr[i], np.generic) else arr[i]
+        raise HypnogramError(
+            f"{prefix}{unit} {first + i}: unknown sleep stage {value!r}; valid: {_VALID_TEXT}"
+        )
+    return out.astype(np.int8)
+
+
+def _numeric_codes(arr: np.ndarray, prefix: str, unit: str, first: int) -> np.ndarray:
+    """Validate a numeric array of YASA codes."""
+    if arr.dtype.kind == "f":
+        ok = np.isfinite(arr) & (arr == np.round(arr)) & (arr >= -2) & (arr <= 4)
+    else:
+        ok = (arr >= -2) & (arr <= 4)
+    if not ok.all():
+        i = int(np.flatnonzero(~ok)[0])
+        raise HypnogramError(
+            f"{prefix}{unit} {first + i}: unknown sleep stage {arr[i].item()!r}; valid: {_VALID_TEXT}"
+        )
+    return arr.astype(np.int8)
+
+
+def to_labels(codes) -> np.ndarray:
+    """Convert integer codes back to the labels this package writes.
+
+    Examples
+    --------
+    >>> to_labels([0, 1, 2, 3, 4, -1, -2]).tolist()
+    ['W', 'N1', 'N2', 'N3', 'R', 'ART', 'UNS']
+    """
+    table = np.array([CODE_TO_LABEL[c] for c in range(-2, 5)], dtype=object)
+    return table[np.asarray(codes, dtype=np.int64) + 2]
