@@ -1,0 +1,136 @@
+"""Shared look of the plots: fonts, colours, number formats, text measurement.
+
+The figures are built on :class:`matplotlib.figure.Figure` with an Agg
+canvas attached, never through ``pyplot``: nothing global is touched, no
+window opens, and a figure is freed when it is no longer referenced.
+"""
+
+from __future__ import annotations
+
+import math
+from functools import lru_cache
+
+import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg, RendererAgg
+from matplotlib.figure import Figure
+from matplotlib.font_manager import FontProperties
+from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
+
+from sleepmeta.errors import unknown_option
+
+FONT_SIZE = 9.0  # points, body text of the forest plot
+NOTE_SIZE = 8.0  # points, heterogeneity lines and footnotes
+INK = "#000000"
+GREY = "#555555"
+LIGHT = "#bbbbbb"
+ACCENT = "#b2182b"  # trim-and-fill / adjusted estimates
+
+RATIO_MEASURES = frozenset({"RR", "OR", "ROM", "PETO", "PLN", "PLO", "IRR"})
+MEASURE_NAMES = {
+    "RR": "Risk ratio", "OR": "Odds ratio", "PETO": "Peto odds ratio", "ROM": "Ratio of means",
+    "PLN": "Proportion", "PLO": "Odds", "IRR": "Incidence rate ratio",
+    "MD": "Mean difference", "SMD": "Standardised mean difference",
+    "SMDH": "Standardised mean difference", "RD": "Risk difference",
+    "AS": "Arcsine risk difference", "COR": "Correlation", "ZCOR": "Fisher's z",
+    "PR": "Proportion", "PAS": "Arcsine proportion", "PFT": "Freeman-Tukey proportion",
+}
+TRANSFORMS = ("auto", "exp", "none")
+
+
+def new_figure(width: float, height: float) -> Figure:
+    """A figure of ``width`` x ``height`` inches on its own Agg canvas."""
+    fig = Figure(figsize=(width, height), dpi=100, facecolor="white")
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def figure_and_axes(ax, width: float, height: float):
+    """``(fig, ax, owned)``: the caller's axes, or a new figure with one axes."""
+    if ax is not None:
+        return ax.figure, ax, False
+    fig = new_figure(width, height)
+    return fig, fig.add_subplot(), True
+
+
+def is_ratio(result) -> bool:
+    """Whether ``result`` holds log ratios (``is_ratio`` or a ratio ``measure``)."""
+    flag = getattr(result, "is_ratio", None)
+    if flag is not None:
+        return bool(flag)
+    return getattr(result, "measure", None) in RATIO_MEASURES
+
+
+def resolve_transform(transform, result) -> bool:
+    """``True`` when values are shown exponentiated (``"auto"`` for ratio measures)."""
+    if transform is None:
+        transform = "none"
+    if transform not in TRANSFORMS:
+        raise unknown_option("transform", transform, TRANSFORMS)
+    return transform == "exp" or (transform == "auto" and is_ratio(result))
+
+
+def measure_name(measure, back: bool) -> str:
+    """Axis wording for a measure: ``"Risk ratio"`` or ``"Log risk ratio"``."""
+    name = MEASURE_NAMES.get(measure, "Effect size" if measure is None else str(measure))
+    if measure in RATIO_MEASURES and not back:
+        return "Log " + name[0].lower() + name[1:]
+    return name
+
+
+def fmt(x: float, digits: int = 2) -> str:
+    """A number with a true minus sign, ``digits`` decimals (``-0.5`` → ``'−0.50'``)."""
+    if not math.isfinite(x):
+        return "NA"
+    s = f"{x:.{digits}f}"
+    if s.lstrip("-").strip("0.") == "":  # -0.00 → 0.00
+        s = s.lstrip("-")
+    return s.replace("-", "\u2212")
+
+
+def fmt_p(p: float) -> str:
+    """``'p < 0.001'`` or ``'p = 0.034'``."""
+    if not math.isfinite(p):
+        return "p = NA"
+    return "p < 0.001" if p < 0.001 else f"p = {p:.3f}"
+
+
+def weight_sizes(weights, largest: float) -> np.ndarray:
+    """Marker areas (points²) proportional to ``weights``; the largest gets ``largest``."""
+    w = np.asarray(weights, float)
+    top = np.nanmax(w) if w.size else 1.0
+    return largest * w / top if top > 0 else np.full(w.shape, largest)
+
+
+def log_axis(axis, lo: float, hi: float) -> None:
+    """Round ticks with plain labels (0.2, 0.5, 1, 2) on a log-scaled ``axis`` from lo to hi."""
+    axis.set_major_locator(FixedLocator(log_ticks(lo, hi)))
+    axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+    axis.set_minor_locator(NullLocator())
+
+
+def log_ticks(lo: float, hi: float) -> list[float]:
+    """Round ticks for a log axis: 1-2-5 steps, finer when the range is narrow.
+
+    >>> log_ticks(0.06, 7.0)
+    [0.1, 0.2, 0.5, 1.0, 2.0, 5.0]
+    """
+    for mantissas in ((1, 2, 5), (1, 1.5, 2, 3, 5, 7), (1, 1.25, 1.5, 2, 2.5, 3, 4, 5, 6, 7, 8, 9)):
+        e0, e1 = math.floor(math.log10(lo)) - 1, math.ceil(math.log10(hi)) + 1
+        ticks = [float(f"{m * 10.0 ** e:.6g}") for e in range(e0, e1 + 1) for m in mantissas]
+        ticks = [t for t in ticks if lo <= t <= hi]
+        if len(ticks) >= 3:
+            return ticks
+    return [lo, hi]
+
+
+@lru_cache(maxsize=4096)
+def text_width(text: str, size: float = FONT_SIZE, bold: bool = False) -> float:
+    """Width in inches of ``text`` set in the default font at ``size`` points."""
+    if not text:
+        return 0.0
+    prop = FontProperties(size=size, weight="bold" if bold else "normal")
+    w, _, _ = _RENDERER.get_text_width_height_descent(text, prop, ismath=False)
+    return w / 72.0
+
+
+_RENDERER = RendererAgg(8, 8, 72)
