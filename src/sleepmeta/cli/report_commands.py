@@ -1,0 +1,57 @@
+"""``sleepmeta report``: run a review spec and write the claims-versus-evidence report."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from sleepmeta.cli._app import app
+from sleepmeta.cli._output import console, fail_on_input_error
+
+DEFAULT_OUT = Path("sleepmeta-report")
+
+
+@app.command(
+    epilog=(
+        "Examples:\n\n"
+        "  sleepmeta report                                (the bundled pregabalin review)\n\n"
+        "  sleepmeta report my_review.toml --out my-report\n\n"
+        "  sleepmeta report --format json --out numbers"
+    )
+)
+@fail_on_input_error
+def report(
+    review: Annotated[Optional[Path], typer.Argument(
+        help="Review spec (TOML). Omit to run the bundled review of pregabalin and sleep.")] = None,
+    out: Annotated[Path, typer.Option(
+        "--out", help="Folder for the report (replaced only when the new one is complete).")]
+        = DEFAULT_OUT,
+    fmt: Annotated[str, typer.Option(
+        "--format", help="html (report.html + report.json) or json (report.json only).")] = "html",
+) -> None:
+    """Set claims beside the published evidence: pooled estimates, verdicts, gaps.
+
+    Runs the review spec through the effect-size, pooling and benefit-risk
+    stages and writes a self-contained report. The report summarises
+    published evidence; it gives no advice on use or dose.
+    """
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    from sleepmeta.review.build import build_report
+
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
+                  console=console, transient=True) as progress:
+        task = progress.add_task("starting", total=None)
+
+        def step(msg: str) -> None:
+            progress.update(task, description=msg)
+
+        result = build_report(review, out, fmt=fmt, progress=step)
+    verdicts: dict = {}
+    for c in result.payload["claims"]:
+        verdicts[c["verdict"]] = verdicts.get(c["verdict"], 0) + 1
+    console.print(f"[bold]{result.payload['title']}[/bold]")
+    console.print("claims: " + ", ".join(f"{n} {v}" for v, n in sorted(verdicts.items())))
+    console.print(f"report written to [bold]{result.main_file}[/bold]")

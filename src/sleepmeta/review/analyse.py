@@ -1,0 +1,350 @@
+"""Run a review's outcomes through the one engine (effects -> pooling -> benefit-risk).
+
+Nothing here computes a pooled number itself: effect sizes come from
+:func:`sleepmeta.effects.effect_size` (or the row's own converted SE), pooled
+estimates from :func:`sleepmeta.pooling.meta_analysis` (subgroups and dose
+meta-regression included), small-study tests from
+:mod:`sleepmeta.pooling.bias`, and NNH from :mod:`sleepmeta.benefit_risk`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from sleepmeta.errors import ModelError, SpecError
+from sleepmeta.review.evidence import classify, split_shared_controls
+from sleepmeta.review.spec import ReviewSpec, check_against_data
+
+__all__ = ["OutcomeAnalysis", "ReviewAnalysis", "analyse", "analyse_outcome", "load_tables"]
+
+REQUIRED = {
+    "efficacy": ("study_id", "comparator", "outcome", "condition", "dose_min_mg", "dose_max_mg",
+                 "n_treat", "n_ctrl", "notes", "url"),
+    "harms": ("study_id", "comparator", "event", "condition", "dose_min_mg", "dose_max_mg",
+              "events_treat", "n_treat", "events_ctrl", "n_ctrl", "pct_treat", "pct_ctrl",
+              "notes", "url"),
+}
+
+
+def load_tables(spec: ReviewSpec) -> dict:
+    """Read the spec's data files (paths relative to the spec) into one table per role.
+
+    Raises :class:`SpecError` naming ``data.<role>[i]`` for a missing file or
+    a missing required column.
+    """
+    from sleepmeta.data import read_evidence_table
+
+    base = Path(spec.path).parent
+    tables = {}
+    for role, files in spec.data.items():
+        frames = []
+        for i, name in enumerate(files):
+            path = base / name
+            if not path.is_file():
+                raise SpecError(f"data.{role}[{i}]: file {name!r} not found (relative to "
+                                f"{str(base)!r})")
+            df = read_evidence_table(path)
+            missing = [c for c in REQUIRED[role] if c not in df.columns]
+            if missing:
+                raise SpecError(f"data.{role}[{i}]: file {name!r} has no column {missing[0]!r} "
+                                f"(required: {', '.join(REQUIRED[role])})")
+            stem = Path(name).stem
+            df.insert(0, "row_id", [f"{stem}:{j + 2}" for j in range(len(df))])
+            df.insert(1, "source_file", Path(name).name)
+            frames.append(df)
+        if frames:
+            t = pd.concat(frames, ignore_index=True)
+            t["published_summary"] = t["notes"].fillna("").astype(str).str.contains(
+                "pooled", case=False)
+            tables[role] = t
+    check_against_data(spec, tables)
+    return tables
+
+
+@dataclass
+class OutcomeAnalysis:
+    """One outcome (in one population): its rows, pooled result and checks."""
+
+    outcome: object
+    population: tuple
+    rows: pd.DataFrame
+    pooled_rows: pd.DataFrame
+    result: object = None  # MetaResult, or None when no row is poolable
+    subgroups: dict = field(default_factory=dict)  # name -> SubgroupResult
+    subgroup_notes: list = field(default_factory=list)
+    small_study: dict = field(default_factory=dict)
+    dose_regression: object = None
+    dose_note: str = ""
+    baseline: object = None
+    nnh: object = None
+    participants: int = 0
+    participants_unknown: int = 0
+    notes: list = field(default_factory=list)
+    by_dose: dict = field(default_factory=dict)  # dose label -> MetaResult (ratio outcomes)
+    effects: tuple = ()  # (yi, vi, labels) exactly as pooled
+
+    @property
+    def k(self) -> int:
+        """Number of pooled comparisons."""
+        return 0 if self.result is None else int(self.result.k)
+
+    @property
+    def studies(self) -> int:
+        """Number of distinct studies among the pooled comparisons."""
+        return int(self.pooled_rows["study_id"].nunique()) if len(self.pooled_rows) else 0
+
+
+@dataclass
+class ReviewAnalysis:
+    """Everything the report shows: the outcomes, the claims' analyses, the tables."""
+
+    spec: ReviewSpec
+    tables: dict
+    outcomes: dict  # key -> OutcomeAnalysis over all populations
+    claims: list  # one dict per claim: claim, analyses (list of OutcomeAnalysis), verdict
+    lhh: list
+
+
+def _in_population(rows: pd.DataFrame, population: tuple) -> pd.DataFrame:
+    if not population or rows.empty:
+        return rows
+    return rows[rows["condition"].astype("string").isin(population).fillna(False).astype(bool)]
+
+
+def _labels(pooled: pd.DataFrame) -> list[str]:
+    labels = []
+    for _, r in pooled.iterrows():
+        lab = str(r["study_id"])
+        if r["dose"] != "not printed":
+            lab += f", {r['dose']} mg/day"
+        labels.append(lab)
+    seen: dict = {}
+    out = []
+    for lab, rid in zip(labels, pooled["row_id"]):
+        out.append(lab if labels.count(lab) == 1 else f"{lab} [{rid}]")
+        seen[lab] = True
+    return out
+
+
+def _effects(pooled: pd.DataFrame, measure: str):
+    from sleepmeta.effects import effect_size
+
+    labels = _labels(pooled)
+    if measure == "RR":
+        es = effect_size("RR", events1=pooled["ai"].astype(float).to_numpy(),
+                         n1=pooled["n1i"].astype(float).to_numpy(),
+                         events2=pooled["ci"].astype(float).to_numpy(),
+                         n2=pooled["n2i"].astype(float).to_numpy(), labels=labels)
+        return es.yi, es.vi, labels, es.correction
+    return (pooled["yi"].astype(float).to_numpy(), pooled["vi"].astype(float).to_numpy(),
+            labels, "")
+
+
+def _participants(pooled: pd.DataFrame) -> tuple[int, int]:
+    total, unknown = 0, 0
+    for _, grp in pooled.groupby("study_id", sort=True):
+        nt = pd.to_numeric(grp["n_treat"], errors="coerce")
+        nc = pd.to_numeric(grp["n_ctrl"], errors="coerce")
+        if nt.isna().any() or nc.isna().any():
+            unknown += len(grp)
+            continue
+        total += int(nt.sum() + nc.drop_duplicates().sum())  # a shared control counted once
+    return total, unknown
+
+
+def _fit(spec, yi, vi, labels, measure, **kw):
+    from sleepmeta.pooling import meta_analysis
+
+    single = len(yi) < 2
+    method = spec.single_study_method if single else spec.method
+    test = "z" if single else spec.test  # one study: its own estimate and Wald CI (no t with 0 df)
+    return meta_analysis(yi, vi, labels=labels, method=method, test=test, level=spec.level,
+                         measure=measure, **kw)
+
+
+def _subgroups(a: OutcomeAnalysis, spec, yi, vi, labels, measure) -> None:
+    from sleepmeta.pooling import meta_analysis
+
+    for name in a.outcome.subgroups:
+        col = "condition" if name == "condition" else "dose"
+        values = a.pooled_rows[col].astype(str).to_numpy()
+        groups = pd.Series(values).value_counts()
+        if len(groups) < 2:
+            continue
+        if len(yi) <= len(groups):
+            a.subgroup_notes.append(
+                f"Subgroups by {name} ({len(groups)} groups, k = {len(yi)}): too few comparisons "
+                "to test subgroup differences (needs k > number of groups); each group's "
+                "comparisons are shown in the forest plot.")
+            continue
+        single = bool((groups == 1).any())
+        sub = meta_analysis(yi, vi, labels=labels, method=spec.method, test=spec.test,
+                            level=spec.level, measure=measure, subgroup=list(values),
+                            tau2_common=single)
+        a.subgroups[name] = sub
+        if single:
+            one = ", ".join(sorted(groups[groups == 1].index))
+            a.subgroup_notes.append(
+                f"Subgroups by {name}: group(s) {one} have one study; a common tau² across "
+                "groups (mixed-effects model on the subgroup factor) is used.")
+
+
+def _small_study(a: OutcomeAnalysis, spec) -> None:
+    k = a.k
+    need = spec.small_study_min_k
+    if k < need:
+        a.small_study = {"done": False, "reason": (
+            f"k = {k}: tests for small-study effects (Egger's regression, Begg's rank test) and "
+            f"funnel plots need at least {need} studies (Cochrane Handbook 13.3.5.4); not done.")}
+        return
+    from sleepmeta.pooling.bias import egger_test, rank_test
+    from sleepmeta.pooling.trimfill import trim_and_fill
+
+    eg, rk = egger_test(a.result), rank_test(a.result)
+    tf = trim_and_fill(a.result)
+    a.small_study = {"done": True, "egger": {"statistic": eg.statistic, "pvalue": eg.pvalue},
+                     "rank": {"statistic": float(getattr(rk, "tau", np.nan)),
+                              "pvalue": float(rk.pvalue)},
+                     "trimfill": {"k0": int(getattr(tf, "k0", 0)),
+                                  "estimate": float(tf.result.estimate)
+                                  if hasattr(tf, "result") else None},
+                     "trimfill_object": tf}
+
+
+def _dose_regression(a: OutcomeAnalysis, spec, yi, vi, labels, measure) -> None:
+    pr = a.pooled_rows
+    fixed = (pr["dose_min_mg"].notna() & (pr["dose_min_mg"] == pr["dose_max_mg"])).to_numpy()
+    k_fixed = int(fixed.sum())
+    doses = pr.loc[fixed, "dose_min_mg"].astype(float).to_numpy()
+    need = spec.dose_regression_min_k
+    if k_fixed < need or len(np.unique(doses)) < 2:
+        a.dose_note = (f"{k_fixed} fixed-dose comparison(s) with {len(np.unique(doses))} distinct "
+                       f"dose(s): a meta-regression on dose needs at least {need} fixed-dose "
+                       "comparisons at 2 or more doses (flexible-dose arms are not used); "
+                       "not done.")
+        return
+    data = pd.DataFrame({"dose_100mg": doses / 100.0})
+    a.dose_regression = _fit(spec, yi[fixed], vi[fixed], [labels[i] for i in np.flatnonzero(fixed)],
+                             measure, mods="~ dose_100mg", data=data)
+    a.dose_note = ("Meta-regression of the effect on daily dose (per 100 mg/day) over "
+                   f"{k_fixed} fixed-dose comparisons; flexible-dose arms are not used.")
+
+
+def _nnh(a: OutcomeAnalysis, spec) -> None:
+    from sleepmeta.benefit_risk import baseline_risk, number_needed_from_ratio
+
+    pr = a.pooled_rows
+    base = baseline_risk(pr["ci"].astype(float).to_numpy(), pr["n2i"].astype(float).to_numpy(),
+                         labels=_labels(pr), method=spec.method, test="z", level=spec.level)
+    a.baseline = base
+    r = a.result
+    events = "harmful" if a.outcome.better == "lower" else "beneficial"
+    a.nnh = number_needed_from_ratio(float(np.exp(r.estimate)), float(np.exp(r.ci_low)),
+                                     float(np.exp(r.ci_high)), base.estimate, measure="RR",
+                                     events=events)
+
+
+def analyse_outcome(spec: ReviewSpec, outcome, tables: dict, population: tuple = (),
+                    classified: pd.DataFrame | None = None) -> OutcomeAnalysis:
+    """Classify, pool and check one outcome in one population (``()`` = all).
+
+    Examples
+    --------
+    >>> from sleepmeta.data import data_path
+    >>> from sleepmeta.review.spec import load_spec
+    >>> spec = load_spec(data_path("pregabalin_review.toml"))
+    >>> a = analyse_outcome(spec, spec.outcomes["WASO"], load_tables(spec))
+    >>> a.k, a.result.labels
+    (1, ('Roth 2012, 300-450 mg/day',))
+    """
+    if classified is None:
+        classified = classify(outcome, tables[outcome.table], spec)
+    rows = _in_population(classified, population)
+    pooled = rows[rows["status"] == "pooled"] if len(rows) else rows
+    a = OutcomeAnalysis(outcome=outcome, population=tuple(population), rows=rows,
+                        pooled_rows=pooled)
+    if pooled.empty:
+        a.small_study = {"done": False, "reason": "No poolable rows: nothing to test."}
+        a.dose_note = "No poolable rows: no dose meta-regression."
+        return a
+    pooled = split_shared_controls(pooled, outcome.measure, outcome.key)
+    a.pooled_rows = pooled
+    yi, vi, labels, correction = _effects(pooled, outcome.measure)
+    if correction:
+        a.notes.append(correction)
+    a.result = _fit(spec, yi, vi, labels, outcome.measure)
+    a.effects = (yi, vi, labels)
+    a.participants, a.participants_unknown = _participants(pooled)
+    try:
+        _subgroups(a, spec, yi, vi, labels, outcome.measure)
+    except ModelError as exc:
+        a.subgroup_notes.append(f"Subgroup analysis not possible: {exc}")
+    _small_study(a, spec)
+    _dose_regression(a, spec, yi, vi, labels, outcome.measure)
+    if outcome.measure == "RR":
+        _nnh(a, spec)
+        _by_dose(a, spec, yi, vi, labels)
+    return a
+
+
+def _by_dose(a: OutcomeAnalysis, spec, yi, vi, labels) -> None:
+    """Pool each dose group on its own; a group with one study is that study (k = 1)."""
+    doses = a.pooled_rows["dose"].astype(str).to_numpy()
+    for d in sorted(set(doses), key=lambda s: (s == "not printed", s)):
+        idx = np.flatnonzero(doses == d)
+        a.by_dose[d] = _fit(spec, yi[idx], vi[idx], [labels[i] for i in idx], "RR")
+
+
+def analyse(spec: ReviewSpec, tables: dict | None = None, progress=None) -> ReviewAnalysis:
+    """Analyse every outcome (all populations) and every claim's outcomes (its populations).
+
+    ``progress`` is an optional callable taking a short message per step.
+    """
+    from sleepmeta.review.verdict import claim_verdict
+
+    tables = load_tables(spec) if tables is None else tables
+    cache: dict = {}
+    classified: dict = {}
+
+    def get(key, population):
+        ck = (key, tuple(population))
+        if ck not in cache:
+            if progress:
+                progress(f"outcome {key}" + (f" ({', '.join(population)})" if population else ""))
+            o = spec.outcomes[key]
+            if key not in classified:
+                classified[key] = classify(o, tables[o.table], spec)
+            cache[ck] = analyse_outcome(spec, o, tables, tuple(population), classified[key])
+        return cache[ck]
+
+    outcomes = {key: get(key, ()) for key in spec.outcomes}
+    claims = []
+    for claim in spec.claims:
+        analyses = [get(o, claim.population) for o in claim.outcomes]
+        claims.append(claim_verdict(claim, analyses, spec))
+    lhh = [_lhh(pair, get(pair["benefit"], pair["population"]),
+                get(pair["harm"], pair["population"])) for pair in spec.lhh]
+    return ReviewAnalysis(spec=spec, tables=tables, outcomes=outcomes, claims=claims, lhh=lhh)
+
+
+def _lhh(pair: dict, benefit: OutcomeAnalysis, harm: OutcomeAnalysis) -> dict:
+    from sleepmeta.benefit_risk import likelihood_helped_harmed
+
+    out = {"benefit": pair["benefit"], "harm": pair["harm"],
+           "population": list(pair["population"]), "lhh": None}
+    if benefit.nnh is None or harm.nnh is None:
+        missing = [n for n, a in ((pair["benefit"], benefit), (pair["harm"], harm)) if a.nnh is None]
+        out["reason"] = (f"not computable: no pooled risk ratio for {', '.join(missing)} in this "
+                         "population (LHH needs a binary benefit and a binary harm pooled in "
+                         "the same population)")
+        return out
+    if benefit.nnh.kind != "NNT" or harm.nnh.kind != "NNH":
+        out["reason"] = "not computable: the benefit outcome does not favour treatment or the harm does not occur more often"
+        return out
+    out["lhh"] = likelihood_helped_harmed(benefit.nnh.value, harm.nnh.value)
+    out["reason"] = "LHH = NNH / NNT (Citrome & Ketter 2013)"
+    return out

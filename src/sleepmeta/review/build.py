@@ -1,0 +1,193 @@
+"""Build the report: analyse, write ``report.json`` and a self-contained ``report.html``.
+
+The report is built in a temporary folder beside the output folder and
+moved into place only when complete, so a failed run leaves a previous
+report untouched. Images are PNGs embedded as base64 data URIs; the HTML is
+rendered by jinja2 with autoescaping on (a study named
+``<script>alert(1)</script>`` appears as text).
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+__all__ = ["BuildResult", "build_report", "default_spec_path", "render_html"]
+
+FORMATS = ("html", "json")
+
+
+def default_spec_path() -> Path:
+    """The bundled review spec (pregabalin and sleep)."""
+    from sleepmeta.data import data_path
+
+    return data_path("pregabalin_review.toml")
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    """Where the report was written and what it holds."""
+
+    out_dir: Path
+    files: tuple
+    payload: dict
+
+    @property
+    def main_file(self) -> Path:
+        """The file to open: report.html, or report.json for ``format="json"``."""
+        return self.files[0]
+
+
+def _png(fig) -> str:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=100, metadata={"Software": None})  # figures are sized
+    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def _figures(ra, payload: dict, progress=None) -> dict:
+    """Forest plot per outcome with a pooled result; dose-response plot per harm."""
+    import pandas as pd
+
+    from sleepmeta.plots import forest_plot
+    from sleepmeta.plots.dose_response import dose_response_plot
+
+    drug, comp = ra.spec.drug, ra.spec.comparator
+    figs: dict = {}
+    for key, a in ra.outcomes.items():
+        if a.result is None:
+            continue
+        if progress:
+            progress(f"plots: {key}")
+        lower = a.outcome.better == "lower"
+        sub = a.subgroups.get("condition") or a.subgroups.get("dose")
+        fig = forest_plot(sub if sub is not None else a.result,
+                          favours=(f"Favours {drug}", f"Favours {comp}"),
+                          lower_is_better=lower, title=a.outcome.label)
+        figs[f"forest:{key}"] = _png(fig)
+        arms = pd.DataFrame(payload["outcomes"][key]["harms_by_dose"])
+        if a.outcome.measure == "RR" and len(arms) and arms["dose_min"].notna().any():
+            fig = dose_response_plot(arms, title=f"{a.outcome.label}: risk by daily dose")
+            figs[f"dose:{key}"] = _png(fig)
+    for key, a in ra.outcomes.items():  # harms with no pooled result may still have arms
+        arms = pd.DataFrame(payload["outcomes"][key]["harms_by_dose"])
+        if (f"dose:{key}" not in figs and a.outcome.measure == "RR" and len(arms)
+                and arms["dose_min"].notna().any()):
+            figs[f"dose:{key}"] = _png(dose_response_plot(
+                arms, title=f"{a.outcome.label}: risk by daily dose"))
+    return figs
+
+
+def _dependence_table(text: str) -> dict:
+    """Split a markdown file into prose and its first pipe table (rows of cells)."""
+    lines = text.splitlines()
+    table = [ln for ln in lines if ln.startswith("|")]
+    rows = [[c.strip() for c in ln.strip().strip("|").split("|")] for ln in table
+            if not set(ln.replace("|", "").strip()) <= set("-: ")]
+    prose = [ln for ln in lines if not ln.startswith("|") and ln.strip()
+             and not ln.startswith("#")]
+    title = next((ln.lstrip("# ") for ln in lines if ln.startswith("#")), "")
+    return {"title": title, "header": rows[0] if rows else [], "rows": rows[1:],
+            "prose": prose}
+
+
+def render_html(payload: dict, figures: dict, notes: list) -> str:
+    """Render the HTML report from the payload (jinja2, autoescape on)."""
+    import jinja2
+
+    from sleepmeta.review import display
+    from sleepmeta.review.methods import plain_summary
+
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("sleepmeta.review", "templates"),
+        autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    env.filters.update(display.FILTERS)
+    env.globals.update(display.GLOBALS)
+    return env.get_template("report.html.j2").render(
+        r=payload, figures=figures, notes=notes, summary=plain_summary(payload))
+
+
+def _swap_into_place(tmp: Path, out_dir: Path) -> None:
+    """Replace ``out_dir`` by ``tmp`` (same parent): rename old away, rename new in, delete old."""
+    old = None
+    if out_dir.exists():
+        old = out_dir.with_name(f".{out_dir.name}.old-{os.getpid()}")
+        os.replace(out_dir, old)
+    try:
+        os.replace(tmp, out_dir)
+    except OSError:
+        if old is not None:
+            os.replace(old, out_dir)  # put the previous report back
+        raise
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def build_report(spec_path=None, out_dir="sleepmeta-report", *, fmt: str = "html",
+                 progress=None) -> BuildResult:
+    """Run a review and write its report.
+
+    Parameters
+    ----------
+    spec_path : path, optional
+        The review spec (TOML); default the bundled pregabalin review.
+    out_dir : path
+        Folder to write (``report.html`` and ``report.json``, or only
+        ``report.json`` with ``fmt="json"``); replaced as a whole on success.
+    fmt : {"html", "json"}
+    progress : callable, optional
+        Called with a short message at each step.
+
+    Returns
+    -------
+    BuildResult
+
+    Raises
+    ------
+    SpecError
+        The spec or its data break a rule (the message names the key and study).
+    """
+    from sleepmeta.errors import SpecError, unknown_option
+    from sleepmeta.review.analyse import analyse, load_tables
+    from sleepmeta.review.payload import to_json, report_payload
+    from sleepmeta.review.spec import load_spec
+
+    if fmt not in FORMATS:
+        raise unknown_option("format", fmt, FORMATS)
+    say = progress or (lambda msg: None)
+    say("reading the review spec")
+    spec = load_spec(spec_path or default_spec_path())
+    say("reading the evidence tables")
+    tables = load_tables(spec)
+    base = spec.path.parent
+    for i, name in enumerate(spec.notes):
+        if not (base / name).is_file():
+            raise SpecError(f"data.notes[{i}]: file {name!r} not found (relative to {str(base)!r})")
+    ra = analyse(spec, tables, progress=say)
+    say("assembling the numbers")
+    payload = report_payload(ra)
+    out_dir = Path(out_dir).resolve()
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=out_dir.parent))
+    try:
+        files = []
+        if fmt == "html":
+            figures = _figures(ra, payload, progress=say)
+            say("writing the HTML report")
+            notes = [_dependence_table((base / n).read_text(encoding="utf-8"))
+                     for n in spec.notes]
+            (tmp / "report.html").write_text(render_html(payload, figures, notes),
+                                             encoding="utf-8")
+            files.append(out_dir / "report.html")
+        (tmp / "report.json").write_text(to_json(payload), encoding="utf-8")
+        files.append(out_dir / "report.json")
+        os.chmod(tmp, 0o755)
+        _swap_into_place(tmp, out_dir)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return BuildResult(out_dir=out_dir, files=tuple(files), payload=payload)

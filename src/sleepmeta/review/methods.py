@@ -1,0 +1,126 @@
+"""The methods section (from the spec and the analysis) and the plain-language summary.
+
+Text fit for a paper's supplement: estimators, tests, conversions used per
+row, handling of shared control groups, of percentages, of zero events, the
+verdict rule with its thresholds, and the software versions.
+"""
+
+from __future__ import annotations
+
+__all__ = ["VERDICT_RULE", "methods_payload", "plain_summary"]
+
+TESTS = {"z": "Wald-type z tests and confidence intervals",
+         "knha": "the Knapp-Hartung adjustment (t tests and intervals with k - 1 df)"}
+ESTIMATOR_NAMES = {"REML": "restricted maximum likelihood (REML)", "DL": "DerSimonian-Laird",
+                   "ML": "maximum likelihood", "PM": "Paule-Mandel", "EB": "empirical Bayes",
+                   "HE": "Hedges", "HS": "Hunter-Schmidt", "HSk": "Hunter-Schmidt (small-sample)",
+                   "SJ": "Sidik-Jonkman", "FE": "common-effect (no tau²)"}
+
+
+def verdict_rule(spec) -> list:
+    """The verdict rule in words, with the spec's thresholds."""
+    k = spec.min_studies_supported
+    pub = ("published summaries (label tables, pooled reviews) count as non-poolable rows"
+           if spec.count_published_summaries else "published summaries are not counted")
+    return [
+        f"supported: the pooled CI excludes no effect on the claimed side (both limits beyond "
+        f"0, or beyond 1 for a risk ratio) and k >= {k} studies.",
+        f"limited evidence: the same with k < {k} studies; or no poolable row but every "
+        f"non-poolable row points the claimed way ({pub}).",
+        "not supported: the CI excludes the claimed side, or lies entirely within the "
+        "outcome's margin of no effect (checked first).",
+        "uncertain: otherwise (the CI includes no effect, or non-poolable rows disagree or "
+        "state no direction).",
+        "no data in this review: no row reports the claim's outcomes.",
+        "A claim takes the verdict of its first listed outcome that has any row; a dose claim "
+        "uses the slope of a meta-regression on daily dose. k counts distinct studies.",
+    ]
+
+
+VERDICT_RULE = verdict_rule
+
+
+def methods_payload(ra) -> dict:
+    """Methods paragraphs and the per-row conversion table."""
+    spec = ra.spec
+    est = ESTIMATOR_NAMES.get(spec.method, spec.method)
+    paras = [
+        f"Data: the extraction tables named in {spec.path.name} (sha256 {spec.sha256[:12]}...), "
+        "read as printed; nothing was imputed. Each row is one study, arm, outcome and time "
+        "point with its source address.",
+        "Effect measures: mean differences in natural units (minutes, score points) for "
+        "continuous outcomes; risk ratios for events (analysed on the log scale, shown "
+        "back-transformed).",
+        "Conversions: a difference with a 95% CI gives SE = (upper - lower) / (2 x 1.96) "
+        "(Cochrane Handbook v6.4, 6.3.1); a difference with an exact p-value gives "
+        "SE = |difference| / t(1 - p/2, n1 + n2 - 2), or the normal quantile when n is not "
+        "printed (Handbook 6.3.2; Altman & Bland 2011); per-arm SEs give SDs as SE x sqrt(n) "
+        "(Handbook 6.5.2.2); percentages with n give counts as percent x n rounded to the "
+        "nearest whole number (halves up). Rows that print only a bound on p (e.g. '<0.0001') "
+        "or only a direction are listed as 'reported, not poolable' with their direction; no "
+        "SE is invented.",
+        "Published summaries: rows whose notes say they are pooled across trials (label "
+        "tables, Cochrane and other pooled analyses) are never pooled with trials; they are "
+        "shown beside the pooled results.",
+        "Shared control groups: when a study contributes several dose arms against one "
+        "control group to the same analysis, the control group's n and events are split "
+        "evenly among the arms (Cochrane Handbook v6.4, 23.3.4), so no control participant is "
+        "counted twice; for a difference with an SE its variance is scaled by "
+        "(1/n1 + m/n2)/(1/n1 + 1/n2).",
+        f"Pooling: inverse-variance random-effects models with the {est} estimator of tau² "
+        f"and {TESTS.get(spec.test, spec.test)}, at the {spec.level:.0%} level, with "
+        "prediction intervals; a single study is shown as its own estimate with a Wald CI "
+        "(common-effect model). Subgroups by condition and dose are analysed when there are "
+        "more comparisons than groups (a common tau² when a group has one study); each dose "
+        "group is also pooled on its own (a group with one study is that study). Studies with "
+        "zero events in both arms carry no information on the risk ratio and are listed, not "
+        "pooled; other zero cells get escalc's 1/2 continuity correction.",
+        f"Small-study effects (Egger's regression test, Begg's rank test, trim-and-fill, "
+        f"funnel plots) are assessed only when k >= {spec.small_study_min_k}. Dose-response: "
+        f"a meta-regression on daily dose (per 100 mg/day) when at least "
+        f"{spec.dose_regression_min_k} fixed-dose comparisons at two or more doses exist; "
+        "flexible-dose arms are not used.",
+        "Benefit-risk: NNH (or NNT) = 1 / RD with RD = p0 (RR - 1) at the baseline risk p0, "
+        "the control-group risk pooled from the same studies (logit scale, back-transformed); "
+        "its CI comes from the CI of the RR at the same p0 and is reported as NNTB/NNTH when "
+        "it crosses no effect (Altman 1998). LHH = NNH / NNT where a binary benefit and harm "
+        "share a population (Citrome & Ketter 2013).",
+    ]
+    conversions = []
+    for key, a in ra.outcomes.items():
+        if len(a.rows) == 0:
+            continue
+        for _, r in a.rows.iterrows():
+            conversions.append({"outcome": key, "row_id": r["row_id"], "study": r["study_id"],
+                                "status": r["status"], "form": r["form"],
+                                "conversion": r["conversion"]})
+    from sleepmeta.review.payload import software
+
+    sw = software()
+    paras.append("Software: " + ", ".join(f"{k} {v}" for k, v in sorted(sw.items()))
+                 + "; pooling by sleepmeta's engine, validated against R's metafor 3.8.")
+    return {"paragraphs": paras, "verdict_rule": verdict_rule(spec),
+            "conversions": conversions}
+
+
+def plain_summary(payload: dict) -> list:
+    """A few sentences a non-specialist reads first, built from the verdicts."""
+    by = {}
+    for c in payload["claims"]:
+        by.setdefault(c["verdict"], []).append(c["text"])
+    out = [f"We set {len(payload['claims'])} common claims about {payload['drug']} beside the "
+           "published evidence bundled with this review, and pooled the studies where their "
+           "numbers allowed it."]
+    words = {"supported": "The evidence here supports", "limited evidence":
+             "There is only limited evidence (one study, or results without numbers) for",
+             "not supported": "The evidence here does not support", "uncertain":
+             "The evidence is uncertain for", "no data in this review":
+             "This review found no data for"}
+    for v in ("supported", "limited evidence", "not supported", "uncertain",
+              "no data in this review"):
+        if v in by:
+            out.append(f"{words[v]}: " + "; ".join(t[0].lower() + t[1:] for t in by[v]) + ".")
+    out.append("Most sleep outcomes rest on one or two studies with usable numbers; many "
+               "results were printed only as 'significant'. Read every verdict with the "
+               "number of studies beside it.")
+    return out

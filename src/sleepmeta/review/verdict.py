@@ -1,0 +1,162 @@
+"""The verdict rule: what the evidence in this review says about a claim.
+
+For each outcome that tests a claim, from the pooled estimate's CI, the
+number of studies k and the non-poolable rows (thresholds from the spec):
+
+* ``supported`` -- the CI excludes no effect, on the claimed side
+  (both limits strictly beyond 0, or 1 for a ratio), and k >= the spec's
+  ``min_studies_supported`` (2 by default);
+* ``limited evidence`` -- the same with fewer studies (k = 1), or no
+  poolable row but only non-poolable rows (and, if the spec says so,
+  published summaries), every one pointing the claimed way;
+* ``not supported`` -- the CI excludes the claimed side (its limit on the
+  claimed side is at or beyond no effect on the other side), or the whole CI
+  lies within the outcome's margin of no effect (``|limits| <= margin``; a
+  ratio margin m means 1/m..m); checked before ``supported``;
+* ``uncertain`` -- otherwise (the CI includes no effect; or non-poolable
+  rows that disagree or state no direction);
+* ``no data in this review`` -- no row at all.
+
+A claim's verdict is that of its first listed outcome that has any row;
+a dose claim uses the slope of a meta-regression on daily dose the same
+way (``uncertain`` when rows exist but no dose meta-regression is possible).
+k counts distinct studies, not dose arms.
+"""
+
+from __future__ import annotations
+
+import math
+
+__all__ = ["VERDICTS", "claim_verdict", "claimed_sign", "verdict"]
+
+VERDICTS = ("supported", "limited evidence", "not supported", "uncertain",
+            "no data in this review")
+
+
+def verdict(*, k: int, ci_low: float | None = None, ci_high: float | None = None,
+            claimed: int, margin: float = 0.0, ratio: bool = False, directions=(),
+            min_k: int = 2) -> tuple[str, str]:
+    """Apply the verdict rule to one outcome.
+
+    Parameters
+    ----------
+    k : int
+        Number of studies pooled (0 when none).
+    ci_low, ci_high : float
+        The pooled CI on the analysis scale (log scale for ratios).
+    claimed : {+1, -1}
+        The claimed direction of the effect (treatment minus control).
+    margin : float
+        Margin of no effect in natural units (a ratio >= 1 for ratios; 0 = none).
+    ratio : bool
+        Whether the CI is a log ratio (then the margin is log-transformed).
+    directions : sequence of {+1, -1, 0, None}
+        Directions of the non-poolable rows (None = not stated).
+    min_k : int
+        Studies needed for ``supported``.
+
+    Returns
+    -------
+    (verdict, reason) : tuple of str
+
+    Examples
+    --------
+    >>> verdict(k=2, ci_low=-3.0, ci_high=-1.0, claimed=-1)[0]
+    'supported'
+    >>> verdict(k=1, ci_low=-3.0, ci_high=-1.0, claimed=-1)[0]
+    'limited evidence'
+    >>> verdict(k=3, ci_low=-1.0, ci_high=2.0, claimed=-1)[0]
+    'uncertain'
+    >>> verdict(k=0, directions=[-1, -1], claimed=-1)[0]
+    'limited evidence'
+    """
+    if claimed not in (1, -1):
+        raise ValueError(f"claimed must be +1 or -1, got {claimed!r}")
+    if k == 0:
+        dirs = list(directions)
+        if not dirs:
+            return "no data in this review", "no row reports this outcome"
+        if all(d == claimed for d in dirs):
+            return "limited evidence", (f"no poolable row; all {len(dirs)} non-poolable row(s) "
+                                        "point the claimed way")
+        n_not = sum(1 for d in dirs if d != claimed)
+        return "uncertain", (f"no poolable row; {n_not} of {len(dirs)} non-poolable row(s) do not "
+                             "point the claimed way (or state no direction)")
+    lo, hi = float(ci_low), float(ci_high)
+    m = math.log(margin) if ratio and margin > 1 else (0.0 if ratio else float(margin))
+    if m > 0 and -m <= lo and hi <= m:
+        return "not supported", "the whole CI lies within the margin of no effect"
+    near, far = (lo, hi) if claimed == 1 else (-hi, -lo)  # on the claimed axis
+    if near > 0:
+        if k >= min_k:
+            return "supported", f"the CI excludes no effect on the claimed side, k = {k}"
+        return "limited evidence", (f"the CI excludes no effect on the claimed side, but k = {k} "
+                                    f"(< {min_k})")
+    if far <= 0:
+        return "not supported", "the CI excludes the claimed side"
+    return "uncertain", "the CI includes no effect"
+
+
+def claimed_sign(outcome, expects: str) -> int:
+    """+1 or -1: the claimed direction of treatment minus control (or of the dose slope).
+
+    >>> from types import SimpleNamespace as NS
+    >>> claimed_sign(NS(better="lower"), "benefit"), claimed_sign(NS(better="lower"), "harm")
+    (-1, 1)
+    """
+    good = 1 if outcome.better == "higher" else -1
+    if expects == "benefit":
+        return good
+    if expects == "harm":
+        return -good
+    # dose: harms (table "harms") are claimed to grow with dose, benefits likewise
+    return -good if getattr(outcome, "table", "efficacy") == "harms" else good
+
+
+def _directions(a, spec) -> list:
+    rows = a.rows
+    if rows is None or rows.empty:
+        return []
+    keep = rows["status"] == "reported, not poolable"
+    if spec.count_published_summaries:
+        keep |= rows["status"] == "published summary"
+    return [None if d is None or d != d else int(d) for d in rows.loc[keep, "direction"]]
+
+
+def outcome_verdict(a, expects: str, spec) -> dict:
+    """The verdict of one outcome analysis for a claim (a dict for the report)."""
+    o = a.outcome
+    sign = claimed_sign(o, expects)
+    ratio = o.measure == "RR"
+    n_rows = 0 if a.rows is None else len(a.rows[a.rows["status"] != "other comparator"])
+    if expects == "dose":
+        if n_rows == 0:
+            v, why = "no data in this review", "no row reports this outcome"
+        elif a.dose_regression is None:
+            v, why = "uncertain", f"no dose meta-regression possible: {a.dose_note}"
+        else:
+            row = a.dose_regression.coefficients.loc["dose_100mg"]
+            v, why = verdict(k=a.studies, ci_low=row.ci_low, ci_high=row.ci_high, claimed=sign,
+                             margin=0.0, ratio=ratio, min_k=spec.min_studies_supported)
+    elif a.result is None:
+        v, why = verdict(k=0, claimed=sign, directions=_directions(a, spec))
+    else:
+        v, why = verdict(k=a.studies, ci_low=a.result.ci_low, ci_high=a.result.ci_high,
+                         claimed=sign, margin=o.margin, ratio=ratio,
+                         directions=_directions(a, spec), min_k=spec.min_studies_supported)
+    return {"outcome": o.key, "verdict": v, "reason": why, "claimed_sign": sign,
+            "n_rows": n_rows}
+
+
+def claim_verdict(claim, analyses: list, spec) -> dict:
+    """Verdicts of a claim's outcomes and the claim's own verdict (first outcome with rows)."""
+    per = [outcome_verdict(a, claim.expects, spec) for a in analyses]
+    chosen = next((p for p in per if p["verdict"] != "no data in this review"), None)
+    if chosen is None:
+        v = "no data in this review"
+        why = "no row in this review reports " + (", ".join(claim.outcomes) or "this claim")
+        primary = claim.outcomes[0] if claim.outcomes else None
+    else:
+        v, why, primary = chosen["verdict"], chosen["reason"], chosen["outcome"]
+    return {"claim": claim, "analyses": analyses, "per_outcome": per, "verdict": v,
+            "reason": why, "primary": primary}
