@@ -145,7 +145,7 @@ def fit_batch(
             s2w = np.where(rss <= np.finfo(float).eps, 0.0, rss / kp)
         vb = vb * s2w[:, None, None]
     se_beta = np.sqrt(np.einsum("bii->bi", vb))
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore"):  # se = 0 only when s2w = 0 (metafor: z = ±Inf)
         stat = fit.beta / se_beta
     alpha = 1 - level
     btt = np.arange(1 if (intercept and p > 1) else 0, p)
@@ -180,12 +180,25 @@ def fit_batch(
 
 
 def _wald(b: np.ndarray, V: np.ndarray) -> np.ndarray:
-    """``b' V^-1 b`` for each member of a batch."""
+    """``b' V^-1 b`` for each member of a batch.
+
+    NaN where ``V`` is not positive definite (e.g. Knapp–Hartung's scale is 0
+    when all yi are equal), where metafor's Cholesky step fails and it
+    reports QM as NA.
+    """
+    out = np.full(b.shape[0], np.nan)
     if b.shape[1] == 0:
         return np.zeros(b.shape[0])
     if b.shape[1] == 1:
-        return b[:, 0] ** 2 / V[:, 0, 0]
-    return np.einsum("bi,bi->b", b, np.linalg.solve(V, b[..., None])[..., 0])
+        v = V[:, 0, 0]
+        ok = v > 0
+        out[ok] = b[ok, 0] ** 2 / v[ok]
+        return out
+    ok = np.all(np.linalg.eigvalsh(V) > 0, axis=1)
+    if ok.any():
+        bo = b[ok]
+        out[ok] = np.einsum("bi,bi->b", bo, np.linalg.solve(V[ok], bo[..., None])[..., 0])
+    return out
 
 
 def _heterogeneity(pr: Problem, tau2: np.ndarray, method: str):

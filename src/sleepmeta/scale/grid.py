@@ -1,0 +1,287 @@
+"""The grid of a simulation study: conditions, replicates, methods and seed.
+
+A grid is a TOML file or a dict of the same shape. Top-level keys name the
+study's settings; the ``[conditions]`` table names the data-generating
+parameters, each a single value or a list of values, and the conditions are
+all combinations of the lists (in the order of :data:`CONDITION_KEYS`)::
+
+    replicates = 1000          # meta-analyses per condition
+    seed = 20240607            # root of numpy.random.SeedSequence
+    estimators = ["DL", "REML"]
+    tests = ["z", "knha"]      # CI methods: Wald z, Knapp-Hartung
+    level = 0.95               # optional (0.95)
+    chunk_size = 20000         # optional: analyses per engine batch
+
+    [conditions]
+    measure = "MD"             # MD, SMD (continuous); OR, RR (binary)
+    k = [5, 10]                # studies per meta-analysis (>= 2)
+    effect = [0.0, 0.5]        # true mean effect mu (log scale for OR, RR)
+    tau2 = [0.0, 0.1]          # between-study variance (>= 0)
+    n = [20, {dist = "uniform", low = 20, high = 200}]   # per arm
+    sd = 1.0                   # within-arm SD (continuous)
+    baseline_risk = 0.2        # control-arm risk (binary); or a uniform dist
+
+Parameters that a measure does not use (``sd`` for binary, ``baseline_risk``
+for continuous outcomes) are left out of its conditions.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+import math
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from sleepmeta.errors import InputError, SpecError, unknown_option
+from sleepmeta.pooling.engine import TESTS
+from sleepmeta.pooling.estimators import ESTIMATORS
+
+CONTINUOUS = ("MD", "SMD")
+BINARY = ("OR", "RR")
+SIM_MEASURES = CONTINUOUS + BINARY
+CONDITION_KEYS = ("measure", "k", "effect", "tau2", "n", "sd", "baseline_risk")
+_DEFAULTS = {"sd": 1.0, "baseline_risk": 0.2}
+_TOP_KEYS = ("replicates", "seed", "estimators", "tests", "level", "chunk_size", "conditions")
+DEFAULT_CHUNK_SIZE = 20_000
+_FORMAT = 1  # bump when the meaning of a grid (or the generated data) changes
+
+
+@dataclass(frozen=True)
+class Grid:
+    """A validated simulation grid (see the module docstring for the keys).
+
+    ``conditions`` is a tuple of dicts, one per condition; ``n`` and
+    ``baseline_risk`` are numbers or ``{"dist": "uniform", "low", "high"}``.
+
+    Examples
+    --------
+    >>> g = parse_grid({"replicates": 10, "seed": 1, "estimators": ["DL"],
+    ...                 "conditions": {"measure": "MD", "k": [3, 5], "effect": 0.2,
+    ...                                "tau2": 0.1, "n": 30}})
+    >>> len(g.conditions), g.methods
+    (2, (('DL', 'z'),))
+    """
+
+    replicates: int
+    seed: int
+    estimators: tuple[str, ...]
+    tests: tuple[str, ...]
+    level: float
+    chunk_size: int
+    conditions: tuple[dict, ...]
+
+    @property
+    def methods(self) -> tuple[tuple[str, str], ...]:
+        """Every (estimator, test) pair compared."""
+        return tuple(itertools.product(self.estimators, self.tests))
+
+    @property
+    def chunks_per_condition(self) -> int:
+        """Number of chunks of at most ``chunk_size`` replicates per condition."""
+        return math.ceil(self.replicates / self.chunk_size)
+
+    def to_dict(self) -> dict:
+        """The canonical, JSON-safe form (what :meth:`hash` digests)."""
+        return {"format": _FORMAT, "replicates": self.replicates, "seed": self.seed,
+                "estimators": list(self.estimators), "tests": list(self.tests),
+                "level": self.level, "chunk_size": self.chunk_size,
+                "conditions": [dict(c) for c in self.conditions]}
+
+    def hash(self) -> str:
+        """SHA-256 of the canonical grid: two runs share chunks only if equal."""
+        text = json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(text.encode()).hexdigest()
+
+    def condition_frame(self) -> pd.DataFrame:
+        """One row per condition: ``condition`` (its index) and its parameters.
+
+        ``n`` and ``baseline_risk`` are numbers when every condition fixes
+        them, otherwise text labels such as ``"uniform(20, 200)"``.
+        """
+        rows = [{"condition": i, **{key: _label(c.get(key)) for key in CONDITION_KEYS}}
+                for i, c in enumerate(self.conditions)]
+        frame = pd.DataFrame(rows)
+        for key in ("n", "baseline_risk", "sd"):
+            if frame[key].isna().all():
+                frame = frame.drop(columns=key)
+            elif any(isinstance(v, str) for v in frame[key]):
+                frame[key] = frame[key].map(lambda v: None if _isnan(v) else str(v))
+        return frame
+
+
+def _isnan(v) -> bool:
+    return v is None or (isinstance(v, float) and math.isnan(v))
+
+
+def _label(value):
+    if isinstance(value, dict):
+        return f"{value['dist']}({value['low']:g}, {value['high']:g})"
+    return math.nan if value is None else value
+
+
+def load_grid(source, **overrides) -> Grid:
+    """Read a grid from a TOML file (path) or a dict, and validate it.
+
+    ``overrides`` (``replicates``, ``seed``, ...; ``None`` values ignored)
+    replace or add top-level keys.
+
+    Raises
+    ------
+    SpecError
+        The file cannot be read, or a key is unknown or missing.
+    UnknownOptionError
+        An unknown measure, estimator or test.
+    InputError
+        A value breaks its rule (``k >= 2``, ``tau2 >= 0``, ...); the
+        message names the key.
+    """
+    overrides = {key: v for key, v in overrides.items() if v is not None}
+    if isinstance(source, Grid):
+        if overrides:
+            raise InputError(f"settings {sorted(overrides)} cannot override a Grid object; "
+                             "pass the grid as a dict or a TOML file")
+        return source
+    if isinstance(source, dict):
+        raw = dict(source)
+    else:
+        path = Path(source)
+        try:
+            with path.open("rb") as fh:
+                raw = tomllib.load(fh)
+        except FileNotFoundError:
+            raise SpecError(f"grid file {str(path)!r} does not exist") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise SpecError(f"grid file {str(path)!r} is not valid TOML: {exc}") from None
+    raw.update(overrides)
+    return parse_grid(raw)
+
+
+def parse_grid(raw: dict) -> Grid:
+    """Validate a grid given as a dict (the TOML layout); see :class:`Grid`."""
+    for key in raw:
+        if key not in _TOP_KEYS:
+            raise SpecError(f"grid: unknown key {key!r}; valid: {', '.join(_TOP_KEYS)}")
+    for key in ("replicates", "seed", "estimators", "conditions"):
+        if key not in raw:
+            raise SpecError(f"grid: missing key {key!r}")
+    replicates = _int(raw["replicates"], "replicates", 2)
+    seed = _int(raw["seed"], "seed", 0)
+    chunk_size = _int(raw.get("chunk_size", DEFAULT_CHUNK_SIZE), "chunk_size", 1)
+    level = raw.get("level", 0.95)
+    if not (isinstance(level, (int, float)) and 0 < level < 1):
+        raise InputError(f"grid: level must be a number between 0 and 1, got {level!r}")
+    estimators = _options(raw["estimators"], "estimator", ESTIMATORS)
+    tests = _options(raw.get("tests", ["z"]), "test", TESTS)
+    conditions = _conditions(raw["conditions"])
+    return Grid(replicates, seed, estimators, tests, float(level), chunk_size, conditions)
+
+
+def _int(value, key: str, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise InputError(f"grid: {key} must be an integer >= {minimum}, got {value!r}")
+    return value
+
+
+def _options(values, kind: str, valid) -> tuple[str, ...]:
+    values = [values] if isinstance(values, str) else list(values)
+    if not values:
+        raise InputError(f"grid: name at least one {kind}")
+    for v in values:
+        if v not in valid:
+            raise unknown_option(kind, v, valid)
+    return tuple(dict.fromkeys(values))
+
+
+def _conditions(table) -> tuple[dict, ...]:
+    if not isinstance(table, dict):
+        raise SpecError("grid: 'conditions' must be a table of parameters")
+    for key in table:
+        if key not in CONDITION_KEYS:
+            raise SpecError(f"grid: unknown key conditions.{key!r}; valid: "
+                            f"{', '.join(CONDITION_KEYS)}")
+    for key in ("measure", "k", "effect", "tau2", "n"):
+        if key not in table:
+            raise SpecError(f"grid: missing key conditions.{key!r}")
+    levels = {}
+    for key in CONDITION_KEYS:
+        raw = table.get(key, _DEFAULTS.get(key))
+        values = raw if isinstance(raw, list) else [raw]
+        if not values:
+            raise InputError(f"grid: conditions.{key} is an empty list")
+        levels[key] = [_CHECKS[key](v) for v in values]
+    out, seen = [], set()
+    for combo in itertools.product(*(levels[key] for key in CONDITION_KEYS)):
+        cond = dict(zip(CONDITION_KEYS, combo))
+        unused = "baseline_risk" if cond["measure"] in CONTINUOUS else "sd"
+        cond[unused] = None
+        ident = json.dumps(cond, sort_keys=True)
+        if ident not in seen:
+            seen.add(ident)
+            out.append(cond)
+    return tuple(out)
+
+
+def _measure(v):
+    if v not in SIM_MEASURES:
+        raise unknown_option("measure", v, SIM_MEASURES)
+    return v
+
+
+def _number(key, rule, ok):
+    def check(v):
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) \
+                or not ok(v):
+            raise InputError(f"grid: conditions.{key} must be {rule}, got {v!r}")
+        return float(v)
+    return check
+
+
+def _k(v):
+    if isinstance(v, bool) or not isinstance(v, int) or v < 2:
+        raise InputError(f"grid: conditions.k must be an integer >= 2 (studies per "
+                         f"meta-analysis), got {v!r}")
+    return v
+
+
+def _n(v):
+    """Per-arm size: an integer >= 2 or ``{dist = "uniform", low, high}`` (integers)."""
+    if isinstance(v, dict):
+        return _uniform(v, "n", lambda x: isinstance(x, int) and not isinstance(x, bool)
+                        and x >= 2, "integers >= 2")
+    if isinstance(v, bool) or not isinstance(v, int) or v < 2:
+        raise InputError(f"grid: conditions.n (per-arm size) must be an integer >= 2 or "
+                         f"{{dist = \"uniform\", low = ..., high = ...}}, got {v!r}")
+    return v
+
+
+def _risk(v):
+    if isinstance(v, dict):
+        return _uniform(v, "baseline_risk", lambda x: isinstance(x, (int, float))
+                        and 0 < x < 1, "numbers in (0, 1)")
+    return _number("baseline_risk", "a number in (0, 1)", lambda x: 0 < x < 1)(v)
+
+
+def _uniform(v: dict, key: str, ok, rule: str) -> dict:
+    if set(v) != {"dist", "low", "high"} or v["dist"] != "uniform":
+        raise InputError(f"grid: conditions.{key} as a distribution must be "
+                         f"{{dist = \"uniform\", low = ..., high = ...}}, got {v!r}")
+    if not (ok(v["low"]) and ok(v["high"]) and v["low"] <= v["high"]):
+        raise InputError(f"grid: conditions.{key}: low and high must be {rule} with "
+                         f"low <= high, got {v!r}")
+    return {"dist": "uniform", "low": v["low"], "high": v["high"]}
+
+
+_CHECKS = {
+    "measure": _measure,
+    "k": _k,
+    "effect": _number("effect", "a finite number", lambda x: True),
+    "tau2": _number("tau2", "a finite number >= 0", lambda x: x >= 0),
+    "n": _n,
+    "sd": _number("sd", "a finite number > 0", lambda x: x > 0),
+    "baseline_risk": _risk,
+}
