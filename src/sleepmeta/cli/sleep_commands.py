@@ -9,7 +9,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Optional
 
-import pandas as pd
 import typer
 from rich.console import Console
 from rich.markup import escape
@@ -17,9 +16,7 @@ from rich.table import Table
 
 from sleepmeta.cli._app import app
 from sleepmeta.errors import SleepmetaError
-from sleepmeta.sleep import read_nights
-from sleepmeta.sleep._files import atomic_write_text
-from sleepmeta.trials import contrast as _contrast
+from sleepmeta.cli._output import write_text_atomic as atomic_write_text
 
 _console = Console()
 _errors = Console(stderr=True)
@@ -30,14 +27,16 @@ def _fail(exc: Exception) -> typer.Exit:
     return typer.Exit(code=1)
 
 
-def _read_csv(path: Path, what: str) -> pd.DataFrame:
+def _read_csv(path: Path, what: str):
+    import pandas as pd
+
     try:
         return pd.read_csv(path)
     except (OSError, ValueError) as exc:
         raise _fail(f"{what} file '{path}': cannot be read: {exc}") from None
 
 
-def _show(frame: pd.DataFrame, columns: list[str], title: str) -> None:
+def _show(frame, columns: list[str], title: str) -> None:
     table = Table(title=title, title_justify="left")
     for col in columns:
         table.add_column(col, justify="left" if frame[col].dtype == object else "right")
@@ -61,6 +60,8 @@ def nights(
     """
     meta_frame = _read_csv(meta, "meta") if meta is not None else None
     try:
+        from sleepmeta.sleep import read_nights
+
         table = read_nights(
             files, epoch_seconds=epoch_seconds, meta=meta_frame,
             persistent_minutes=persistent_minutes, min_awakening_minutes=min_awakening_minutes,
@@ -96,6 +97,8 @@ def contrast(
     """
     frame = _read_csv(nights_csv, "nights")
     try:
+        from sleepmeta.trials import contrast as _contrast
+
         result = _contrast(
             frame, endpoint, arm=arm, subject=subject, design=design, period=period,
             baseline=baseline, treatment=treatment, control=control, method=method,
