@@ -5,14 +5,18 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pandas as pd
 
-from sleepmeta.errors import ConvergenceError, InputError, ModelError, unknown_option
+from sleepmeta.errors import ColumnError, ConvergenceError, InputError, ModelError, unknown_option
 from sleepmeta.pooling.design import design_matrix
 from sleepmeta.pooling.engine import TESTS, BatchFit, fit_batch
 from sleepmeta.pooling.estimators import ESTIMATORS, Problem
+from sleepmeta.pooling.regression import model_spec, pseudo_r2
 from sleepmeta.pooling.result import MetaResult
+from sleepmeta.pooling.subgroups import subgroup_analysis
 from sleepmeta.pooling._inputs import resolve_inputs
 
 
@@ -28,7 +32,9 @@ def meta_analysis(
     mods=None,
     missing: str = "raise",
     measure: str | None = None,
-) -> MetaResult:
+    subgroup=None,
+    tau2_common: bool = False,
+):
     """Pool effect sizes with a common- or random-effects model (or meta-regression).
 
     Parameters
@@ -57,10 +63,20 @@ def meta_analysis(
         them, or drop them and say so in ``notes``.
     measure : str, optional
         The effect measure (for back-transforming log ratios in summaries).
+    subgroup : str or sequence, optional
+        A column of ``data`` (or one value per study): pool each group and
+        test for differences between them (see :mod:`.subgroups`); returns a
+        :class:`~sleepmeta.pooling.subgroups.SubgroupResult`.
+    tau2_common : bool
+        With ``subgroup``: one tau² for all groups (a mixed-effects model on
+        the subgroup factor, as metafor) instead of one per group (default).
 
     Returns
     -------
-    MetaResult
+    MetaResult or SubgroupResult
+        A meta-regression also gets ``r2`` (metafor's pseudo-R², see
+        :func:`.regression.pseudo_r2`) and keeps its formulaic model spec in
+        ``extras["model_spec"]`` for :meth:`MetaResult.predict`.
 
     Examples
     --------
@@ -78,9 +94,20 @@ def meta_analysis(
         raise unknown_option("test", test, TESTS)
     if not 0 < level < 1:
         raise InputError(f"level must be between 0 and 1 (e.g. 0.95), got {level!r}")
+    sub_col = None
+    if subgroup is not None:
+        if mods is not None:
+            raise InputError("subgroup= and mods= cannot be combined; put the subgroup factor "
+                             "in the formula (mods='~ C(group)') for a meta-regression")
+        data, sub_col = _attach_subgroup(subgroup, data, yi)
     inp = resolve_inputs(yi, vi, data=data, labels=labels, missing=missing, measure=measure)
     k = inp.yi.size
     mod_data = inp.data
+    if sub_col is not None:
+        return subgroup_analysis(
+            inp.yi, inp.vi, inp.labels, inp.data[sub_col].to_numpy(),
+            name=subgroup if isinstance(subgroup, str) else "subgroup", method=method, test=test,
+            level=level, measure=inp.measure, notes=inp.notes, tau2_common=tau2_common)
     design = design_matrix(mods, mod_data, k, inp.labels)
     if method != "FE" and k == 1:
         raise ModelError(f"k = 1 (study {inp.labels[0]!r}): a random-effects model ({method}) "
@@ -92,9 +119,38 @@ def meta_analysis(
                     method=method, test=test, level=level, intercept=design.intercept)
     _raise_unconverged(fit, method, labels=None)
     notes = list(inp.notes)
+    if fit.fallback[0]:
+        notes.append(f"Fisher scoring for {method} oscillated with full steps; it converged with "
+                     "halved steps (metafor: control=list(stepadj=0.5, maxiter=1000))")
     if method == "FE" and k == 1:
         notes.append("k = 1: the common-effect estimate is the single study's effect")
-    return result_from_fit(fit, 0, inp.yi, inp.vi, design, inp.labels, inp.measure, tuple(notes))
+    r2, r2_note = pseudo_r2(fit, inp.yi, inp.vi, design.intercept)
+    if r2_note:
+        notes.append(r2_note)
+    res = result_from_fit(fit, 0, inp.yi, inp.vi, design, inp.labels, inp.measure, tuple(notes))
+    spec = model_spec(mods, mod_data)
+    return dataclasses.replace(res, r2=r2, extras={**res.extras, "model_spec": spec} if spec
+                               is not None else res.extras)
+
+
+def _attach_subgroup(subgroup, data, yi):
+    """Return ``data`` holding the subgroup values, and the name of that column."""
+    if isinstance(subgroup, str):
+        if data is None:
+            raise InputError(f"subgroup={subgroup!r} is a column name, but no data= was given")
+        if subgroup not in data.columns:
+            raise ColumnError(f"subgroup: column {subgroup!r} is not in data; columns: "
+                              f"{', '.join(map(str, data.columns))}")
+        return data, subgroup
+    values = list(subgroup)
+    if data is None:
+        n = len(yi.yi) if hasattr(yi, "yi") else np.size(yi)
+        if len(values) != n:
+            raise InputError(f"subgroup has {len(values)} values but there are {n} studies")
+        return pd.DataFrame({"__subgroup__": values}), "__subgroup__"
+    if len(values) != len(data):
+        raise InputError(f"subgroup has {len(values)} values but data has {len(data)} rows")
+    return data.assign(__subgroup__=values), "__subgroup__"
 
 
 def result_from_fit(fit: BatchFit, b: int, yi, vi, design, labels, measure, notes) -> MetaResult:

@@ -74,6 +74,16 @@ class MetaResult:
         return math.sqrt(self.tau2)
 
     @property
+    def qe(self) -> float:
+        """Residual heterogeneity statistic QE (metafor's name; the same as ``q``)."""
+        return self.q
+
+    @property
+    def qe_pvalue(self) -> float:
+        """p-value of QE (the same as ``q_pvalue``)."""
+        return self.q_pvalue
+
+    @property
     def is_ratio(self) -> bool:
         """Whether the measure is a log ratio (shown back-transformed)."""
         return self.measure in RATIO_MEASURES
@@ -100,12 +110,70 @@ class MetaResult:
         }
         return pd.DataFrame.from_dict(rows, orient="index", columns=["estimate", "ci_low", "ci_high"])
 
+    # ---- meta-regression and diagnostics (each delegates to its module) ----------------------
+    def predict(self, newdata=None, *, intercept: bool = True, level: float | None = None):
+        """Predicted effects with CI and PI (metafor's ``predict``); :func:`.regression.predict`."""
+        from sleepmeta.pooling.regression import predict
+
+        return predict(self, newdata, intercept=intercept, level=level)
+
+    def permutation_test(self, n: int = 1000, seed=None, exact: bool = False):
+        """Permutation p-values (metafor's ``permutest``); :func:`.permutation.permutation_test`."""
+        from sleepmeta.pooling.permutation import permutation_test
+
+        return permutation_test(self, n=n, seed=seed, exact=exact)
+
+    def leave_one_out(self) -> pd.DataFrame:
+        """Leave-one-out fits (metafor's ``leave1out``); see :func:`.sensitivity.leave_one_out`."""
+        from sleepmeta.pooling.sensitivity import leave_one_out
+
+        return leave_one_out(self)
+
+    def cumulative(self, order=None, *, decreasing: bool = False) -> pd.DataFrame:
+        """Cumulative meta-analysis (metafor's ``cumul``); see :func:`.sensitivity.cumulative`."""
+        from sleepmeta.pooling.sensitivity import cumulative
+
+        return cumulative(self, order, decreasing=decreasing)
+
+    def influence(self) -> pd.DataFrame:
+        """Case-deletion diagnostics (metafor's ``influence``); see :func:`.influence.influence`."""
+        from sleepmeta.pooling.influence import influence
+
+        return influence(self)
+
+    def egger_test(self):
+        """Egger's regression test (metafor's ``regtest``); see :func:`.bias.egger_test`."""
+        from sleepmeta.pooling.bias import egger_test
+
+        return egger_test(self)
+
+    regtest = egger_test
+
+    def rank_test(self):
+        """Begg & Mazumdar's rank test (metafor's ``ranktest``); see :func:`.bias.rank_test`."""
+        from sleepmeta.pooling.bias import rank_test
+
+        return rank_test(self)
+
+    def trim_and_fill(self, estimator: str = "L0", side: str | None = None):
+        """Trim and fill (metafor's ``trimfill``); see :func:`.trimfill.trim_and_fill`."""
+        from sleepmeta.pooling.trimfill import trim_and_fill
+
+        return trim_and_fill(self, estimator=estimator, side=side)
+
+    def pet_peese(self, *, alpha: float = 0.05, method: str = "FE", test: str = "knha"):
+        """PET-PEESE (Stanley & Doucouliagos 2014); see :func:`.bias.pet_peese`."""
+        from sleepmeta.pooling.bias import pet_peese
+
+        return pet_peese(self, alpha=alpha, method=method, test=test)
+
     # ---- views -------------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe dictionary of the results (non-finite numbers become ``None``)."""
         out: dict[str, Any] = {name: _plain(getattr(self, name)) for name in FIELDS}
         out.update(method=self.method, test=self.test, level=self.level, measure=self.measure,
                    tau=_plain(self.tau), df=_plain(self.df), p=self.p, qm=_plain(self.qm),
+                   qe=_plain(self.q), qe_pvalue=_plain(self.q_pvalue),
                    qm_pvalue=_plain(self.qm_pvalue), r2=_plain(self.r2), notes=list(self.notes))
         if self.is_ratio:
             out.update({f"{n}_exp": _plain(math.exp(getattr(self, n)))

@@ -51,7 +51,7 @@ def zeroin(
     >>> lo, hi = np.zeros(2), np.full(2, 2.0)
     >>> root, it, ok = zeroin(f, lo, hi, f(lo, np.arange(2)), f(hi, np.arange(2)), tol=1e-12)
     >>> np.round(root, 8).tolist(), ok.tolist()
-    [[1.41421356, 1.73205081], [True, True]]
+    ([1.41421356, 1.73205081], [True, True])
     """
     eps = np.finfo(float).eps
     a = np.asarray(lower, float).copy()
