@@ -179,3 +179,15 @@ def test_oscillating_case_equals_metafor_with_its_remedy(metafor):
     assert r.tau2 == pytest.approx(ref.tau2[0], rel=1e-5)
     assert r.estimate == pytest.approx(ref.est[0], rel=1e-5)
     assert r.se == pytest.approx(ref.se[0], rel=1e-5)
+
+
+def test_knha_needs_residual_degrees_of_freedom():
+    with pytest.raises(ModelError, match="Knapp-Hartung"):
+        meta_analysis([0.3], [0.04], method="FE", test="knha")
+
+
+def test_knha_with_equal_effects_has_zero_se_and_says_so():
+    # all yi equal: Q(tau²) = 0, so Knapp-Hartung's s² = 0 and se = 0 (metafor gives the same)
+    r = meta_analysis([0.2, 0.2, 0.2], [0.1, 0.1, 0.1], test="knha")
+    assert r.se == 0 and r.ci_low == r.ci_high == pytest.approx(0.2)
+    assert any("s² = 0" in n for n in r.notes)

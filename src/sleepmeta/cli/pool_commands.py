@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -10,6 +9,7 @@ import typer
 
 from sleepmeta.cli._app import app
 from sleepmeta.cli._output import console, fail_on_input_error, write_text_atomic
+from sleepmeta.errors import InputError
 
 COLUMN_ARGS = ("yi", "vi", "mean1", "sd1", "n1", "mean2", "sd2", "n2", "events1", "events2", "r",
                "n", "events")
@@ -47,6 +47,8 @@ def pool(
     missing: Annotated[str, typer.Option(help="raise, or drop incomplete studies (reported).")] = "raise",
     forest: Annotated[Optional[Path], typer.Option(help="Write a forest plot (.png/.svg/.pdf).")] = None,
     funnel: Annotated[Optional[Path], typer.Option(help="Write a funnel plot (.png/.svg/.pdf).")] = None,
+    bubble: Annotated[Optional[Path], typer.Option(
+        help="With --mods: write a bubble plot of the first moderator (.png/.svg/.pdf).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON (same field names) instead of the summary.")] = False,
     out: Annotated[Optional[Path], typer.Option(help="Also write the JSON result to this file.")] = None,
 ) -> None:
@@ -63,32 +65,47 @@ def pool(
                                    n2=n2, events1=events1, events2=events2, r=r, n=n,
                                    events=events).items() if v is not None}
     data, given, measure, labels, title = load_table(file, given, measure, labels)
-    if measure is not None:
-        cols = {k: v for k, v in given.items() if k not in ("yi", "vi")}
-        es = effect_size(measure, data, labels=labels, missing=missing, **cols)
-        keep = [lab not in set(es.dropped) for lab in _labels_of(data, labels)]
-        res = meta_analysis(es, method=method, test=test, level=level, mods=mods,
-                            data=data.loc[keep] if mods else None)
-    else:
-        res = meta_analysis(given.get("yi", "yi"), given.get("vi", "vi"), data=data, labels=labels,
-                            method=method, test=test, level=level, mods=mods, missing=missing)
+
+    def fit(mods_):
+        if measure is not None:
+            cols = {k: v for k, v in given.items() if k not in ("yi", "vi")}
+            es = effect_size(measure, data, labels=labels, missing=missing, **cols)
+            keep = [lab not in set(es.dropped) for lab in _labels_of(data, labels)]
+            return meta_analysis(es, method=method, test=test, level=level, mods=mods_,
+                                 data=data.loc[keep] if mods_ else None)
+        return meta_analysis(given.get("yi", "yi"), given.get("vi", "vi"), data=data,
+                             labels=labels, method=method, test=test, level=level, mods=mods_,
+                             missing=missing)
+
+    res = fit(mods)
     payload = result_json(res)
     if out is not None:
         write_text_atomic(out, payload)
-    if forest is not None or funnel is not None:
-        from sleepmeta.plots import forest_plot, funnel_plot, save_figure
+    notes = []
+    if forest is not None or funnel is not None or bubble is not None:
+        from sleepmeta.plots import bubble_plot, forest_plot, funnel_plot, save_figure
 
+        # forest and funnel plots show the studies around the model without moderators
+        base = fit(None) if mods else res
+        if mods and (forest is not None or funnel is not None):
+            notes.append("the forest and funnel plots show the model without moderators")
         if forest is not None:
-            save_figure(forest_plot(res), forest)
+            save_figure(forest_plot(base), forest)
         if funnel is not None:
-            save_figure(funnel_plot(res), funnel)
+            save_figure(funnel_plot(base), funnel)
+        if bubble is not None:
+            if not mods:
+                raise InputError("--bubble needs --mods (a bubble plot shows a moderator)")
+            save_figure(bubble_plot(res, res.terms[1] if res.intercept else res.terms[0]), bubble)
     if as_json:
         typer.echo(payload)
         return
     console.print(summary_panel(res, title))
-    for path in (forest, funnel, out):
+    for path in (forest, funnel, bubble, out):
         if path is not None:
             console.print(f"wrote {path}")
+    for note in notes:
+        console.print(f"note: {note}")
 
 
 def _labels_of(data, labels):
@@ -97,4 +114,4 @@ def _labels_of(data, labels):
     return [str(i + 1) for i in range(len(data))]
 
 
-__all__ = ["pool", "json"]
+__all__ = ["pool"]

@@ -115,10 +115,16 @@ def meta_analysis(
     if method != "FE" and k <= design.X.shape[1]:
         raise ModelError(f"k = {k} studies for {design.X.shape[1]} coefficients: tau² cannot be "
                          "estimated; use fewer moderators or method='FE'")
+    if test == "knha" and k <= design.X.shape[1]:
+        raise ModelError(f"k = {k} studies for {design.X.shape[1]} coefficient(s): the Knapp-Hartung "
+                         "test has k - p = 0 degrees of freedom; use test='z'")
     fit = fit_batch(inp.yi[None], inp.vi[None], np.ones((1, k), bool), design.X[None],
                     method=method, test=test, level=level, intercept=design.intercept)
     _raise_unconverged(fit, method, labels=None)
     notes = list(inp.notes)
+    if test == "knha" and fit.s2w[0] == 0:
+        notes.append("Knapp-Hartung scale s² = 0 (the model fits the yi exactly): the standard "
+                     "errors are 0, as in metafor")
     if fit.fallback[0]:
         notes.append(f"Fisher scoring for {method} oscillated with full steps; it converged with "
                      "halved steps (metafor: control=list(stepadj=0.5, maxiter=1000))")
@@ -157,10 +163,8 @@ def result_from_fit(fit: BatchFit, b: int, yi, vi, design, labels, measure, note
     """Build the :class:`MetaResult` of member ``b`` of a batch fit."""
     m = fit.k[b] > 0
     w = fit.weights[b]
-    coef = pd.DataFrame(
-        {"estimate": fit.beta[b], "se": fit.se_beta[b], "statistic": fit.stat_beta[b],
-         "pvalue": fit.pval_beta[b], "ci_low": fit.ci_low_beta[b], "ci_high": fit.ci_high_beta[b]},
-        index=pd.Index(design.terms, name="term"))
+    coef = np.column_stack([fit.beta[b], fit.se_beta[b], fit.stat_beta[b], fit.pval_beta[b],
+                            fit.ci_low_beta[b], fit.ci_high_beta[b]])
     df = None if np.isnan(fit.df[b]) else float(fit.df[b])
     qm_df = (fit.qm_df[0], None if fit.qm_df[1] is None else int(fit.qm_df[1][b]))
     return MetaResult(
@@ -170,7 +174,7 @@ def result_from_fit(fit: BatchFit, b: int, yi, vi, design, labels, measure, note
         pi_low=float(fit.pi_low[b]), pi_high=float(fit.pi_high[b]), tau2=float(fit.tau2[b]),
         tau2_se=float(fit.tau2_se[b]), i2=float(fit.i2[b]), h2=float(fit.h2[b]), q=float(fit.q[b]),
         q_df=int(fit.q_df[b]), q_pvalue=float(fit.q_pvalue[b]), df=df, qm=float(fit.qm[b]),
-        qm_df=qm_df, qm_pvalue=float(fit.qm_pvalue[b]), coefficients=coef, vcov=fit.vb[b],
+        qm_df=qm_df, qm_pvalue=float(fit.qm_pvalue[b]), coef_table=coef, terms=tuple(design.terms), vcov=fit.vb[b],
         yi=np.asarray(yi, float), vi=np.asarray(vi, float), X=design.X, labels=tuple(labels),
         weights=100 * w[: len(yi)] / w.sum() if m else w, vt=float(fit.vt[b]),
         ll_ml=float(fit.ll_ml[b]), ll_reml=float(fit.ll_reml[b]),

@@ -23,7 +23,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -44,7 +44,7 @@ class EggerResult:
     ci_low: float | None
     ci_high: float | None
     predictor: str
-    fit: object  # MetaResult of the regression model
+    fit: object = field(repr=False)  # MetaResult of the regression model
 
 
 @dataclass(frozen=True)
@@ -60,8 +60,8 @@ class RankTestResult:
 class PetPeeseResult:
     """PET and PEESE fits and the conditionally chosen estimate."""
 
-    pet: object  # MetaResult, coefficients intrcpt and sei
-    peese: object  # MetaResult, coefficients intrcpt and vi
+    pet: object = field(repr=False)  # MetaResult, coefficients intrcpt and sei
+    peese: object = field(repr=False)  # MetaResult, coefficients intrcpt and vi
     use_peese: bool
     estimate: float
     se: float

@@ -28,7 +28,7 @@ test), as metafor's ``try``/retry loop does; ``n`` counts the models kept.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -58,8 +58,8 @@ class PermutationResult:
     n: int
     exact: bool
     exact_n: float
-    statistic_perm: np.ndarray
-    qm_perm: np.ndarray
+    statistic_perm: np.ndarray = field(repr=False)
+    qm_perm: np.ndarray = field(repr=False)
     n_dropped: int = 0
 
     def to_frame(self) -> pd.DataFrame:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import math
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -13,6 +14,7 @@ import pandas as pd
 from sleepmeta.errors import ModelError
 
 RATIO_MEASURES = {"RR", "OR", "ROM", "PETO", "PLN", "PLO", "IRR"}
+COEF_COLUMNS = ("estimate", "se", "statistic", "pvalue", "ci_low", "ci_high")
 FIELDS = ("estimate", "se", "statistic", "pvalue", "ci_low", "ci_high", "pi_low", "pi_high",
           "tau2", "tau2_se", "i2", "h2", "q", "q_df", "q_pvalue", "k")
 
@@ -51,7 +53,8 @@ class MetaResult:
     qm: float
     qm_df: tuple
     qm_pvalue: float
-    coefficients: pd.DataFrame
+    coef_table: np.ndarray  # (p, 6): the columns of COEF_COLUMNS, one row per term
+    terms: tuple
     vcov: np.ndarray
     yi: np.ndarray
     vi: np.ndarray
@@ -67,6 +70,12 @@ class MetaResult:
     notes: tuple = ()
     r2: float | None = None
     extras: dict = field(default_factory=dict)
+
+    @cached_property
+    def coefficients(self) -> pd.DataFrame:
+        """Coefficient table indexed by term: estimate, se, statistic, pvalue, ci_low, ci_high."""
+        return pd.DataFrame(self.coef_table, columns=list(COEF_COLUMNS),
+                            index=pd.Index(self.terms, name="term", dtype=object))
 
     @property
     def tau(self) -> float:
@@ -212,6 +221,11 @@ class MetaResult:
 
     def __str__(self) -> str:
         return self.summary()
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{n}={getattr(self, n):.6g}" for n in
+                           ("estimate", "se", "ci_low", "ci_high", "tau2", "i2", "q"))
+        return f"MetaResult(method={self.method!r}, test={self.test!r}, k={self.k}, p={self.p}, {fields})"
 
     def _repr_html_(self) -> str:
         return "<pre>" + html.escape(self.summary()) + "</pre>"

@@ -179,17 +179,15 @@ def _common(yi, vi, labels, codes, names, fe_groups, *, name, method, test, leve
         has_df = base.k > 1
         i2 = 100 * tau2 / (base.vt + tau2) if has_df and base.vt + tau2 > 0 else 0.0
         h2 = tau2 / base.vt + 1 if has_df else 1.0
-        coef = pd.DataFrame({"estimate": [est], "se": [se], "statistic": [fit.stat_beta[1, g]],
-                             "pvalue": [fit.pval_beta[1, g]], "ci_low": [fit.ci_low_beta[1, g]],
-                             "ci_high": [fit.ci_high_beta[1, g]]},
-                            index=pd.Index(["intrcpt"], name="term"))
+        coef = np.array([[est, se, fit.stat_beta[1, g], fit.pval_beta[1, g], fit.ci_low_beta[1, g],
+                          fit.ci_high_beta[1, g]]])
         groups[gname] = dataclasses.replace(
             base, method=method, test=test, estimate=est, se=se,
             statistic=float(fit.stat_beta[1, g]), pvalue=float(fit.pval_beta[1, g]),
             ci_low=float(fit.ci_low_beta[1, g]), ci_high=float(fit.ci_high_beta[1, g]),
             pi_low=est - crit * np.sqrt(se**2 + tau2), pi_high=est + crit * np.sqrt(se**2 + tau2),
             tau2=tau2, tau2_se=float(fit.tau2_se[1]), i2=float(i2), h2=float(h2),
-            df=None if np.isnan(fit.df[1]) else float(fit.df[1]), coefficients=coef,
+            df=None if np.isnan(fit.df[1]) else float(fit.df[1]), coef_table=coef,
             vcov=np.array([[se**2]]), weights=100 * w / w.sum(), ll_ml=float("nan"),
             ll_reml=float("nan"),
             notes=base.notes + (f"estimate from the common-tau² model of subgroup {name!r} "

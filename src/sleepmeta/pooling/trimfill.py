@@ -22,7 +22,7 @@ for R0 the p-value of ``k0`` is metafor's ``p.k0``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -43,7 +43,7 @@ class TrimFillResult:
     side: str
     estimator: str
     filled: pd.DataFrame  # yi, vi of the imputed studies, indexed "Filled 1", ...
-    adjusted: object  # MetaResult on the augmented data (the original fit when k0 = 0)
+    adjusted: object = field(repr=False)  # MetaResult on the augmented data (the original fit when k0 = 0)
     p_k0: float | None = None
     iterations: int = 0
 

@@ -1,0 +1,104 @@
+"""``sleepmeta pool``: the CLI over effect_size and meta_analysis."""
+
+from __future__ import annotations
+
+import json
+
+import matplotlib.image as mpimg
+import pytest
+from typer.testing import CliRunner
+
+from sleepmeta.cli import app
+from sleepmeta.data import bcg
+
+runner = CliRunner()
+BCG_COLS = ["--measure", "RR", "--events1", "tpos", "--n1", "n1", "--events2", "cpos",
+            "--n2", "n2", "--labels", "study"]
+
+
+@pytest.fixture()
+def bcg_csv(tmp_path):
+    path = tmp_path / "bcg.csv"
+    bcg().to_csv(path, index=False)
+    return path
+
+
+def test_default_runs_the_shipped_bcg_example():
+    # metafor documentation / Viechtbauer (2010): REML on BCG log RR gives
+    # estimate -0.7145, tau^2 0.3132, I^2 92.22%.
+    out = runner.invoke(app, ["pool"])
+    assert out.exit_code == 0, out.output
+    assert "-0.7145" in out.output and "0.3132" in out.output and "92.22%" in out.output
+
+
+def test_json_output_has_the_result_field_names(bcg_csv):
+    out = runner.invoke(app, ["pool", str(bcg_csv), *BCG_COLS, "--method", "DL", "--json"])
+    assert out.exit_code == 0, out.output
+    data = json.loads(out.output)
+    # metafor 3.8, rma(yi, vi, data=dat, method="DL") on BCG log RR: tau^2 = 0.3088, estimate -0.7141
+    assert data["tau2"] == pytest.approx(0.3088, abs=5e-5)
+    assert data["estimate"] == pytest.approx(-0.7141, abs=5e-5)
+    assert {"estimate", "se", "ci_low", "ci_high", "pi_low", "pi_high", "tau2", "i2", "h2", "q",
+            "q_pvalue", "k"} <= set(data)
+    assert data["k"] == 13 and data["method"] == "DL"
+
+
+def test_knha_and_out_file(bcg_csv, tmp_path):
+    target = tmp_path / "res.json"
+    out = runner.invoke(app, ["pool", str(bcg_csv), *BCG_COLS, "--test", "knha", "--out",
+                              str(target)])
+    assert out.exit_code == 0, out.output
+    assert "tval" in out.output
+    assert json.loads(target.read_text())["df"] == 12
+
+
+def test_precomputed_yi_vi_and_moderators_with_plots(bcg_csv, tmp_path):
+    import pandas as pd
+
+    from sleepmeta import effect_size
+
+    d = pd.read_csv(bcg_csv)
+    es = effect_size("RR", d, events1="tpos", n1="n1", events2="cpos", n2="n2")
+    d["yi"], d["vi"] = es.yi, es.vi
+    path = tmp_path / "effects.csv"
+    d.to_csv(path, index=False)
+    pngs = [tmp_path / f"{n}.png" for n in ("forest", "funnel", "bubble")]
+    out = runner.invoke(app, ["pool", str(path), "--yi", "yi", "--vi", "vi", "--labels", "study",
+                              "--mods", "~ ablat", "--forest", str(pngs[0]), "--funnel",
+                              str(pngs[1]), "--bubble", str(pngs[2]), "--json"])
+    assert out.exit_code == 0, out.output
+    coef = json.loads(out.output)["coefficients"]
+    # Viechtbauer (2010), BCG with absolute latitude (REML): ablat -0.0291
+    assert coef["ablat"]["estimate"] == pytest.approx(-0.0291, abs=5e-5)
+    for png in pngs:
+        img = mpimg.imread(png)
+        assert img.std() > 0  # not blank
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--measure", "RR", "--events1", "nope", "--n1", "n1", "--events2", "cpos", "--n2", "n2"],
+         "nope"),
+        (["--measure", "XX"], "unknown measure 'XX'"),
+        (["--method", "BOGUS", *BCG_COLS], "unknown method 'BOGUS'"),
+        (["--yi", "tpos"], "vi"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(bcg_csv, args, message):
+    out = runner.invoke(app, ["pool", str(bcg_csv), *args])
+    assert out.exit_code == 2
+    assert message in out.output
+
+
+def test_missing_file_is_named(tmp_path):
+    out = runner.invoke(app, ["pool", str(tmp_path / "none.csv")])
+    assert out.exit_code == 2 and "none.csv" in out.output
+
+
+def test_help_explains_every_option_with_an_example():
+    out = runner.invoke(app, ["pool", "--help"])
+    assert out.exit_code == 0
+    for opt in ("--measure", "--method", "--test", "--mods", "--forest", "--funnel", "--json"):
+        assert opt in out.output
+    assert "Example" in out.output
