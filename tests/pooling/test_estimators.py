@@ -142,3 +142,20 @@ def test_truncation_at_zero_when_homogeneous():
     v = np.array([0.05, 0.04, 0.06, 0.05])
     for method in ("DL", "HE", "HS", "HSk", "ML", "REML", "EB", "PM"):
         assert meta_analysis(y, v, method=method).tau2 == 0.0, method
+
+
+def test_step_halving_equals_metafors_loop():
+    # metafor (rma.uni): while (tau2 + adj < tau2.min) adj <- adj / 2
+    from sleepmeta.pooling.estimators import _halve_into_range
+
+    def loop(c, a):
+        while c + a < 0:
+            a = a / 2
+        return a
+
+    rng = np.random.default_rng(0)
+    cur = np.concatenate([rng.uniform(0, 1, 500) * 10.0 ** rng.integers(-8, 2, 500), np.zeros(20)])
+    adj = rng.normal(0, 1, 520) * 10.0 ** rng.integers(-8, 4, 520)
+    out = _halve_into_range(cur, adj)
+    want = np.array([loop(c, a) for c, a in zip(cur, adj)])
+    assert np.array_equal(out, want + 0.0)  # at cur = 0 the loop ends at -0.0, i.e. a zero step

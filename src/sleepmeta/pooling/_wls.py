@@ -21,8 +21,10 @@ from dataclasses import dataclass
 import numpy as np
 
 
-def _rowsum(a: np.ndarray) -> np.ndarray:
-    return np.add.reduce(a, axis=1)
+def rowsum(a: np.ndarray) -> np.ndarray:
+    """Row sums of a ``(B, k)`` array (einsum: several times faster than
+    ``a.sum(axis=1)`` for the short rows of meta-analyses)."""
+    return np.einsum("ij->i", a)
 
 
 def xdx(X: np.ndarray, d: np.ndarray) -> np.ndarray:
@@ -50,25 +52,25 @@ class WLS:
     @property
     def rss(self) -> np.ndarray:
         """``y'Py = sum(w e²)``, the weighted residual sum of squares."""
-        return _rowsum(self.w * self.resid**2)
+        return rowsum(self.w * self.resid**2)
 
     def tr_pd(self, d: np.ndarray) -> np.ndarray:
         """``tr(P D)`` for ``D = diag(d)``."""
         w = self.w
-        return _rowsum(w * d) - _trace_prod(self.A, xdx(self.X, w * w * d))
+        return rowsum(w * d) - _trace_prod(self.A, xdx(self.X, w * w * d))
 
     def tr_pdpd(self, d: np.ndarray) -> np.ndarray:
         """``tr(P D P D)`` for ``D = diag(d)``."""
         w = self.w
         awdw = self.A @ xdx(self.X, w * w * d)
-        return (_rowsum((w * d) ** 2)
+        return (rowsum((w * d) ** 2)
                 - 2.0 * _trace_prod(self.A, xdx(self.X, w**3 * d * d))
                 + _trace_prod(awdw, awdw))
 
     def tr_pdp(self, d: np.ndarray) -> np.ndarray:
         """``tr(P D P)`` for ``D = diag(d)``."""
         w = self.w
-        return (_rowsum(w * w * d)
+        return (rowsum(w * w * d)
                 - 2.0 * _trace_prod(self.A, xdx(self.X, w**3 * d))
                 + _trace_prod(self.A @ xdx(self.X, w * w * d), self.A @ xdx(self.X, w * w)))
 
@@ -106,9 +108,10 @@ class WLS1(WLS):
     """
 
     x2: np.ndarray = None  # (B or 1, k): squared design column
+    ones: bool = False  # the column is an intercept (x = 1): skip multiplying by x²
 
     def _s(self, d):  # x' diag(d) x
-        return _rowsum(d * self.x2)
+        return rowsum(d) if self.ones else rowsum(d * self.x2)
 
     @property
     def a(self) -> np.ndarray:
@@ -116,15 +119,15 @@ class WLS1(WLS):
 
     def tr_pd(self, d):
         w = self.w
-        return _rowsum(w * d) - self.a * self._s(w * w * d)
+        return rowsum(w * d) - self.a * self._s(w * w * d)
 
     def tr_pdpd(self, d):
         w, a = self.w, self.a
-        return _rowsum((w * d) ** 2) - 2 * a * self._s(w**3 * d * d) + (a * self._s(w * w * d)) ** 2
+        return rowsum((w * d) ** 2) - 2 * a * self._s(w**3 * d * d) + (a * self._s(w * w * d)) ** 2
 
     def tr_pdp(self, d):
         w, a = self.w, self.a
-        return (_rowsum(w * w * d) - 2 * a * self._s(w**3 * d)
+        return (rowsum(w * w * d) - 2 * a * self._s(w**3 * d)
                 + a * self._s(w * w * d) * a * self._s(w * w))
 
     def logdet_xwx(self):
@@ -136,8 +139,14 @@ class WLS1(WLS):
 
 def _wls1(X: np.ndarray, y: np.ndarray, w: np.ndarray) -> WLS1:
     x = X[..., 0]
+    ones = x.shape[0] == 1 and bool(np.all(x == 1))
     x2 = x * x
-    a = 1.0 / _rowsum(w * x2)
-    b = a * _rowsum(w * x * y)
-    resid = y - x * b[:, None]
-    return WLS1(X=X, y=y, w=w, A=a[:, None, None], beta=b[:, None], resid=resid, x2=x2)
+    if ones:
+        a = 1.0 / rowsum(w)
+        b = a * rowsum(w * y)
+        resid = y - b[:, None]
+    else:
+        a = 1.0 / rowsum(w * x2)
+        b = a * rowsum(w * x * y)
+        resid = y - x * b[:, None]
+    return WLS1(X=X, y=y, w=w, A=a[:, None, None], beta=b[:, None], resid=resid, x2=x2, ones=ones)

@@ -26,6 +26,7 @@ import numpy as np
 from scipy import special
 
 from sleepmeta.errors import unknown_option
+from sleepmeta.pooling._wls import rowsum
 from sleepmeta.pooling.estimators import ESTIMATORS, Problem
 
 TESTS = ("z", "knha")
@@ -222,7 +223,7 @@ def _heterogeneity(pr: Problem, tau2: np.ndarray, method: str):
 def _loglik(pr: Problem, fit, tau2):
     """ML and REML log-likelihoods as metafor reports them (``REMLf = TRUE``)."""
     rss = fit.rss
-    lv = np.add.reduce(np.log(pr.vi + tau2[:, None]) * pr.m, axis=1)
+    lv = rowsum(np.log(pr.vi + tau2[:, None]) * pr.m)
     ll_ml = -0.5 * pr.k * np.log(2 * np.pi) - 0.5 * lv - 0.5 * rss
     logdet_xx = fit.logdet_xdx(pr.m)
     ll_reml = (-0.5 * (pr.k - pr.p) * np.log(2 * np.pi) + 0.5 * logdet_xx - 0.5 * lv

@@ -30,6 +30,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from sleepmeta.pooling._wls import rowsum as _rowsum
 from sleepmeta.pooling._wls import wls
 from sleepmeta.pooling.zeroin import DEFAULT_TOL, zeroin
 
@@ -64,10 +65,6 @@ class Problem:
     def inverse_weights(self, tau2: np.ndarray) -> np.ndarray:
         """``1 / (vi + tau²)``, zero outside the mask."""
         return self.m / (self.vi + tau2[:, None])
-
-
-def _rowsum(a: np.ndarray) -> np.ndarray:
-    return np.add.reduce(a, axis=1)
 
 
 @dataclass
@@ -180,23 +177,59 @@ def _scoring(pr: Problem, step: Callable):
 
 
 def _iterate(pr: Problem, step: Callable, tau2, stepadj: float, maxiter: int):
+    """Scoring steps until each member's change is at most ``THRESHOLD``.
+
+    Converged members are frozen (their step is discarded) and leave the
+    working set once it is half converged, so late iterations cost only as
+    much as the members still iterating, without copying the batch each time.
+    """
     n = tau2.shape[0]
     iters = np.zeros(n, int)
-    active = np.ones(n, bool)
+    idx = np.arange(n)
+    cur = tau2.copy()
+    live = np.ones(n, bool)
+    sub = pr
     for _ in range(maxiter + 1):
-        idx = np.flatnonzero(active)
-        if idx.size == 0:
+        if not live.any():
             break
-        sub = pr if idx.size == n else _subset(pr, idx)
-        old = tau2[idx]
-        adj = step(sub, old)
-        adj = np.where(np.isnan(adj), 0.0, adj) * stepadj
-        while np.any(neg := old + adj < 0):
-            adj = np.where(neg, adj / 2, adj)
-        tau2[idx] = old + adj
-        iters[idx] += 1
-        active[idx] = np.abs(adj) > THRESHOLD
-    return tau2, iters, ~active
+        adj = step(sub, cur)
+        adj = _halve_into_range(cur, np.where(live & ~np.isnan(adj), adj, 0.0) * stepadj)
+        cur = cur + adj
+        iters[idx[live]] += 1
+        live &= np.abs(adj) > THRESHOLD
+        if live.sum() * 2 < live.size:
+            tau2[idx] = cur
+            keep = np.flatnonzero(live)
+            idx, cur, live, sub = idx[keep], cur[keep], live[keep], _subset(sub, keep)
+    tau2[idx] = cur
+    converged = np.ones(n, bool)
+    converged[idx[live]] = False
+    return tau2, iters, converged
+
+
+def _halve_into_range(cur: np.ndarray, adj: np.ndarray) -> np.ndarray:
+    """metafor's step-halving: halve ``adj`` until ``cur + adj >= 0``.
+
+    The number of halvings is found directly (halving is exact in binary
+    floating point), not one halving of the whole batch at a time: at
+    ``cur = 0`` metafor's loop runs until the step underflows to zero (about
+    1075 halvings), which here is the step 0.
+    """
+    neg = cur + adj < 0
+    if not neg.any():
+        return adj
+    a, c = adj[neg], cur[neg]
+    pos = c > 0
+    with np.errstate(divide="ignore"):
+        h = np.where(pos, np.ceil(np.log2(-a / np.where(pos, c, 1.0))), 0).astype(int)
+    h = np.maximum(h, 0)
+    while np.any(down := pos & (h > 0) & (c + np.ldexp(a, -(h - 1)) >= 0)):
+        h = np.where(down, h - 1, h)
+    while np.any(up := pos & (c + np.ldexp(a, -h) < 0)):
+        h = np.where(up, h + 1, h)
+    out = adj.copy()
+    out[neg] = np.where(pos, np.ldexp(a, -h), 0.0)
+    return out
 
 
 def _subset(pr: Problem, idx: np.ndarray) -> Problem:
