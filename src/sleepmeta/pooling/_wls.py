@@ -24,6 +24,8 @@ import numpy as np
 def rowsum(a: np.ndarray) -> np.ndarray:
     """Row sums of a ``(B, k)`` array (einsum: several times faster than
     ``a.sum(axis=1)`` for the short rows of meta-analyses)."""
+    if a.shape[0] < 64:  # einsum's set-up cost dominates for small batches
+        return np.add.reduce(a, axis=1)
     return np.einsum("ij->i", a)
 
 
@@ -83,14 +85,15 @@ class WLS:
         return np.linalg.slogdet(xdx(self.X, d))[1]
 
 
-def wls(X: np.ndarray, y: np.ndarray, w: np.ndarray) -> WLS:
+def wls(X: np.ndarray, y: np.ndarray, w: np.ndarray, ones: bool | None = None) -> WLS:
     """Fit weighted least squares on a batch; ``w = 0`` removes a study.
 
     Raises ``numpy.linalg.LinAlgError`` when ``X'WX`` is singular for a
-    member of the batch; callers check the rank beforehand.
+    member of the batch; callers check the rank beforehand. ``ones`` says
+    whether ``X`` is a single shared intercept column (found if not given).
     """
     if X.shape[-1] == 1:
-        return _wls1(X, y, w)
+        return _wls1(X, y, w, ones)
     Xb = np.broadcast_to(X, w.shape + X.shape[-1:])
     xtw = np.swapaxes(Xb, 1, 2) * w[:, None, :]
     A = np.linalg.inv(xtw @ Xb)
@@ -137,9 +140,10 @@ class WLS1(WLS):
         return np.log(self._s(d))
 
 
-def _wls1(X: np.ndarray, y: np.ndarray, w: np.ndarray) -> WLS1:
+def _wls1(X: np.ndarray, y: np.ndarray, w: np.ndarray, ones: bool | None) -> WLS1:
     x = X[..., 0]
-    ones = x.shape[0] == 1 and bool(np.all(x == 1))
+    if ones is None:
+        ones = x.shape[0] == 1 and bool(np.all(x == 1))
     x2 = x * x
     if ones:
         a = 1.0 / rowsum(w)

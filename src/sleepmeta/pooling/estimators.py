@@ -53,6 +53,8 @@ class Problem:
     p: int
 
     def __post_init__(self) -> None:
+        # an intercept-only design shared by the batch takes wls's scalar path
+        self.ones = self.X.shape[0] == 1 and self.p == 1 and bool(np.all(self.X == 1))
         self.m = self.mask.astype(float)  # the mask as 0/1 weights
         mean = _rowsum(self.yi * self.m) / self.k
         # yi centred on its (unweighted) mean, as metafor uses for tau²
@@ -60,7 +62,7 @@ class Problem:
 
     def fit(self, w: np.ndarray, y: np.ndarray | None = None):
         """Weighted least squares with weights ``w`` (zeroed outside the mask)."""
-        return wls(self.X, self.ymc if y is None else y, w * self.m)
+        return wls(self.X, self.ymc if y is None else y, w * self.m, self.ones)
 
     def inverse_weights(self, tau2: np.ndarray) -> np.ndarray:
         """``1 / (vi + tau²)``, zero outside the mask."""
