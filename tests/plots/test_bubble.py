@@ -2,30 +2,20 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from types import SimpleNamespace
 
 import matplotlib.image
 import numpy as np
-import pandas as pd
 import pytest
 from scipy import stats
 
-import sleepmeta
 from sleepmeta.errors import InputError, UnknownOptionError
 from sleepmeta.plots import bubble_plot, save_figure
 from sleepmeta.plots.bubble import prediction_band
 from sleepmeta.pooling import meta_analysis
+from tests._bcg import bcg_frame as bcg
 
 
-def bcg() -> pd.DataFrame:
-    """dat.bcg with log risk ratios by hand (Viechtbauer 2010, measure="RR")."""
-    d = pd.read_csv(Path(sleepmeta.__file__).parent / "data" / "bcg.csv")
-    n1, n2 = d.tpos + d.tneg, d.cpos + d.cneg
-    d["yi"] = np.log((d.tpos / n1) / (d.cpos / n2))
-    d["vi"] = 1 / d.tpos - 1 / n1 + 1 / d.cpos - 1 / n2
-    d["label"] = d.author + " " + d.year.astype(str)
-    return d
 
 
 @pytest.fixture(scope="module")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-from pathlib import Path
 from types import SimpleNamespace
 
 import matplotlib.image
@@ -11,23 +10,16 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import sleepmeta
 from sleepmeta.errors import InputError
 from sleepmeta.plots import funnel_plot, save_figure
 from sleepmeta.pooling import meta_analysis
+from tests._bcg import bcg_frame as bcg
 
 Z975 = 1.959963984540054  # qnorm(0.975)
 Z95 = 1.6448536269514722  # qnorm(0.95): two-sided p = 0.10
 Z995 = 2.5758293035489004  # qnorm(0.995): two-sided p = 0.01
 
 
-def bcg() -> pd.DataFrame:
-    """dat.bcg with log risk ratios by hand (Viechtbauer 2010, measure="RR")."""
-    d = pd.read_csv(Path(sleepmeta.__file__).parent / "data" / "bcg.csv")
-    n1, n2 = d.tpos + d.tneg, d.cpos + d.cneg
-    d["yi"] = np.log((d.tpos / n1) / (d.cpos / n2))
-    d["vi"] = 1 / d.tpos - 1 / n1 + 1 / d.cpos - 1 / n2
-    return d
 
 
 @pytest.fixture(scope="module")

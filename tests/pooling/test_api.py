@@ -10,7 +10,7 @@ import pytest
 
 from sleepmeta.errors import ColumnError, ConvergenceError, InputError, ModelError, UnknownOptionError
 from sleepmeta.pooling import meta_analysis, meta_analysis_batch
-from tests.pooling._bcg import bcg_frame, bcg_yi_vi
+from tests._bcg import bcg_frame, bcg_yi_vi
 
 
 def test_column_names_with_data_and_default_columns():

@@ -9,7 +9,6 @@ for the checks without R.
 
 from __future__ import annotations
 
-from importlib.resources import files
 
 import numpy as np
 import pandas as pd
@@ -21,16 +20,11 @@ from scipy import stats
 from sleepmeta.errors import ModelError
 from sleepmeta.pooling import meta_analysis
 from sleepmeta.pooling._kendall import inversion_cdf, kendall_test
+from tests._bcg import bcg_frame as bcg
 
 CASES = [("REML", "z"), ("DL", "z"), ("PM", "z"), ("FE", "z"), ("REML", "knha"), ("ML", "knha")]
 
 
-def bcg() -> pd.DataFrame:
-    d = pd.read_csv(files("sleepmeta").joinpath("data/bcg.csv"))
-    # log risk ratio and its variance (escalc "RR"), written out by hand
-    d["yi"] = np.log((d.tpos / (d.tpos + d.tneg)) / (d.cpos / (d.cpos + d.cneg)))
-    d["vi"] = 1 / d.tpos - 1 / (d.tpos + d.tneg) + 1 / d.cpos - 1 / (d.cpos + d.cneg)
-    return d
 
 
 # ---- without R ----------------------------------------------------------------------------------

@@ -7,7 +7,7 @@ import pytest
 from scipy import stats
 
 from sleepmeta.pooling import meta_analysis
-from tests.pooling._bcg import bcg_yi_vi
+from tests._bcg import bcg_yi_vi
 
 # A small made-up dataset for hand calculations.
 Y = np.array([0.10, 0.30, 0.35, 0.65, 0.45, 0.15])
@@ -44,7 +44,7 @@ def test_bcg_mixed_effects_ablat_matches_metafor_documentation():
     # Viechtbauer (2010), J Stat Softw 36(3), mixed-effects model with absolute latitude:
     # tau^2 0.0764 (SE 0.0591), I^2 68.39%, QE(df=11) 30.7331, QM(df=1) 16.3571,
     # intrcpt 0.2515 (se 0.2491), ablat -0.0291 (se 0.0072).
-    from tests.pooling._bcg import bcg_frame
+    from tests._bcg import bcg_frame
 
     r = meta_analysis(data=bcg_frame(), mods="~ ablat")
     assert r.tau2 == pytest.approx(0.0764, abs=5e-5)

@@ -89,7 +89,7 @@ write.csv(out, stdout(), row.names=FALSE)
 
 @pytest.mark.r
 def test_meta_regression_matches_metafor(metafor):
-    from tests.pooling._bcg import bcg_frame
+    from tests._bcg import bcg_frame
 
     methods = ", ".join(f'"{m}"' for m in METHODS)
     ref = metafor(MODS_CODE.format(methods=methods))

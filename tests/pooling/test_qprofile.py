@@ -8,7 +8,7 @@ from scipy import stats
 
 from sleepmeta.errors import ModelError
 from sleepmeta.pooling import meta_analysis
-from tests.pooling._bcg import bcg_yi_vi
+from tests._bcg import bcg_yi_vi
 
 
 def test_bcg_confint_matches_metafor_documentation():

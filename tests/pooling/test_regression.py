@@ -10,7 +10,6 @@ dat.molloy2014 with Fisher's z); hand calculations for the checks without R.
 
 from __future__ import annotations
 
-from importlib.resources import files
 
 import numpy as np
 import pandas as pd
@@ -20,17 +19,12 @@ from hypothesis import strategies as st
 
 from sleepmeta.errors import ColumnError, InputError, ModelError
 from sleepmeta.pooling import meta_analysis
+from tests._bcg import bcg_frame as bcg
 
 BCG_R = 'dat <- escalc("RR", ai=tpos, bi=tneg, ci=cpos, di=cneg, data=dat.bcg)\n'
 METHODS = ["FE", "DL", "HE", "HS", "HSk", "SJ", "ML", "REML", "EB", "PM"]
 
 
-def bcg() -> pd.DataFrame:
-    d = pd.read_csv(files("sleepmeta").joinpath("data/bcg.csv"))
-    # log risk ratio and its variance (escalc "RR"), written out by hand
-    d["yi"] = np.log((d.tpos / (d.tpos + d.tneg)) / (d.cpos / (d.cpos + d.cneg)))
-    d["vi"] = 1 / d.tpos - 1 / (d.tpos + d.tneg) + 1 / d.cpos - 1 / (d.cpos + d.cneg)
-    return d
 
 
 # ---- documented numbers and hand calculations (no R) -------------------------------------------

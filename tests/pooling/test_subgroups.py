@@ -11,26 +11,19 @@ the common-effect checks without R.
 
 from __future__ import annotations
 
-from importlib.resources import files
 
 import numpy as np
-import pandas as pd
 import pytest
 from scipy import stats
 
 from sleepmeta.errors import ColumnError, ModelError
 from sleepmeta.pooling import meta_analysis
 from sleepmeta.pooling.subgroups import SubgroupResult
+from tests._bcg import bcg_frame as bcg
 
 CASES = [("REML", "z"), ("DL", "z"), ("PM", "knha")]
 
 
-def bcg() -> pd.DataFrame:
-    d = pd.read_csv(files("sleepmeta").joinpath("data/bcg.csv"))
-    # log risk ratio and its variance (escalc "RR"), written out by hand
-    d["yi"] = np.log((d.tpos / (d.tpos + d.tneg)) / (d.cpos / (d.cpos + d.cneg)))
-    d["vi"] = 1 / d.tpos - 1 / (d.tpos + d.tneg) + 1 / d.cpos - 1 / (d.cpos + d.cneg)
-    return d
 
 
 def test_common_effect_subgroups_by_hand():

@@ -8,26 +8,19 @@ funnel whose mirror images are checked by hand without R.
 
 from __future__ import annotations
 
-from importlib.resources import files
 
 import numpy as np
-import pandas as pd
 import pytest
 
 from sleepmeta.errors import ModelError, UnknownOptionError
 from sleepmeta.pooling import meta_analysis
+from tests._bcg import bcg_frame as bcg
 
 CASES = [("bcg", "REML", "L0"), ("bcg", "FE", "R0"), ("hack", "FE", "L0"),
          ("hack", "REML", "R0"), ("hack", "DL", "L0"), ("molloy", "PM", "L0"),
          ("molloy", "REML", "R0")]
 
 
-def bcg() -> pd.DataFrame:
-    d = pd.read_csv(files("sleepmeta").joinpath("data/bcg.csv"))
-    # log risk ratio and its variance (escalc "RR"), written out by hand
-    d["yi"] = np.log((d.tpos / (d.tpos + d.tneg)) / (d.cpos / (d.cpos + d.cneg)))
-    d["vi"] = 1 / d.tpos - 1 / (d.tpos + d.tneg) + 1 / d.cpos - 1 / (d.cpos + d.cneg)
-    return d
 
 
 def test_asymmetric_funnel_by_hand():

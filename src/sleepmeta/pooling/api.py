@@ -10,14 +10,14 @@ import dataclasses
 import numpy as np
 import pandas as pd
 
-from sleepmeta.errors import ColumnError, ConvergenceError, InputError, ModelError, unknown_option
+from sleepmeta.errors import ConvergenceError, InputError, ModelError, unknown_option
 from sleepmeta.pooling.design import design_matrix
 from sleepmeta.pooling.engine import TESTS, BatchFit, fit_batch
 from sleepmeta.pooling.estimators import ESTIMATORS, Problem
 from sleepmeta.pooling.regression import model_spec, pseudo_r2
 from sleepmeta.pooling.result import MetaResult
 from sleepmeta.pooling.subgroups import subgroup_analysis
-from sleepmeta.pooling._inputs import resolve_inputs
+from sleepmeta.pooling._inputs import _column, resolve_inputs
 
 
 def meta_analysis(
@@ -142,11 +142,7 @@ def meta_analysis(
 def _attach_subgroup(subgroup, data, yi):
     """Return ``data`` holding the subgroup values, and the name of that column."""
     if isinstance(subgroup, str):
-        if data is None:
-            raise InputError(f"subgroup={subgroup!r} is a column name, but no data= was given")
-        if subgroup not in data.columns:
-            raise ColumnError(f"subgroup: column {subgroup!r} is not in data; columns: "
-                              f"{', '.join(map(str, data.columns))}")
+        _column(data, subgroup, "subgroup")  # names a missing column or a missing data=
         return data, subgroup
     values = list(subgroup)
     if data is None:

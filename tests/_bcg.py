@@ -18,6 +18,7 @@ def bcg_frame() -> pd.DataFrame:
     a, b, c, dd = (d[x].to_numpy(float) for x in ("tpos", "tneg", "cpos", "cneg"))
     d["yi"] = np.log((a / (a + b)) / (c / (c + dd)))
     d["vi"] = 1 / a - 1 / (a + b) + 1 / c - 1 / (c + dd)
+    d["label"] = d["author"] + " " + d["year"].astype(str)
     return d
 
 
