@@ -108,10 +108,6 @@ def test_trim_and_fill_studies_are_open_circles(res):
 
 @pytest.mark.r
 def test_filled_studies_where_metafor_puts_them(metafor, res):
-    try:
-        from sleepmeta.pooling.trimfill import trim_and_fill  # noqa: F401
-    except ImportError:
-        pytest.skip("trim_and_fill is not in sleepmeta.pooling yet")
     ref = metafor(
         "res <- rma(measure='RR', ai=tpos, bi=tneg, ci=cpos, di=cneg, data=dat.bcg)\n"
         "tf <- trimfill(res)\n"

@@ -297,11 +297,9 @@ def test_too_few_participants_and_bad_arguments():
         contrast([1, 2], "WASO")
 
 
-def test_feeds_meta_analysis_when_available():
-    sleepmeta = pytest.importorskip("sleepmeta")
-    meta_analysis = getattr(sleepmeta, "meta_analysis", None)
-    if meta_analysis is None:
-        pytest.skip("sleepmeta.meta_analysis is not in this build yet")
+def test_feeds_meta_analysis():
+    from sleepmeta import meta_analysis
+
     two = pd.concat([PARALLEL.assign(trial="A"), PARALLEL.assign(trial="B")])
     frame = contrast(two, "WASO", study="trial")
     res = meta_analysis(data=frame)
