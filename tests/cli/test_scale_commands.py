@@ -32,7 +32,7 @@ def test_simulate_writes_parquet_and_prints_a_summary(tmp_path):
     assert res.exit_code == 0, res.output
     assert "Simulation summary" in res.output and "coverage" in res.output
     tidy = pd.read_parquet(out)
-    assert len(tidy) == 2 * 4 * 10  # conditions x methods x measures
+    assert len(tidy) == 2 * 4 * 11  # conditions x methods x measures
     assert len(list((out / "_chunks").iterdir())) == 2 * 3  # ceil(60/25) chunks each
     # running again resumes (nothing to do) and prints the same table
     again = CliRunner().invoke(app, ["simulate", str(grid), "--out", str(out),

@@ -49,9 +49,9 @@ def reference():
 
 
 def test_tidy_table(reference):
-    assert reference["performance"].nunique() == 10
-    # 2 conditions x 4 methods x 10 measures
-    assert len(reference) == 2 * 4 * 10
+    assert reference["performance"].nunique() == 11
+    # 2 conditions x 4 methods x 11 measures
+    assert len(reference) == 2 * 4 * 11
     assert {"measure", "k", "effect", "tau2", "n", "estimator", "test", "estimate", "mcse",
             "n_sim", "n_failed"} <= set(reference.columns)
     assert (reference.groupby(["condition", "estimator", "test"])["n_sim"].first()
@@ -178,3 +178,25 @@ def test_knha_with_identical_studies_counts_as_failure():
                    progress=False)
     assert _row(res, "DL", "knha", "failure_rate")["n_failed"] > 0
     assert _row(res, "DL", "z", "failure_rate")["n_failed"] == 0
+
+
+def test_fallback_rate_counts_fits_that_needed_the_halved_step_remedy(monkeypatch):
+    import sleepmeta.pooling.estimators as est
+
+    grid = {**SMALL, "replicates": 40, "chunk_size": 40, "estimators": ["REML", "DL"],
+            "tests": ["z"]}
+
+    def rates(res):
+        rows = res[res["performance"] == "fallback_rate"]
+        return {e: rows.loc[rows["estimator"] == e, "estimate"].to_numpy() for e in ("REML", "DL")}
+
+    normal = rates(simulate(grid))
+    # DL is not iterative: it never needs the remedy
+    assert (normal["DL"] == 0).all()
+    # allowing no full-step iteration sends every REML fit that has to iterate to the
+    # halved-step remedy, so its rate rises (and DL's stays 0)
+    monkeypatch.setattr(est, "MAXITER", 0)
+    forced = rates(simulate(grid))
+    assert (forced["DL"] == 0).all()
+    assert (forced["REML"] > normal["REML"]).all()
+    assert (forced["REML"] <= 1).all()

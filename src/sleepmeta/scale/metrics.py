@@ -25,6 +25,7 @@ ci_width       mean(ci_high - ci_low)                   sqrt(S² / n)
 rejection      mean(pvalue < 1 - level)                 sqrt(r (1 - r) / n)
 tau2_bias      mean(tau2_hat - tau2)                    sqrt(S² / n)
 failure_rate   failed / replicates                      sqrt(f (1 - f) / replicates)
+fallback_rate  halved-step fits / replicates            sqrt(g (1 - g) / replicates)
 =============  =======================================  ===========================================
 
 The coverage of a prediction interval is, per replicate, the share of the
@@ -34,7 +35,9 @@ Stat Med 36:301-317), or whether it contains ``mu`` when ``tau² = 0``.
 A replicate fails when its estimator did not converge, any of estimate,
 CI or tau² is not finite, or its standard error is not > 0 (Knapp-Hartung
 when all yi are equal); failures are counted and left out of every other
-measure.
+measure. ``fallback_rate`` counts the fits that converged only with the
+engine's halved-step remedy for oscillating Fisher scoring (REML, ML, EB),
+where metafor's ``rma`` with its defaults stops with an error.
 """
 
 from __future__ import annotations
@@ -45,7 +48,7 @@ from scipy.special import ndtr
 
 QUANTITIES = ("err", "err2", "se2", "cover", "pi_cover", "width", "reject", "tau2_err")
 PERFORMANCE = ("bias", "empse", "mse", "modse", "coverage", "pi_coverage", "ci_width",
-               "rejection", "tau2_bias", "failure_rate")
+               "rejection", "tau2_bias", "failure_rate", "fallback_rate")
 
 
 def replicate_quantities(fit, mu: float, tau2: float, level: float,
@@ -97,9 +100,14 @@ def replicate_quantities(fit, mu: float, tau2: float, level: float,
     return q, failed
 
 
-def chunk_statistics(quantities: dict, failed: np.ndarray) -> dict:
-    """Reduce one chunk of one method to ``n_total, n_failed, <q>_mean, <q>_m2``."""
-    row = {"n_total": int(failed.size), "n_failed": int(failed.sum())}
+def chunk_statistics(quantities: dict, failed: np.ndarray, fallback=None) -> dict:
+    """Reduce one chunk of one method to ``n_total, n_failed, n_fallback, <q>_mean, <q>_m2``.
+
+    ``fallback`` marks successful fits that needed the engine's halved-step
+    remedy for oscillating Fisher scoring (where metafor's ``rma`` stops).
+    """
+    row = {"n_total": int(failed.size), "n_failed": int(failed.sum()),
+           "n_fallback": 0 if fallback is None else int(np.sum(fallback))}
     for name in QUANTITIES:
         x = quantities[name]
         mean = float(x.mean()) if x.size else 0.0
@@ -125,6 +133,7 @@ def _merge(a: dict, b: dict) -> dict:
     out = dict(a)
     out["n_total"] = a["n_total"] + b["n_total"]
     out["n_failed"] = a["n_failed"] + b["n_failed"]
+    out["n_fallback"] = a["n_fallback"] + b["n_fallback"]
     for name in QUANTITIES:
         ma, mb = a[f"{name}_mean"], b[f"{name}_mean"]
         if n == 0:
@@ -171,6 +180,7 @@ def _measures(rec: dict) -> dict[str, tuple[float, float]]:
         empse = np.sqrt(var("err"))
         modse = np.sqrt(mean("se2"))
         f = rec["n_failed"] / rec["n_total"]
+        fb = rec["n_fallback"] / rec["n_total"]
         return {
             "bias": (mean("err"), se_of_mean("err")),
             "empse": (empse, empse / np.sqrt(2 * (n - 1))),
@@ -182,4 +192,5 @@ def _measures(rec: dict) -> dict[str, tuple[float, float]]:
             "rejection": prop("reject"),
             "tau2_bias": (mean("tau2_err"), se_of_mean("tau2_err")),
             "failure_rate": (f, np.sqrt(f * (1 - f) / rec["n_total"])),
+            "fallback_rate": (fb, np.sqrt(fb * (1 - fb) / rec["n_total"])),
         }

@@ -63,7 +63,7 @@ def simulate(grid, *, out=None, scheduler=None, n_workers: int | None = None,
     DataFrame
         Tidy: one row per condition, method (``estimator``, ``test``) and
         ``performance`` measure (bias, empse, mse, modse, coverage,
-        pi_coverage, ci_width, rejection, tau2_bias, failure_rate), with
+        pi_coverage, ci_width, rejection, tau2_bias, failure_rate, fallback_rate), with
         ``estimate``, ``mcse`` (Monte Carlo SE, Morris et al. 2019),
         ``n_sim`` (successful replicates) and ``n_failed`` (failed fits,
         excluded from every measure but failure_rate).
@@ -125,7 +125,7 @@ def run_chunk(condition: dict, methods, level: float, seed: np.random.SeedSequen
         q, failed = metrics.replicate_quantities(fit, condition["effect"], condition["tau2"],
                                                  level, skipped)
         rows.append({"method": m, "estimator": estimator, "test": test,
-                     **metrics.chunk_statistics(q, failed)})
+                     **metrics.chunk_statistics(q, failed, fit.fallback & ~failed)})
     return rows
 
 
@@ -167,11 +167,11 @@ class _Subset:
     """The per-analysis fields of several batch fits, laid out over all ``n`` analyses."""
 
     FIELDS = ("estimate", "se", "ci_low", "ci_high", "pi_low", "pi_high", "pvalue", "tau2",
-              "converged")
+              "converged", "fallback")
 
     def __init__(self, fits, rows: np.ndarray, n: int):
         for name in self.FIELDS:
-            full = np.zeros(n, bool) if name == "converged" else np.full(n, np.nan)
+            full = np.zeros(n, bool) if name in ("converged", "fallback") else np.full(n, np.nan)
             if fits:
                 full[rows] = np.concatenate([np.asarray(getattr(f, name)) for f in fits])
             setattr(self, name, full)
@@ -187,7 +187,10 @@ def summarise(grid: Grid, frames: list[pd.DataFrame]) -> pd.DataFrame:
     table = table.drop(columns="method").reset_index(drop=True)
     table.attrs["grid_hash"] = grid.hash()
     table.attrs["note"] = ("failed fits (not converged or non-finite) are counted in n_failed "
-                           "and failure_rate and left out of every other measure")
+                           "and failure_rate and left out of every other measure; fallback_rate "
+                           "is the share of fits that converged only with metafor's remedy for "
+                           "oscillating Fisher scoring (stepadj=0.5), where rma() with its "
+                           "defaults stops with an error")
     return table
 
 
