@@ -12,7 +12,7 @@ import pandas as pd
 
 from sleepmeta.errors import ConvergenceError, InputError, ModelError, unknown_option
 from sleepmeta.pooling.design import design_matrix
-from sleepmeta.pooling.engine import TESTS, BatchFit, fit_batch
+from sleepmeta.pooling.engine import BatchFit, check_options, fit_batch
 from sleepmeta.pooling.estimators import ESTIMATORS, Problem
 from sleepmeta.pooling.regression import model_spec, pseudo_r2
 from sleepmeta.pooling.result import MetaResult
@@ -88,10 +88,7 @@ def meta_analysis(
     >>> round(res.estimate, 4), round(res.tau2, 4), round(res.i2, 2)
     (-0.7145, 0.3132, 92.22)
     """
-    if method not in ESTIMATORS:
-        raise unknown_option("method", method, ESTIMATORS)
-    if test not in TESTS:
-        raise unknown_option("test", test, TESTS)
+    check_options(method, test)
     if not 0 < level < 1:
         raise InputError(f"level must be between 0 and 1 (e.g. 0.95), got {level!r}")
     sub_col = None

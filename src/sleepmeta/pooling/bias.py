@@ -27,10 +27,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from sleepmeta.errors import ModelError, unknown_option
+from sleepmeta.errors import ModelError
 from sleepmeta.pooling._kendall import kendall_test
 from sleepmeta.pooling.design import Design
-from sleepmeta.pooling.engine import TESTS, fit_batch
+from sleepmeta.pooling.engine import check_options, fit_batch
 
 
 @dataclass(frozen=True)
@@ -161,12 +161,7 @@ def pet_peese(res, *, alpha: float = 0.05, method: str = "FE",
     >>> list(pp.pet.coefficients.index), list(pp.peese.coefficients.index)
     (['intrcpt', 'sei'], ['intrcpt', 'vi'])
     """
-    from sleepmeta.pooling.estimators import ESTIMATORS
-
-    if method not in ESTIMATORS:
-        raise unknown_option("method", method, ESTIMATORS)
-    if test not in TESTS:
-        raise unknown_option("test", test, TESTS)
+    check_options(method, test)
     if not 0 < alpha < 0.5:
         raise ModelError(f"pet_peese: alpha must be in (0, 0.5), got {alpha!r}")
     if not (res.p == 1 and res.intercept):

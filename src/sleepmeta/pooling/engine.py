@@ -104,6 +104,14 @@ class BatchFit:
         return self.estimate + self.crit * np.sqrt(self.se**2 + self.tau2)
 
 
+def check_options(method: str, test: str) -> None:
+    """Raise :class:`UnknownOptionError` for an unknown estimator or test."""
+    if method not in ESTIMATORS:
+        raise unknown_option("method", method, ESTIMATORS)
+    if test not in TESTS:
+        raise unknown_option("test", test, TESTS)
+
+
 def fit_batch(
     yi: np.ndarray,
     vi: np.ndarray,
@@ -123,10 +131,7 @@ def fit_batch(
     for ``FE``). ``intercept`` says whether column 0 of ``X`` is an
     intercept (then the omnibus test QM leaves it out, as metafor does).
     """
-    if method not in ESTIMATORS:
-        raise unknown_option("method", method, ESTIMATORS)
-    if test not in TESTS:
-        raise unknown_option("test", test, TESTS)
+    check_options(method, test)
     mask = np.asarray(mask, bool)
     yi = np.where(mask, yi, 0.0)
     vi = np.where(mask, vi, 1.0)
