@@ -44,7 +44,7 @@ def test_bad_input_raises_typed_errors(kwargs, err, match):
 
 
 def test_unknown_column_is_named():
-    with pytest.raises(ColumnError, match="'effect' is not in data"):
+    with pytest.raises(ColumnError, match=r"column 'effect' \(given as yi=\) is not in data"):
         meta_analysis("effect", "vi", data=bcg_frame())
 
 

@@ -12,7 +12,8 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from sleepmeta.errors import ColumnError, InputError, unknown_option
+from sleepmeta._lookup import column_of
+from sleepmeta.errors import InputError, unknown_option
 
 MISSING_POLICIES = ("raise", "drop")
 
@@ -41,12 +42,7 @@ def as_frame(data) -> pd.DataFrame | None:
 
 def _column(name: str, value, data: pd.DataFrame | None) -> np.ndarray:
     if isinstance(value, str):
-        if data is None:
-            raise InputError(f"{name}={value!r} names a column, but no data= was given")
-        if value not in data.columns:
-            available = ", ".join(map(str, data.columns))
-            raise ColumnError(f"column {value!r} (given as {name}=) is not in data; available: {available}")
-        value = data[value].to_numpy()
+        value = column_of(data, value, name)
     arr = np.asarray(value, dtype=object if isinstance(value, (list, tuple)) else None)
     if arr.ndim == 0:
         raise InputError(f"{name} must be a sequence with one value per study, got a scalar")
@@ -116,12 +112,7 @@ def resolve_labels(labels, data: pd.DataFrame | None, k: int) -> list[str]:
         else:
             out = [str(i + 1) for i in range(k)]
     elif isinstance(labels, str):
-        if data is None:
-            raise InputError(f"labels={labels!r} names a column, but no data= was given")
-        if labels not in data.columns:
-            available = ", ".join(map(str, data.columns))
-            raise ColumnError(f"column {labels!r} (given as labels=) is not in data; available: {available}")
-        out = [str(v) for v in data[labels]]
+        out = [str(v) for v in column_of(data, labels, "labels")]
     else:
         out = [str(v) for v in labels]
     if len(out) != k:

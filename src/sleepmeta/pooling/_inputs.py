@@ -7,7 +7,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from sleepmeta.errors import ColumnError, InputError, unknown_option
+from sleepmeta._lookup import column_of
+from sleepmeta.errors import InputError, unknown_option
 
 
 @dataclass
@@ -21,14 +22,7 @@ class Inputs:
 
 
 def _column(data: pd.DataFrame | None, value, name: str):
-    if isinstance(value, str):
-        if data is None:
-            raise InputError(f"{name}={value!r} is a column name, but no data= was given")
-        if value not in data.columns:
-            raise ColumnError(f"{name}: column {value!r} is not in data; columns: "
-                              f"{', '.join(map(str, data.columns))}")
-        return data[value].to_numpy()
-    return value
+    return column_of(data, value, name) if isinstance(value, str) else value
 
 
 def _labels(labels, data, k: int) -> list[str]:
