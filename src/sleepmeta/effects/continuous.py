@@ -94,14 +94,8 @@ def _validate(arrays: Arrays, labels: Sequence[str], measure: str) -> None:
             check(arrays[n] < 2, arrays[n], labels, n, f">= 2 for {measure}")
     if measure in ("SMD", "SMDH"):
         total = n1 + n2
-        bad = total <= 3
-        if bad.any():
-            i = int(np.flatnonzero(bad)[0])
-            raise study_error(
-                labels[i],
-                f"n1 + n2 must be > 3 for {measure} (Hedges' correction needs "
-                f"n1 + n2 - 2 > 1), got {total[i]:g}",
-            )
+        check(total <= 3, total, labels, "n1 + n2",
+              f"> 3 for {measure} (Hedges' correction needs n1 + n2 - 2 > 1)")
     if measure == "ROM":
         ratio = arrays["mean1"] / np.where(arrays["mean2"] == 0, np.nan, arrays["mean2"])
         bad = ~(ratio > 0)
