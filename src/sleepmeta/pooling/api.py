@@ -5,7 +5,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 
 import numpy as np
 import pandas as pd
@@ -130,10 +129,9 @@ def meta_analysis(
     r2, r2_note = pseudo_r2(fit, inp.yi, inp.vi, design.intercept)
     if r2_note:
         notes.append(r2_note)
-    res = result_from_fit(fit, 0, inp.yi, inp.vi, design, inp.labels, inp.measure, tuple(notes))
     spec = model_spec(mods, mod_data)
-    return dataclasses.replace(res, r2=r2, extras={**res.extras, "model_spec": spec} if spec
-                               is not None else res.extras)
+    return result_from_fit(fit, 0, inp.yi, inp.vi, design, inp.labels, inp.measure, tuple(notes),
+                           r2=r2, extras={"model_spec": spec} if spec is not None else {})
 
 
 def _attach_subgroup(subgroup, data, yi):
@@ -152,7 +150,8 @@ def _attach_subgroup(subgroup, data, yi):
     return data.assign(__subgroup__=values), "__subgroup__"
 
 
-def result_from_fit(fit: BatchFit, b: int, yi, vi, design, labels, measure, notes) -> MetaResult:
+def result_from_fit(fit: BatchFit, b: int, yi, vi, design, labels, measure, notes, *,
+                    r2: float | None = None, extras: dict | None = None) -> MetaResult:
     """Build the :class:`MetaResult` of member ``b`` of a batch fit."""
     m = fit.k[b] > 0
     w = fit.weights[b]
@@ -172,6 +171,7 @@ def result_from_fit(fit: BatchFit, b: int, yi, vi, design, labels, measure, note
         weights=100 * w[: len(yi)] / w.sum() if m else w, vt=float(fit.vt[b]),
         ll_ml=float(fit.ll_ml[b]), ll_reml=float(fit.ll_reml[b]),
         iterations=int(fit.iterations[b]), intercept=design.intercept, measure=measure, notes=notes,
+        r2=r2, extras={} if extras is None else extras,
     )
 
 
