@@ -128,7 +128,7 @@ def _swap_into_place(tmp: Path, out_dir: Path) -> None:
 
 
 def build_report(spec_path=None, out_dir="sleepmeta-report", *, fmt: str = "html",
-                 progress=None) -> BuildResult:
+                 progress=None, allow_outside=None) -> BuildResult:
     """Run a review and write its report.
 
     Parameters
@@ -141,6 +141,9 @@ def build_report(spec_path=None, out_dir="sleepmeta-report", *, fmt: str = "html
     fmt : {"html", "json"}
     progress : callable, optional
         Called with a short message at each step.
+    allow_outside : path or sequence of paths, optional
+        Folders outside the spec's own that its data and notes may name; by
+        default every path must lie inside the spec's folder.
 
     Returns
     -------
@@ -160,12 +163,13 @@ def build_report(spec_path=None, out_dir="sleepmeta-report", *, fmt: str = "html
         raise unknown_option("format", fmt, FORMATS)
     say = progress or (lambda msg: None)
     say("reading the review spec")
-    spec = load_spec(spec_path or default_spec_path())
+    spec = load_spec(spec_path or default_spec_path(), allow_outside=allow_outside)
     say("reading the evidence tables")
     tables = load_tables(spec)
     base = spec.path.parent
-    for i, name in enumerate(spec.notes):
-        if not (base / name).is_file():
+    note_paths = [spec.file(f"data.notes[{i}]", name) for i, name in enumerate(spec.notes)]
+    for i, (name, path) in enumerate(zip(spec.notes, note_paths)):
+        if not path.is_file():
             raise SpecError(f"data.notes[{i}]: file {name!r} not found (relative to {str(base)!r})")
     ra = analyse(spec, tables, progress=say)
     say("assembling the numbers")
@@ -178,8 +182,7 @@ def build_report(spec_path=None, out_dir="sleepmeta-report", *, fmt: str = "html
         if fmt == "html":
             figures = _figures(ra, payload, progress=say)
             say("writing the HTML report")
-            notes = [_dependence_table((base / n).read_text(encoding="utf-8"))
-                     for n in spec.notes]
+            notes = [_dependence_table(p.read_text(encoding="utf-8")) for p in note_paths]
             (tmp / "report.html").write_text(render_html(payload, figures, notes),
                                              encoding="utf-8")
             files.append(out_dir / "report.html")

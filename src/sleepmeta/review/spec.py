@@ -21,10 +21,11 @@ from __future__ import annotations
 
 import hashlib
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from sleepmeta.errors import SpecError
+from sleepmeta.review.paths import allowed_roots, review_path, spec_paths
 
 __all__ = ["Claim", "Direction", "Outcome", "ReviewSpec", "check_against_data", "load_spec",
            "parse_spec"]
@@ -105,6 +106,12 @@ class ReviewSpec:
     lhh: tuple
     sha256: str = ""
     raw: dict = field(default_factory=dict, repr=False, compare=False)
+    allow_outside: tuple = ()  # folders outside the spec's own that its paths may name
+
+    def file(self, key: str, name: str) -> Path:
+        """The path ``name`` of spec key ``key``, confined to the spec's folder
+        (see :func:`sleepmeta.review.paths.review_path`)."""
+        return review_path(self.path.parent, name, key, self.allow_outside)
 
 
 def _req(table: dict, key: str, where: str, kind=str):
@@ -284,14 +291,17 @@ def parse_spec(raw: dict, path: str | Path = "review.toml", sha256: str = "") ->
         raw=raw)
 
 
-def load_spec(path: str | Path) -> ReviewSpec:
+def load_spec(path: str | Path, *, allow_outside=None) -> ReviewSpec:
     """Read and validate a review spec (TOML).
+
+    Every path the spec names must lie inside the spec's folder (symbolic
+    links followed), or inside a folder listed in ``allow_outside``.
 
     Raises
     ------
     SpecError
-        The file is missing or not valid TOML, or a key breaks a rule; the
-        message names the key.
+        The file is missing or not valid TOML, a key breaks a rule, or a
+        path leaves the spec's folder; the message names the key.
 
     Examples
     --------
@@ -309,7 +319,11 @@ def load_spec(path: str | Path) -> ReviewSpec:
         raw = tomllib.loads(content.decode("utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise SpecError(f"review spec {path.name!r} is not valid TOML: {exc}") from None
-    return parse_spec(raw, path, hashlib.sha256(content).hexdigest())
+    spec = parse_spec(raw, path, hashlib.sha256(content).hexdigest())
+    spec = replace(spec, allow_outside=allowed_roots(allow_outside))
+    for key, name in spec_paths(spec).items():
+        spec.file(key, name)
+    return spec
 
 
 def check_against_data(spec: ReviewSpec, tables: dict) -> None:
