@@ -43,3 +43,17 @@ def test_rows_without_dose_are_left_out():
     fig = dose_response_plot(arms)
     n = sum(len(c.get_offsets()) for c in fig.axes[0].collections if c.get_gid() == "dose-arm")
     assert n == 4
+
+
+def test_dollar_signs_in_sources_and_title_stay_text(tmp_path):
+    # issue 11: source names come from data files; "$...$" must not become mathtext
+    import matplotlib.text
+
+    from sleepmeta.plots import save_figure
+
+    arms = pd.DataFrame({"source": [r"$\frac{$ 2010"], "dose_min": [150], "dose_max": [150],
+                         "risk_treat": [9.0], "risk_ctrl": [5.0]})
+    fig = dose_response_plot(arms, title="$5 and $10")
+    texts = [t for t in fig.findobj(matplotlib.text.Text) if "$" in t.get_text()]
+    assert len(texts) == 2 and not any(t.get_parse_math() for t in texts)
+    save_figure(fig, tmp_path / "d.png")

@@ -249,3 +249,15 @@ def test_property_rows_and_diamond(studies):
                                                                       rel=1e-12, abs=1e-12)
     lo, hi = fig.axes[0].get_xlim()
     assert lo <= min(r.ci_low, 0.0) and hi >= max(r.ci_high, 0.0)
+
+
+def test_dollar_signs_in_labels_and_title_stay_text(tmp_path):
+    # issue 11: "$...$" in a study name is mathtext to matplotlib; a malformed one
+    # ("\frac{") made saving the figure raise, a valid one rendered as math
+    names = [r"Smith $\frac{$ 2010", "Jones $x^2$ 2011", "Lee 2012 ($5 copay)"]
+    res = meta_analysis([0.1, 0.3, 0.2], [0.01, 0.02, 0.015], labels=names)
+    fig = forest_plot(res, title=r"Title with $\alpha$")
+    texts = [t for t in fig.findobj(matplotlib.text.Text) if t.get_text()]
+    assert {t.get_text() for t in texts} >= {*names, r"Title with $\alpha$"}
+    assert not any(t.get_parse_math() for t in texts)
+    save_figure(fig, tmp_path / "f.png")  # renders without a mathtext error

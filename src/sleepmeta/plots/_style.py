@@ -14,6 +14,7 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg, RendererAgg
 from matplotlib.figure import Figure
 from matplotlib.font_manager import FontProperties
+from matplotlib.text import Text
 from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
 
 from sleepmeta.errors import unknown_option
@@ -50,6 +51,24 @@ def figure_and_axes(ax, width: float, height: float):
         return ax.figure, ax, False
     fig = new_figure(width, height)
     return fig, fig.add_subplot(), True
+
+
+def plain_text(*artists) -> None:
+    """Show every text in ``artists`` (figures or axes) exactly as typed.
+
+    Study names, titles and labels come from data files; in matplotlib a
+    ``$...$`` in them would be read as mathtext (rendered as math, or an
+    error for malformed TeX). Turning off math parsing keeps them text.
+
+    >>> fig = new_figure(2, 1)
+    >>> t = fig.text(0, 0, "Smith $5 vs $10")
+    >>> plain_text(fig)
+    >>> t.get_parse_math()
+    False
+    """
+    for artist in artists:
+        for text in artist.findobj(Text):
+            text.set_parse_math(False)
 
 
 def is_ratio(result) -> bool:

@@ -52,6 +52,8 @@ def dose_response_plot(arms: pd.DataFrame, *, title: str | None = None, ax=None)
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
+    from sleepmeta.plots._style import plain_text
+
     missing = [c for c in COLUMNS if c not in arms.columns]
     if missing:
         from sleepmeta.errors import ColumnError
@@ -117,5 +119,6 @@ def dose_response_plot(arms: pd.DataFrame, *, title: str | None = None, ax=None)
     if handles:
         left.legend(handles, labels, fontsize=7, loc="upper left", frameon=False)
     if title:
-        fig.suptitle(title)
+        fig.suptitle(title, parse_math=False)
+    plain_text(fig if ax is None else left, right)
     return fig

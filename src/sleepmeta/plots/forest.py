@@ -11,8 +11,8 @@ from matplotlib.transforms import ScaledTranslation, blended_transform_factory
 from sleepmeta.errors import InputError
 from sleepmeta.plots._forest_rows import Row, forest_rows, is_subgroup
 from sleepmeta.plots._style import (
-    FONT_SIZE, GREY, INK, NOTE_SIZE, figure_and_axes, log_axis, measure_name, resolve_transform,
-    text_width, weight_sizes,
+    FONT_SIZE, GREY, INK, NOTE_SIZE, figure_and_axes, log_axis, measure_name, plain_text,
+    resolve_transform, text_width, weight_sizes,
 )
 
 ROW_HEIGHT = 0.22  # inches per row
@@ -132,6 +132,7 @@ def forest_plot(result, *, labels=None, favours=("Favours treatment", "Favours c
                          fontsize=FONT_SIZE + 2, fontweight="bold")
         else:
             ax.set_title(title, fontsize=FONT_SIZE + 2, fontweight="bold")
+    plain_text(fig if owned else ax)
     return fig
 
 

@@ -9,6 +9,8 @@
 from __future__ import annotations
 
 import math
+import re
+from urllib.parse import quote, urlsplit
 
 __all__ = ["FILTERS", "GLOBALS", "estimate_text", "num", "safe_url"]
 
@@ -56,11 +58,31 @@ UNITS = {"score_0_10": "points (0-10 scale)", "score_0_100": "points (0-100 scal
 
 
 def safe_url(url):
-    """The URL if it is http(s), else None (never a ``javascript:`` link)."""
+    """The URL if it is a web address, else None: only these become links.
+
+    Accepted: ``http://`` and ``https://`` addresses with a host, and DOIs
+    (``doi:10.1000/x`` or ``10.1000/x``, linked at ``https://doi.org/``).
+    Anything else -- ``javascript:``, ``data:``, ``vbscript:``, ``file:``,
+    protocol-relative ``//host``, text with spaces or control characters --
+    stays text.
+
+    >>> safe_url("doi:10.1016/j.sleep.2011.10.004")
+    'https://doi.org/10.1016/j.sleep.2011.10.004'
+    >>> safe_url("data:text/html,<script>alert(1)</script>") is None
+    True
+    """
     if not isinstance(url, str):
         return None
     u = url.strip()
-    return u if u.lower().startswith(("http://", "https://")) else None
+    if not u or any(c.isspace() or not c.isprintable() or c in '"<>`\\' for c in u):
+        return None
+    doi = u[4:] if u.lower().startswith("doi:") else u
+    if re.fullmatch(r"10\.\d{4,9}/\S+", doi):
+        return "https://doi.org/" + quote(doi, safe="/:;()._-")
+    parts = urlsplit(u)
+    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
+        return None
+    return u
 
 
 def direction_text(d) -> str:
