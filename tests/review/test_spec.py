@@ -88,3 +88,18 @@ def test_unknown_key_and_bad_threshold():
     with pytest.raises(SpecError, match=r"claims\[0\]\.expects"):
         parse_spec({**base, "claims": [{"id": "c", "text": "t", "outcomes": ["X"],
                                         "expects": "maybe"}]})
+
+
+def test_labels_must_be_words(tmp_path):
+    from sleepmeta.data import data_path
+    from sleepmeta.errors import SpecError
+    from sleepmeta.review.spec import load_spec
+
+    text = data_path("pregabalin_review.toml").read_text(encoding="utf-8")
+    assert load_spec(data_path("pregabalin_review.toml")).labels["DPN"] == \
+        "diabetic peripheral neuropathy"
+    bad = tmp_path / "r.toml"
+    bad.write_text(text.replace('DPN = "diabetic peripheral neuropathy"', "DPN = 3"),
+                   encoding="utf-8")
+    with pytest.raises(SpecError, match=r"labels\.DPN: must be a str"):
+        load_spec(bad)
