@@ -130,12 +130,12 @@ class CountsResult:
                 f"  Cochran-Mantel-Haenszel test: CMH = {self.cmh:.4f}, df = 1, "
                 f"p = {self.cmh_pvalue:.4g}"
             )
-        if self.breslow_day is not None and math.isfinite(self.breslow_day):
+        if self.breslow_day_pvalue is not None and math.isfinite(self.breslow_day_pvalue):
             lines.append(
                 f"  Breslow-Day test for heterogeneity: X2 = {self.breslow_day:.4f}, "
                 f"p = {self.breslow_day_pvalue:.4g}"
             )
-        if self.tarone is not None and math.isfinite(self.tarone):
+        if self.tarone_pvalue is not None and math.isfinite(self.tarone_pvalue):
             lines.append(
                 f"  Tarone's test for heterogeneity: X2 = {self.tarone:.4f}, "
                 f"p = {self.tarone_pvalue:.4g}"
