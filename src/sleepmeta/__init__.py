@@ -20,6 +20,8 @@ _EXPORTS = {
     "EffectSizes": "sleepmeta.effects",
     "meta_analysis": "sleepmeta.pooling",
     "meta_analysis_batch": "sleepmeta.pooling",
+    "meta_analysis_subgroups": "sleepmeta.pooling",
+    "Control": "sleepmeta.pooling",
     "MetaResult": "sleepmeta.pooling",
     "BatchFit": "sleepmeta.pooling",
     "ESTIMATORS": "sleepmeta.pooling",

@@ -102,3 +102,22 @@ def test_help_explains_every_option_with_an_example():
     for opt in ("--measure", "--method", "--test", "--mods", "--forest", "--funnel", "--json"):
         assert opt in out.output
     assert "Example" in out.output
+
+
+def test_help_lists_the_registries():
+    # --method and --test come from the pooling registry; --measure's hand-written list
+    # (kept out of the registry so --help does not import the effects stage) must name
+    # every measure of sleepmeta.effects.MEASURES
+    import typing
+
+    from sleepmeta.cli.pool_commands import pool
+    from sleepmeta.effects import MEASURES
+    from sleepmeta.pooling.registry import ESTIMATOR_INFO, TESTS
+
+    hints = typing.get_type_hints(pool, include_extras=True)
+    helps = {name: h.__metadata__[0].help for name, h in hints.items()
+             if hasattr(h, "__metadata__")}
+    assert helps["method"].split(": ")[1].rstrip(".").split() == list(ESTIMATOR_INFO)
+    assert all(f"{t}:" in helps["test"] for t in TESTS)
+    words = set(helps["measure"].replace(";", " ").replace(".", " ").split())
+    assert set(MEASURES) <= words

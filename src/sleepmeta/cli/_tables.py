@@ -9,6 +9,7 @@ from rich.panel import Panel
 from rich.table import Table
 
 from sleepmeta.errors import InputError
+from sleepmeta.pooling.registry import ESTIMATOR_INFO
 
 BCG_DEFAULTS = dict(events1="tpos", n1="n1", events2="cpos", n2="n2")
 
@@ -54,7 +55,7 @@ def summary_panel(res, title: str) -> Panel:
         table.add_row(str(term), *(f"{x:.4f}" for x in (row.estimate, row.se, row.statistic)), p,
                       f"{row.ci_low:.4f}", f"{row.ci_high:.4f}")
     lines = [res.summary().split("\n\n")[0]]
-    if res.method != "FE":
+    if ESTIMATOR_INFO[res.method].estimates_tau2:
         lines.append(f"tau² = {res.tau2:.4f} (SE {res.tau2_se:.4f}), tau = {res.tau:.4f}")
     lines.append(f"I² = {res.i2:.2f}%, H² = {res.h2:.2f}; Q({res.q_df}) = {res.q:.4f}, "
                  f"p = {res.q_pvalue:.4g}")

@@ -10,6 +10,7 @@ import typer
 from sleepmeta.cli._app import app
 from sleepmeta.cli._output import console, fail_on_input_error, write_text_atomic
 from sleepmeta.errors import InputError
+from sleepmeta.pooling.registry import ESTIMATOR_INFO, TESTS
 
 COLUMN_ARGS = ("yi", "vi", "mean1", "sd1", "n1", "mean2", "sd2", "n2", "events1", "events2", "r",
                "n", "events")
@@ -39,8 +40,9 @@ def pool(
     events2: _Col = None, r: _Col = None, n: _Col = None, events: _Col = None,
     labels: Annotated[Optional[str], typer.Option(help="Column with study labels.")] = None,
     method: Annotated[str, typer.Option(
-        help="tau² estimator: FE DL HE HS HSk SJ ML REML EB PM.")] = "REML",
-    test: Annotated[str, typer.Option(help="z, or knha (Knapp-Hartung, t with k-p df).")] = "z",
+        help=f"tau² estimator: {' '.join(ESTIMATOR_INFO)}.")] = "REML",
+    test: Annotated[str, typer.Option(help="; ".join(
+        f"{t.name}: {t.label}" for t in TESTS.values()) + ".")] = "z",
     level: Annotated[float, typer.Option(help="Confidence level.")] = 0.95,
     mods: Annotated[Optional[str], typer.Option(
         help="Moderators as a formula on the file's columns, e.g. '~ dose_mg + C(condition)'.")] = None,

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 import numpy as np
 from scipy.special import gammaln
 
-from sleepmeta.effects._columns import check, check_positive, study_error
+from sleepmeta.effects.columns import check, check_positive, study_error
 from sleepmeta.effects._registry import Arrays, Family, Measure, no_correction
 
 COLUMNS = ("mean1", "sd1", "n1", "mean2", "sd2", "n2")
@@ -111,8 +111,11 @@ def _validate(arrays: Arrays, labels: Sequence[str], measure: str) -> None:
 FAMILY = Family("two-group continuous", COLUMNS, _validate, no_correction)
 
 MEASURES = {
-    "MD": Measure(_md, "raw mean difference", FAMILY),
-    "SMD": Measure(_smd, "standardised mean difference (Hedges' g)", FAMILY),
-    "SMDH": Measure(_smdh, "standardised mean difference, heteroscedastic SDs", FAMILY),
-    "ROM": Measure(_rom, "log ratio of means", FAMILY),
+    "MD": Measure(_md, "raw mean difference", FAMILY, label="Mean difference"),
+    "SMD": Measure(_smd, "standardised mean difference (Hedges' g)", FAMILY,
+                   label="Standardised mean difference"),
+    "SMDH": Measure(_smdh, "standardised mean difference, heteroscedastic SDs", FAMILY,
+                    label="Standardised mean difference"),
+    "ROM": Measure(_rom, "log ratio of means", FAMILY, label="Ratio of means",
+                   log_scale=True, null=1.0),
 }

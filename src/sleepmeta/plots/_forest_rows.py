@@ -18,6 +18,7 @@ from scipy import stats
 
 from sleepmeta.errors import InputError
 from sleepmeta.plots._style import fmt, fmt_p
+from sleepmeta.pooling.registry import ESTIMATOR_INFO
 
 
 @dataclass(frozen=True)
@@ -143,7 +144,7 @@ def _study_rows(res, names, weights, back, digits) -> list[Row]:
 def _pooled_rows(res, kind, label, back, digits, show_pi) -> list[Row]:
     est, lo, hi = _scale((res.estimate, res.ci_low, res.ci_high), back)
     rows = [Row(kind, label, est, lo, hi, 100.0, _interval(est, lo, hi, digits))]
-    if show_pi and res.method != "FE":
+    if show_pi and ESTIMATOR_INFO[res.method].estimates_tau2:
         plo, phi = _scale((res.pi_low, res.pi_high), back)
         lvl = f"{100 * res.level:g}%"
         rows.append(Row("pi", f"{lvl} prediction interval", est, plo, phi,
@@ -165,13 +166,13 @@ def _interval(est, lo, hi, digits) -> str:
 
 def _model_label(res) -> str:
     knha = ", Knapp-Hartung" if res.test == "knha" else ""
-    if res.method == "FE":
+    if not ESTIMATOR_INFO[res.method].estimates_tau2:
         return f"Common-effect model{' (Knapp-Hartung)' if knha else ''}"
     return f"Random-effects model ({res.method}{knha})"
 
 
 def _heterogeneity(res, *, full: bool) -> str:
-    parts = [] if res.method == "FE" else [f"\u03c4\u00b2 = {fmt(res.tau2, 2)}"]
+    parts = [] if not ESTIMATOR_INFO[res.method].estimates_tau2 else [f"\u03c4\u00b2 = {fmt(res.tau2, 2)}"]
     parts.append(f"I\u00b2 = {res.i2:.1f}%")
     if full:
         parts.append(f"Q({res.q_df}) = {fmt(res.q, 2)}, {fmt_p(res.q_pvalue)}")

@@ -28,9 +28,13 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from sleepmeta.errors import ModelError
-from sleepmeta.pooling._kendall import kendall_test
-from sleepmeta.pooling.design import Design
-from sleepmeta.pooling.engine import check_options, fit_batch
+from sleepmeta.pooling.augment import fit_with_column
+from sleepmeta.pooling.engine import fit_batch
+from sleepmeta.pooling.kendall import kendall_test
+from sleepmeta.pooling.registry import check_options
+
+__all__ = ["EggerResult", "PetPeeseResult", "RankTestResult", "egger_test", "pet_peese",
+           "rank_test"]
 
 
 @dataclass(frozen=True)
@@ -78,27 +82,6 @@ def _need_k(res, what: str, k_min: int = 3) -> None:
                          f"({', '.join(map(repr, res.labels))})")
 
 
-def _augmented(res, column: np.ndarray, name: str, method: str, test: str):
-    """Fit the model's design plus one column (one engine call) as a MetaResult."""
-    from sleepmeta.pooling.api import result_from_fit
-
-    X = np.column_stack([res.X, column])
-    p = X.shape[1]
-    if np.linalg.matrix_rank(X) < p:
-        raise ModelError(f"the design is rank-deficient after adding {name!r} "
-                         "(e.g. all studies have the same variance); the test cannot be done")
-    if method != "FE" and res.k <= p:
-        raise ModelError(f"k = {res.k} studies for {p} coefficients with {name!r}: tau² cannot be "
-                         "estimated; a random-effects regression test needs k >= p + 2")
-    fit = fit_batch(res.yi[None], res.vi[None], np.ones((1, res.k), bool), X[None],
-                    method=method, test=test, level=res.level, intercept=res.intercept)
-    if not fit.converged[0]:
-        raise ModelError(f"the {method} estimator of tau² did not converge for the model with "
-                         f"{name!r}")
-    design = Design(X, (*res.coefficients.index, name), res.intercept)
-    return result_from_fit(fit, 0, res.yi, res.vi, design, res.labels, res.measure, ())
-
-
 def egger_test(res) -> EggerResult:
     """Egger's regression test (metafor's ``regtest(res)``, ``model="rma"``, predictor ``sei``).
 
@@ -112,7 +95,7 @@ def egger_test(res) -> EggerResult:
     (True, True)
     """
     _need_k(res, "egger_test")
-    fit = _augmented(res, np.sqrt(res.vi), "sei", res.method, res.test)
+    fit = fit_with_column(res, np.sqrt(res.vi), "sei", res.method, res.test)
     row = fit.coefficients.loc["sei"]
     limit = res.p == 1 and res.intercept
     return EggerResult(
@@ -167,8 +150,8 @@ def pet_peese(res, *, alpha: float = 0.05, method: str = "FE",
     if not (res.p == 1 and res.intercept):
         raise ModelError("pet_peese: only for models without moderators")
     _need_k(res, "pet_peese")
-    pet = _augmented(res, np.sqrt(res.vi), "sei", method, test)
-    peese = _augmented(res, res.vi, "vi", method, test)
+    pet = fit_with_column(res, np.sqrt(res.vi), "sei", method, test)
+    peese = fit_with_column(res, res.vi, "vi", method, test)
     p_one = pet.pvalue / 2  # one-sided, in the direction of the PET estimate
     use_peese = bool(p_one < alpha)
     chosen = peese if use_peese else pet

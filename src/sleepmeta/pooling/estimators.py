@@ -32,12 +32,9 @@ import numpy as np
 
 from sleepmeta.pooling._wls import rowsum as _rowsum
 from sleepmeta.pooling._wls import wls
+from sleepmeta.pooling.registry import DEFAULT_CONTROL, FALLBACK_CONTROL, Control
 from sleepmeta.pooling.zeroin import DEFAULT_TOL, zeroin
 
-THRESHOLD = 1e-5  # metafor's convergence threshold for Fisher scoring
-MAXITER = 100  # metafor's iteration limit
-FALLBACK_STEPADJ = 0.5  # metafor's documented remedy: control=list(stepadj=0.5, maxiter=1000)
-FALLBACK_MAXITER = 1000
 TAU2_MAX = 100.0  # metafor's upper bound for the PM search (made adaptive below)
 
 
@@ -51,6 +48,7 @@ class Problem:
     mask: np.ndarray  # (B, k) bool
     k: np.ndarray  # (B,) studies per analysis
     p: int
+    control: Control | None = None  # None: metafor's defaults with its halved-step remedy
 
     def __post_init__(self) -> None:
         # an intercept-only design shared by the batch takes wls's scalar path
@@ -161,25 +159,28 @@ def sj(pr: Problem) -> Tau2Fit:
 def _scoring(pr: Problem, step: Callable):
     """Fisher scoring from the (truncated) HE estimate, metafor's rules.
 
-    Each member iterates until its change is below ``THRESHOLD``; a step that
-    would make tau² negative is halved until it does not. Members that do not
-    converge in ``MAXITER`` steps (the algorithm can oscillate) are run again
+    Each member iterates until its change is at most ``control.threshold``;
+    a step that would make tau² negative is halved until it does not. With
+    the default control (``pr.control is None``), members that do not
+    converge in ``maxiter`` steps (the algorithm can oscillate) are run again
     from the start with every step halved and up to 1000 iterations — the
     remedy metafor's documentation gives (``control=list(stepadj=0.5,
     maxiter=1000)``); they are flagged in ``fallback`` and results report it.
+    An explicit control is used as given (no remedy), as metafor does.
     """
+    con = DEFAULT_CONTROL if pr.control is None else pr.control
     start = np.maximum(0, _he_raw(pr)[0])
-    tau2, iters, converged = _iterate(pr, step, start.copy(), 1.0, MAXITER)
-    fallback = ~converged
+    tau2, iters, converged = _iterate(pr, step, start.copy(), con)
+    fallback = ~converged if pr.control is None else np.zeros_like(converged)
     if fallback.any():
         idx = np.flatnonzero(fallback)
-        t2, it, ok = _iterate(_subset(pr, idx), step, start[idx], FALLBACK_STEPADJ, FALLBACK_MAXITER)
+        t2, it, ok = _iterate(subset_problem(pr, idx), step, start[idx], FALLBACK_CONTROL)
         tau2[idx], iters[idx], converged[idx] = t2, it, ok
     return tau2, iters, converged, fallback
 
 
-def _iterate(pr: Problem, step: Callable, tau2, stepadj: float, maxiter: int):
-    """Scoring steps until each member's change is at most ``THRESHOLD``.
+def _iterate(pr: Problem, step: Callable, tau2, con: Control):
+    """Scoring steps (times ``con.stepadj``) until each member's change is at most ``con.threshold``.
 
     Converged members are frozen (their step is discarded) and leave the
     working set once it is half converged, so late iterations cost only as
@@ -191,18 +192,18 @@ def _iterate(pr: Problem, step: Callable, tau2, stepadj: float, maxiter: int):
     cur = tau2.copy()
     live = np.ones(n, bool)
     sub = pr
-    for _ in range(maxiter + 1):
+    for _ in range(con.maxiter + 1):
         if not live.any():
             break
         adj = step(sub, cur)
-        adj = _halve_into_range(cur, np.where(live & ~np.isnan(adj), adj, 0.0) * stepadj)
+        adj = _halve_into_range(cur, np.where(live & ~np.isnan(adj), adj, 0.0) * con.stepadj)
         cur = cur + adj
         iters[idx[live]] += 1
-        live &= np.abs(adj) > THRESHOLD
+        live &= np.abs(adj) > con.threshold
         if live.sum() * 2 < live.size:
             tau2[idx] = cur
             keep = np.flatnonzero(live)
-            idx, cur, live, sub = idx[keep], cur[keep], live[keep], _subset(sub, keep)
+            idx, cur, live, sub = idx[keep], cur[keep], live[keep], subset_problem(sub, keep)
     tau2[idx] = cur
     converged = np.ones(n, bool)
     converged[idx[live]] = False
@@ -234,9 +235,11 @@ def _halve_into_range(cur: np.ndarray, adj: np.ndarray) -> np.ndarray:
     return out
 
 
-def _subset(pr: Problem, idx: np.ndarray) -> Problem:
+def subset_problem(pr: Problem, idx: np.ndarray) -> Problem:
+    """The analyses ``idx`` of a batch (their design, data, mask and control)."""
     X = pr.X if pr.X.shape[0] == 1 else pr.X[idx]
-    return Problem(X=X, yi=pr.yi[idx], vi=pr.vi[idx], mask=pr.mask[idx], k=pr.k[idx], p=pr.p)
+    return Problem(X=X, yi=pr.yi[idx], vi=pr.vi[idx], mask=pr.mask[idx], k=pr.k[idx], p=pr.p,
+                   control=pr.control)
 
 
 def _ml_step(pr: Problem, tau2):
@@ -270,7 +273,8 @@ def _ll0check(pr: Problem, tau2, converged, restricted):
     """metafor's check: if tau² = 0 has a higher likelihood, use tau² = 0."""
     ll0 = _loglik(pr, np.zeros_like(tau2), restricted)
     ll = _loglik(pr, tau2, restricted)
-    reset = converged & (ll0 - ll > DEFAULT_TOL) & (tau2 > THRESHOLD)
+    con = DEFAULT_CONTROL if pr.control is None else pr.control
+    reset = converged & (ll0 - ll > DEFAULT_TOL) & (tau2 > con.threshold)
     return np.where(reset, 0.0, tau2)
 
 
@@ -333,13 +337,14 @@ def pm(pr: Problem) -> Tau2Fit:
     converged = qmax <= 0  # otherwise the root lies above the search bound
     search = np.flatnonzero((q0 >= 0) & converged)
     if search.size:
-        sub = _subset(pr, search)
+        sub = subset_problem(pr, search)
 
         def f(x, idx):
-            return generalised_q(_subset(sub, idx), x) - target[search][idx]
+            return generalised_q(subset_problem(sub, idx), x) - target[search][idx]
 
+        con = DEFAULT_CONTROL if pr.control is None else pr.control
         root, it, ok = zeroin(f, np.zeros(search.size), upper[search], q0[search], qmax[search],
-                              maxiter=MAXITER)
+                              maxiter=con.maxiter)
         tau2[search], iters[search], converged[search] = root, it, ok
     tau2 = np.maximum(0, tau2)
     return _done(tau2, _eb_pm_se(pr, tau2), iters, converged)

@@ -27,7 +27,7 @@ import pandas as pd
 from scipy import stats
 
 from sleepmeta.errors import ModelError
-from sleepmeta.pooling._members import fit_members
+from sleepmeta.pooling.members import fit_members
 
 EPS = np.finfo(float).eps
 

@@ -185,7 +185,7 @@ def _run(res, signs, X):
         fit = _fit(res, np.broadcast_to(res.yi, (X.shape[0], res.k)), X)
     # metafor's permutest drops a permuted model whose default Fisher scoring fails; the
     # engine rescues such models with halved steps (``fallback``): drop them too, to match
-    ok = fit.converged & ~getattr(fit, "fallback", np.zeros_like(fit.converged))
+    ok = fit.converged & ~fit.fallback
     stat = np.where(ok[:, None], fit.stat_beta, np.nan)
     qm = np.where(ok, fit.qm, np.nan)
     return stat, qm

@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import stats
 
-from sleepmeta.pooling.estimators import Problem, _subset, generalised_q
+from sleepmeta.pooling.estimators import Problem, generalised_q, subset_problem
 from sleepmeta.pooling.zeroin import zeroin
 
 
@@ -46,11 +46,11 @@ def tau2_ci_batch(pr: Problem, tau2: np.ndarray, level: float = 0.95):
 def _root(pr, idx, target, lo, hi, q_lo, q_hi):
     if idx.size == 0:
         return np.empty(0)
-    sub = _subset(pr, idx)
+    sub = subset_problem(pr, idx)
     tgt = target[idx]
 
     def f(x, j):
-        s = _subset(sub, j)
+        s = subset_problem(sub, j)
         return generalised_q(s, x, y=s.yi) - tgt[j]
 
     root, _, _ = zeroin(f, lo[idx], hi[idx], q_lo[idx] - tgt, q_hi[idx] - tgt, maxiter=1000)

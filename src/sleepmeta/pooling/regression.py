@@ -25,6 +25,7 @@ from scipy import stats
 
 from sleepmeta.errors import ColumnError, InputError, ModelError
 from sleepmeta.pooling.engine import BatchFit, fit_batch
+from sleepmeta.pooling.registry import ESTIMATOR_INFO
 
 
 def pseudo_r2(fit: BatchFit, yi: np.ndarray, vi: np.ndarray,
@@ -33,7 +34,7 @@ def pseudo_r2(fit: BatchFit, yi: np.ndarray, vi: np.ndarray,
     k, p = int(fit.k[0]), fit.p
     if p == 1 or not intercept:
         return None, None
-    if fit.method == "FE":
+    if not ESTIMATOR_INFO[fit.method].estimates_tau2:
         if np.var(yi) == 0:
             return 0.0, None
         f0 = fit_batch(yi[None], vi[None], np.ones((1, k), bool), np.ones((1, k, 1)), method="FE")

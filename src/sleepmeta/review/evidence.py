@@ -39,7 +39,7 @@ from scipy import stats
 
 from sleepmeta.errors import SpecError
 
-__all__ = ["STATUS", "classify", "dose_label", "round_half_up"]
+__all__ = ["STATUS", "binary_counts", "classify", "dose_label", "round_half_up"]
 
 #: The statuses a row can have.
 STATUS = ("pooled", "reported, not poolable", "published summary", "other comparator")
@@ -160,8 +160,16 @@ def _arm_count(row, arm: str):
     return None, n, False
 
 
-def _binary(row):
-    """(events_treat, n_treat, events_ctrl, n_ctrl, form, conversion) or a reason string."""
+def binary_counts(row):
+    """(events_treat, n_treat, events_ctrl, n_ctrl, form, conversion) or a reason string.
+
+    Counts as printed, or percent x n rounded half up (see the module docstring).
+
+    Examples
+    --------
+    >>> binary_counts({"events_treat": 3, "n_treat": 50, "events_ctrl": 1, "n_ctrl": 48})[:5]
+    (3.0, 50.0, 1.0, 48.0, 'counts with n')
+    """
     et, nt, rt = _arm_count(row, "treat")
     ec, nc, rc = _arm_count(row, "ctrl")
     if nt is None or nc is None:
@@ -242,7 +250,7 @@ def classify(outcome, table: pd.DataFrame, spec) -> pd.DataFrame:
         elif rec.get("comparator") != spec.comparator:
             rec["status"], rec["form"] = "other comparator", f"versus {rec.get('comparator')}"
         elif binary:
-            got = _binary(rec)
+            got = binary_counts(rec)
             if isinstance(got, str):
                 rec["status"], rec["form"] = "reported, not poolable", got
             else:

@@ -19,7 +19,7 @@ from sleepmeta.errors import HypnogramError
 from sleepmeta.sleep._events import codes_to_events, events_to_codes
 from sleepmeta.sleep._files import atomic_path
 from sleepmeta.sleep.hypnogram import Hypnogram
-from sleepmeta.sleep.labels import _lookup
+from sleepmeta.sleep.labels import stage_code
 
 #: Annotation text written for each code (Sleep-EDF; N3 as stage 3).
 EDF_TEXT = {
@@ -80,7 +80,7 @@ def read_hypnogram_edf(
 
     codes = []
     for k, text in enumerate(texts):
-        code = _lookup(str(text))
+        code = stage_code(str(text))
         if code is None:
             raise HypnogramError(f"{where}: {describe(k)}: not a sleep stage; pass ignore=[...] to skip it")
         codes.append(code)

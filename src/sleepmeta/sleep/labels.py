@@ -64,8 +64,12 @@ _ALIASES.update({str(c): c for c in range(-2, 5)})
 _VALID_TEXT = "W, N1, N2, N3, R/REM, S1-S4, MT, ART, UNS, ? or YASA codes -2..4"
 
 
-def _lookup(value: object) -> int | None:
-    """Code of one label, or None when the label is not a sleep stage."""
+def stage_code(value: object) -> int | None:
+    """Code of one label, or None when the label is not a sleep stage.
+
+    >>> stage_code("REM"), stage_code("lights"), stage_code(2)
+    (4, None, 2)
+    """
     if isinstance(value, (bool, np.bool_)):
         return None
     if isinstance(value, (int, np.integer)):
@@ -124,7 +128,7 @@ def to_codes(stages, *, where: str = "", unit: str = "epoch", first: int = 0) ->
     lut = np.empty(len(uniques) + 1, dtype=np.int16)
     lut[-1] = 99  # the NA sentinel (-1) indexes the last slot
     for i, value in enumerate(uniques):
-        code = _lookup(value)
+        code = stage_code(value)
         lut[i] = 99 if code is None else code
     out = lut[codes]
     bad = np.flatnonzero(out == 99)

@@ -90,12 +90,28 @@ def peto_q(a, expected, var, mask, k_yi):
     return q, df, pval, i2, h2
 
 
-def tarone(a, b, c, d, n, mask, beta):
-    """Breslow-Day statistic with Tarone's (1985, Biometrika 72:91-95) correction, for the MH OR.
+def breslow_day(a, b, c, d, n, mask, beta):
+    """Breslow-Day test and Tarone's (1985) corrected version, for the MH odds ratio.
 
     The fitted count ``A`` of each table solves the quadratic for a common
-    odds ratio ``exp(beta)``; tables with ``A > 0`` and both outcomes
-    present contribute; df = their number - 1 (p is NaN with fewer than 2).
+    odds ratio ``exp(beta)`` (Breslow & Day 1980, eq. 4.32); tables with
+    ``A > 0`` and both outcomes present contribute ``(a - A)² / Var(A)``,
+    ``Var(A) = (1/A + 1/B + 1/C + 1/D)^-1`` over the fitted table. Tarone
+    (1985, Biometrika 72:91-95) subtracts ``(sum(a - A))² / sum Var(A)``.
+    Both are chi² with df = number of contributing tables - 1 (p is NaN
+    with fewer than 2), as metafor's ``rma.mh`` (``BD``, ``TA``).
+
+    Returns ``(bd, bd_pvalue, tarone, tarone_pvalue)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> a, b = np.array([[2.0, 4.0]]), np.array([[8.0, 6.0]])
+    >>> c, d = np.array([[4.0, 2.0]]), np.array([[6.0, 8.0]])
+    >>> bd, bd_p, ta, ta_p = breslow_day(a, b, c, d, a + b + c + d, np.ones((1, 2), bool),
+    ...                                  np.array([0.0]))
+    >>> round(float(bd[0]), 4) == round(float(ta[0]), 4)   # sum(a - A) = 0 at OR = 1
+    True
     """
     n1, n2, xt, yt = a + b, c + d, a + c, b + d
     psi = np.exp(beta)[:, None]
@@ -113,9 +129,13 @@ def tarone(a, b, c, d, n, mask, beta):
         )
         dev = np.where(pos, a - f11, 0.0)
         bd = np.maximum(0.0, (dev**2 * inv_var).sum(axis=1))
-        stat = np.maximum(0.0, bd - dev.sum(axis=1) ** 2 / np.where(pos, 1 / inv_var, 0.0).sum(axis=1))
+        ta = np.maximum(0.0, bd - dev.sum(axis=1) ** 2 / np.where(pos, 1 / inv_var, 0.0).sum(axis=1))
     k_pos = pos.sum(axis=1)
     est = np.isfinite(beta)
-    stat = np.where(est, stat, np.nan)
-    pval = np.where(est & (k_pos > 1), chi2.sf(np.where(est, stat, 0.0), np.maximum(k_pos - 1, 1)), np.nan)
-    return stat, pval
+    df = np.maximum(k_pos - 1, 1)
+    out = []
+    for stat in (bd, ta):
+        stat = np.where(est, stat, np.nan)
+        pval = np.where(est & (k_pos > 1), chi2.sf(np.where(est, stat, 0.0), df), np.nan)
+        out += [stat, pval]
+    return tuple(out)
