@@ -16,15 +16,13 @@ refused rather than mixed in.
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
-import tempfile
 from pathlib import Path
 
 import pandas as pd
 
 from sleepmeta import __version__
+from sleepmeta.atomic import atomic_path
 from sleepmeta.errors import InputError
 from sleepmeta.scale.grid import Grid
 
@@ -92,13 +90,6 @@ class ChunkStore:
 
 def _atomic_write(path: Path, write) -> None:
     """Call ``write(tmp)`` on a temporary file beside ``path``, then rename it to ``path``."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
+    with atomic_path(path) as tmp:
         write(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
 
