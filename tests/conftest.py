@@ -44,5 +44,6 @@ def run_metafor(code: str) -> pd.DataFrame:
 def metafor():
     """Callable running R code with metafor; skips the test when R or metafor is absent."""
     if not _metafor_available():
-        pytest.skip("R with metafor/metadat is not installed (oracle cross-check skipped)")
+        pytest.skip("R with metafor is not installed, so this live cross-check is skipped; to run "
+                    "it: apt-get install r-base-core r-cran-metafor r-cran-metadat")
     return run_metafor

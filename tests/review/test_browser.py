@@ -99,7 +99,8 @@ def report(tmp_path_factory):
 
 def test_report_renders_in_chromium(report, tmp_path):
     if not CHROMIUM.exists() or shutil.which(str(CHROMIUM)) is None:
-        pytest.skip("/usr/bin/chromium is not installed")
+        pytest.skip("Debian's chromium is not installed, so the report is not opened in a "
+                    "browser; to run this test: apt-get install chromium")
     browser = _Pipe(tmp_path / "profile")
     try:
         target = browser.send("Target.createTarget", {"url": "about:blank"})["targetId"]

@@ -31,7 +31,10 @@ def fail_on_input_error(func):
         try:
             return func(*args, **kwargs)
         except (SleepmetaError, FileNotFoundError) as exc:
-            err_console.print(f"[bold red]error:[/] {exc}", highlight=False, markup=True)
+            from rich.markup import escape  # the message is text, not markup ('[simulate]')
+
+            err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False,
+                              markup=True)
             raise typer.Exit(2) from None
 
     return wrapper

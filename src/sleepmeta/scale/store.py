@@ -16,6 +16,7 @@ refused rather than mixed in.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 from pathlib import Path
 
@@ -23,12 +24,25 @@ import pandas as pd
 
 from sleepmeta import __version__
 from sleepmeta.atomic import atomic_path
-from sleepmeta.errors import InputError
+from sleepmeta.errors import DependencyError, InputError
 from sleepmeta.scale.grid import Grid
 
 MANIFEST = "_manifest.json"
 CHUNKS = "_chunks"
 SUMMARY = "summary.parquet"
+
+
+def require_parquet() -> None:
+    """Raise :class:`DependencyError` unless pandas can write Parquet (pyarrow or fastparquet).
+
+    Parquet output is an extra, ``pip install 'sleepmeta[simulate]'``; without it
+    ``simulate`` still runs and returns its table when no ``out`` is given.
+    """
+    if not any(importlib.util.find_spec(m) for m in ("pyarrow", "fastparquet")):
+        raise DependencyError(
+            "writing simulation results (out=/--out) needs Parquet support, which is not "
+            "installed: pip install 'sleepmeta[simulate]' (pyarrow); or run simulate() "
+            "without out= to get the summary table in memory")
 
 
 class ChunkStore:
@@ -39,9 +53,12 @@ class ChunkStore:
     InputError
         ``out`` is a file, a folder that is not a sleepmeta simulation
         output, or the output of a different grid.
+    DependencyError
+        No Parquet engine (pyarrow) is installed.
     """
 
     def __init__(self, out, grid: Grid):
+        require_parquet()
         self.root = Path(out)
         self.grid_hash = grid.hash()
         if self.root.exists() and not self.root.is_dir():
