@@ -88,8 +88,9 @@ def meta_analysis(
     (-0.7145, 0.3132, 92.22)
     """
     check_options(method, test)
-    if not 0 < level < 1:
-        raise InputError(f"level must be between 0 and 1 (e.g. 0.95), got {level!r}")
+    if isinstance(level, bool) or not isinstance(level, (int, float, np.number)) \
+            or not 0 < level < 1:
+        raise InputError(f"level must be a number between 0 and 1 (e.g. 0.95), got {level!r}")
     sub_col = None
     if subgroup is not None:
         if mods is not None:
