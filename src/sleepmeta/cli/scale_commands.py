@@ -6,7 +6,6 @@ import math
 from pathlib import Path
 
 import typer
-from rich.table import Table
 
 from sleepmeta.cli._app import app
 from sleepmeta.cli._output import console, fail_on_input_error
@@ -53,8 +52,9 @@ def _tables(wide, width: int) -> list:
     needs, each repeating the columns that tell the rows apart. No cell is
     cut short.
     """
-    from rich import box
     from rich.text import Text
+
+    from sleepmeta.cli._layout import fitted_tables
 
     skip = {"condition", "n_sim", "n_failed", *(f"{m}_mcse" for m in _SHOWN), *_SHOWN}
     keys = [c for c in wide.columns if c not in skip]
@@ -66,32 +66,16 @@ def _tables(wide, width: int) -> list:
     for m in _SHOWN:
         cells[m] = [f"{e:.4g} ({se:.2g})" for e, se in zip(wide[m], wide[m + "_mcse"])]
 
-    def col_width(c):
-        return max(len(c), *(len(v) for v in cells[c])) + 3
-
-    fixed = sum(col_width(c) for c in (*varying, *counts)) + 1
-    groups, current, used = [], [], fixed
-    for m in _SHOWN:
-        if current and used + col_width(m) > width:
-            groups.append(current)
-            current, used = [], fixed
-        current.append(m)
-        used += col_width(m)
-    groups.append(current)
     out = []
     head = [f"{c} {_plain(wide[c].iloc[0])}" for c in shared]
-    if not counts:
-        head.append(f"{int(wide['n_sim'].iloc[0])} analyses per row, none failed"
-                    if not (wide["n_failed"] > 0).any() else "")
-    out.append(Text("Simulation summary: " + ", ".join(h for h in head if h)))
-    for group in groups:
-        table = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False)
-        for c in (*varying, *counts, *group):
-            table.add_column(c.replace("n_failed", "failed"), justify="right", no_wrap=True)
-        for i in range(len(wide)):
-            table.add_row(*(cells[c][i] for c in (*varying, *counts, *group)))
-        out.append(table)
-    return out
+    if "n_sim" not in counts:
+        head.append(f"{int(wide['n_sim'].iloc[0])} analyses per row")
+    if "n_failed" not in counts:
+        head.append("none failed")
+    out.append(Text("Simulation summary: " + ", ".join(head)))
+    cells = {("failed" if c == "n_failed" else c): v for c, v in cells.items()}
+    keys = [*varying, *("failed" if c == "n_failed" else c for c in counts)]
+    return out + fitted_tables(cells, keys, width, right=list(cells))
 
 
 def _plain(value) -> str:
