@@ -393,5 +393,6 @@ def formula_model_matrix(formula, data, *, where: str = "mods"):
     try:
         with np.errstate(all="ignore"):  # a non-finite value is the caller's to report
             return formulaic.model_matrix(safe.text, data, na_action="raise", context={})
-    except (FormulaicError, ValueError, TypeError, ArithmeticError) as exc:
+    except (FormulaicError, ValueError, TypeError, ArithmeticError, LookupError,
+            AttributeError, RecursionError) as exc:  # formulaic's own failures, typed here
         raise InputError(f"{where}: cannot build the model from {formula!r}: {exc}") from None
