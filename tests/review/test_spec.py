@@ -145,3 +145,18 @@ def test_spec_built_from_a_dict_is_confined_at_load_time(tmp_path):
     raw = tomllib.loads(SPEC.format(extra="").replace('"eff.csv"', '"/etc/passwd"'))
     with pytest.raises(SpecError, match=r"data\.efficacy\[0\]"):
         load_tables(parse_spec(raw, tmp_path / "review.toml"))
+
+
+def test_labels_must_be_words(tmp_path):
+    from sleepmeta.data import data_path
+    from sleepmeta.errors import SpecError
+    from sleepmeta.review.spec import load_spec
+
+    text = data_path("pregabalin_review.toml").read_text(encoding="utf-8")
+    assert load_spec(data_path("pregabalin_review.toml")).labels["DPN"] == \
+        "diabetic peripheral neuropathy"
+    bad = tmp_path / "r.toml"
+    bad.write_text(text.replace('DPN = "diabetic peripheral neuropathy"', "DPN = 3"),
+                   encoding="utf-8")
+    with pytest.raises(SpecError, match=r"labels\.DPN: must be a str"):
+        load_spec(bad)

@@ -17,6 +17,8 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+import pandas as pd
+
 __all__ = ["BuildResult", "build_report", "default_spec_path", "render_html"]
 
 FORMATS = ("html", "json")
@@ -49,10 +51,45 @@ def _png(fig) -> str:
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
 
 
+def _arm_text(row, measure: str, arm: str) -> str:
+    """RevMan's per-arm column: events/total (binary) or mean (SD) n (continuous)."""
+    from sleepmeta.review.display import count, num
+
+    if measure == "RR":
+        e, n = ("ai", "n1i") if arm == "treat" else ("ci", "n2i")
+        return f"{count(row.get(e))}/{count(row.get(n))}"
+    mean, sd, n = (row.get(f"{c}_{arm}") for c in ("mean", "sd", "n"))
+    if mean is None or pd.isna(mean):
+        return "—" if n is None or pd.isna(n) else f"n = {count(n)}"
+    return f"{num(mean)} ({num(sd)}) {count(n)}"
+
+
+def _forest_inputs(a, drug: str, comp: str) -> dict:
+    """Labels shown, per-arm columns and the axis label (with the unit) of an outcome's forest."""
+    from sleepmeta.review.display import dose_text, unit_text
+
+    measure = a.outcome.measure
+    shown, arms = {}, {}
+    for lab, (_, r) in zip(a.effects[2], a.pooled_rows.iterrows()):
+        row = r.to_dict()
+        name = str(row["study_id"])
+        if row.get("dose") != "not printed":
+            name += ", " + dose_text(row.get("dose_min_mg"), row.get("dose_max_mg"))
+        if lab.endswith("]"):  # the row id that tells two rows of one study apart
+            name += " " + lab[lab.rindex("["):]
+        shown[lab] = name
+        arms[name] = (_arm_text(row, measure, "treat"), _arm_text(row, measure, "ctrl"))
+    heads = ("n/N", "n/N") if measure == "RR" else ("mean (SD) n", "mean (SD) n")
+    unit = unit_text(a.outcome.unit)
+    xlabel = None if measure == "RR" else (
+        f"Mean difference, {drug} minus {comp}" + (f" ({unit})" if unit else ""))
+    return {"labels": shown, "arms": arms, "xlabel": xlabel,
+            "arm_headers": (f"{drug[:1].upper()}{drug[1:]} {heads[0]}",
+                            f"{comp[:1].upper()}{comp[1:]} {heads[1]}")}
+
+
 def _figures(ra, payload: dict, progress=None) -> dict:
     """Forest plot per outcome with a pooled result; dose-response plot per harm."""
-    import pandas as pd
-
     from sleepmeta.plots import forest_plot
     from sleepmeta.plots.dose_response import dose_response_plot
 
@@ -67,16 +104,12 @@ def _figures(ra, payload: dict, progress=None) -> dict:
         sub = a.subgroups.get("condition") or a.subgroups.get("dose")
         fig = forest_plot(sub if sub is not None else a.result,
                           favours=(f"Favours {drug}", f"Favours {comp}"),
-                          lower_is_better=lower, title=a.outcome.label)
+                          lower_is_better=lower, title=a.outcome.label,
+                          **_forest_inputs(a, drug, comp))
         figs[f"forest:{key}"] = _png(fig)
+    for key, a in ra.outcomes.items():  # every harm with arms at a dose, pooled or not
         arms = pd.DataFrame(payload["outcomes"][key]["harms_by_dose"])
         if a.outcome.measure == "RR" and len(arms) and arms["dose_min"].notna().any():
-            fig = dose_response_plot(arms, title=f"{a.outcome.label}: risk by daily dose")
-            figs[f"dose:{key}"] = _png(fig)
-    for key, a in ra.outcomes.items():  # harms with no pooled result may still have arms
-        arms = pd.DataFrame(payload["outcomes"][key]["harms_by_dose"])
-        if (f"dose:{key}" not in figs and a.outcome.measure == "RR" and len(arms)
-                and arms["dose_min"].notna().any()):
             figs[f"dose:{key}"] = _png(dose_response_plot(
                 arms, title=f"{a.outcome.label}: risk by daily dose"))
     return figs
@@ -108,7 +141,8 @@ def render_html(payload: dict, figures: dict, notes: list) -> str:
     env.filters.update(display.FILTERS)
     env.globals.update(display.GLOBALS)
     return env.get_template("report.html.j2").render(
-        r=payload, figures=figures, notes=notes, summary=plain_summary(payload))
+        r=payload, figures=figures, notes=notes, summary=plain_summary(payload),
+        labels=payload.get("labels") or {})
 
 
 def _swap_into_place(tmp: Path, out_dir: Path) -> None:

@@ -15,6 +15,7 @@ Layout (see ``sleepmeta/data/pregabalin_review.toml`` for a full example)::
     [[claims]]   id, text, outcomes, population, expects, missing
     [[directions]]  study, outcome, comparator, dose, direction, quote
     [[lhh]]      benefit, harm, population
+    [labels]     code = "words" for the codes of the data (conditions, events), e.g. DPN
 """
 
 from __future__ import annotations
@@ -107,6 +108,7 @@ class ReviewSpec:
     sha256: str = ""
     raw: dict = field(default_factory=dict, repr=False, compare=False)
     allow_outside: tuple = ()  # folders outside the spec's own that its paths may name
+    labels: dict = field(default_factory=dict)  # data code -> the words a reader sees
 
     def file(self, key: str, name: str) -> Path:
         """The path ``name`` of spec key ``key``, confined to the spec's folder
@@ -232,7 +234,7 @@ def parse_spec(raw: dict, path: str | Path = "review.toml", sha256: str = "") ->
     if not isinstance(raw, dict):
         raise SpecError("the spec must be a TOML table")
     _unknown_keys(raw, ("review", "data", "analysis", "verdict", "outcomes", "claims",
-                        "directions", "lhh"), "spec")
+                        "directions", "lhh", "labels"), "spec")
     review = _req(raw, "review", "spec", dict)
     data = _req(raw, "data", "spec", dict)
     _unknown_keys(data, ("efficacy", "harms", "notes"), "data")
@@ -268,6 +270,9 @@ def parse_spec(raw: dict, path: str | Path = "review.toml", sha256: str = "") ->
                 raise SpecError(f"{where}.{role}: unknown outcome {name!r}")
         lhh.append({"benefit": pair["benefit"], "harm": pair["harm"],
                     "population": _str_list(pair.get("population", []), f"{where}.population")})
+    labels = _opt(raw, "labels", "spec", dict, {})
+    for code, text in labels.items():
+        _typed(text, f"labels.{code}", str)
     level = float(_opt(an, "level", "analysis", (int, float), 0.95))
     if not 0 < level < 1:
         raise SpecError(f"analysis.level: must be between 0 and 1, got {level}")
@@ -288,7 +293,7 @@ def parse_spec(raw: dict, path: str | Path = "review.toml", sha256: str = "") ->
         min_studies_supported=min_k,
         count_published_summaries=_opt(ve, "count_published_summaries", "verdict", bool, True),
         outcomes=outcomes, claims=claims, directions=directions, lhh=tuple(lhh), sha256=sha256,
-        raw=raw)
+        raw=raw, labels=dict(labels))
 
 
 def load_spec(path: str | Path, *, allow_outside=None) -> ReviewSpec:
