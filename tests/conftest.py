@@ -111,7 +111,8 @@ def metafor():
 def metafor_live():
     """Like ``metafor`` but always live; skips when R or metafor is absent."""
     if not _metafor_available():
-        pytest.skip("R with metafor/metadat is not installed (live cross-check skipped)")
+        pytest.skip("R with metafor is not installed, so this live cross-check is skipped; to run "
+                    "it: apt-get install r-base-core r-cran-metafor r-cran-metadat")
     return _live
 
 

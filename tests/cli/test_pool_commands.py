@@ -121,3 +121,31 @@ def test_help_lists_the_registries():
     assert all(f"{t}:" in helps["test"] for t in TESTS)
     words = set(helps["measure"].replace(";", " ").replace(".", " ").split())
     assert set(MEASURES) <= words
+
+
+def test_help_says_what_each_column_option_is_with_an_example():
+    # issue 11: the 13 column options all read "Column name (see the measure's columns above)"
+    from sleepmeta.cli.pool_commands import COLUMN_ARGS
+
+    out = runner.invoke(app, ["pool", "--help"], env={"COLUMNS": "200"}, terminal_width=200)
+    assert out.exit_code == 0
+    text = " ".join(out.output.replace("│", " ").split())
+    assert "see the measure's columns above" not in text
+    for name in COLUMN_ARGS:
+        assert f"e.g. --{name} " in text, name
+    helps = [line for line in out.output.splitlines() if "Column with" in line]
+    assert len(set(helps)) == len(COLUMN_ARGS) + 1  # + --labels, each different
+
+
+def test_pool_summary_folds_long_term_names_at_80_columns(tmp_path):
+    from sleepmeta import effect_size
+    from sleepmeta.data import bcg
+
+    d = bcg()
+    es = effect_size("RR", d, events1="tpos", n1="n1", events2="cpos", n2="n2")
+    d = d.assign(yi=es.yi, vi=es.vi, absolute_latitude_of_the_site=d["ablat"])
+    d.to_csv(tmp_path / "e.csv", index=False)
+    out = runner.invoke(app, ["pool", str(tmp_path / "e.csv"), "--mods",
+                              "~ absolute_latitude_of_the_site"], terminal_width=80)
+    assert out.exit_code == 0, out.output
+    assert max(len(line) for line in out.output.splitlines()) <= 80 and "…" not in out.output

@@ -65,3 +65,18 @@ def test_errors_are_reported_not_raised(tmp_path):
     res = runner.invoke(app, ["contrast", str(tmp_path / "t.csv"), "--endpoint", "WASO"])
     assert res.exit_code == 1
     assert "participant 'a' is in both arms" in res.output
+
+
+def test_tables_fit_80_columns_without_cutting_cells(tmp_path):
+    # issue 11: terminal output readable in 80 columns (CI logs, pipes)
+    rows, _ = _write_trial(tmp_path)
+    files = [str(tmp_path / r["file"]) for r in rows]
+    out = tmp_path / "nights.csv"
+    res = runner.invoke(app, ["nights", *files, "--meta", str(tmp_path / "meta.csv"), "--out",
+                              str(out)], terminal_width=80)
+    assert res.exit_code == 0, res.output
+    res2 = runner.invoke(app, ["contrast", str(out), "--endpoint", "SOL", "--endpoint", "WASO",
+                               "--design", "crossover", "--period", "period"], terminal_width=80)
+    assert res2.exit_code == 0, res2.output
+    for text in (res.output, res2.output):
+        assert max(map(len, text.splitlines())) <= 80 and "…" not in text

@@ -231,3 +231,49 @@ def test_a_dataframe_passed_positionally_is_a_typed_error():
     with pytest.raises(InputError, match="vi is a DataFrame"):
         meta_analysis(df["yi"], df)
     assert meta_analysis(data=df).k == 3  # the documented way
+
+
+# --- fuzz (issue 11): any user data gives finite documented numbers or a sleepmeta error
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from sleepmeta.errors import SleepmetaError  # noqa: E402
+
+_ANY_FLOAT = st.floats(allow_nan=True, allow_infinity=True)
+
+
+@settings(max_examples=150, deadline=5000, suppress_health_check=[HealthCheck.too_slow])
+@given(yi=st.lists(st.floats(-1e3, 1e3), min_size=1, max_size=10), data=st.data(),
+       method=st.sampled_from(["FE", "DL", "HE", "HS", "HSk", "SJ", "ML", "REML", "EB", "PM"]),
+       test=st.sampled_from(["z", "knha"]))
+def test_fuzz_meta_analysis_is_finite_or_a_typed_error(yi, data, method, test):
+    vi = data.draw(st.lists(st.floats(1e-4, 1e4), min_size=len(yi), max_size=len(yi)))
+    try:
+        res = meta_analysis(yi, vi, method=method, test=test)
+    except SleepmetaError:
+        return
+    for name in ("estimate", "se", "ci_low", "ci_high", "pi_low", "pi_high", "tau2", "i2", "h2",
+                 "q"):
+        assert np.isfinite(getattr(res, name)), name
+    assert res.tau2 >= 0 and 0 <= res.i2 <= 100
+
+
+@settings(max_examples=150, deadline=5000, suppress_health_check=[HealthCheck.too_slow])
+@given(yi=st.one_of(st.lists(_ANY_FLOAT, max_size=5), st.text(max_size=5), st.none(),
+                    st.just(pd.DataFrame({"yi": [0.1, 0.2], "vi": [0.1, 0.1]}))),
+       vi=st.one_of(st.lists(_ANY_FLOAT, max_size=5), st.text(max_size=5), st.none()),
+       level=st.one_of(_ANY_FLOAT, st.text(max_size=4), st.none(), st.booleans()),
+       missing=st.sampled_from(["raise", "drop", "skip"]),
+       mods=st.one_of(st.none(), st.text(max_size=12)))
+def test_fuzz_meta_analysis_bad_arguments_are_typed_errors(yi, vi, level, missing, mods):
+    # issue 11: a DataFrame passed positionally, level="0.95" etc. gave AttributeError/TypeError
+    try:
+        meta_analysis(yi, vi, level=level, missing=missing, mods=mods, method="DL")
+    except SleepmetaError:
+        pass
+
+
+def test_level_given_as_text_is_a_typed_error():
+    with pytest.raises(InputError, match="level must be a number"):
+        meta_analysis([0.1, 0.2], [0.1, 0.1], level="0.95")

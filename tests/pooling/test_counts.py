@@ -347,3 +347,24 @@ def test_breslow_day_is_reported_beside_tarone():
     assert "Breslow-Day test" in text and "Tarone's test" in text
     d = res.to_dict()
     assert d["breslow_day"] == res.breslow_day and d["correct"] is True
+
+
+# --- fuzz (issue 11): 2x2 tables from user data
+
+from sleepmeta.errors import SleepmetaError  # noqa: E402
+
+_COUNT = st.integers(-3, 80)
+
+
+@settings(max_examples=150, deadline=5000)
+@given(st.lists(st.tuples(_COUNT, _COUNT, _COUNT, _COUNT), min_size=1, max_size=6),
+       st.sampled_from(["OR", "RR", "RD", "PETO"]))
+def test_fuzz_mh_and_peto_are_finite_or_typed_errors(rows, which):
+    e1, n1, e2, n2 = map(list, zip(*rows))
+    try:
+        res = (peto(e1, n1, e2, n2) if which == "PETO"
+               else mantel_haenszel(e1, n1, e2, n2, measure=which))
+    except SleepmetaError:
+        return
+    for name in ("estimate", "se", "ci_low", "ci_high"):
+        assert math.isfinite(getattr(res, name)), name

@@ -32,7 +32,8 @@ SMALL = {
 
 @pytest.fixture(scope="module")
 def local_cluster():
-    distributed = pytest.importorskip("distributed")
+    distributed = pytest.importorskip("distributed", reason="Dask is not installed; to test "
+                                      "clusters: pip install 'sleepmeta[dask]'")
     import dask
 
     from sleepmeta.scale import DASK_WORKER_CONFIG

@@ -49,7 +49,9 @@ def summary_panel(res, title: str) -> Panel:
 
     table = Table(show_edge=False, header_style="bold")
     for col in ("", "estimate", "se", "zval" if res.test == "z" else "tval", "pval", "ci.lb", "ci.ub"):
-        table.add_column(col, justify="right" if col else "left")
+        # numbers never wrap; a long term name folds onto the next line instead of "…"
+        table.add_column(col, justify="right" if col else "left", no_wrap=bool(col),
+                         overflow="fold", min_width=None if col else 8)
     for term, row in res.coefficients.iterrows():
         p = "<.0001" if row.pvalue < 1e-4 else f"{row.pvalue:.4f}"
         table.add_row(str(term), *(f"{x:.4f}" for x in (row.estimate, row.se, row.statistic)), p,

@@ -14,13 +14,33 @@ from sleepmeta.pooling.registry import ESTIMATOR_INFO, TESTS
 
 COLUMN_ARGS = ("yi", "vi", "mean1", "sd1", "n1", "mean2", "sd2", "n2", "events1", "events2", "r",
                "n", "events")
-_Col = Annotated[Optional[str], typer.Option(help="Column name (see the measure's columns above).")]
+
+
+def _column(what: str, example: str):
+    """A column option of ``pool``: what the column holds, with an example."""
+    return Annotated[Optional[str], typer.Option(help=f"Column with {what}, e.g. {example}.",
+                                                 show_default=False)]
+
+
+_YI = _column("the effect sizes (used with --vi; no --measure)", "--yi yi")
+_VI = _column("their sampling variances (SE squared)", "--vi vi")
+_MEAN1 = _column("the treatment group's mean (MD SMD SMDH ROM)", "--mean1 m_t")
+_SD1 = _column("the treatment group's standard deviation (MD SMD SMDH ROM)", "--sd1 sd_t")
+_N1 = _column("the treatment group's size (continuous and binary measures)", "--n1 n_t")
+_MEAN2 = _column("the control group's mean (MD SMD SMDH ROM)", "--mean2 m_c")
+_SD2 = _column("the control group's standard deviation (MD SMD SMDH ROM)", "--sd2 sd_c")
+_N2 = _column("the control group's size (continuous and binary measures)", "--n2 n_c")
+_EVENTS1 = _column("the events in the treatment group (RR OR RD AS PETO)", "--events1 tpos")
+_EVENTS2 = _column("the events in the control group (RR OR RD AS PETO)", "--events2 cpos")
+_R = _column("the correlation coefficient of each study (COR ZCOR)", "--r r")
+_N = _column("the sample size of each study (COR ZCOR; PR PLN PLO PAS PFT)", "--n n")
+_EVENTS = _column("the events of each study (PR PLN PLO PAS PFT)", "--events cases")
 
 
 @app.command(
     epilog=(
         "Examples:\n\n"
-        "  sleepmeta pool                      (the shipped BCG trials, log risk ratios, REML)\n\n"
+        "  sleepmeta pool       (the shipped BCG trials: log risk ratios, REML)\n\n"
         "  sleepmeta pool trials.csv --measure SMD --mean1 m_t --sd1 sd_t --n1 n_t "
         "--mean2 m_c --sd2 sd_c --n2 n_c --labels study --method DL --test knha\n\n"
         "  sleepmeta pool effects.csv --yi yi --vi vi --mods '~ dose_mg' --forest forest.png --json"
@@ -35,17 +55,20 @@ def pool(
         help="Effect measure computed from the columns: MD SMD SMDH ROM (mean1 sd1 n1 mean2 sd2 "
              "n2); RR OR RD AS PETO (events1 n1 events2 n2); COR ZCOR (r n); PR PLN PLO PAS PFT "
              "(events n). Omit when the file has --yi and --vi.")] = None,
-    yi: _Col = None, vi: _Col = None, mean1: _Col = None, sd1: _Col = None, n1: _Col = None,
-    mean2: _Col = None, sd2: _Col = None, n2: _Col = None, events1: _Col = None,
-    events2: _Col = None, r: _Col = None, n: _Col = None, events: _Col = None,
-    labels: Annotated[Optional[str], typer.Option(help="Column with study labels.")] = None,
+    yi: _YI = None, vi: _VI = None, mean1: _MEAN1 = None, sd1: _SD1 = None, n1: _N1 = None,
+    mean2: _MEAN2 = None, sd2: _SD2 = None, n2: _N2 = None, events1: _EVENTS1 = None,
+    events2: _EVENTS2 = None, r: _R = None, n: _N = None, events: _EVENTS = None,
+    labels: Annotated[Optional[str], typer.Option(
+        help="Column with the study labels, e.g. --labels study.")] = None,
     method: Annotated[str, typer.Option(
         help=f"tau² estimator: {' '.join(ESTIMATOR_INFO)}.")] = "REML",
     test: Annotated[str, typer.Option(help="; ".join(
         f"{t.name}: {t.label}" for t in TESTS.values()) + ".")] = "z",
     level: Annotated[float, typer.Option(help="Confidence level.")] = 0.95,
     mods: Annotated[Optional[str], typer.Option(
-        help="Moderators as a formula on the file's columns, e.g. '~ dose_mg + C(condition)'.")] = None,
+        help="Moderators as a formula on the file's columns, e.g. '~ dose_mg + C(condition)'. "
+             "Allowed: column names, numbers, + - * / : ** ^, C(), I() of arithmetic, "
+             "log/np.log, exp, np.sqrt, scale, center, bs/cr/cc/poly splines.")] = None,
     missing: Annotated[str, typer.Option(help="raise, or drop incomplete studies (reported).")] = "raise",
     forest: Annotated[Optional[Path], typer.Option(help="Write a forest plot (.png/.svg/.pdf).")] = None,
     funnel: Annotated[Optional[Path], typer.Option(help="Write a funnel plot (.png/.svg/.pdf).")] = None,

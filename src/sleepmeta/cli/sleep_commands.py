@@ -12,7 +12,6 @@ from typing import Annotated, Optional
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.table import Table
 
 from sleepmeta.cli._app import app
 from sleepmeta.errors import SleepmetaError
@@ -37,12 +36,21 @@ def _read_csv(path: Path, what: str):
 
 
 def _show(frame, columns: list[str], title: str) -> None:
-    table = Table(title=title, title_justify="left")
-    for col in columns:
-        table.add_column(col, justify="left" if frame[col].dtype == object else "right")
-    for _, row in frame[columns].iterrows():
-        table.add_row(*(f"{v:.4g}" if isinstance(v, float) else str(v) for v in row))
-    _console.print(table)
+    import pandas as pd
+
+    from sleepmeta.cli._layout import fitted_tables
+
+    text = [c for c in columns if not pd.api.types.is_numeric_dtype(frame[c])]
+    shared = [c for c in text if len(frame) > 1 and frame[c].nunique(dropna=False) == 1]
+    if shared:  # the same in every row: said once, in the title
+        title += " (" + ", ".join(f"{c} {frame[c].iloc[0]}" for c in shared) + ")"
+    columns = [c for c in columns if c not in shared]
+    cells = {c: [f"{v:.4g}" if isinstance(v, float) else str(v) for v in frame[c]]
+             for c in columns}
+    keys = [c for c in columns if c in text][:2]  # what tells the rows apart
+    for table in fitted_tables(cells, keys, _console.width, title,
+                               right=[c for c in columns if c not in text]):
+        _console.print(table)
 
 
 @app.command()

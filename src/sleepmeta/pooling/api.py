@@ -129,8 +129,9 @@ def meta_analysis(
 def _check_common(method, test, level, control) -> Control | None:
     """Validate the options every entry point shares; return the control."""
     check_options(method, test)
-    if not 0 < level < 1:
-        raise InputError(f"level must be between 0 and 1 (e.g. 0.95), got {level!r}")
+    if isinstance(level, bool) or not isinstance(level, (int, float, np.number)) \
+            or not 0 < level < 1:
+        raise InputError(f"level must be a number between 0 and 1 (e.g. 0.95), got {level!r}")
     return Control.of(control)
 
 

@@ -14,9 +14,8 @@ Allowed
 * the formula operators ``~ + - * / : ** ^`` and parentheses;
 * ``C(column)`` (a factor);
 * ``I(...)`` of arithmetic on columns and numbers: ``+ - * / **``;
-* ``np.log``, ``np.log2``, ``np.log10``, ``np.exp``, ``np.sqrt``, ``np.abs``
-  and ``log``, ``log2``, ``log10``, ``exp`` of such arithmetic;
-* ``scale(...)`` and ``center(...)`` of such arithmetic;
+* ``np.log``, ``np.log2``, ``np.log10``, ``np.exp``, ``np.sqrt``, ``np.abs``,
+  ``log``, ``log2``, ``log10``, ``exp``, ``scale``, ``center`` of such arithmetic;
 * splines ``bs``, ``cr``, ``cs``, ``cc`` and ``poly`` of such arithmetic,
   with integer ``df``/``degree`` and boolean ``include_intercept``.
 
@@ -337,38 +336,27 @@ def _dotted(node) -> str | None:
 def _bad_name(name: str, quoted: bool = False) -> str | None:
     if "__" in name:
         return f"the dunder name {name!r}"
-    if quoted:
-        return None if name and name.isprintable() else "an empty or non-printable column name"
-    if keyword.iskeyword(name):
-        return f"the Python keyword {name!r}"
-    if "." in name:
-        return (f"attribute access {name!r} (a column name with a dot goes in backticks: "
-                f"`{name}`)")
-    if not name or any(not c.isprintable() for c in name):
+    if not name or not name.isprintable():
         return "an empty or non-printable column name"
+    if not quoted and keyword.iskeyword(name):
+        return f"the Python keyword {name!r}"
+    if not quoted and "." in name:
+        return f"attribute access {name!r} (a column name with a dot goes in backticks)"
     return None
 
 
 _KINDS = {ast.Attribute: "attribute access", ast.Subscript: "a subscript",
           ast.Lambda: "a lambda", ast.Constant: "a literal", ast.Compare: "a comparison",
-          ast.BoolOp: "a boolean operator", ast.ListComp: "a comprehension",
-          ast.GeneratorExp: "a comprehension", ast.DictComp: "a comprehension",
-          ast.SetComp: "a comprehension", ast.List: "a list", ast.Tuple: "a tuple",
-          ast.Dict: "a dict", ast.Set: "a set", ast.NamedExpr: "an assignment",
-          ast.IfExp: "a conditional", ast.JoinedStr: "a string", ast.Starred: "a starred value",
-          ast.Await: "await", ast.Yield: "yield", ast.YieldFrom: "yield"}
+          ast.BoolOp: "a boolean operator", ast.NamedExpr: "an assignment",
+          ast.IfExp: "a conditional", ast.JoinedStr: "a string", ast.List: "a list",
+          ast.Tuple: "a tuple", ast.Dict: "a dict", ast.Set: "a set"}
 
 
 def _describe(node) -> str:
+    if isinstance(node, (ast.BinOp, ast.UnaryOp)):
+        return f"the operator {type(node.op).__name__} {ast.unparse(node)!r}"
     kind = _KINDS.get(type(node), f"a {type(node).__name__} expression")
-    if isinstance(node, ast.BinOp):
-        kind = f"the operator {type(node.op).__name__}"
-    elif isinstance(node, ast.UnaryOp):
-        kind = f"the operator {type(node.op).__name__}"
-    try:
-        return f"{kind} {ast.unparse(node)!r}"
-    except Exception:  # pragma: no cover - unparse of a parsed node does not fail
-        return kind
+    return f"{kind} {ast.unparse(node)!r}"
 
 
 def _refuse(where: str, term: str, what: str) -> FormulaError:
@@ -405,5 +393,6 @@ def formula_model_matrix(formula, data, *, where: str = "mods"):
     try:
         with np.errstate(all="ignore"):  # a non-finite value is the caller's to report
             return formulaic.model_matrix(safe.text, data, na_action="raise", context={})
-    except (FormulaicError, ValueError, TypeError, ArithmeticError) as exc:
+    except (FormulaicError, ValueError, TypeError, ArithmeticError, LookupError,
+            AttributeError, RecursionError) as exc:  # formulaic's own failures, typed here
         raise InputError(f"{where}: cannot build the model from {formula!r}: {exc}") from None
