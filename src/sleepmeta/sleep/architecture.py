@@ -37,12 +37,8 @@ def transition_matrix(hypnogram: Hypnogram) -> tuple[pd.DataFrame, pd.DataFrame]
     Examples
     --------
     >>> counts, probs = transition_matrix(Hypnogram(["W", "W", "N1", "N2", "N2", "W"]))
-    >>> counts
-    To Stage    W  N1  N2
-    From Stage
-    W           1   1   0
-    N1          0   0   1
-    N2          1   0   1
+    >>> list(counts.index), counts.to_numpy().tolist()
+    (['W', 'N1', 'N2'], [[1, 1, 0], [0, 0, 1], [1, 0, 1]])
     >>> float(probs.loc["N2", "W"])
     0.5
     """

@@ -16,10 +16,10 @@ import numpy as np
 import pandas as pd
 
 from sleepmeta.errors import HypnogramError
-from sleepmeta.sleep._events import codes_to_events, events_to_codes
+from sleepmeta.sleep._events import codes_to_events, events_to_codes, lights_from_file, lights_kind
 from sleepmeta.sleep._files import atomic_path
 from sleepmeta.sleep.hypnogram import Hypnogram
-from sleepmeta.sleep.labels import _lookup
+from sleepmeta.sleep.labels import stage_code
 
 #: Annotation text written for each code (Sleep-EDF; N3 as stage 3).
 EDF_TEXT = {
@@ -43,12 +43,15 @@ def read_hypnogram_edf(
         Name of the night (default: file name without suffix).
     ignore : iterable of str
         Annotation texts that are not stages and may be skipped (e.g.
-        ``"Lights off"``). Any other non-stage annotation is an error.
+        ``"Snoring"``). Any other non-stage annotation is an error, except
+        ``Lights off``/``Lights on`` (any case), which set the night's
+        lights times unless listed here.
 
     Returns
     -------
     Hypnogram
-        Starting at the recording start plus the first annotation's onset.
+        Starting at the recording start plus the first stage annotation's
+        onset; ``format`` is ``"Sleep-EDF EDF+"``.
 
     Raises
     ------
@@ -70,23 +73,46 @@ def read_hypnogram_edf(
     finally:
         reader.close()
     skip = {str(t).strip().lower() for t in ignore}
-    keep = np.array([str(t).strip().lower() not in skip for t in texts], dtype=bool)
-    numbers = np.flatnonzero(keep)
-    onsets, durations = np.asarray(onsets)[keep], np.asarray(durations)[keep]
-    texts = [str(t) for t in np.asarray(texts)[keep]]
+    texts = np.asarray(texts, dtype=object)
+    onsets = np.asarray(onsets, dtype=float)
+    durations = np.asarray(durations, dtype=float)
+    # each distinct annotation text is classified once (a night has ~1,000 annotations, ~10 texts)
+    uniques, inverse = np.unique(texts.astype(str), return_inverse=True)
+    kinds = np.empty(uniques.size, dtype=np.int8)  # stage code, or 20 skip, 21 lights off, 22 lights on, 99 unknown
+    for u, text in enumerate(uniques):
+        light = lights_kind(text)
+        code = stage_code(str(text))
+        if str(text).strip().lower() in skip:
+            kinds[u] = 20
+        elif light is not None:
+            kinds[u] = 21 if light == "off" else 22
+        else:
+            kinds[u] = 99 if code is None or code == 5 else code
+    kind = kinds[inverse]
+    numbers = np.flatnonzero(kind < 20)
 
     def describe(k):
-        return f"annotation {numbers[k] + 1} ({texts[k]!r} at {onsets[k]:g} s)"
+        i = numbers[k] if k < numbers.size else k
+        return f"annotation {i + 1} ({texts[i]!r} at {onsets[i]:g} s)"
 
-    codes = []
-    for k, text in enumerate(texts):
-        code = _lookup(str(text))
-        if code is None:
-            raise HypnogramError(f"{where}: {describe(k)}: not a sleep stage; pass ignore=[...] to skip it")
-        codes.append(code)
-    epochs = events_to_codes(onsets, durations, codes, float(epoch_seconds), describe, where)
-    start = recording_start + pd.to_timedelta(float(onsets[0]), unit="s") if onsets.size else None
-    return Hypnogram._trusted(epochs, epoch_seconds, start, name if name is not None else path.stem)
+    bad = np.flatnonzero(kind == 99)
+    if bad.size:
+        i = int(bad[0])
+        raise HypnogramError(
+            f"{where}: annotation {i + 1} ({texts[i]!r} at {onsets[i]:g} s): not a sleep stage; "
+            "pass ignore=[...] to skip it"
+        )
+    if not numbers.size:
+        raise HypnogramError(f"{where}: no sleep-stage annotations")
+    stage_onsets = onsets[numbers]
+    epochs = events_to_codes(stage_onsets, durations[numbers], kind[numbers], float(epoch_seconds), describe, where)
+    first = float(stage_onsets[0])
+    start = recording_start + pd.to_timedelta(first, unit="s")
+    offs, ons = onsets[kind == 21], onsets[kind == 22]
+    h = Hypnogram._trusted(epochs, epoch_seconds, start, name if name is not None else path.stem,
+                           None, "Sleep-EDF EDF+")
+    return lights_from_file(h, float(offs[0]) if offs.size else None,
+                            float(ons[0]) if ons.size else None, where, first)
 
 
 def write_hypnogram_edf(hypnogram: Hypnogram, path) -> None:
@@ -104,6 +130,8 @@ def write_hypnogram_edf(hypnogram: Hypnogram, path) -> None:
     """
     if not isinstance(hypnogram, Hypnogram):
         raise HypnogramError(f"expected a Hypnogram, got {type(hypnogram).__name__}")
+    if hypnogram.is_sleep_wake:
+        raise HypnogramError("a sleep/wake series (S epochs) has no Sleep-EDF stage text; write it as CSV")
     pyedflib = _pyedflib()
     start = hypnogram.start if hypnogram.start is not None else _UNKNOWN_DATE
     starts, lengths, codes = codes_to_events(hypnogram.codes)

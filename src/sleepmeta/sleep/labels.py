@@ -96,6 +96,15 @@ def _lookup(value: object) -> int | None:
     return None
 
 
+def stage_code(value: object) -> int | None:
+    """Code of one stage label, or None when it is not a sleep stage.
+
+    >>> stage_code("Sleep stage 4"), stage_code("REM"), stage_code("lights"), stage_code(True)
+    (3, 4, None, None)
+    """
+    return _lookup(value)
+
+
 def digit_codes(values, coding: str | None, *, where: str = "", unit: str = "line", first: int = 1) -> np.ndarray:
     """Codes of a column of digit stages under an explicit ``coding``.
 
