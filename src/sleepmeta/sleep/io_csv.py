@@ -78,7 +78,7 @@ def read_hypnogram_csv(path, *, epoch_seconds: float | None = None, name: str | 
         for row in reader:
             rows.append((reader.line_num, row))
     except csv.Error as exc:  # e.g. a field over the csv module's 131,072-character limit
-        raise HypnogramError(f"{where}: line {reader.line_num + 1}: not readable as CSV: {exc}") from None
+        raise HypnogramError(f"{where}: line {reader.line_num}: not readable as CSV: {exc}") from None
     rows = [(line, row) for line, row in rows if any(cell.strip() for cell in row)]
     if not rows:
         raise HypnogramError(f"{where}: empty file (no epochs)")
