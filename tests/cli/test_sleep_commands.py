@@ -65,3 +65,45 @@ def test_errors_are_reported_not_raised(tmp_path):
     res = runner.invoke(app, ["contrast", str(tmp_path / "t.csv"), "--endpoint", "WASO"])
     assert res.exit_code == 2  # bad input: exit 2 like every other command (issue 18)
     assert "participant 'a' is in both arms" in res.output
+
+
+@pytest.mark.parametrize("value", ["-30", "0", "nan", "inf"])
+def test_nights_epoch_seconds_out_of_range_exits_2(tmp_path, value):
+    # issue 18: -30 gave a negative time in bed, 0 SE = NaN, nan all-NaN endpoints, inf inf
+    f = tmp_path / "a.txt"
+    f.write_text("W\nN2\nN2\n")
+    res = runner.invoke(app, ["nights", str(f), "--epoch-seconds", value, "--out", str(tmp_path / "n.csv")])
+    assert res.exit_code == 2
+    assert "epoch_seconds must be a finite number of seconds > 0" in res.output
+    assert not (tmp_path / "n.csv").exists()
+
+
+def test_nights_meta_with_a_night_column_fails_before_writing(tmp_path):
+    write_hypnogram(Hypnogram(["W", "N2"]), tmp_path / "a.csv")
+    pd.DataFrame({"file": ["a.csv"], "night": [1]}).to_csv(tmp_path / "meta.csv", index=False)
+    res = runner.invoke(app, ["nights", str(tmp_path / "a.csv"), "--meta", str(tmp_path / "meta.csv"),
+                              "--out", str(tmp_path / "n.csv")])
+    assert res.exit_code == 2 and "column 'night' is also a night-table column" in res.output
+    assert not (tmp_path / "n.csv").exists()
+
+
+def test_nights_lights_and_coding_options(tmp_path):
+    f = tmp_path / "SC4001.txt"
+    f.write_text("0\n0\n2\n4\n5\n0\n9\n9\n")  # R&K digits: 4 is stage 4 (N3), 5 REM
+    out = tmp_path / "n.csv"
+    res = runner.invoke(app, ["nights", str(f), "--coding", "rk", "--lights-off", "30", "--lights-on", "180",
+                              "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    row = pd.read_csv(out).iloc[0]
+    # lights period = epochs 1..5: W N2 N3 REM W -> TIB 2.5, SOL 0.5, TST 1.5, N3 0.5, REM 0.5
+    assert (row["TIB"], row["SOL"], row["TST"], row["N3"], row["REM"]) == (2.5, 0.5, 1.5, 0.5, 0.5)
+    assert row["lights"] == "argument" and row["format"] == "text, one stage per line, coding 'rk'"
+    res = runner.invoke(app, ["nights", str(f), "--out", str(out)])
+    assert res.exit_code == 2 and "pass coding='rk'" in res.output
+
+
+def test_contrast_on_an_unreadable_table_exits_2(tmp_path):
+    bad = tmp_path / "x.csv"
+    bad.write_bytes(b"\xff\xfe\x00garbage\x00")
+    res = runner.invoke(app, ["contrast", str(bad), "--endpoint", "WASO"])
+    assert res.exit_code == 2

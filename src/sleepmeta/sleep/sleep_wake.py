@@ -117,7 +117,8 @@ def read_sleep_wake(path, *, sleep=None, column: str | None = None, epoch_second
     start = None
     if time_col is not None:
         try:
-            stamps = pd.to_datetime(pd.Series([row[time_col].strip() for _, row in body]), errors="coerce")
+            stamps = pd.to_datetime(pd.Series([row[time_col].strip() for _, row in body]), errors="coerce",
+                                    format="mixed")
         except (ValueError, TypeError) as exc:  # e.g. time-zone-aware and naive times mixed
             raise HypnogramError(f"{where}: column {header[time_col]!r}: {exc}") from None
         bad = np.flatnonzero(stamps.isna().to_numpy())
