@@ -5,6 +5,8 @@ Shared by the EDF+ and NSRR XML readers and writers.
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 
 from sleepmeta.errors import HypnogramError
@@ -13,6 +15,7 @@ _TOL = 1e-3  # seconds: annotation times are stored to the millisecond or better
 #: Most epochs a file may expand to (20 million: 19 years of 30-s epochs, 231
 #: days of 1-s epochs). Checked on what the annotations claim before allocating.
 MAX_EPOCHS = 20_000_000
+_NOT_LETTERS = re.compile(r"[^a-z]+")
 
 
 def events_to_codes(onsets, durations, codes, epoch_seconds: float, describe, where: str) -> np.ndarray:
@@ -101,7 +104,7 @@ def lights_kind(text: str) -> str | None:
     >>> lights_kind("Lights Off"), lights_kind("LIGHTS-ON"), lights_kind("Lights off|LightsOff"), lights_kind("Wake")
     ('off', 'on', 'off', None)
     """
-    flat = "".join(ch for ch in str(text).lower() if ch.isalpha())
+    flat = _NOT_LETTERS.sub("", str(text).lower())
     if flat.startswith(("lightsoff", "lightsout", "lightoff", "lightout")):
         return "off"
     if flat.startswith(("lightson", "lighton")):

@@ -5,7 +5,8 @@ stores each night's hypnogram as an EDF+ file without signals whose
 annotations are ``(onset s, duration s, "Sleep stage W")``, one per run of
 epochs in the same stage, with texts ``Sleep stage W``, ``Sleep stage 1`` ..
 ``Sleep stage 4``, ``Sleep stage R``, ``Sleep stage ?`` and ``Movement
-time``. Read and written with pyedflib (EDFlib; Van Beelen).
+time``. Read by :mod:`sleepmeta.sleep.edfplus` (annotations only, sizes
+checked before reading); written with pyedflib (EDFlib; Van Beelen).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import pandas as pd
 from sleepmeta.errors import HypnogramError
 from sleepmeta.sleep._events import codes_to_events, events_to_codes, lights_from_file, lights_kind
 from sleepmeta.sleep._files import atomic_path
+from sleepmeta.sleep.edfplus import read_edf_annotations
 from sleepmeta.sleep.hypnogram import Hypnogram
 from sleepmeta.sleep.labels import stage_code
 
@@ -62,27 +64,14 @@ def read_hypnogram_edf(
     """
     path = Path(path)
     where = f"file '{path}'"
-    pyedflib = _pyedflib()
-    try:
-        reader = pyedflib.EdfReader(str(path))
-    except (OSError, ValueError) as exc:
-        raise HypnogramError(f"{where}: not a readable EDF/EDF+ file: {exc}") from None
-    try:
-        onsets, durations, texts = reader.readAnnotations()
-        recording_start = pd.Timestamp(reader.getStartdatetime())
-    finally:
-        reader.close()
+    recording_start, onsets, durations, uniques, inverse = read_edf_annotations(path, where)
     skip = {str(t).strip().lower() for t in ignore}
-    texts = np.asarray(texts, dtype=object)
-    onsets = np.asarray(onsets, dtype=float)
-    durations = np.asarray(durations, dtype=float)
     # each distinct annotation text is classified once (a night has ~1,000 annotations, ~10 texts)
-    uniques, inverse = np.unique(texts.astype(str), return_inverse=True)
-    kinds = np.empty(uniques.size, dtype=np.int8)  # stage code, or 20 skip, 21 lights off, 22 lights on, 99 unknown
+    kinds = np.empty(len(uniques), dtype=np.int8)  # stage code, or 20 skip, 21 lights off, 22 on, 99 unknown
     for u, text in enumerate(uniques):
         light = lights_kind(text)
-        code = stage_code(str(text))
-        if str(text).strip().lower() in skip:
+        code = stage_code(text)
+        if text.strip().lower() in skip:
             kinds[u] = 20
         elif light is not None:
             kinds[u] = 21 if light == "off" else 22
@@ -91,15 +80,18 @@ def read_hypnogram_edf(
     kind = kinds[inverse]
     numbers = np.flatnonzero(kind < 20)
 
+    def text_of(i):
+        return uniques[inverse[i]]
+
     def describe(k):
         i = numbers[k] if k < numbers.size else k
-        return f"annotation {i + 1} ({texts[i]!r} at {onsets[i]:g} s)"
+        return f"annotation {i + 1} ({text_of(i)!r} at {onsets[i]:g} s)"
 
     bad = np.flatnonzero(kind == 99)
     if bad.size:
         i = int(bad[0])
         raise HypnogramError(
-            f"{where}: annotation {i + 1} ({texts[i]!r} at {onsets[i]:g} s): not a sleep stage; "
+            f"{where}: annotation {i + 1} ({text_of(i)!r} at {onsets[i]:g} s): not a sleep stage; "
             "pass ignore=[...] to skip it"
         )
     if not numbers.size:
