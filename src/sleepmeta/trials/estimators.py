@@ -18,11 +18,8 @@ def welch(x1, x2) -> dict[str, float]:
     """Difference of two independent means, unequal variances (Welch 1947).
 
     ``se = sqrt(s1^2/n1 + s2^2/n2)``; ``df`` by the Welch-Satterthwaite
-    formula, computed as ``1 / (r^2/(n1-1) + (1-r)^2/(n2-1))`` with
-    ``r = a / (a + b)``, ``a = s1^2/n1``, ``b = s2^2/n2`` (the same value,
-    without the underflow of ``a^2`` for variances near 1e-160). This
-    ``se^2`` is also metafor's sampling variance of the raw mean difference
-    (``escalc(measure="MD")``).
+    formula. This ``se^2`` is also metafor's sampling variance of the raw
+    mean difference (``escalc(measure="MD")``).
 
     >>> r = welch([1.0, 2.0, 3.0], [0.0, 2.0])
     >>> round(r["md"], 4), round(r["se"] ** 2, 4), round(r["df"], 4)
@@ -34,11 +31,10 @@ def welch(x1, x2) -> dict[str, float]:
         a, b = x1.var(ddof=1) / n1, x2.var(ddof=1) / n2
     if not np.isfinite(a + b):
         raise InputError("values too large: their variance overflows float64 (rescale the endpoint)")
-    if a + b > 0:
-        r = a / (a + b)
-        df = 1.0 / (r**2 / (n1 - 1) + (1.0 - r) ** 2 / (n2 - 1))
-    else:
-        df = float(n1 + n2 - 2)
+    # (a + b)^2 / (a^2/(n1-1) + b^2/(n2-1)) written with w = a / (a + b), so tiny
+    # variances (a^2 underflowing to 0, e.g. variances near 1e-160) give the same df
+    w = a / (a + b) if a + b > 0 else 0.5
+    df = 1 / (w**2 / (n1 - 1) + (1 - w) ** 2 / (n2 - 1)) if a + b > 0 else float(n1 + n2 - 2)
     return {"md": float(x1.mean() - x2.mean()), "se": float(np.sqrt(a + b)), "df": float(df)}
 
 
