@@ -88,7 +88,7 @@ def cycle_bounds(codes, per_min):
     return _cycles_from_rem(rs, re, m, first, per_min)
 
 
-@nb.njit(cache=True, nogil=True)
+@nb.njit(cache=True, nogil=True, error_model="numpy")
 def _night(codes, per_min, need5, need_p, need_a, rs, re, out):
     """Every endpoint of one night into ``out``, walking its runs of equal stages once.
 
@@ -161,9 +161,16 @@ def _night(codes, per_min, need5, need_p, need_a, rs, re, out):
         if j == n:
             break
         span = k - j
-        o0 = max(0, min(k, b1) - j)
-        o1 = max(0, min(k, b2) - max(j, b1))
-        o2 = max(0, k - max(j, b2))
+        if k <= b1:  # the run lies in one third (the usual case) or crosses a boundary
+            o0, o1, o2 = span, 0, 0
+        elif j >= b2:
+            o0, o1, o2 = 0, 0, span
+        elif j >= b1 and k <= b2:
+            o0, o1, o2 = 0, span, 0
+        else:
+            o0 = max(0, b1 - j)
+            o2 = max(0, k - b2)
+            o1 = span - o0 - o2
         if is_sleep:
             if c == 1:
                 c_n1 += span
@@ -288,7 +295,7 @@ def _night(codes, per_min, need5, need_p, need_a, rs, re, out):
                     out[CYCLE_MEAN] = (ce - cs).sum() / cs.size / per_min
 
 
-@nb.njit(cache=True, parallel=True)
+@nb.njit(cache=True, parallel=True, error_model="numpy")
 def nights_kernel(flat, offsets, lo, hi, per_min, persistent_minutes, min_awakening_minutes):
     """All endpoints of all nights: ``(n_nights, N_OUT)`` float64.
 

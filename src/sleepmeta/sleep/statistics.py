@@ -120,8 +120,8 @@ def night_table(
     frame = pd.DataFrame(stats[:, : len(FIELDS)], index=pd.Index(names, name="night"), columns=list(FIELDS))
     sleep_wake = stats[:, len(FIELDS)] > 0
     frame["epoch_seconds"] = epoch_sec
-    frame["staging"] = np.where(sleep_wake, "sleep/wake", "stages")
-    frame["lights"] = [_NO_LIGHTS if x is None else x[2] for x in lights]
+    frame["staging"] = pd.Categorical.from_codes(sleep_wake.astype(np.int8), ["stages", "sleep/wake"])
+    frame["lights"] = pd.Categorical([_NO_LIGHTS if x is None else x[2] for x in lights])
     frame["lights_off"] = lo * epoch_sec / 60.0
     frame["lights_on"] = hi * epoch_sec / 60.0
     frame["undefined"] = _reasons(frame, sleep_wake)
@@ -136,7 +136,7 @@ _REASONS = (
 )
 
 
-def _reasons(frame: pd.DataFrame, sleep_wake: np.ndarray) -> np.ndarray:
+def _reasons(frame: pd.DataFrame, sleep_wake: np.ndarray) -> pd.Categorical:
     """Why each night's NaN columns are undefined ('' when none is), vectorised."""
     no_sleep = (frame["TST"] == 0).to_numpy()
     flags = np.column_stack([
@@ -146,9 +146,8 @@ def _reasons(frame: pd.DataFrame, sleep_wake: np.ndarray) -> np.ndarray:
         ~no_sleep & frame["LPS"].isna().to_numpy(),
     ])
     key = flags @ (1 << np.arange(4))
-    texts = np.array(["; ".join(r for bit, r in enumerate(_REASONS) if k >> bit & 1) for k in range(16)],
-                     dtype=object)
-    return texts[key]
+    texts = ["; ".join(r for bit, r in enumerate(_REASONS) if k >> bit & 1) for k in range(16)]
+    return pd.Categorical.from_codes(key, texts)
 
 
 def _collect(hypnograms) -> tuple[list[str], list[Hypnogram]]:
