@@ -107,3 +107,33 @@ def test_contrast_on_an_unreadable_table_exits_2(tmp_path):
     bad.write_bytes(b"\xff\xfe\x00garbage\x00")
     res = runner.invoke(app, ["contrast", str(bad), "--endpoint", "WASO"])
     assert res.exit_code == 2
+
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@settings(max_examples=30, deadline=10000, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(content=st.one_of(st.binary(max_size=200), st.text(max_size=200).map(str.encode)),
+       suffix=st.sampled_from([".csv", ".txt", ".xml", ".edf"]),
+       extra=st.sampled_from([[], ["--coding", "rk"], ["--epoch-seconds", "nan"], ["--lights-off", "23:00"],
+                              ["--lights-on", "-5"], ["--min-awakening-minutes", "-1"]]))
+def test_nights_on_any_file_exits_0_or_2_with_one_line(tmp_path, content, suffix, extra):
+    f = tmp_path / f"x{suffix}"
+    f.write_bytes(content)
+    res = runner.invoke(app, ["nights", str(f), "--out", str(tmp_path / "o.csv"), *extra])
+    assert res.exit_code in (0, 2), res.output
+    assert res.exception is None or isinstance(res.exception, SystemExit)
+    if res.exit_code == 2:
+        assert res.output.count("error:") == 1
+
+
+@settings(max_examples=30, deadline=10000, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(content=st.one_of(st.binary(max_size=300), st.text(max_size=300).map(str.encode)),
+       endpoint=st.sampled_from(["WASO", "TST", "nope"]))
+def test_contrast_on_any_table_exits_0_or_2(tmp_path, content, endpoint):
+    f = tmp_path / "n.csv"
+    f.write_bytes(b"subject,arm,WASO,TST\n" + content)
+    res = runner.invoke(app, ["contrast", str(f), "--endpoint", endpoint])
+    assert res.exit_code in (0, 2), res.output
+    assert res.exception is None or isinstance(res.exception, SystemExit)
