@@ -206,3 +206,14 @@ def test_sleep_edf_lights_annotations_and_trailing_unscored(tmp_path):
     assert row["TIB"] == 2.5 and row["SOL"] == 1.0 and row["UNS"] == 0.0 and row["SE"] == 60.0
     whole = night_table(read_hypnogram(p, ignore=["Lights off", "Lights on"])).iloc[0]
     assert whole["TIB"] == 8.5 and whole["lights"] == "none (whole recording)"
+
+
+def test_lights_round_trip_through_edf_and_xml(tmp_path):
+    from sleepmeta.sleep import write_hypnogram
+
+    h = Hypnogram(["UNS", "W", "N2", "N2", "R", "W", "UNS"], start="2024-01-01 23:00").with_lights(30, 180)
+    for suffix in (".edf", ".xml"):
+        write_hypnogram(h, tmp_path / f"n{suffix}")
+        back = read_hypnogram(tmp_path / f"n{suffix}")
+        assert (back.lights_off, back.lights_on, back.lights_source) == (30.0, 180.0, "file")
+        assert back.codes.tolist() == h.codes.tolist()

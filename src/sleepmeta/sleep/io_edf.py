@@ -110,7 +110,8 @@ def read_hypnogram_edf(
 def write_hypnogram_edf(hypnogram: Hypnogram, path) -> None:
     """Write a hypnogram as a Sleep-EDF style EDF+ file (annotations only).
 
-    One annotation per run of epochs in the same stage. Without a ``start``
+    One annotation per run of epochs in the same stage, and ``Lights off`` /
+    ``Lights on`` annotations when the night has lights times. Without a ``start``
     the EDF+ date of an unknown recording (1 Jan 1985, 00:00) is written.
     Written atomically (temporary file, then rename).
 
@@ -134,6 +135,9 @@ def write_hypnogram_edf(hypnogram: Hypnogram, path) -> None:
             writer.setStartdatetime(start.to_pydatetime())
             for first, n, code in zip(starts, lengths, codes):
                 writer.writeAnnotation(float(first * epoch), float(n * epoch), EDF_TEXT[int(code)])
+            if hypnogram.lights is not None:  # lights as Sleep-EDF-style instant annotations
+                writer.writeAnnotation(float(hypnogram.lights_off), 0.0, "Lights off")
+                writer.writeAnnotation(float(hypnogram.lights_on), 0.0, "Lights on")
         finally:
             writer.close()
 

@@ -8,7 +8,8 @@ names what it found when it knows none:
   elements with ``EventType``, ``EventConcept``, ``Start`` and ``Duration``
   (seconds). Current naming: EventType ``Stages|Stages`` and concepts
   ``Wake|0``, ``Stage 1 sleep|1`` ... ``Stage 4 sleep|4`` (R&K; 3 and 4 are
-  N3), ``REM sleep|5``, ``Movement|6`` (artefact), ``Unscored|9``. Older
+  N3), ``REM sleep|5``, ``Movement|6`` (artefact), ``Unscored|9`` and
+  ``Unsure|Unsure`` (both read as unscored). Older
   translations name stages by ontology terms: SDO (``SDO:WakeState``,
   ``SDO:NonRapidEyeMovementSleep-N1`` ... ``-N4``,
   ``SDO:RapidEyeMovementSleep``) or SRO (``SRO:Wake``, ``SRO:Stage1Sleep``
@@ -151,6 +152,8 @@ def _classify(etype: str, concept: str) -> tuple[str, int | None]:
     if onto is not None:
         return onto
     if etype.lower().startswith("stages"):
+        if concept.lower().startswith("unsure"):  # "Unsure|Unsure": the scorer could not stage the epoch
+            return "NSRR", -2
         _, _, tail = concept.rpartition("|")
         tail = tail.strip()
         code = NSRR_CODES.get(int(tail)) if tail.isascii() and tail.isdigit() else None
@@ -159,7 +162,7 @@ def _classify(etype: str, concept: str) -> tuple[str, int | None]:
 
 
 def write_hypnogram_xml(hypnogram: Hypnogram, path) -> None:
-    """Write an NSRR-style XML scoring: one stage event per run of epochs.
+    """Write an NSRR-style XML scoring: one stage event per run of epochs (and lights events).
 
     Written atomically (temporary file, then rename).
     """
@@ -178,6 +181,13 @@ def write_hypnogram_xml(hypnogram: Hypnogram, path) -> None:
         ET.SubElement(event, "EventConcept").text = NSRR_CONCEPT[int(code)]
         ET.SubElement(event, "Start").text = f"{first * epoch:.10g}"
         ET.SubElement(event, "Duration").text = f"{n * epoch:.10g}"
+    if hypnogram.lights is not None:
+        for concept, when in (("Lights off", hypnogram.lights_off), ("Lights on", hypnogram.lights_on)):
+            event = ET.SubElement(events, "ScoredEvent")
+            ET.SubElement(event, "EventType")
+            ET.SubElement(event, "EventConcept").text = concept
+            ET.SubElement(event, "Start").text = f"{when:.10g}"
+            ET.SubElement(event, "Duration").text = "0"
     ET.indent(root)
     text = '<?xml version="1.0" encoding="UTF-8" standalone="no"?>\n' + ET.tostring(root, encoding="unicode")
     atomic_write_text(path, text + "\n")
