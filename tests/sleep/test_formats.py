@@ -217,3 +217,9 @@ def test_lights_round_trip_through_edf_and_xml(tmp_path):
         back = read_hypnogram(tmp_path / f"n{suffix}")
         assert (back.lights_off, back.lights_on, back.lights_source) == (30.0, 180.0, "file")
         assert back.codes.tolist() == h.codes.tolist()
+
+
+def test_nsrr_unsure_stage_is_unscored(tmp_path):
+    p = tmp_path / "u.xml"
+    p.write_text(_nsrr([("Stages|Stages", "Wake|0", 0, 30), ("Stages|Stages", "Unsure|Unsure", 30, 60)]))
+    assert read_hypnogram(p).labels.tolist() == ["W", "UNS", "UNS"]
