@@ -13,7 +13,6 @@ import pytest
 
 from sleepmeta.errors import HypnogramError, InputError
 from sleepmeta.sleep import Hypnogram, night_table, read_hypnogram, read_nights
-from sleepmeta.sleep.io_text import read_hypnogram_text
 from sleepmeta.sleep.io_xml import read_hypnogram_xml
 
 

@@ -18,7 +18,6 @@ end, giving the usual slow-wave-early, REM-late architecture.
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 
 from sleepmeta.errors import InputError, unknown_option
 from sleepmeta.sleep.hypnogram import Hypnogram

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from sleepmeta.errors import HypnogramError, InputError
-from sleepmeta.sleep.fields import KERNEL_FIELDS, META_FIELDS, STAGE_FIELDS
+from sleepmeta.sleep.fields import KERNEL_FIELDS
 from sleepmeta.sleep.hypnogram import Hypnogram
 
 #: Endpoint columns of :func:`night_table`, in order (documented in :mod:`~sleepmeta.sleep.fields`).
