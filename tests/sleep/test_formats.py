@@ -222,3 +222,16 @@ def test_nsrr_unsure_stage_is_unscored(tmp_path):
     p = tmp_path / "u.xml"
     p.write_text(_nsrr([("Stages|Stages", "Wake|0", 0, 30), ("Stages|Stages", "Unsure|Unsure", 30, 60)]))
     assert read_hypnogram(p).labels.tolist() == ["W", "UNS", "UNS"]
+
+
+def test_xml_entity_attacks_are_refused(tmp_path):
+    lol = "".join(f'<!ENTITY l{i} "{"&l%d;" % (i - 1) * 10}">' for i in range(1, 10))
+    bomb = f'<?xml version="1.0"?><!DOCTYPE r [<!ENTITY l0 "lol">{lol}]><PSGAnnotation>&l9;</PSGAnnotation>'
+    p = tmp_path / "bomb.xml"
+    p.write_text(bomb)
+    with pytest.raises(HypnogramError, match="bomb.xml"):
+        read_hypnogram(p)
+    p.write_text('<?xml version="1.0"?><!DOCTYPE r [<!ENTITY x SYSTEM "file:///etc/passwd">]>'
+                 "<PSGAnnotation><EpochLength>&x;</EpochLength></PSGAnnotation>")
+    with pytest.raises(HypnogramError, match="not well-formed XML"):
+        read_hypnogram(p)
