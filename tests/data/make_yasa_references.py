@@ -1,89 +1,89 @@
-"""Pin YASA's sleep statistics for the hypnograms the tests compare against.
+"""Write tests/data/yasa_references.json: YASA's outputs on fixed nights.
 
-Run with YASA installed (``pip install 'sleepmeta[yasa]'``):
+Run (needs YASA): ``python tests/data/make_yasa_references.py``. The
+nights' stage codes are stored in the file with YASA's answers, so the
+comparisons in ``tests/sleep/test_yasa_pinned.py`` run without YASA
+installed. Calls recorded per night:
 
-    python tests/data/make_yasa_references.py
-
-It writes ``tests/data/yasa_references.json``: for each case the integer
-hypnogram (YASA's codes), the epoch length and what YASA returns for it --
-``yasa.sleep_statistics(codes, sf_hyp=1/epoch)`` (the legacy API) and the
-``SOL_5min``, ``WAKE``, ``ART``, ``UNS`` of
-``yasa.Hypnogram(labels, freq=...).sleep_statistics()`` -- with YASA's
-version and the date. The tests compare sleepmeta with these numbers when
-YASA is not installed, and with YASA itself when it is.
+* ``yasa.sleep_statistics(codes, sf_hyp=1/epoch_seconds)``
+* ``yasa.Hypnogram(labels, freq=f"{epoch_seconds}s").sleep_statistics()``
+  (labels UNS ART WAKE N1 N2 N3 REM) and ``.transition_matrix()``
+* two-stage nights: ``yasa.Hypnogram(labels, freq=..., n_stages=2).sleep_statistics()``
 """
 
 from __future__ import annotations
 
-import datetime
+import datetime as dt
 import json
-import math
 import warnings
 from pathlib import Path
 
 import numpy as np
+import yasa
 
-HERE = Path(__file__).resolve().parent
-OUT = HERE / "yasa_references.json"
-CLASS_LABELS = {-2: "UNS", -1: "ART", 0: "WAKE", 1: "N1", 2: "N2", 3: "N3", 4: "REM"}
-
-EDGE_CASES = {
-    "yasa docstring night": ([0, 0, 1, 1, 1, 2, 2, 2, 3, 3, 3, 2, 3, 3, 4, 4, 4, 4, 0, 0], 30),
-    "no sleep at all": ([0, 0, 0, -1, 0, -2], 30),
-    "sleep to the last epoch": ([0, 0, 2, 2, 0, 3, 3, 4], 30),
-    "sleep from the first epoch": ([1, 2, 2, 0, 0, 2, 4, 0], 30),
-    "artefact inside and outside the SPT": ([-1, 0, 1, -1, 2, 0, -2, 2, 4, -1, 0], 30),
-    "20-s epochs": ([0] * 7 + [1, 2] + [2] * 40 + [0, 0, 3, 3, 4, 4, 0], 20),
-    "60-s epochs": ([0, 0, 1] + [2] * 12 + [0, 4, 4, 0, 0], 60),
-    "only artefact and unscored": ([-1, -2, -1], 30),
-    "no REM": ([0, 1, 2, 3, 2, 0], 30),
-}
+OUT = Path(__file__).with_name("yasa_references.json")
+NAMES = {-2: "UNS", -1: "ART", 0: "WAKE", 1: "N1", 2: "N2", 3: "N3", 4: "REM"}
 
 
-def cases() -> dict:
-    """The edge cases, 20 simulated 2-h nights with artefacts, and 40 random hypnograms."""
-    from sleepmeta.sleep.simulate import simulate_nights
-
-    out = {name: (list(codes), ep) for name, (codes, ep) in EDGE_CASES.items()}
-    for i, h in enumerate(simulate_nights(20, hours=2, artefact_rate=0.02, seed=11)):
-        out[f"simulated night {i}"] = ([int(c) for c in h.codes], 30)
-    rng = np.random.default_rng(20240607)
-    for i in range(40):
-        n = int(rng.integers(2, 121))
-        out[f"random {i}"] = ([int(c) for c in rng.integers(-2, 5, n)],
-                              int(rng.choice([20, 30, 60])))
-    return out
-
-
-def _plain(x):
-    x = float(x)
-    return None if math.isnan(x) else x
+def _nights():
+    rng = np.random.default_rng(20261130)
+    nights = [
+        ("yasa docstring night", [0, 0, 1, 1, 1, 2, 2, 2, 3, 3, 3, 2, 3, 3, 4, 4, 4, 4, 0, 0], 30),
+        ("no sleep", [0, 0, 0, -1, 0, -2], 30),
+        ("sleep to the last epoch", [0, 0, 2, 2, 0, 3, 3, 4], 30),
+        ("artefact inside and outside the SPT", [-1, 0, 1, -1, 2, 0, -2, 2, 4, -1, 0], 30),
+        ("60-s epochs", [0, 0, 1] + [2] * 12 + [0, 4, 4, 0, 0], 60),
+    ]
+    # random Markov nights: a sticky transition matrix over -2..4
+    for k in range(12):
+        n = int(rng.integers(40, 400))
+        codes, state = [], 0
+        for _ in range(n):
+            if rng.random() < 0.15:
+                state = int(rng.choice([-2, -1, 0, 1, 2, 3, 4], p=[0.03, 0.05, 0.22, 0.15, 0.3, 0.1, 0.15]))
+            codes.append(state)
+        nights.append((f"random night {k + 1}", codes, [20, 30, 60][k % 3]))
+    return nights
 
 
 def main() -> None:
-    import yasa
-
-    refs = {}
-    for name, (codes, ep) in cases().items():
+    out = {"yasa_version": yasa.__version__, "date": dt.date.today().isoformat(),
+           "script": "tests/data/make_yasa_references.py", "nights": [], "two_stage": []}
+    for name, codes, epoch in _nights():
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            legacy = yasa.sleep_statistics(np.asarray(codes), sf_hyp=1 / ep)
-        cls = yasa.Hypnogram([CLASS_LABELS[c] for c in codes], freq=f"{ep}s").sleep_statistics()
-        refs[name] = {"codes": codes, "epoch_seconds": ep,
-                      "sleep_statistics": {k: _plain(v) for k, v in legacy.items()},
-                      "hypnogram_statistics": {k: _plain(cls.get(k, 0.0))
-                                               for k in ("SOL_5min", "WAKE", "ART", "UNS")}}
-    head = {"source": "YASA (Vallat & Walker 2021): yasa.sleep_statistics(codes, "
-                      "sf_hyp=1/epoch) and yasa.Hypnogram(labels, freq=f'{epoch}s')"
-                      ".sleep_statistics()",
-            "yasa_version": yasa.__version__, "date": datetime.date.today().isoformat(),
-            "script": "tests/data/make_yasa_references.py"}
-    lines = [f" {json.dumps(k)}: {json.dumps(v)}," for k, v in head.items()]
-    lines += [' "cases": {'] + [f"  {json.dumps(k)}: {json.dumps(v)}," for k, v in refs.items()]
-    lines[-1] = lines[-1].rstrip(",")
-    OUT.write_text("{\n" + "\n".join(lines) + "\n }\n}\n")
-    json.loads(OUT.read_text())  # one case per line, and still JSON
-    print(f"wrote {len(refs)} cases to {OUT}")
+            legacy = yasa.sleep_statistics(np.asarray(codes), sf_hyp=1 / epoch)
+        hyp = yasa.Hypnogram([NAMES[c] for c in codes], freq=f"{epoch}s")
+        counts, _ = hyp.transition_matrix()
+        out["nights"].append({
+            "name": name, "epoch_seconds": epoch, "codes": codes,
+            "sleep_statistics": {k: (None if np.isnan(v) else float(v)) for k, v in legacy.items()},
+            "hypnogram_sleep_statistics": {k: (None if np.isnan(v) else float(v))
+                                           for k, v in hyp.sleep_statistics().items()},
+            "transition_counts": {"stages": [str(s) for s in counts.index],
+                                  "counts": counts.to_numpy().tolist()},
+        })
+    rng = np.random.default_rng(7)
+    for k in range(6):
+        n = int(rng.integers(20, 300))
+        labels = list(np.where(rng.random(n) < 0.6, "SLEEP", "WAKE"))
+        labels = sorted(labels[: n // 4]) [::-1] + labels[n // 4:]  # wake first, then mixed
+        epoch = [15, 30, 60][k % 3]
+        stats = yasa.Hypnogram(labels, freq=f"{epoch}s", n_stages=2).sleep_statistics()
+        out["two_stage"].append({"epoch_seconds": epoch, "labels": labels,
+                                 "sleep_statistics": {key: (None if np.isnan(v) else float(v))
+                                                      for key, v in stats.items()}})
+    # one night per line: readable diffs, small file
+    head = {k: v for k, v in out.items() if k not in ("nights", "two_stage")}
+    lines = [json.dumps(head)[:-1] + ', "nights": [']
+    lines += [json.dumps(x) + "," for x in out["nights"]]
+    lines[-1] = lines[-1][:-1]
+    lines += ['], "two_stage": [']
+    lines += [json.dumps(x) + "," for x in out["two_stage"]]
+    lines[-1] = lines[-1][:-1]
+    lines += ["]}"]
+    OUT.write_text("\n".join(lines) + "\n")
+    print(f"wrote {OUT}")
 
 
 if __name__ == "__main__":

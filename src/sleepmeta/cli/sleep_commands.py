@@ -22,8 +22,9 @@ _errors = Console(stderr=True)
 
 
 def _fail(exc: Exception) -> typer.Exit:
-    _errors.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
-    return typer.Exit(code=1)
+    """One plain-text line on stderr and exit code 2, as every command does for bad input."""
+    _errors.print("[bold red]error:[/] " + escape(str(exc)), highlight=False, soft_wrap=True)
+    return typer.Exit(code=2)
 
 
 def _read_csv(path: Path, what: str):
@@ -31,8 +32,8 @@ def _read_csv(path: Path, what: str):
 
     try:
         return pd.read_csv(path)
-    except (OSError, ValueError) as exc:
-        raise _fail(f"{what} file '{path}': cannot be read: {exc}") from None
+    except (OSError, ValueError, pd.errors.ParserError) as exc:
+        raise _fail(f"{what} file '{path}': cannot be read: {type(exc).__name__}: {exc}") from None
 
 
 def _show(frame, columns: list[str], title: str) -> None:
@@ -55,14 +56,20 @@ def _show(frame, columns: list[str], title: str) -> None:
 
 @app.command()
 def nights(
-    files: Annotated[list[Path], typer.Argument(help="Hypnogram files: .csv, .edf (Sleep-EDF style), .xml (NSRR).")],
+    files: Annotated[list[Path], typer.Argument(help="Hypnogram files: .csv, .txt (one stage per line), .edf (Sleep-EDF style), .xml (NSRR, Profusion, Embla).")],
     out: Annotated[Path, typer.Option("--out", "-o", help="CSV to write: one row per night.")],
-    epoch_seconds: Annotated[Optional[float], typer.Option(help="Epoch length for files that do not state it.")] = None,
-    meta: Annotated[Optional[Path], typer.Option(help="CSV with a 'file' column and participant columns (subject, arm, period...) to join.")] = None,
-    persistent_minutes: Annotated[float, typer.Option(help="Uninterrupted sleep defining LPS.")] = 10.0,
-    min_awakening_minutes: Annotated[float, typer.Option(help="Shortest wake run counted as an awakening.")] = 0.0,
+    epoch_seconds: Annotated[Optional[float], typer.Option(help="Epoch length in seconds for files that do not state it, e.g. 30.")] = None,
+    meta: Annotated[Optional[Path], typer.Option(help="CSV with a 'file' column and participant columns (subject, arm, period...) to join; optional lights_off/lights_on columns.")] = None,
+    coding: Annotated[Optional[str], typer.Option(help="Coding of digit stages: rk (4 = stage 4, Sleep-EDF/NSRR) or yasa (4 = REM).")] = None,
+    lights_off: Annotated[Optional[str], typer.Option(help="Lights off for every night: seconds from the start, or a clock time such as 23:10.")] = None,
+    lights_on: Annotated[Optional[str], typer.Option(help="Lights on for every night: seconds from the start, or a clock time such as 07:05.")] = None,
+    persistent_minutes: Annotated[float, typer.Option(help="Uninterrupted sleep defining LPS, in minutes.")] = 10.0,
+    min_awakening_minutes: Annotated[float, typer.Option(help="Shortest wake run counted as an awakening or wake bout, in minutes.")] = 0.0,
 ) -> None:
-    """Sleep endpoints (TIB, TST, SOL, LPS, WASO, SE, stages...) of each night.
+    """Sleep endpoints (TIB, TST, SOL, LPS, WASO, SE, stages, cycles...) of each night.
+
+    Statistics cover lights off to lights on (from the files, the meta
+    columns or --lights-off/--lights-on; the 'lights' column says which).
 
     Example: sleepmeta nights data/*.edf --meta participants.csv --out nights.csv
     """
@@ -71,15 +78,26 @@ def nights(
         from sleepmeta.sleep import read_nights
 
         table = read_nights(
-            files, epoch_seconds=epoch_seconds, meta=meta_frame,
+            files, epoch_seconds=epoch_seconds, meta=meta_frame, coding=coding,
+            lights_off=_time_or_seconds(lights_off), lights_on=_time_or_seconds(lights_on),
             persistent_minutes=persistent_minutes, min_awakening_minutes=min_awakening_minutes,
         )
         atomic_write_text(out, table.to_csv(lineterminator="\n"))
     except (SleepmetaError, ValueError, OSError) as exc:
         raise _fail(exc) from None
     shown = table.reset_index()
-    _show(shown, ["night", "TIB", "TST", "SOL", "LPS", "WASO", "SE", "n_awakenings"],
+    _show(shown, ["night", "TIB", "TST", "SOL", "LPS", "WASO_AASM", "SE", "lights"],
           f"{len(table)} night(s) -> {out}")
+
+
+def _time_or_seconds(text: Optional[str]):
+    """A number of seconds when the text is one, else the text (a clock time)."""
+    if text is None:
+        return None
+    try:
+        return float(text)
+    except ValueError:
+        return text
 
 
 @app.command()

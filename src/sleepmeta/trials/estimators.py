@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import gammaln
 
-from sleepmeta.errors import ModelError
+from sleepmeta.errors import InputError, ModelError
 
 
 def welch(x1, x2) -> dict[str, float]:
@@ -27,7 +27,10 @@ def welch(x1, x2) -> dict[str, float]:
     """
     x1, x2 = np.asarray(x1, float), np.asarray(x2, float)
     n1, n2 = x1.size, x2.size
-    a, b = x1.var(ddof=1) / n1, x2.var(ddof=1) / n2
+    with np.errstate(over="ignore", invalid="ignore"):
+        a, b = x1.var(ddof=1) / n1, x2.var(ddof=1) / n2
+    if not np.isfinite(a + b):
+        raise InputError("values too large: their variance overflows float64 (rescale the endpoint)")
     # (a + b)^2 / (a^2/(n1-1) + b^2/(n2-1)) written with w = a / (a + b), so tiny
     # variances (a^2 underflowing to 0, e.g. variances near 1e-160) give the same df
     w = a / (a + b) if a + b > 0 else 0.5
