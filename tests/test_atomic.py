@@ -64,3 +64,12 @@ def test_nights_contrast_and_simulate_outputs_get_the_umask_mode(umask, tmp_path
     assert out.exit_code == 0, out.output
     written = [p for p in (tmp_path / "sim.parquet").rglob("*") if p.is_file()]
     assert len(written) >= 3 and {_mode(p) for p in written} == {want}
+
+
+def test_report_folder_and_files_get_the_umask_mode(umask, tmp_path):
+    from sleepmeta.review.build import build_report
+
+    out = tmp_path / "rep"
+    build_report(None, out, fmt="json")
+    assert _mode(out) == 0o777 & ~umask  # mkdtemp's 0700 would hide it from the group
+    assert _mode(out / "report.json") == 0o666 & ~umask

@@ -15,7 +15,7 @@ import os
 import tempfile
 from pathlib import Path
 
-__all__ = ["atomic_path", "atomic_write_text", "default_file_mode"]
+__all__ = ["atomic_path", "atomic_write_text", "default_dir_mode", "default_file_mode"]
 
 
 def default_file_mode() -> int:
@@ -26,9 +26,24 @@ def default_file_mode() -> int:
     '0o644'
     >>> _ = os.umask(old)
     """
+    return 0o666 & ~_umask()
+
+
+def default_dir_mode() -> int:
+    """The mode ``os.mkdir`` gives a new folder: ``0o777`` less the umask.
+
+    >>> old = os.umask(0o027)
+    >>> oct(default_dir_mode())
+    '0o750'
+    >>> _ = os.umask(old)
+    """
+    return default_file_mode() | (0o111 & ~_umask())
+
+
+def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
-    return 0o666 & ~mask
+    return mask
 
 
 @contextlib.contextmanager

@@ -6,6 +6,8 @@ import json
 
 import matplotlib.image as mpimg
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from sleepmeta.cli import app
@@ -149,3 +151,18 @@ def test_pool_summary_folds_long_term_names_at_80_columns(tmp_path):
                               "~ absolute_latitude_of_the_site"], terminal_width=80)
     assert out.exit_code == 0, out.output
     assert max(len(line) for line in out.output.splitlines()) <= 80 and "…" not in out.output
+
+
+_FORMULA_CHARS = "~+-*/:^()`'\"[]{}._ ablatyIClognpsqrtex0123456789%|@"
+
+
+@settings(max_examples=60, deadline=10000,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(mods=st.text(alphabet=_FORMULA_CHARS, min_size=1, max_size=30))
+def test_fuzz_mods_exit_0_or_2_with_one_message(bcg_csv, mods):
+    # issue 11: whatever --mods holds, the command answers or refuses in one line (exit 2),
+    # never a traceback and never code run from the formula
+    out = runner.invoke(app, ["pool", str(bcg_csv), *BCG_COLS, "--mods", mods, "--json"])
+    assert out.exit_code in (0, 2), (mods, out.output, out.exception)
+    if out.exit_code == 2:
+        assert out.output.startswith("error:") and "Traceback" not in out.output

@@ -49,33 +49,34 @@ _EVENTS = _column("the events of each study (PR PLN PLO PAS PFT)", "--events cas
 @fail_on_input_error
 def pool(
     file: Annotated[Optional[Path], typer.Argument(
-        help="CSV file, one row per study. Omit to run the shipped BCG vaccine trials "
-             "(Colditz et al. 1994) as log risk ratios.")] = None,
+        help="CSV file, one row per study, e.g. trials.csv. Omit to run the shipped BCG "
+             "vaccine trials (Colditz et al. 1994) as log risk ratios.")] = None,
     measure: Annotated[Optional[str], typer.Option(
         help="Effect measure computed from the columns: MD SMD SMDH ROM (mean1 sd1 n1 mean2 sd2 "
              "n2); RR OR RD AS PETO (events1 n1 events2 n2); COR ZCOR (r n); PR PLN PLO PAS PFT "
-             "(events n). Omit when the file has --yi and --vi.")] = None,
+             "(events n); e.g. --measure SMD. Omit when the file has --yi and --vi.")] = None,
     yi: _YI = None, vi: _VI = None, mean1: _MEAN1 = None, sd1: _SD1 = None, n1: _N1 = None,
     mean2: _MEAN2 = None, sd2: _SD2 = None, n2: _N2 = None, events1: _EVENTS1 = None,
     events2: _EVENTS2 = None, r: _R = None, n: _N = None, events: _EVENTS = None,
     labels: Annotated[Optional[str], typer.Option(
         help="Column with the study labels, e.g. --labels study.")] = None,
     method: Annotated[str, typer.Option(
-        help=f"tau² estimator: {' '.join(ESTIMATOR_INFO)}.")] = "REML",
+        help=f"tau² estimator: {' '.join(ESTIMATOR_INFO)}, e.g. --method DL.")] = "REML",
     test: Annotated[str, typer.Option(help="; ".join(
-        f"{t.name}: {t.label}" for t in TESTS.values()) + ".")] = "z",
-    level: Annotated[float, typer.Option(help="Confidence level.")] = 0.95,
+        f"{t.name}: {t.label}" for t in TESTS.values()) + ", e.g. --test knha.")] = "z",
+    level: Annotated[float, typer.Option(help="Confidence level, e.g. --level 0.9.")] = 0.95,
     mods: Annotated[Optional[str], typer.Option(
         help="Moderators as a formula on the file's columns, e.g. '~ dose_mg + C(condition)'. "
              "Allowed: column names, numbers, + - * / : ** ^, C(), I() of arithmetic, "
              "log/np.log, exp, np.sqrt, scale, center, bs/cr/cc/poly splines.")] = None,
-    missing: Annotated[str, typer.Option(help="raise, or drop incomplete studies (reported).")] = "raise",
-    forest: Annotated[Optional[Path], typer.Option(help="Write a forest plot (.png/.svg/.pdf).")] = None,
-    funnel: Annotated[Optional[Path], typer.Option(help="Write a funnel plot (.png/.svg/.pdf).")] = None,
+    missing: Annotated[str, typer.Option(help="raise, or drop incomplete studies (reported), e.g. --missing drop.")] = "raise",
+    forest: Annotated[Optional[Path], typer.Option(help="Write a forest plot (.png/.svg/.pdf), e.g. --forest forest.png.")] = None,
+    funnel: Annotated[Optional[Path], typer.Option(help="Write a funnel plot (.png/.svg/.pdf), e.g. --funnel funnel.svg.")] = None,
     bubble: Annotated[Optional[Path], typer.Option(
-        help="With --mods: write a bubble plot of the first moderator (.png/.svg/.pdf).")] = None,
+        help="With --mods: write a bubble plot of the first moderator (.png/.svg/.pdf), "
+             "e.g. --bubble bubble.pdf.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON (same field names) instead of the summary.")] = False,
-    out: Annotated[Optional[Path], typer.Option(help="Also write the JSON result to this file.")] = None,
+    out: Annotated[Optional[Path], typer.Option(help="Also write the JSON result to this file, e.g. --out result.json.")] = None,
 ) -> None:
     """Pool effect sizes from a CSV file with a random- or common-effects model.
 

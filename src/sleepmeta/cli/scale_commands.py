@@ -16,15 +16,20 @@ _SHOWN = ("bias", "empse", "coverage", "pi_coverage", "ci_width", "rejection", "
 @app.command()
 @fail_on_input_error
 def simulate(
-    grid: Path = typer.Argument(..., help="Grid TOML file (conditions, replicates, methods)."),
+    grid: Path = typer.Argument(..., help="Grid TOML file (conditions, replicates, methods; "
+                                "see the README), e.g. grid.toml."),
     out: Path = typer.Option(..., "--out", "-o",
-                             help="Output folder of Parquet files (resumed if it exists)."),
+                             help="Output folder of Parquet files (resumed if it exists), e.g. "
+                                  "--out results.parquet. Needs the simulate extra (pyarrow)."),
     scheduler: str = typer.Option(None, "--scheduler", "-s",
-                                  help="'processes', or a Dask scheduler 'tcp://host:port'. "
-                                       "Default: this process."),
-    workers: int = typer.Option(None, "--workers", help="Processes for --scheduler processes."),
+                                  help="Where chunks run: default this process; 'processes' "
+                                       "(local processes), or a Dask scheduler's address, e.g. "
+                                       "--scheduler tcp://10.0.0.5:8786."),
+    workers: int = typer.Option(None, "--workers",
+                                help="Processes for --scheduler processes, e.g. --workers 4 "
+                                     "(default: one per core)."),
     timeout: float = typer.Option(10.0, "--timeout",
-                                  help="Seconds to wait for a Dask scheduler."),
+                                  help="Seconds to wait for a Dask scheduler, e.g. --timeout 30."),
     progress: bool = typer.Option(None, "--progress/--no-progress",
                                   help="Progress bar (default: when in a terminal)."),
 ) -> None:

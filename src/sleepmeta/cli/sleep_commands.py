@@ -56,15 +56,15 @@ def _show(frame, columns: list[str], title: str) -> None:
 
 @app.command()
 def nights(
-    files: Annotated[list[Path], typer.Argument(help="Hypnogram files: .csv, .txt (one stage per line), .edf (Sleep-EDF style), .xml (NSRR, Profusion, Embla).")],
-    out: Annotated[Path, typer.Option("--out", "-o", help="CSV to write: one row per night.")],
-    epoch_seconds: Annotated[Optional[float], typer.Option(help="Epoch length in seconds for files that do not state it, e.g. 30.")] = None,
-    meta: Annotated[Optional[Path], typer.Option(help="CSV with a 'file' column and participant columns (subject, arm, period...) to join; optional lights_off/lights_on columns.")] = None,
-    coding: Annotated[Optional[str], typer.Option(help="Coding of digit stages: rk (4 = stage 4, Sleep-EDF/NSRR) or yasa (4 = REM).")] = None,
-    lights_off: Annotated[Optional[str], typer.Option(help="Lights off for every night: seconds from the start, or a clock time such as 23:10.")] = None,
-    lights_on: Annotated[Optional[str], typer.Option(help="Lights on for every night: seconds from the start, or a clock time such as 07:05.")] = None,
-    persistent_minutes: Annotated[float, typer.Option(help="Uninterrupted sleep defining LPS, in minutes.")] = 10.0,
-    min_awakening_minutes: Annotated[float, typer.Option(help="Shortest wake run counted as an awakening or wake bout, in minutes.")] = 0.0,
+    files: Annotated[list[Path], typer.Argument(help="Hypnogram files: .csv, .txt (one stage per line), .edf (Sleep-EDF style), .xml (NSRR, Profusion, Embla), e.g. data/*.edf.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="CSV to write: one row per night, e.g. --out nights.csv.")],
+    epoch_seconds: Annotated[Optional[float], typer.Option(help="Epoch length (seconds) for files that do not state it, e.g. --epoch-seconds 30.")] = None,
+    meta: Annotated[Optional[Path], typer.Option(help="CSV with a 'file' column and participant columns (subject, arm, period...) to join; optional lights_off/lights_on columns, e.g. --meta participants.csv.")] = None,
+    coding: Annotated[Optional[str], typer.Option(help="Coding of digit stages: rk (4 = stage 4, Sleep-EDF/NSRR) or yasa (4 = REM), e.g. --coding rk.")] = None,
+    lights_off: Annotated[Optional[str], typer.Option(help="Lights off for every night: seconds from the start, or a clock time, e.g. --lights-off 23:10.")] = None,
+    lights_on: Annotated[Optional[str], typer.Option(help="Lights on for every night: seconds from the start, or a clock time, e.g. --lights-on 07:05.")] = None,
+    persistent_minutes: Annotated[float, typer.Option(help="Minutes of uninterrupted sleep defining LPS, e.g. --persistent-minutes 10.")] = 10.0,
+    min_awakening_minutes: Annotated[float, typer.Option(help="Shortest wake run (minutes) counted as an awakening or wake bout, e.g. --min-awakening-minutes 1.")] = 0.0,
 ) -> None:
     """Sleep endpoints (TIB, TST, SOL, LPS, WASO, SE, stages, cycles...) of each night.
 
@@ -102,20 +102,20 @@ def _time_or_seconds(text: Optional[str]):
 
 @app.command()
 def contrast(
-    nights_csv: Annotated[Path, typer.Argument(metavar="NIGHTS", help="Night table CSV (from 'sleepmeta nights' plus subject/arm columns).")],
+    nights_csv: Annotated[Path, typer.Argument(metavar="NIGHTS", help="Night table CSV (from 'sleepmeta nights' plus subject/arm columns), e.g. nights.csv.")],
     endpoint: Annotated[list[str], typer.Option("--endpoint", "-e", help="Endpoint column(s), e.g. WASO; repeat for more.")],
-    design: Annotated[str, typer.Option(help="parallel or crossover.")] = "parallel",
-    arm: Annotated[str, typer.Option(help="Arm column.")] = "arm",
-    subject: Annotated[str, typer.Option(help="Participant column.")] = "subject",
-    period: Annotated[Optional[str], typer.Option(help="Period column (crossover; adjusts for period).")] = None,
-    baseline: Annotated[Optional[str], typer.Option(help="True/False column marking baseline nights (parallel; ANCOVA).")] = None,
-    treatment: Annotated[Optional[str], typer.Option(help="Arm value of the treatment.")] = None,
-    control: Annotated[Optional[str], typer.Option(help="Arm value of the control.")] = None,
-    method: Annotated[Optional[str], typer.Option(help="welch, pooled, ancova, change, paired or senn.")] = None,
-    study: Annotated[Optional[str], typer.Option(help="Column naming the trial: one contrast per trial.")] = None,
-    label: Annotated[Optional[str], typer.Option(help="Study label when there is no study column.")] = None,
-    missing: Annotated[str, typer.Option(help="raise or omit nights without a value.")] = "raise",
-    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="CSV to write (ready for a meta-analysis: yi, vi).")] = None,
+    design: Annotated[str, typer.Option(help="parallel or crossover, e.g. --design crossover.")] = "parallel",
+    arm: Annotated[str, typer.Option(help="Column with each night's arm, e.g. --arm arm.")] = "arm",
+    subject: Annotated[str, typer.Option(help="Column with the participant, e.g. --subject subject.")] = "subject",
+    period: Annotated[Optional[str], typer.Option(help="Period column (crossover; adjusts for period), e.g. --period period.")] = None,
+    baseline: Annotated[Optional[str], typer.Option(help="True/False column marking baseline nights (parallel; ANCOVA), e.g. --baseline is_baseline.")] = None,
+    treatment: Annotated[Optional[str], typer.Option(help="Arm value of the treatment, e.g. --treatment drug.")] = None,
+    control: Annotated[Optional[str], typer.Option(help="Arm value of the control, e.g. --control placebo.")] = None,
+    method: Annotated[Optional[str], typer.Option(help="welch, pooled, ancova, change, paired or senn, e.g. --method pooled.")] = None,
+    study: Annotated[Optional[str], typer.Option(help="Column naming the trial: one contrast per trial, e.g. --study trial.")] = None,
+    label: Annotated[Optional[str], typer.Option(help="Study label when there is no study column, e.g. --label 'Roth 2012'.")] = None,
+    missing: Annotated[str, typer.Option(help="raise, or omit nights without a value, e.g. --missing omit.")] = "raise",
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="CSV to write (ready for a meta-analysis: yi, vi), e.g. --out contrasts.csv.")] = None,
 ) -> None:
     """Treatment-minus-control mean difference per trial and endpoint.
 

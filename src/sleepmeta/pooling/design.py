@@ -75,6 +75,9 @@ def _no_missing(frame: pd.DataFrame, labels) -> None:
 
 def _check_rank(X: np.ndarray, terms, labels) -> None:
     k, p = X.shape
+    if p == 0:
+        raise ModelError("the model has no coefficients: the formula removes the intercept "
+                         "('0' or '- 1') and names no moderator")
     if p >= k:
         raise ModelError(f"the model has {p} coefficients ({', '.join(terms)}) but only {k} studies; "
                          "it needs fewer coefficients than studies")
