@@ -31,6 +31,15 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, settings
+
+# Property and fuzz tests draw fresh examples on a developer's machine (to keep finding
+# faults) but the same examples in CI (CI=true), so a landing run is reproducible; a
+# loaded machine must not turn a slow example into a failure there.
+settings.register_profile("ci", derandomize=True, deadline=None,
+                          suppress_health_check=[HealthCheck.too_slow])
+if os.environ.get("CI"):
+    settings.load_profile("ci")
 
 DATA = Path(__file__).parent / "data"
 REFERENCES = DATA / "metafor_references.json"
