@@ -16,7 +16,7 @@ from sleepmeta.pooling.design import design_matrix
 from sleepmeta.pooling.engine import BatchFit, fit_batch
 from sleepmeta.pooling.feasibility import check_fit, k1_note
 from sleepmeta.pooling.inputs import column_or_values, resolve_inputs
-from sleepmeta.pooling.regression import model_spec, pseudo_r2
+from sleepmeta.pooling.regression import pseudo_r2
 from sleepmeta.pooling.registry import ESTIMATOR_INFO, TESTS, Control, check_options
 from sleepmeta.pooling.result import MetaResult, raise_unconverged
 from sleepmeta.pooling.subgroups import SubgroupResult, subgroup_analysis
@@ -119,8 +119,7 @@ def meta_analysis(
     r2, r2_note = pseudo_r2(fit, inp.yi, inp.vi, design.intercept)
     if r2_note:
         notes.append(r2_note)
-    spec = model_spec(mods, inp.data)
-    extras = {"model_spec": spec} if spec is not None else {}
+    extras = {"model_spec": design.spec} if design.spec is not None else {}
     if control is not None:
         extras["control"] = control
     return MetaResult.from_fit(fit, 0, inp.yi, inp.vi, design, inp.labels, inp.measure, notes,

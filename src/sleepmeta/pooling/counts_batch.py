@@ -14,6 +14,7 @@ import numpy as np
 from scipy.stats import chi2, norm
 
 from sleepmeta.effects import binary
+from sleepmeta.effects.intervals import wald_interval
 from sleepmeta.errors import InputError, unknown_option
 from sleepmeta.pooling.counts_heterogeneity import breslow_day, inverse_variance_q, peto_q
 
@@ -81,10 +82,9 @@ def _batch_cells(events1, n1, events2, n2, mask):
 
 
 def _wald(beta, se, level):
-    z = norm.ppf(0.5 + level / 2)
     with np.errstate(divide="ignore", invalid="ignore"):
         stat = beta / se
-    return stat, 2 * norm.sf(np.abs(stat)), beta - z * se, beta + z * se
+    return (stat, 2 * norm.sf(np.abs(stat)), *wald_interval(beta, se, level))
 
 
 def _check_level(level: float) -> None:

@@ -22,6 +22,7 @@ from scipy.stats import chi2
 
 from sleepmeta.effects.binary import MEASURES as TABLE_MEASURES
 from sleepmeta.effects.binary import continuity_correct
+from sleepmeta.pooling.heterogeneity import i2_h2_from_q
 
 
 def double_zero(a, b, c, d) -> np.ndarray:
@@ -50,12 +51,11 @@ def summarise_q(q, k_yi, estimable=None):
     df = np.maximum(k_yi - 1, 0)
     several = k_yi > 1
     safe_df = np.where(several, df, 1)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        i2 = np.where(q > 0, np.maximum(0.0, 100 * (q - safe_df) / np.where(q > 0, q, 1)), 0.0)
+    i2, h2 = i2_h2_from_q(q, safe_df)
     q_out = np.where(several, q, 0.0)
     pval = np.where(several, chi2.sf(q, safe_df), 1.0)
     i2 = np.where(several, i2, 0.0)
-    h2 = np.where(several, q / safe_df, 1.0)
+    h2 = np.where(several, h2, 1.0)
     if estimable is not None:
         nan = ~estimable
         q_out, pval, i2, h2 = (np.where(nan, np.nan, x) for x in (q_out, pval, i2, h2))

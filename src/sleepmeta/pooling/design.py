@@ -16,19 +16,31 @@ from sleepmeta.errors import ColumnError, InputError, ModelError
 
 @dataclass(frozen=True)
 class Design:
-    """A design matrix with the names of its columns."""
+    """A design matrix with the names of its columns (and formulaic's model spec).
+
+    Examples
+    --------
+    >>> d = design_matrix(None, None, 3, ["a", "b", "c"])
+    >>> d.X.shape, d.terms, d.intercept, d.spec is None
+    ((3, 1), ('intrcpt',), True, True)
+    """
 
     X: np.ndarray  # (k, p)
     terms: tuple[str, ...]
     intercept: bool
+    spec: object = None  # formulaic ModelSpec of a formula (for predictions), else None
 
 
 def design_matrix(mods, data: pd.DataFrame | None, k: int, labels) -> Design:
-    """Build the ``(k, p)`` design of a model (validated: finite, full rank, p < k)."""
+    """Build the ``(k, p)`` design of a model (validated: finite, full rank, p < k).
+
+    A formula is parsed once, here; its model spec is kept in ``spec``.
+    """
+    spec = None
     if mods is None:
         return Design(np.ones((k, 1)), ("intrcpt",), True)
     if isinstance(mods, str):
-        X, terms, intercept = _from_formula(mods, data, labels)
+        X, terms, intercept, spec = _from_formula(mods, data, labels)
     else:
         frame = mods if isinstance(mods, pd.DataFrame) else pd.DataFrame(
             np.asarray(mods, float).reshape(k, -1) if np.ndim(mods) else np.empty((k, 0)))
@@ -40,7 +52,7 @@ def design_matrix(mods, data: pd.DataFrame | None, k: int, labels) -> Design:
         X = np.column_stack([np.ones(k), frame.to_numpy(float)])
         terms, intercept = ("intrcpt", *map(str, frame.columns)), True
     _check_rank(X, terms, labels)
-    return Design(X, terms, intercept)
+    return Design(X, terms, intercept, spec)
 
 
 def _from_formula(formula: str, data, labels):
@@ -60,7 +72,7 @@ def _from_formula(formula: str, data, labels):
     _no_missing(data[sorted(needed)], labels)
     mm = formulaic.model_matrix(formula, data, na_action="raise")
     terms = tuple("intrcpt" if c == "Intercept" else c for c in mm.columns)
-    return np.asarray(mm, float), terms, "intrcpt" in terms
+    return np.asarray(mm, float), terms, "intrcpt" in terms, mm.model_spec
 
 
 def _no_missing(frame: pd.DataFrame, labels) -> None:

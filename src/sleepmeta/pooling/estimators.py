@@ -258,21 +258,31 @@ def _eb_step(pr: Problem, tau2):
     return (f.rss * pr.k / (pr.k - pr.p) - pr.k) / _rowsum(f.w)
 
 
-def _loglik(pr: Problem, tau2, restricted: bool):
-    """Log-likelihood (up to metafor's constants that cancel) at ``tau2``."""
-    f = pr.fit(pr.inverse_weights(tau2))
-    ll = -0.5 * _rowsum(np.log(pr.vi + tau2[:, None]) * pr.m) - 0.5 * f.rss
-    if restricted:
-        ll = ll - 0.5 * f.logdet_xwx() - 0.5 * (pr.k - pr.p) * np.log(2 * np.pi)
-    else:
-        ll = ll - 0.5 * pr.k * np.log(2 * np.pi)
-    return ll
+def loglik(pr: Problem, tau2, fit=None):
+    """ML and REML log-likelihoods at ``tau2``, as metafor reports them (``REMLf = TRUE``).
+
+    ``ll_ML = -k/2 log(2 pi) - 1/2 sum log(vi + tau²) - 1/2 RSS`` and
+    ``ll_REML = -(k-p)/2 log(2 pi) + 1/2 log|X'X| - 1/2 sum log(vi + tau²)
+    - 1/2 log|X'WX| - 1/2 RSS`` with ``W = diag(1/(vi + tau²))`` and RSS the
+    weighted residual sum of squares (Viechtbauer 2005, eqs. 7 and 8; metafor
+    adds the ``log|X'X|`` constant). ``fit`` is the weighted least-squares fit
+    at ``tau2`` when the caller has it. The one log-likelihood of the package:
+    the engine reports it and ``ll0check`` compares it.
+    """
+    if fit is None:
+        fit = pr.fit(pr.inverse_weights(tau2))
+    rss = fit.rss
+    lv = _rowsum(np.log(pr.vi + tau2[:, None]) * pr.m)
+    ll_ml = -0.5 * pr.k * np.log(2 * np.pi) - 0.5 * lv - 0.5 * rss
+    ll_reml = (-0.5 * (pr.k - pr.p) * np.log(2 * np.pi) + 0.5 * fit.logdet_xdx(pr.m) - 0.5 * lv
+               - 0.5 * fit.logdet_xwx() - 0.5 * rss)
+    return ll_ml, ll_reml
 
 
 def _ll0check(pr: Problem, tau2, converged, restricted):
     """metafor's check: if tau² = 0 has a higher likelihood, use tau² = 0."""
-    ll0 = _loglik(pr, np.zeros_like(tau2), restricted)
-    ll = _loglik(pr, tau2, restricted)
+    ll0 = loglik(pr, np.zeros_like(tau2))[restricted]
+    ll = loglik(pr, tau2)[restricted]
     con = DEFAULT_CONTROL if pr.control is None else pr.control
     reset = converged & (ll0 - ll > DEFAULT_TOL) & (tau2 > con.threshold)
     return np.where(reset, 0.0, tau2)

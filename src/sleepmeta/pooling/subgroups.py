@@ -40,6 +40,7 @@ from sleepmeta.jsonsafe import clean
 from sleepmeta.pooling.design import Design
 from sleepmeta.pooling.engine import fit_batch
 from sleepmeta.pooling.feasibility import check_fit
+from sleepmeta.pooling.heterogeneity import i2_h2_from_tau2
 from sleepmeta.pooling.registry import Control
 from sleepmeta.pooling.result import MetaResult, raise_unconverged
 
@@ -209,9 +210,8 @@ def _common(yi, vi, labels, codes, names, fe_groups, *, name, method, test, leve
         base = fe_groups[gname]
         est, se = float(fit.beta[1, g]), float(fit.se_beta[1, g])
         w = 1 / (base.vi + tau2)
-        has_df = base.k > 1
-        i2 = 100 * tau2 / (base.vt + tau2) if has_df and base.vt + tau2 > 0 else 0.0
-        h2 = tau2 / base.vt + 1 if has_df else 1.0
+        has_df = base.k > 1 and base.vt + tau2 > 0
+        i2, h2 = (float(x) for x in i2_h2_from_tau2(tau2, base.vt)) if has_df else (0.0, 1.0)
         coef = np.array([[est, se, fit.stat_beta[1, g], fit.pval_beta[1, g], fit.ci_low_beta[1, g],
                           fit.ci_high_beta[1, g]]])
         groups[gname] = dataclasses.replace(
