@@ -25,7 +25,14 @@ MH_MEASURES = ("OR", "RR", "RD")
 
 @dataclass(frozen=True, eq=False)
 class CountsBatch:
-    """Results of B analyses, one entry per row of the batch (NaN where not estimable)."""
+    """Results of B analyses, one entry per row of the batch (NaN where not estimable).
+
+    Examples
+    --------
+    >>> out = peto_batch([[4, 6]], [[123, 306]], [[11, 29]], [[139, 303]])
+    >>> out.estimate.shape, out.method
+    ((1,), 'PETO')
+    """
 
     estimate: np.ndarray
     se: np.ndarray

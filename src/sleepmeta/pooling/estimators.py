@@ -40,7 +40,17 @@ TAU2_MAX = 100.0  # metafor's upper bound for the PM search (made adaptive below
 
 @dataclass
 class Problem:
-    """A batch of analyses: ``(B, k)`` arrays with a mask, and a shared design."""
+    """A batch of analyses: ``(B, k)`` arrays with a mask, and a shared design.
+
+    Examples
+    --------
+    >>> from sleepmeta.data import bcg
+    >>> from sleepmeta.effects import effect_size
+    >>> es = effect_size("RR", bcg(), events1="tpos", n1="n1", events2="cpos", n2="n2")
+    >>> pr = Problem.of(es.yi, es.vi)
+    >>> pr.k.tolist(), pr.p, pr.X.shape
+    ([13], 1, (1, 13, 1))
+    """
 
     X: np.ndarray  # (B or 1, k, p)
     yi: np.ndarray  # (B, k), zero where masked
@@ -58,6 +68,16 @@ class Problem:
         # yi centred on its (unweighted) mean, as metafor uses for tau²
         self.ymc = (self.yi - mean[:, None]) * self.m
 
+    @classmethod
+    def of(cls, yi, vi, X=None, control: Control | None = None) -> Problem:
+        """A batch of one analysis of all its studies (``X``: ``(k, p)``, default intercept)."""
+        yi = np.asarray(yi, float)[None]
+        vi = np.asarray(vi, float)[None]
+        k = yi.shape[1]
+        X = np.ones((1, k, 1)) if X is None else np.asarray(X, float).reshape(1, k, -1)
+        return cls(X=X, yi=yi, vi=vi, mask=np.ones((1, k), bool), k=np.array([k]),
+                   p=X.shape[-1], control=control)
+
     def fit(self, w: np.ndarray, y: np.ndarray | None = None):
         """Weighted least squares with weights ``w`` (zeroed outside the mask)."""
         return wls(self.X, self.ymc if y is None else y, w * self.m, self.ones)
@@ -69,7 +89,18 @@ class Problem:
 
 @dataclass
 class Tau2Fit:
-    """What an estimator returns for each analysis of a batch."""
+    """What an estimator returns for each analysis of a batch.
+
+    Examples
+    --------
+    >>> from sleepmeta.data import bcg
+    >>> from sleepmeta.effects import effect_size
+    >>> es = effect_size("RR", bcg(), events1="tpos", n1="n1", events2="cpos", n2="n2")
+    >>> pr = Problem.of(es.yi, es.vi)
+    >>> fit = reml(pr)
+    >>> fit.converged.tolist(), bool(fit.iterations[0] > 0), fit.fallback.tolist()
+    ([True], True, [False])
+    """
 
     tau2: np.ndarray
     se: np.ndarray
@@ -96,13 +127,34 @@ def _se_p_form(trP, kp, tau2, trPP):
 
 
 def fe(pr: Problem) -> Tau2Fit:
-    """Common (fixed/equal) effect: tau² = 0."""
+    """Common (fixed/equal) effect: tau² = 0.
+
+    Examples
+    --------
+    >>> from sleepmeta.data import bcg
+    >>> from sleepmeta.effects import effect_size
+    >>> es = effect_size("RR", bcg(), events1="tpos", n1="n1", events2="cpos", n2="n2")
+    >>> pr = Problem.of(es.yi, es.vi)
+    >>> fe(pr).tau2.tolist()
+    [0.0]
+    """
     n = pr.k.shape[0]
     return _done(np.zeros(n), np.full(n, np.nan))
 
 
 def dl(pr: Problem) -> Tau2Fit:
-    """DerSimonian–Laird: ``(Q - (k - p)) / tr(P)`` with weights ``1/vi``, truncated at 0."""
+    """DerSimonian–Laird: ``(Q - (k - p)) / tr(P)`` with weights ``1/vi``, truncated at 0.
+
+    Examples
+    --------
+    >>> from sleepmeta.data import bcg
+    >>> from sleepmeta.effects import effect_size
+    >>> es = effect_size("RR", bcg(), events1="tpos", n1="n1", events2="cpos", n2="n2")
+    >>> pr = Problem.of(es.yi, es.vi)
+    >>> fit = dl(pr)   # metafor 3.8 on dat.bcg (RR): rma(yi, vi, method="DL") -> tau² 0.3088, SE 0.2299
+    >>> round(float(fit.tau2[0]), 4), round(float(fit.se[0]), 4)
+    (0.3088, 0.2299)
+    """
     f = pr.fit(1 / pr.vi)
     one = pr.m
     trP = f.tr_pd(one)
@@ -112,7 +164,18 @@ def dl(pr: Problem) -> Tau2Fit:
 
 
 def he(pr: Problem) -> Tau2Fit:
-    """Hedges: ``(RSS_ols - tr(P0 V)) / (k - p)`` from an unweighted fit, truncated at 0."""
+    """Hedges: ``(RSS_ols - tr(P0 V)) / (k - p)`` from an unweighted fit, truncated at 0.
+
+    Examples
+    --------
+    >>> from sleepmeta.data import bcg
+    >>> from sleepmeta.effects import effect_size
+    >>> es = effect_size("RR", bcg(), events1="tpos", n1="n1", events2="cpos", n2="n2")
+    >>> pr = Problem.of(es.yi, es.vi)
+    >>> fit = he(pr)   # metafor 3.8 on dat.bcg (RR): rma(yi, vi, method="HE") -> tau² 0.3286, SE 0.2071
+    >>> round(float(fit.tau2[0]), 4), round(float(fit.se[0]), 4)
+    (0.3286, 0.2071)
+    """
     tau2_raw, f = _he_raw(pr)
     tau2 = np.maximum(0, tau2_raw)
     kp = pr.k - pr.p
@@ -136,17 +199,50 @@ def _hs_common(pr: Problem, scale: np.ndarray) -> Tau2Fit:
 
 
 def hs(pr: Problem) -> Tau2Fit:
-    """Hunter–Schmidt: ``(Q - k) / sum(1/vi)``, truncated at 0."""
+    """Hunter–Schmidt: ``(Q - k) / sum(1/vi)``, truncated at 0.
+
+    Examples
+    --------
+    >>> from sleepmeta.data import bcg
+    >>> from sleepmeta.effects import effect_size
+    >>> es = effect_size("RR", bcg(), events1="tpos", n1="n1", events2="cpos", n2="n2")
+    >>> pr = Problem.of(es.yi, es.vi)
+    >>> fit = hs(pr)   # metafor 3.8 on dat.bcg (RR): rma(yi, vi, method="HS") -> tau² 0.2284, SE 0.1279
+    >>> round(float(fit.tau2[0]), 4), round(float(fit.se[0]), 4)
+    (0.2284, 0.1279)
+    """
     return _hs_common(pr, np.ones(pr.k.shape[0]))
 
 
 def hsk(pr: Problem) -> Tau2Fit:
-    """Hunter–Schmidt with the k-correction: ``(k/(k-p) Q - k) / sum(1/vi)``."""
+    """Hunter–Schmidt with the k-correction: ``(k/(k-p) Q - k) / sum(1/vi)``.
+
+    Examples
+    --------
+    >>> from sleepmeta.data import bcg
+    >>> from sleepmeta.effects import effect_size
+    >>> es = effect_size("RR", bcg(), events1="tpos", n1="n1", events2="cpos", n2="n2")
+    >>> pr = Problem.of(es.yi, es.vi)
+    >>> fit = hsk(pr)   # metafor 3.8 on dat.bcg (RR): rma(yi, vi, method="HSk") -> tau² 0.2492, SE 0.1507
+    >>> round(float(fit.tau2[0]), 4), round(float(fit.se[0]), 4)
+    (0.2492, 0.1507)
+    """
     return _hs_common(pr, pr.k / (pr.k - pr.p))
 
 
 def sj(pr: Problem) -> Tau2Fit:
-    """Sidik–Jonkman: ``tau0² Q(tau0²)/(k - p)`` with ``tau0² = sum((y - ybar)²)/k``."""
+    """Sidik–Jonkman: ``tau0² Q(tau0²)/(k - p)`` with ``tau0² = sum((y - ybar)²)/k``.
+
+    Examples
+    --------
+    >>> from sleepmeta.data import bcg
+    >>> from sleepmeta.effects import effect_size
+    >>> es = effect_size("RR", bcg(), events1="tpos", n1="n1", events2="cpos", n2="n2")
+    >>> pr = Problem.of(es.yi, es.vi)
+    >>> fit = sj(pr)   # metafor 3.8 on dat.bcg (RR): rma(yi, vi, method="SJ") -> tau² 0.3455, SE 0.1497
+    >>> round(float(fit.tau2[0]), 4), round(float(fit.se[0]), 4)
+    (0.3455, 0.1497)
+    """
     tau0 = _rowsum(pr.ymc**2) / pr.k
     f = pr.fit(pr.inverse_weights(tau0))
     kp = pr.k - pr.p
@@ -236,24 +332,49 @@ def _halve_into_range(cur: np.ndarray, adj: np.ndarray) -> np.ndarray:
 
 
 def subset_problem(pr: Problem, idx: np.ndarray) -> Problem:
-    """The analyses ``idx`` of a batch (their design, data, mask and control)."""
+    """The analyses ``idx`` of a batch (their design, data, mask and control).
+
+    Examples
+    --------
+    >>> from sleepmeta.data import bcg
+    >>> from sleepmeta.effects import effect_size
+    >>> es = effect_size("RR", bcg(), events1="tpos", n1="n1", events2="cpos", n2="n2")
+    >>> pr = Problem.of(es.yi, es.vi)
+    >>> two = subset_problem(Problem(X=pr.X, yi=np.repeat(pr.yi, 2, 0), vi=np.repeat(pr.vi, 2, 0),
+    ...                                mask=np.repeat(pr.mask, 2, 0), k=np.repeat(pr.k, 2), p=1),
+    ...                        np.array([1]))
+    >>> two.yi.shape
+    (1, 13)
+    """
     X = pr.X if pr.X.shape[0] == 1 else pr.X[idx]
     return Problem(X=X, yi=pr.yi[idx], vi=pr.vi[idx], mask=pr.mask[idx], k=pr.k[idx], p=pr.p,
                    control=pr.control)
 
 
 def _ml_step(pr: Problem, tau2):
+    # Fisher scoring for ML (Viechtbauer 2005, J Educ Behav Stat 30:261-293; metafor's
+    # rma.uni, method "ML"): with w_i = 1/(v_i + tau²) and residuals e_i = y_i - x_i'beta(tau²),
+    #   tau²_new = tau² + [sum w_i² e_i² - sum w_i] / sum w_i²
+    # (the score of the ML log-likelihood divided by its expected information, sum w_i² / 2).
     f = pr.fit(pr.inverse_weights(tau2))
     w = f.w
     return (_rowsum((w * f.resid) ** 2) - _rowsum(w)) / _rowsum(w**2)
 
 
 def _reml_step(pr: Problem, tau2):
+    # Fisher scoring for REML (Viechtbauer 2005, REML estimation; metafor's rma.uni, "REML"):
+    # with P = W - W X (X'WX)^-1 X'W, W = diag(1/(v_i + tau²)),
+    #   tau²_new = tau² + [y'PPy - tr(P)] / tr(PP),
+    # y'PPy = sum (w_i e_i)² (P y = w * e; the traces by the identities of _wls).
     f = pr.fit(pr.inverse_weights(tau2))
     return (_rowsum((f.w * f.resid) ** 2) - f.tr_pd(pr.m)) / f.tr_pdpd(pr.m)
 
 
 def _eb_step(pr: Problem, tau2):
+    # Empirical Bayes (Morris 1983, JASA 78:47-55; Berkey et al. 1995, Stat Med 14:395-411),
+    # iterated as metafor's rma.uni, method "EB":
+    #   tau²_new = tau² + [k/(k - p) y'Py - k] / sum w_i,
+    # i.e. the fixed point where the generalised Q, scaled by k/(k - p), equals k.
     f = pr.fit(pr.inverse_weights(tau2))
     return (f.rss * pr.k / (pr.k - pr.p) - pr.k) / _rowsum(f.w)
 
@@ -264,10 +385,20 @@ def loglik(pr: Problem, tau2, fit=None):
     ``ll_ML = -k/2 log(2 pi) - 1/2 sum log(vi + tau²) - 1/2 RSS`` and
     ``ll_REML = -(k-p)/2 log(2 pi) + 1/2 log|X'X| - 1/2 sum log(vi + tau²)
     - 1/2 log|X'WX| - 1/2 RSS`` with ``W = diag(1/(vi + tau²))`` and RSS the
-    weighted residual sum of squares (Viechtbauer 2005, eqs. 7 and 8; metafor
+    weighted residual sum of squares (Viechtbauer 2005, the ML and REML likelihoods; metafor
     adds the ``log|X'X|`` constant). ``fit`` is the weighted least-squares fit
     at ``tau2`` when the caller has it. The one log-likelihood of the package:
     the engine reports it and ``ll0check`` compares it.
+
+    Examples
+    --------
+    >>> from sleepmeta.data import bcg
+    >>> from sleepmeta.effects import effect_size
+    >>> es = effect_size("RR", bcg(), events1="tpos", n1="n1", events2="cpos", n2="n2")
+    >>> pr = Problem.of(es.yi, es.vi)
+    >>> ll_ml, ll_reml = loglik(pr, reml(pr).tau2)
+    >>> round(float(ll_reml[0]), 4)   # metafor: logLik(rma(yi, vi)) -> -12.2024
+    -12.2024
     """
     if fit is None:
         fit = pr.fit(pr.inverse_weights(tau2))
@@ -289,7 +420,18 @@ def _ll0check(pr: Problem, tau2, converged, restricted):
 
 
 def ml(pr: Problem) -> Tau2Fit:
-    """Maximum likelihood by Fisher scoring; se ``sqrt(2 / sum(w²))``."""
+    """Maximum likelihood by Fisher scoring; se ``sqrt(2 / sum(w²))``.
+
+    Examples
+    --------
+    >>> from sleepmeta.data import bcg
+    >>> from sleepmeta.effects import effect_size
+    >>> es = effect_size("RR", bcg(), events1="tpos", n1="n1", events2="cpos", n2="n2")
+    >>> pr = Problem.of(es.yi, es.vi)
+    >>> fit = ml(pr)   # metafor 3.8 on dat.bcg (RR): rma(yi, vi, method="ML") -> tau² 0.28, SE 0.1443
+    >>> round(float(fit.tau2[0]), 4), round(float(fit.se[0]), 4)
+    (0.28, 0.1443)
+    """
     tau2, it, ok, fb = _scoring(pr, _ml_step)
     tau2 = _ll0check(pr, tau2, ok, restricted=False)
     w = pr.inverse_weights(tau2)
@@ -297,7 +439,18 @@ def ml(pr: Problem) -> Tau2Fit:
 
 
 def reml(pr: Problem) -> Tau2Fit:
-    """Restricted maximum likelihood by Fisher scoring; se ``sqrt(2 / tr(PP))``."""
+    """Restricted maximum likelihood by Fisher scoring; se ``sqrt(2 / tr(PP))``.
+
+    Examples
+    --------
+    >>> from sleepmeta.data import bcg
+    >>> from sleepmeta.effects import effect_size
+    >>> es = effect_size("RR", bcg(), events1="tpos", n1="n1", events2="cpos", n2="n2")
+    >>> pr = Problem.of(es.yi, es.vi)
+    >>> fit = reml(pr)   # metafor 3.8 on dat.bcg (RR): rma(yi, vi) -> tau² 0.3132, SE 0.1664
+    >>> round(float(fit.tau2[0]), 4), round(float(fit.se[0]), 4)
+    (0.3132, 0.1664)
+    """
     tau2, it, ok, fb = _scoring(pr, _reml_step)
     tau2 = _ll0check(pr, tau2, ok, restricted=True)
     f = pr.fit(pr.inverse_weights(tau2))
@@ -310,7 +463,18 @@ def _eb_pm_se(pr: Problem, tau2):
 
 
 def eb(pr: Problem) -> Tau2Fit:
-    """Empirical Bayes by metafor's fixed-point scoring."""
+    """Empirical Bayes by metafor's fixed-point scoring.
+
+    Examples
+    --------
+    >>> from sleepmeta.data import bcg
+    >>> from sleepmeta.effects import effect_size
+    >>> es = effect_size("RR", bcg(), events1="tpos", n1="n1", events2="cpos", n2="n2")
+    >>> pr = Problem.of(es.yi, es.vi)
+    >>> fit = eb(pr)   # metafor 3.8 on dat.bcg (RR): rma(yi, vi, method="EB") -> tau² 0.3181, SE 0.1737
+    >>> round(float(fit.tau2[0]), 4), round(float(fit.se[0]), 4)
+    (0.3181, 0.1737)
+    """
     tau2, it, ok, fb = _scoring(pr, _eb_step)
     return _done(tau2, _eb_pm_se(pr, tau2), it, ok, fb)
 
@@ -319,6 +483,15 @@ def generalised_q(pr: Problem, tau2: np.ndarray, y: np.ndarray | None = None) ->
     """The generalised Q statistic ``y'P(tau²)y`` (Paule–Mandel, Q-profile).
 
     ``y`` defaults to the centred yi, as metafor's PM estimator uses.
+
+    Examples
+    --------
+    >>> from sleepmeta.data import bcg
+    >>> from sleepmeta.effects import effect_size
+    >>> es = effect_size("RR", bcg(), events1="tpos", n1="n1", events2="cpos", n2="n2")
+    >>> pr = Problem.of(es.yi, es.vi)
+    >>> round(float(generalised_q(pr, np.zeros(1))[0]), 3)   # metafor: rma(yi, vi)$QE = 152.233
+    152.233
     """
     return pr.fit(pr.inverse_weights(tau2), y=y).rss
 
@@ -331,12 +504,29 @@ def _mad2(pr: Problem) -> np.ndarray:
 
 
 def tau2_search_max(pr: Problem) -> np.ndarray:
-    """metafor's upper bound of the PM search, ``max(100, 10 mad(yi)²)``."""
+    """metafor's upper bound of the PM search, ``max(100, 10 mad(yi)²)``.
+
+    Examples
+    --------
+    >>> float(tau2_search_max(Problem.of([0.1, 0.2, 0.3], [0.01, 0.01, 0.01]))[0])   # max(100, .)
+    100.0
+    """
     return np.maximum(TAU2_MAX, 10 * _mad2(pr))
 
 
 def pm(pr: Problem) -> Tau2Fit:
-    """Paule–Mandel: root of ``Q(tau²) = k - p`` on ``[0, max(100, 10 mad²)]``."""
+    """Paule–Mandel: root of ``Q(tau²) = k - p`` on ``[0, max(100, 10 mad²)]``.
+
+    Examples
+    --------
+    >>> from sleepmeta.data import bcg
+    >>> from sleepmeta.effects import effect_size
+    >>> es = effect_size("RR", bcg(), events1="tpos", n1="n1", events2="cpos", n2="n2")
+    >>> pr = Problem.of(es.yi, es.vi)
+    >>> fit = pm(pr)   # metafor 3.8 on dat.bcg (RR): rma(yi, vi, method="PM") -> tau² 0.3181, SE 0.1737
+    >>> round(float(fit.tau2[0]), 4), round(float(fit.se[0]), 4)
+    (0.3181, 0.1737)
+    """
     n = pr.k.shape[0]
     target = (pr.k - pr.p).astype(float)
     upper = tau2_search_max(pr)

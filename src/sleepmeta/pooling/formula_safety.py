@@ -66,6 +66,11 @@ class SafeFormula:
         string) is what formulaic sees.
     variables : tuple of str
         The column names the formula uses, in order of appearance.
+
+    Examples
+    --------
+    >>> parse_formula("~ dose + C(g)", ["dose", "g"]).variables
+    ('dose', 'g')
     """
 
     text: str

@@ -14,7 +14,14 @@ from sleepmeta.errors import InputError, unknown_option
 
 @dataclass
 class Inputs:
-    """Validated inputs of one analysis: finite ``yi``, ``vi > 0``, labels, notes."""
+    """Validated inputs of one analysis: finite ``yi``, ``vi > 0``, labels, notes.
+
+    Examples
+    --------
+    >>> inp = resolve_inputs([0.1, 0.3], [0.01, 0.02], labels=["a", "b"])
+    >>> inp.labels, inp.measure, inp.notes
+    (['a', 'b'], None, ())
+    """
 
     yi: np.ndarray
     vi: np.ndarray

@@ -91,6 +91,17 @@ def fit_members(res, yi: np.ndarray, vi: np.ndarray, mask: np.ndarray, X: np.nda
     ``yi``, ``vi`` are ``(B, k)``, ``X`` is ``(1 or B, k, p)``.
     ``labels_of(b)`` describes member ``b`` in notes (default ``"member b"``).
     Which members can be fitted is :func:`.feasibility.feasible_members`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sleepmeta.pooling import meta_analysis
+    >>> res = meta_analysis([0.1, 0.3, 0.5], [0.01, 0.01, 0.01], method="FE")
+    >>> masks = ~np.eye(3, dtype=bool)                  # leave each study out
+    >>> m = fit_members(res, np.tile(res.yi, (3, 1)), np.tile(res.vi, (3, 1)), masks,
+    ...                 np.ones((1, 3, 1)))
+    >>> np.round(m.beta[:, 0], 4).tolist()              # means of the two others
+    [0.4, 0.3, 0.2]
     """
     B, k = mask.shape
     p = X.shape[-1]

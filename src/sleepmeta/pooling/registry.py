@@ -41,6 +41,11 @@ class Estimator:
     iterative : bool
         Whether it iterates (Fisher scoring or root finding) and so can fail
         to converge; :class:`Control` applies to these.
+
+    Examples
+    --------
+    >>> ESTIMATOR_INFO["PM"].iterative, ESTIMATOR_INFO["PM"].min_k(p=3)
+    (True, 4)
     """
 
     name: str
@@ -81,6 +86,11 @@ class Test:
     ``residual_df``: the test uses ``k - p`` degrees of freedom (then it
     needs ``k > p``, and metafor falls back to ``z`` when ``k = 1``);
     ``summary_note``: the line a printed summary adds (none for ``z``).
+
+    Examples
+    --------
+    >>> TESTS["knha"].residual_df, TESTS["z"].summary_note
+    (True, '')
     """
 
     __test__ = False  # not a pytest test class

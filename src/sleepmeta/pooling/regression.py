@@ -30,7 +30,19 @@ from sleepmeta.pooling.registry import ESTIMATOR_INFO
 
 def pseudo_r2(fit: BatchFit, yi: np.ndarray, vi: np.ndarray,
               intercept: bool) -> tuple[float | None, str | None]:
-    """R² of member 0 of ``fit`` (see module docstring); returns ``(r2, note)``."""
+    """R² of member 0 of ``fit`` (see module docstring); returns ``(r2, note)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sleepmeta.pooling.engine import fit_batch
+    >>> yi, vi = np.array([0.1, 0.3, 0.5, 0.6]), np.full(4, 0.01)
+    >>> X = np.column_stack([np.ones(4), [0.0, 1.0, 2.0, 3.0]])
+    >>> fit = fit_batch(yi[None], vi[None], np.ones((1, 4), bool), X[None], method="FE")
+    >>> r2, note = pseudo_r2(fit, yi, vi, True)
+    >>> bool(0 <= r2 <= 100), note
+    (True, None)
+    """
     k, p = int(fit.k[0]), fit.p
     if p == 1 or not intercept:
         return None, None
