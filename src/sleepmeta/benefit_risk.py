@@ -25,6 +25,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from sleepmeta.errors import InputError, unknown_option
+from sleepmeta.jsonsafe import clean
 
 __all__ = ["BaselineRisk", "NumberNeeded", "baseline_risk", "likelihood_helped_harmed",
            "number_needed", "number_needed_from_ratio"]
@@ -83,16 +84,7 @@ class NumberNeeded:
 
     def to_dict(self) -> dict:
         """JSON-safe dictionary (infinite numbers become ``None``)."""
-        out = asdict(self)
-        out = {k: (_plain(v) if isinstance(v, float) else v) for k, v in out.items()}
-        out["nntb_bound"] = [_plain(x) for x in self.nntb_bound]
-        out["nnth_bound"] = [_plain(x) for x in self.nnth_bound]
-        out["text"] = self.text
-        return out
-
-
-def _plain(x):
-    return None if x is None or not math.isfinite(x) else float(x)
+        return clean({**asdict(self), "text": self.text})
 
 
 def _fmt(x: float) -> str:
@@ -216,8 +208,8 @@ class BaselineRisk:
 
     def to_dict(self) -> dict:
         """JSON-safe dictionary."""
-        return {"estimate": self.estimate, "ci_low": self.ci_low, "ci_high": self.ci_high,
-                "k": self.k, "method": self.method, "notes": list(self.notes)}
+        return clean({"estimate": self.estimate, "ci_low": self.ci_low, "ci_high": self.ci_high,
+                      "k": self.k, "method": self.method, "notes": list(self.notes)})
 
 
 def _expit(x: float) -> float:
