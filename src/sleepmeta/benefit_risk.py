@@ -234,10 +234,11 @@ def baseline_risk(events, n, *, labels=None, method: str = "REML", test: str = "
     """
     from sleepmeta.effects import effect_size
     from sleepmeta.pooling import meta_analysis
+    from sleepmeta.pooling.registry import COMMON_EFFECT
 
     events, n = np.atleast_1d(np.asarray(events, float)), np.atleast_1d(np.asarray(n, float))
     es = effect_size("PLO", events=events, n=n, labels=labels)
-    use = "FE" if len(es) == 1 else method
+    use = COMMON_EFFECT if len(es) == 1 else method
     res = meta_analysis(es, method=use, test=test, level=level)
     return BaselineRisk(estimate=_expit(res.estimate), ci_low=_expit(res.ci_low),
                         ci_high=_expit(res.ci_high), k=res.k, method=use, notes=res.notes)

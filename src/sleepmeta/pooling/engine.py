@@ -25,7 +25,8 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import special
 
-from sleepmeta.pooling.estimators import ESTIMATORS, Problem, loglik
+from sleepmeta.pooling.estimators import ESTIMATORS
+from sleepmeta.pooling.problem import Problem, loglik
 from sleepmeta.pooling.feasibility import falls_back_to_z
 from sleepmeta.pooling.heterogeneity import i2_h2_from_q, i2_h2_from_tau2
 from sleepmeta.pooling.registry import ESTIMATOR_INFO, Control

@@ -26,98 +26,16 @@ A new estimator is one function and one line in :data:`ESTIMATORS`.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import numpy as np
 
 from sleepmeta.pooling._wls import rowsum as _rowsum
-from sleepmeta.pooling._wls import wls
+from sleepmeta.pooling.paule_mandel import pm
+from sleepmeta.pooling.problem import (Problem, Tau2Fit, eb_pm_se, generalised_q, loglik,
+                                       subset_problem)
+from sleepmeta.pooling.problem import tau2_fit as _done
 from sleepmeta.pooling.registry import DEFAULT_CONTROL, FALLBACK_CONTROL, Control
-from sleepmeta.pooling.zeroin import DEFAULT_TOL, zeroin
-
-TAU2_MAX = 100.0  # metafor's upper bound for the PM search (made adaptive below)
-
-
-@dataclass
-class Problem:
-    """A batch of analyses: ``(B, k)`` arrays with a mask, and a shared design.
-
-    Examples
-    --------
-    >>> from sleepmeta.data import bcg
-    >>> from sleepmeta.effects import effect_size
-    >>> es = effect_size("RR", bcg(), events1="tpos", n1="n1", events2="cpos", n2="n2")
-    >>> pr = Problem.of(es.yi, es.vi)
-    >>> pr.k.tolist(), pr.p, pr.X.shape
-    ([13], 1, (1, 13, 1))
-    """
-
-    X: np.ndarray  # (B or 1, k, p)
-    yi: np.ndarray  # (B, k), zero where masked
-    vi: np.ndarray  # (B, k), one where masked
-    mask: np.ndarray  # (B, k) bool
-    k: np.ndarray  # (B,) studies per analysis
-    p: int
-    control: Control | None = None  # None: metafor's defaults with its halved-step remedy
-
-    def __post_init__(self) -> None:
-        # an intercept-only design shared by the batch takes wls's scalar path
-        self.ones = self.X.shape[0] == 1 and self.p == 1 and bool(np.all(self.X == 1))
-        self.m = self.mask.astype(float)  # the mask as 0/1 weights
-        mean = _rowsum(self.yi * self.m) / self.k
-        # yi centred on its (unweighted) mean, as metafor uses for tau²
-        self.ymc = (self.yi - mean[:, None]) * self.m
-
-    @classmethod
-    def of(cls, yi, vi, X=None, control: Control | None = None) -> Problem:
-        """A batch of one analysis of all its studies (``X``: ``(k, p)``, default intercept)."""
-        yi = np.asarray(yi, float)[None]
-        vi = np.asarray(vi, float)[None]
-        k = yi.shape[1]
-        X = np.ones((1, k, 1)) if X is None else np.asarray(X, float).reshape(1, k, -1)
-        return cls(X=X, yi=yi, vi=vi, mask=np.ones((1, k), bool), k=np.array([k]),
-                   p=X.shape[-1], control=control)
-
-    def fit(self, w: np.ndarray, y: np.ndarray | None = None):
-        """Weighted least squares with weights ``w`` (zeroed outside the mask)."""
-        return wls(self.X, self.ymc if y is None else y, w * self.m, self.ones)
-
-    def inverse_weights(self, tau2: np.ndarray) -> np.ndarray:
-        """``1 / (vi + tau²)``, zero outside the mask."""
-        return self.m / (self.vi + tau2[:, None])
-
-
-@dataclass
-class Tau2Fit:
-    """What an estimator returns for each analysis of a batch.
-
-    Examples
-    --------
-    >>> from sleepmeta.data import bcg
-    >>> from sleepmeta.effects import effect_size
-    >>> es = effect_size("RR", bcg(), events1="tpos", n1="n1", events2="cpos", n2="n2")
-    >>> pr = Problem.of(es.yi, es.vi)
-    >>> fit = reml(pr)
-    >>> fit.converged.tolist(), bool(fit.iterations[0] > 0), fit.fallback.tolist()
-    ([True], True, [False])
-    """
-
-    tau2: np.ndarray
-    se: np.ndarray
-    converged: np.ndarray
-    iterations: np.ndarray
-    fallback: np.ndarray  # Fisher scoring needed the halved step (see _scoring)
-
-
-def _done(tau2, se, iterations=None, converged=None, fallback=None) -> Tau2Fit:
-    n = tau2.shape[0]
-    return Tau2Fit(
-        tau2=tau2,
-        se=se,
-        converged=np.ones(n, bool) if converged is None else converged,
-        iterations=np.zeros(n, int) if iterations is None else iterations,
-        fallback=np.zeros(n, bool) if fallback is None else fallback,
-    )
+from sleepmeta.pooling.zeroin import DEFAULT_TOL
 
 
 def _se_p_form(trP, kp, tau2, trPP):
@@ -331,26 +249,6 @@ def _halve_into_range(cur: np.ndarray, adj: np.ndarray) -> np.ndarray:
     return out
 
 
-def subset_problem(pr: Problem, idx: np.ndarray) -> Problem:
-    """The analyses ``idx`` of a batch (their design, data, mask and control).
-
-    Examples
-    --------
-    >>> from sleepmeta.data import bcg
-    >>> from sleepmeta.effects import effect_size
-    >>> es = effect_size("RR", bcg(), events1="tpos", n1="n1", events2="cpos", n2="n2")
-    >>> pr = Problem.of(es.yi, es.vi)
-    >>> two = subset_problem(Problem(X=pr.X, yi=np.repeat(pr.yi, 2, 0), vi=np.repeat(pr.vi, 2, 0),
-    ...                                mask=np.repeat(pr.mask, 2, 0), k=np.repeat(pr.k, 2), p=1),
-    ...                        np.array([1]))
-    >>> two.yi.shape
-    (1, 13)
-    """
-    X = pr.X if pr.X.shape[0] == 1 else pr.X[idx]
-    return Problem(X=X, yi=pr.yi[idx], vi=pr.vi[idx], mask=pr.mask[idx], k=pr.k[idx], p=pr.p,
-                   control=pr.control)
-
-
 def _ml_step(pr: Problem, tau2):
     # Fisher scoring for ML (Viechtbauer 2005, J Educ Behav Stat 30:261-293; metafor's
     # rma.uni, method "ML"): with w_i = 1/(v_i + tau²) and residuals e_i = y_i - x_i'beta(tau²),
@@ -377,37 +275,6 @@ def _eb_step(pr: Problem, tau2):
     # i.e. the fixed point where the generalised Q, scaled by k/(k - p), equals k.
     f = pr.fit(pr.inverse_weights(tau2))
     return (f.rss * pr.k / (pr.k - pr.p) - pr.k) / _rowsum(f.w)
-
-
-def loglik(pr: Problem, tau2, fit=None):
-    """ML and REML log-likelihoods at ``tau2``, as metafor reports them (``REMLf = TRUE``).
-
-    ``ll_ML = -k/2 log(2 pi) - 1/2 sum log(vi + tau²) - 1/2 RSS`` and
-    ``ll_REML = -(k-p)/2 log(2 pi) + 1/2 log|X'X| - 1/2 sum log(vi + tau²)
-    - 1/2 log|X'WX| - 1/2 RSS`` with ``W = diag(1/(vi + tau²))`` and RSS the
-    weighted residual sum of squares (Viechtbauer 2005, the ML and REML likelihoods; metafor
-    adds the ``log|X'X|`` constant). ``fit`` is the weighted least-squares fit
-    at ``tau2`` when the caller has it. The one log-likelihood of the package:
-    the engine reports it and ``ll0check`` compares it.
-
-    Examples
-    --------
-    >>> from sleepmeta.data import bcg
-    >>> from sleepmeta.effects import effect_size
-    >>> es = effect_size("RR", bcg(), events1="tpos", n1="n1", events2="cpos", n2="n2")
-    >>> pr = Problem.of(es.yi, es.vi)
-    >>> ll_ml, ll_reml = loglik(pr, reml(pr).tau2)
-    >>> round(float(ll_reml[0]), 4)   # metafor: logLik(rma(yi, vi)) -> -12.2024
-    -12.2024
-    """
-    if fit is None:
-        fit = pr.fit(pr.inverse_weights(tau2))
-    rss = fit.rss
-    lv = _rowsum(np.log(pr.vi + tau2[:, None]) * pr.m)
-    ll_ml = -0.5 * pr.k * np.log(2 * np.pi) - 0.5 * lv - 0.5 * rss
-    ll_reml = (-0.5 * (pr.k - pr.p) * np.log(2 * np.pi) + 0.5 * fit.logdet_xdx(pr.m) - 0.5 * lv
-               - 0.5 * fit.logdet_xwx() - 0.5 * rss)
-    return ll_ml, ll_reml
 
 
 def _ll0check(pr: Problem, tau2, converged, restricted):
@@ -457,11 +324,6 @@ def reml(pr: Problem) -> Tau2Fit:
     return _done(tau2, np.sqrt(2 / f.tr_pdpd(pr.m)), it, ok, fb)
 
 
-def _eb_pm_se(pr: Problem, tau2):
-    sw = _rowsum(pr.inverse_weights(tau2))
-    return np.sqrt(2 * pr.k**2 / (pr.k - pr.p) / sw**2)
-
-
 def eb(pr: Problem) -> Tau2Fit:
     """Empirical Bayes by metafor's fixed-point scoring.
 
@@ -476,78 +338,7 @@ def eb(pr: Problem) -> Tau2Fit:
     (0.3181, 0.1737)
     """
     tau2, it, ok, fb = _scoring(pr, _eb_step)
-    return _done(tau2, _eb_pm_se(pr, tau2), it, ok, fb)
-
-
-def generalised_q(pr: Problem, tau2: np.ndarray, y: np.ndarray | None = None) -> np.ndarray:
-    """The generalised Q statistic ``y'P(tau²)y`` (Paule–Mandel, Q-profile).
-
-    ``y`` defaults to the centred yi, as metafor's PM estimator uses.
-
-    Examples
-    --------
-    >>> from sleepmeta.data import bcg
-    >>> from sleepmeta.effects import effect_size
-    >>> es = effect_size("RR", bcg(), events1="tpos", n1="n1", events2="cpos", n2="n2")
-    >>> pr = Problem.of(es.yi, es.vi)
-    >>> round(float(generalised_q(pr, np.zeros(1))[0]), 3)   # metafor: rma(yi, vi)$QE = 152.233
-    152.233
-    """
-    return pr.fit(pr.inverse_weights(tau2), y=y).rss
-
-
-def _mad2(pr: Problem) -> np.ndarray:
-    """R's ``mad(yi)^2`` per analysis (median absolute deviation, constant 1.4826)."""
-    y = np.where(pr.mask, pr.yi, np.nan)
-    med = np.nanmedian(y, axis=1, keepdims=True)
-    return (1.4826 * np.nanmedian(np.abs(y - med), axis=1)) ** 2
-
-
-def tau2_search_max(pr: Problem) -> np.ndarray:
-    """metafor's upper bound of the PM search, ``max(100, 10 mad(yi)²)``.
-
-    Examples
-    --------
-    >>> float(tau2_search_max(Problem.of([0.1, 0.2, 0.3], [0.01, 0.01, 0.01]))[0])   # max(100, .)
-    100.0
-    """
-    return np.maximum(TAU2_MAX, 10 * _mad2(pr))
-
-
-def pm(pr: Problem) -> Tau2Fit:
-    """Paule–Mandel: root of ``Q(tau²) = k - p`` on ``[0, max(100, 10 mad²)]``.
-
-    Examples
-    --------
-    >>> from sleepmeta.data import bcg
-    >>> from sleepmeta.effects import effect_size
-    >>> es = effect_size("RR", bcg(), events1="tpos", n1="n1", events2="cpos", n2="n2")
-    >>> pr = Problem.of(es.yi, es.vi)
-    >>> fit = pm(pr)   # metafor 3.8 on dat.bcg (RR): rma(yi, vi, method="PM") -> tau² 0.3181, SE 0.1737
-    >>> round(float(fit.tau2[0]), 4), round(float(fit.se[0]), 4)
-    (0.3181, 0.1737)
-    """
-    n = pr.k.shape[0]
-    target = (pr.k - pr.p).astype(float)
-    upper = tau2_search_max(pr)
-    q0 = generalised_q(pr, np.zeros(n)) - target
-    qmax = generalised_q(pr, upper) - target
-    tau2 = np.zeros(n)
-    iters = np.zeros(n, int)
-    converged = qmax <= 0  # otherwise the root lies above the search bound
-    search = np.flatnonzero((q0 >= 0) & converged)
-    if search.size:
-        sub = subset_problem(pr, search)
-
-        def f(x, idx):
-            return generalised_q(subset_problem(sub, idx), x) - target[search][idx]
-
-        con = DEFAULT_CONTROL if pr.control is None else pr.control
-        root, it, ok = zeroin(f, np.zeros(search.size), upper[search], q0[search], qmax[search],
-                              maxiter=con.maxiter)
-        tau2[search], iters[search], converged[search] = root, it, ok
-    tau2 = np.maximum(0, tau2)
-    return _done(tau2, _eb_pm_se(pr, tau2), iters, converged)
+    return _done(tau2, eb_pm_se(pr, tau2), it, ok, fb)
 
 
 ESTIMATORS: dict[str, Callable[[Problem], Tau2Fit]] = {

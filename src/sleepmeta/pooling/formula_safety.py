@@ -59,16 +59,10 @@ _TOKEN = re.compile(r"""
 class SafeFormula:
     """A formula that passed the safe-subset check.
 
-    Attributes
-    ----------
-    text : str
-        The formula rebuilt from its parsed pieces; this (not the user's
-        string) is what formulaic sees.
-    variables : tuple of str
-        The column names the formula uses, in order of appearance.
+    ``text`` is the formula rebuilt from its parsed pieces (this, not the
+    user's string, is what formulaic sees); ``variables`` the column names it
+    uses, in order of appearance.
 
-    Examples
-    --------
     >>> parse_formula("~ dose + C(g)", ["dose", "g"]).variables
     ('dose', 'g')
     """

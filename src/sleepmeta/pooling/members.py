@@ -29,6 +29,7 @@ import numpy as np
 
 from sleepmeta.pooling.engine import fit_batch
 from sleepmeta.pooling.feasibility import feasible_members
+from sleepmeta.pooling.registry import COMMON_EFFECT
 
 __all__ = ["Members", "fit_members"]
 
@@ -122,7 +123,7 @@ def fit_members(res, yi: np.ndarray, vi: np.ndarray, mask: np.ndarray, X: np.nda
     out = {name: np.full(B, np.nan) for name in FIELDS_1D}
     out.update({name: np.full((B, p), np.nan) for name in FIELDS_2D})
     vb = np.full((B, p, p), np.nan)
-    groups = [(ok & ~k1, res.method, res.test), (ok & k1, "FE", "z")]
+    groups = [(ok & ~k1, res.method, res.test), (ok & k1, COMMON_EFFECT, "z")]
     for sel, method, test in groups:
         idx = np.flatnonzero(sel)
         if not idx.size:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import stats
 
-from sleepmeta.pooling.estimators import Problem, generalised_q, subset_problem
+from sleepmeta.pooling.problem import Problem, generalised_q, subset_problem
 from sleepmeta.pooling.zeroin import zeroin
 
 

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 from sleepmeta.errors import InputError, unknown_option
 
-__all__ = ["Control", "ESTIMATOR_INFO", "Estimator", "TESTS", "Test", "check_options",
+__all__ = ["COMMON_EFFECT", "Control", "ESTIMATOR_INFO", "Estimator", "TESTS", "Test", "check_options",
            "estimator_names", "test_names"]
 
 
@@ -212,6 +212,10 @@ class Control:
             return cls(**control)
         raise InputError(f"control must be a Control or a dict, got {type(control).__name__}")
 
+
+#: The common-effect model (tau² = 0), where a rule calls for it (metafor's k = 1 refits,
+#: Q between subgroups, the intercept-only model behind the common-effect R²).
+COMMON_EFFECT = next(n for n, e in ESTIMATOR_INFO.items() if not e.estimates_tau2)
 
 #: metafor's defaults.
 DEFAULT_CONTROL = Control()

@@ -25,7 +25,7 @@ from scipy import stats
 
 from sleepmeta.errors import ColumnError, InputError, ModelError
 from sleepmeta.pooling.engine import BatchFit, fit_batch
-from sleepmeta.pooling.registry import ESTIMATOR_INFO
+from sleepmeta.pooling.registry import COMMON_EFFECT, ESTIMATOR_INFO
 
 
 def pseudo_r2(fit: BatchFit, yi: np.ndarray, vi: np.ndarray,
@@ -49,7 +49,8 @@ def pseudo_r2(fit: BatchFit, yi: np.ndarray, vi: np.ndarray,
     if not ESTIMATOR_INFO[fit.method].estimates_tau2:
         if np.var(yi) == 0:
             return 0.0, None
-        f0 = fit_batch(yi[None], vi[None], np.ones((1, k), bool), np.ones((1, k, 1)), method="FE")
+        f0 = fit_batch(yi[None], vi[None], np.ones((1, k), bool), np.ones((1, k, 1)),
+                       method=COMMON_EFFECT)
         r2 = 1 - (fit.q[0] / f0.q[0]) * (k - 1) / (k - p)
         return float(max(0.0, 100 * r2)), None
     f0 = fit_batch(yi[None], vi[None], np.ones((1, k), bool), np.ones((1, k, 1)),

@@ -167,7 +167,7 @@ class MetaResult:
 
     def _problem(self):
         """The one-analysis :class:`.estimators.Problem` of this result (for refits)."""
-        from sleepmeta.pooling.estimators import Problem
+        from sleepmeta.pooling.problem import Problem
 
         k = self.k
         return Problem(X=self.X[None], yi=self.yi[None], vi=self.vi[None],
