@@ -130,3 +130,25 @@ def test_private_names_are_not_imported_across_modules():
                 if not (name == owner or name.startswith(owner + ".")):
                     bad.append(f"{name} imports the private module {target}")
     assert not bad, "\n".join(bad)
+
+
+def test_every_public_pooling_function_and_class_has_a_doctest_example():
+    import importlib
+    import inspect
+
+    missing = []
+    for name in sorted(MODULES):
+        if not name.startswith("sleepmeta.pooling.") or name.rsplit(".", 1)[1].startswith("__"):
+            continue
+        module = importlib.import_module(name)
+        public = getattr(module, "__all__", None) or [
+            n for n in vars(module) if not n.startswith("_")]
+        for attr in public:
+            obj = getattr(module, attr)
+            if not (inspect.isfunction(obj) or inspect.isclass(obj)):
+                continue
+            if obj.__module__ != name:
+                continue
+            if ">>>" not in (inspect.getdoc(obj) or ""):
+                missing.append(f"{name}.{attr}")
+    assert not missing, "no doctest example: " + ", ".join(missing)

@@ -277,3 +277,21 @@ def test_fuzz_meta_analysis_bad_arguments_are_typed_errors(yi, vi, level, missin
 def test_level_given_as_text_is_a_typed_error():
     with pytest.raises(InputError, match="level must be a number"):
         meta_analysis([0.1, 0.2], [0.1, 0.1], level="0.95")
+
+
+R_K1 = """
+res <- suppressWarnings(rma(yi=c(0.3), vi=c(0.04), method="{method}", test="knha"))
+write.csv(data.frame(test=res$test, se=res$se, zval=res$zval, pval=res$pval, ci_lb=res$ci.lb,
+                     ci_ub=res$ci.ub), stdout(), row.names=FALSE)
+"""
+
+
+@pytest.mark.r
+def test_one_study_knha_equals_metafor(metafor):
+    # metafor 3.8 sets test = "z" when k = 1 (with a warning); our common-effect fit agrees
+    ref = metafor(R_K1.format(method="EE")).iloc[0]
+    r = meta_analysis([0.3], [0.04], method="FE", test="knha")
+    assert ref["test"] == r.test == "z"
+    for ours, theirs in (("se", "se"), ("statistic", "zval"), ("pvalue", "pval"),
+                         ("ci_low", "ci_lb"), ("ci_high", "ci_ub")):
+        assert getattr(r, ours) == pytest.approx(ref[theirs], rel=1e-10), ours

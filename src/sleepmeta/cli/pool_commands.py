@@ -85,6 +85,7 @@ def pool(
     """
     from sleepmeta.cli._tables import load_table, result_json, summary_panel
     from sleepmeta.effects import effect_size
+    from sleepmeta.effects.columns import resolve_labels
     from sleepmeta.pooling import meta_analysis
 
     given = {k: v for k, v in dict(yi=yi, vi=vi, mean1=mean1, sd1=sd1, n1=n1, mean2=mean2, sd2=sd2,
@@ -96,7 +97,8 @@ def pool(
         if measure is not None:
             cols = {k: v for k, v in given.items() if k not in ("yi", "vi")}
             es = effect_size(measure, data, labels=labels, missing=missing, **cols)
-            keep = [lab not in set(es.dropped) for lab in _labels_of(data, labels)]
+            keep = [lab not in set(es.dropped)
+                    for lab in resolve_labels(labels, data, len(data))]
             return meta_analysis(es, method=method, test=test, level=level, mods=mods_,
                                  data=data.loc[keep] if mods_ else None)
         return meta_analysis(given.get("yi", "yi"), given.get("vi", "vi"), data=data,
@@ -132,12 +134,6 @@ def pool(
             console.print(f"wrote {path}")
     for note in notes:
         console.print(f"note: {note}")
-
-
-def _labels_of(data, labels):
-    if labels is not None:
-        return [str(x) for x in data[labels]]
-    return [str(i + 1) for i in range(len(data))]
 
 
 __all__ = ["pool"]

@@ -14,8 +14,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
 
+from sleepmeta.effects.intervals import wald_interval
 from sleepmeta.errors import InputError
 from sleepmeta.plots._style import fmt, fmt_p
 from sleepmeta.pooling.registry import ESTIMATOR_INFO
@@ -131,12 +131,11 @@ def _weights_by_label(overall) -> dict | None:
 
 
 def _study_rows(res, names, weights, back, digits) -> list[Row]:
-    crit = stats.norm.isf((1 - res.level) / 2)  # study CIs: normal, as metafor's forest
     yi = np.asarray(res.yi, float)
-    se = np.sqrt(np.asarray(res.vi, float))
+    low, high = wald_interval(yi, np.sqrt(np.asarray(res.vi, float)), res.level)  # as metafor
     rows = []
-    for name, y, s, w in zip(names, yi, se, np.asarray(weights, float)):
-        est, lo, hi = _scale((y, y - crit * s, y + crit * s), back)
+    for name, y, lo_, hi_, w in zip(names, yi, low, high, np.asarray(weights, float)):
+        est, lo, hi = _scale((y, lo_, hi_), back)
         rows.append(Row("study", name, est, lo, hi, float(w), _interval(est, lo, hi, digits)))
     return rows
 

@@ -10,7 +10,7 @@ Public names are imported on first use, so reading the registries
 
 from __future__ import annotations
 
-import importlib
+from sleepmeta.lazy import lazy_exports
 
 _EXPORTS = {
     "meta_analysis": "sleepmeta.pooling.api",
@@ -28,15 +28,4 @@ _EXPORTS = {
 __all__ = sorted(_EXPORTS)
 
 
-def __getattr__(name: str):
-    try:
-        module = _EXPORTS[name]
-    except KeyError:
-        raise AttributeError(f"module 'sleepmeta.pooling' has no attribute {name!r}") from None
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__():
-    return __all__
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, globals())

@@ -31,7 +31,7 @@ from sleepmeta.errors import ModelError
 from sleepmeta.pooling.augment import fit_with_column
 from sleepmeta.pooling.engine import fit_batch
 from sleepmeta.pooling.kendall import kendall_test
-from sleepmeta.pooling.registry import check_options
+from sleepmeta.pooling.registry import COMMON_EFFECT, check_options
 
 __all__ = ["EggerResult", "PetPeeseResult", "RankTestResult", "egger_test", "pet_peese",
            "rank_test"]
@@ -39,7 +39,15 @@ __all__ = ["EggerResult", "PetPeeseResult", "RankTestResult", "egger_test", "pet
 
 @dataclass(frozen=True)
 class EggerResult:
-    """Regression test for funnel-plot asymmetry (``statistic`` is z or t)."""
+    """Regression test for funnel-plot asymmetry (``statistic`` is z or t).
+
+    Examples
+    --------
+    >>> from sleepmeta.pooling import meta_analysis
+    >>> eg = meta_analysis([0.9, 0.5, 0.4, 0.2], [0.25, 0.09, 0.04, 0.01], method="FE").egger_test()
+    >>> eg.predictor, eg.fit.coefficients.index.tolist()
+    ('sei', ['intrcpt', 'sei'])
+    """
 
     statistic: float
     pvalue: float
@@ -53,7 +61,15 @@ class EggerResult:
 
 @dataclass(frozen=True)
 class RankTestResult:
-    """Begg & Mazumdar's rank correlation test."""
+    """Begg & Mazumdar's rank correlation test.
+
+    Examples
+    --------
+    >>> from sleepmeta.pooling import meta_analysis
+    >>> rt = meta_analysis([0.9, 0.5, 0.4, 0.2], [0.25, 0.09, 0.04, 0.01], method="FE").rank_test()
+    >>> rt.tau, rt.exact   # concordant pairs only: tau = 1
+    (1.0, True)
+    """
 
     tau: float
     pvalue: float
@@ -62,7 +78,16 @@ class RankTestResult:
 
 @dataclass(frozen=True)
 class PetPeeseResult:
-    """PET and PEESE fits and the conditionally chosen estimate."""
+    """PET and PEESE fits and the conditionally chosen estimate.
+
+    Examples
+    --------
+    >>> from sleepmeta.pooling import meta_analysis
+    >>> pp = meta_analysis([0.9, 0.5, 0.4, 0.2, 0.25], [0.25, 0.09, 0.04, 0.01, 0.0025],
+    ...                    method=COMMON_EFFECT).pet_peese()
+    >>> pp.estimate == (pp.peese if pp.use_peese else pp.pet).estimate
+    True
+    """
 
     pet: object = field(repr=False)  # MetaResult, coefficients intrcpt and sei
     peese: object = field(repr=False)  # MetaResult, coefficients intrcpt and vi
@@ -117,7 +142,7 @@ def rank_test(res) -> RankTestResult:
     """
     _need_k(res, "rank_test")
     fe = fit_batch(res.yi[None], res.vi[None], np.ones((1, res.k), bool), np.ones((1, res.k, 1)),
-                   method="FE")
+                   method=COMMON_EFFECT)
     theta, vb = float(fe.estimate[0]), float(fe.se[0]) ** 2
     ystar = (res.yi - theta) / np.sqrt(res.vi - vb)
     tau, p, exact = kendall_test(ystar, res.vi)

@@ -68,6 +68,12 @@ class CountsResult:
     ``tarone``/``tarone_pvalue`` Tarone's corrected version of it (df = the
     number of informative tables - 1); they are None for other measures. ``q_df`` is
     the number of studies entering Q minus 1 (double-zero studies leave Q).
+
+    Examples
+    --------
+    >>> res = mantel_haenszel([4, 6], [123, 306], [11, 29], [139, 303])
+    >>> res.method, res.measure, res.estimate_exp < 1, res.to_dict()["k"]
+    ('MH', 'OR', True, 2)
     """
 
     estimate: float

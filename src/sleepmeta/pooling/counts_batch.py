@@ -14,6 +14,7 @@ import numpy as np
 from scipy.stats import chi2, norm
 
 from sleepmeta.effects import binary
+from sleepmeta.effects.intervals import wald_interval
 from sleepmeta.errors import InputError, unknown_option
 from sleepmeta.pooling.counts_heterogeneity import breslow_day, inverse_variance_q, peto_q
 
@@ -24,7 +25,14 @@ MH_MEASURES = ("OR", "RR", "RD")
 
 @dataclass(frozen=True, eq=False)
 class CountsBatch:
-    """Results of B analyses, one entry per row of the batch (NaN where not estimable)."""
+    """Results of B analyses, one entry per row of the batch (NaN where not estimable).
+
+    Examples
+    --------
+    >>> out = peto_batch([[4, 6]], [[123, 306]], [[11, 29]], [[139, 303]])
+    >>> out.estimate.shape, out.method
+    ((1,), 'PETO')
+    """
 
     estimate: np.ndarray
     se: np.ndarray
@@ -81,10 +89,9 @@ def _batch_cells(events1, n1, events2, n2, mask):
 
 
 def _wald(beta, se, level):
-    z = norm.ppf(0.5 + level / 2)
     with np.errstate(divide="ignore", invalid="ignore"):
         stat = beta / se
-    return stat, 2 * norm.sf(np.abs(stat)), beta - z * se, beta + z * se
+    return (stat, 2 * norm.sf(np.abs(stat)), *wald_interval(beta, se, level))
 
 
 def _check_level(level: float) -> None:

@@ -25,10 +25,11 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import special
 
-from sleepmeta.pooling._wls import rowsum
-from sleepmeta.pooling.estimators import ESTIMATORS, Problem
+from sleepmeta.pooling.estimators import ESTIMATORS
+from sleepmeta.pooling.problem import Problem, loglik
 from sleepmeta.pooling.feasibility import falls_back_to_z
-from sleepmeta.pooling.registry import Control
+from sleepmeta.pooling.heterogeneity import i2_h2_from_q, i2_h2_from_tau2
+from sleepmeta.pooling.registry import ESTIMATOR_INFO, Control
 
 
 @dataclass
@@ -199,7 +200,7 @@ def fit_batch(
     ci_high = fit.beta + crit[:, None] * se_beta
 
     q, q_p, i2, h2, vt = _heterogeneity(pr, tau2, method)
-    ll_ml, ll_reml = _loglik(pr, fit, tau2)
+    ll_ml, ll_reml = loglik(pr, tau2, fit)
     return BatchFit(
         method=method, test=test, level=level, k=k, p=p, beta=fit.beta, vb=vb, se_beta=se_beta,
         stat_beta=stat, pval_beta=pval, ci_low_beta=ci_low, ci_high_beta=ci_high, tau2=tau2,
@@ -241,21 +242,10 @@ def _heterogeneity(pr: Problem, tau2: np.ndarray, method: str):
     q_p = np.where(has_df, special.chdtrc(np.where(has_df, kp, 1), q), 1.0)
     with np.errstate(divide="ignore", invalid="ignore"):
         vt = np.where(has_df, kp / f.tr_pd(pr.m), 0.0)
-        if method == "FE":
-            i2 = np.where(has_df & (q > 0), np.maximum(0, 100 * (q - kp) / q), 0.0)
-            h2 = np.where(has_df, q / kp, 1.0)
+        if ESTIMATOR_INFO[method].estimates_tau2:
+            i2, h2 = i2_h2_from_tau2(tau2, vt)
         else:
-            i2 = np.where(has_df, 100 * tau2 / (vt + tau2), 0.0)
-            h2 = np.where(has_df, tau2 / vt + 1, 1.0)
+            i2, h2 = i2_h2_from_q(q, kp)
+        i2 = np.where(has_df, i2, 0.0)
+        h2 = np.where(has_df, h2, 1.0)
     return q, q_p, i2, h2, vt
-
-
-def _loglik(pr: Problem, fit, tau2):
-    """ML and REML log-likelihoods as metafor reports them (``REMLf = TRUE``)."""
-    rss = fit.rss
-    lv = rowsum(np.log(pr.vi + tau2[:, None]) * pr.m)
-    ll_ml = -0.5 * pr.k * np.log(2 * np.pi) - 0.5 * lv - 0.5 * rss
-    logdet_xx = fit.logdet_xdx(pr.m)
-    ll_reml = (-0.5 * (pr.k - pr.p) * np.log(2 * np.pi) + 0.5 * logdet_xx - 0.5 * lv
-               - 0.5 * fit.logdet_xwx() - 0.5 * rss)
-    return ll_ml, ll_reml

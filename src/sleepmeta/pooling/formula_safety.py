@@ -1,11 +1,10 @@
 """Moderator formulas parsed into a safe subset before formulaic evaluates them.
 
-formulaic evaluates every term of a formula as Python, so a formula from a
-shared review spec, a command-line flag or an API string could otherwise run
-any code (``I(x.__class__.__init__.__globals__[...])``). Every formula is
-therefore parsed here first -- the formula operators by a small tokenizer,
-each term by Python's :mod:`ast` (never evaluated) -- and only a formula made
-of the allowed pieces reaches formulaic, rewritten from the parsed pieces.
+formulaic evaluates every term of a formula as Python, so a formula from a shared
+review spec, a command-line flag or an API string could otherwise run any code
+(``I(x.__class__.__init__.__globals__[...])``). Every formula is therefore parsed
+here first -- the operators by a small tokenizer, each term by Python's :mod:`ast`
+(never evaluated) -- and only a formula of allowed pieces reaches formulaic.
 
 Allowed
 -------
@@ -14,15 +13,14 @@ Allowed
 * the formula operators ``~ + - * / : ** ^`` and parentheses;
 * ``C(column)`` (a factor);
 * ``I(...)`` of arithmetic on columns and numbers: ``+ - * / **``;
-* ``np.log``, ``np.log2``, ``np.log10``, ``np.exp``, ``np.sqrt``, ``np.abs``,
-  ``log``, ``log2``, ``log10``, ``exp``, ``scale``, ``center`` of such arithmetic;
-* splines ``bs``, ``cr``, ``cs``, ``cc`` and ``poly`` of such arithmetic,
-  with integer ``df``/``degree`` and boolean ``include_intercept``.
+* ``np.log``, ``np.log2``, ``np.log10``, ``np.exp``, ``np.sqrt``, ``np.abs``
+  and ``log``, ``log2``, ``log10``, ``exp`` of such arithmetic;
+* ``scale(...)``, ``center(...)`` and splines ``bs``, ``cr``, ``cs``, ``cc``,
+  ``poly`` of such arithmetic (integer ``df``/``degree``, boolean ``include_intercept``).
 
-Everything else -- attribute access, subscripts, strings, other calls,
-lambdas, comprehensions, dunder names, a left-hand side, formulaic's ``.``,
-``|`` and ``%in%`` -- is refused with a :class:`~sleepmeta.errors.FormulaError`
-that names the term.
+Everything else -- attribute access, subscripts, strings, other calls, lambdas,
+comprehensions, dunder names, a left-hand side, formulaic's ``.``, ``|`` and
+``%in%`` -- is refused with a :class:`~sleepmeta.errors.FormulaError` naming the term.
 """
 
 from __future__ import annotations
@@ -61,13 +59,12 @@ _TOKEN = re.compile(r"""
 class SafeFormula:
     """A formula that passed the safe-subset check.
 
-    Attributes
-    ----------
-    text : str
-        The formula rebuilt from its parsed pieces; this (not the user's
-        string) is what formulaic sees.
-    variables : tuple of str
-        The column names the formula uses, in order of appearance.
+    ``text`` is the formula rebuilt from its parsed pieces (this, not the
+    user's string, is what formulaic sees); ``variables`` the column names it
+    uses, in order of appearance.
+
+    >>> parse_formula("~ dose + C(g)", ["dose", "g"]).variables
+    ('dose', 'g')
     """
 
     text: str
@@ -367,17 +364,11 @@ def _refuse(where: str, term: str, what: str) -> FormulaError:
 
 
 def formula_model_matrix(formula, data, *, where: str = "mods"):
-    """Build formulaic's model matrix of a formula that passed :func:`parse_formula`.
+    """formulaic's model matrix (its ``model_spec`` builds the same columns for new data).
 
-    The one place sleepmeta hands a user's formula to formulaic: the formula
-    is checked against ``data``'s columns, rebuilt from its parsed pieces and
-    evaluated with no caller context (only the data and formulaic's own
-    transforms are visible).
-
-    Returns
-    -------
-    formulaic.ModelMatrix
-        Its ``model_spec`` builds the same columns for new data.
+    The one place sleepmeta hands a user's formula to formulaic: the formula is
+    checked against ``data``'s columns (:func:`parse_formula`), rebuilt from its
+    parsed pieces and evaluated with no caller context.
 
     Examples
     --------

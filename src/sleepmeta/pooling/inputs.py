@@ -8,12 +8,20 @@ import numpy as np
 import pandas as pd
 
 from sleepmeta._lookup import column_of
+from sleepmeta.effects.columns import resolve_labels
 from sleepmeta.errors import InputError, unknown_option
 
 
 @dataclass
 class Inputs:
-    """Validated inputs of one analysis: finite ``yi``, ``vi > 0``, labels, notes."""
+    """Validated inputs of one analysis: finite ``yi``, ``vi > 0``, labels, notes.
+
+    Examples
+    --------
+    >>> inp = resolve_inputs([0.1, 0.3], [0.01, 0.02], labels=["a", "b"])
+    >>> inp.labels, inp.measure, inp.notes
+    (['a', 'b'], None, ())
+    """
 
     yi: np.ndarray
     vi: np.ndarray
@@ -35,18 +43,6 @@ def column_or_values(data: pd.DataFrame | None, value, name: str):
     return column_of(data, value, name) if isinstance(value, str) else value
 
 
-def _labels(labels, data, k: int) -> list[str]:
-    if labels is None:
-        if data is not None and not isinstance(data.index, pd.RangeIndex):
-            return [str(x) for x in data.index]
-        return [str(i + 1) for i in range(k)]
-    values = column_or_values(data, labels, "labels")
-    values = [str(x) for x in values]
-    if len(values) != k:
-        raise InputError(f"labels has {len(values)} entries but there are {k} studies")
-    return values
-
-
 def resolve_inputs(yi, vi, *, data=None, labels=None, missing="raise", measure=None) -> Inputs:
     """Turn the user's ``yi``/``vi`` into validated float arrays with labels.
 
@@ -66,7 +62,7 @@ def resolve_inputs(yi, vi, *, data=None, labels=None, missing="raise", measure=N
     if hasattr(yi, "yi") and hasattr(yi, "vi"):  # an EffectSizes
         es = yi
         y, v = np.asarray(es.yi, float), np.asarray(es.vi, float)
-        labs = list(map(str, es.labels)) if labels is None else _labels(labels, data, y.size)
+        labs = list(map(str, es.labels)) if labels is None else resolve_labels(labels, data, y.size)
         measure = measure or es.measure
         corr = es.correction
         if corr:
@@ -81,7 +77,7 @@ def resolve_inputs(yi, vi, *, data=None, labels=None, missing="raise", measure=N
         v = np.asarray(column_or_values(data, vi, "vi"), dtype=float).ravel()
         if y.size != v.size:
             raise InputError(f"yi has {y.size} values but vi has {v.size}; they must be equal")
-        labs = _labels(labels, data, y.size)
+        labs = resolve_labels(labels, data, y.size)
     if y.size == 0:
         raise InputError("no studies: yi is empty")
     incomplete = ~(np.isfinite(y) & np.isfinite(v))

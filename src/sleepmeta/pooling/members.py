@@ -29,6 +29,7 @@ import numpy as np
 
 from sleepmeta.pooling.engine import fit_batch
 from sleepmeta.pooling.feasibility import feasible_members
+from sleepmeta.pooling.registry import COMMON_EFFECT
 
 __all__ = ["Members", "fit_members"]
 
@@ -91,6 +92,17 @@ def fit_members(res, yi: np.ndarray, vi: np.ndarray, mask: np.ndarray, X: np.nda
     ``yi``, ``vi`` are ``(B, k)``, ``X`` is ``(1 or B, k, p)``.
     ``labels_of(b)`` describes member ``b`` in notes (default ``"member b"``).
     Which members can be fitted is :func:`.feasibility.feasible_members`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sleepmeta.pooling import meta_analysis
+    >>> res = meta_analysis([0.1, 0.3, 0.5], [0.01, 0.01, 0.01], method="FE")
+    >>> masks = ~np.eye(3, dtype=bool)                  # leave each study out
+    >>> m = fit_members(res, np.tile(res.yi, (3, 1)), np.tile(res.vi, (3, 1)), masks,
+    ...                 np.ones((1, 3, 1)))
+    >>> np.round(m.beta[:, 0], 4).tolist()              # means of the two others
+    [0.4, 0.3, 0.2]
     """
     B, k = mask.shape
     p = X.shape[-1]
@@ -111,7 +123,7 @@ def fit_members(res, yi: np.ndarray, vi: np.ndarray, mask: np.ndarray, X: np.nda
     out = {name: np.full(B, np.nan) for name in FIELDS_1D}
     out.update({name: np.full((B, p), np.nan) for name in FIELDS_2D})
     vb = np.full((B, p, p), np.nan)
-    groups = [(ok & ~k1, res.method, res.test), (ok & k1, "FE", "z")]
+    groups = [(ok & ~k1, res.method, res.test), (ok & k1, COMMON_EFFECT, "z")]
     for sel, method, test in groups:
         idx = np.flatnonzero(sel)
         if not idx.size:

@@ -51,6 +51,14 @@ class PermutationResult:
     ``na.rm``); ``statistic_perm`` and ``qm_perm`` hold the permutation
     distributions of the kept models (row 0 = observed data for approximate
     tests).
+
+    Examples
+    --------
+    >>> from sleepmeta.pooling import meta_analysis
+    >>> res = meta_analysis([0.1, 0.3, 0.5, 0.6], [0.01] * 4, mods=[0, 1, 2, 3], method="FE")
+    >>> pt = res.permutation_test(exact=True)
+    >>> pt.exact, pt.n, pt.pvalues.index.tolist()
+    (True, 24, ['intrcpt', 'x1'])
     """
 
     qm_pvalue: float
@@ -68,7 +76,15 @@ class PermutationResult:
 
 
 def count_exact(res) -> int:
-    """Number of distinct permutations (``2^k`` sign vectors, or distinct row orders of X)."""
+    """Number of distinct permutations (``2^k`` sign vectors, or distinct row orders of X).
+
+    Examples
+    --------
+    >>> from sleepmeta.pooling import meta_analysis
+    >>> res = meta_analysis([0.1, 0.3, 0.5, 0.6], [0.01] * 4, mods=[0, 1, 2, 3], method="FE")
+    >>> count_exact(res)   # 4! orderings of the moderator's distinct values
+    24
+    """
     if res.p == 1 and res.intercept:
         return 2**res.k
     _, counts = np.unique(res.X, axis=0, return_counts=True)

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 from sleepmeta.errors import InputError, unknown_option
 
-__all__ = ["Control", "ESTIMATOR_INFO", "Estimator", "TESTS", "Test", "check_options",
+__all__ = ["COMMON_EFFECT", "Control", "ESTIMATOR_INFO", "Estimator", "TESTS", "Test", "check_options",
            "estimator_names", "test_names"]
 
 
@@ -41,6 +41,11 @@ class Estimator:
     iterative : bool
         Whether it iterates (Fisher scoring or root finding) and so can fail
         to converge; :class:`Control` applies to these.
+
+    Examples
+    --------
+    >>> ESTIMATOR_INFO["PM"].iterative, ESTIMATOR_INFO["PM"].min_k(p=3)
+    (True, 4)
     """
 
     name: str
@@ -81,6 +86,11 @@ class Test:
     ``residual_df``: the test uses ``k - p`` degrees of freedom (then it
     needs ``k > p``, and metafor falls back to ``z`` when ``k = 1``);
     ``summary_note``: the line a printed summary adds (none for ``z``).
+
+    Examples
+    --------
+    >>> TESTS["knha"].residual_df, TESTS["z"].summary_note
+    (True, '')
     """
 
     __test__ = False  # not a pytest test class
@@ -202,6 +212,10 @@ class Control:
             return cls(**control)
         raise InputError(f"control must be a Control or a dict, got {type(control).__name__}")
 
+
+#: The common-effect model (tau² = 0), where a rule calls for it (metafor's k = 1 refits,
+#: Q between subgroups, the intercept-only model behind the common-effect R²).
+COMMON_EFFECT = next(n for n, e in ESTIMATOR_INFO.items() if not e.estimates_tau2)
 
 #: metafor's defaults.
 DEFAULT_CONTROL = Control()

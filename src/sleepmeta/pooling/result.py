@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from sleepmeta.effects.intervals import wald_interval
 from sleepmeta.effects.measures import is_log_scale
 from sleepmeta.errors import ConvergenceError, ModelError
 from sleepmeta.jsonsafe import clean
@@ -166,7 +167,7 @@ class MetaResult:
 
     def _problem(self):
         """The one-analysis :class:`.estimators.Problem` of this result (for refits)."""
-        from sleepmeta.pooling.estimators import Problem
+        from sleepmeta.pooling.problem import Problem
 
         k = self.k
         return Problem(X=self.X[None], yi=self.yi[None], vi=self.vi[None],
@@ -178,6 +179,7 @@ class MetaResult:
         As metafor's ``confint(res)``; rows ``tau2, tau, i2, h2``, columns
         ``estimate, ci_low, ci_high``.
         """
+        from sleepmeta.pooling.heterogeneity import i2_h2_from_tau2
         from sleepmeta.pooling.qprofile import tau2_ci_batch
         from sleepmeta.pooling.registry import ESTIMATOR_INFO
 
@@ -190,8 +192,8 @@ class MetaResult:
         rows = {
             "tau2": (self.tau2, lo, hi),
             "tau": (self.tau, math.sqrt(lo), math.sqrt(hi)),
-            "i2": (self.i2, 100 * lo / (vt + lo), 100 * hi / (vt + hi)),
-            "h2": (self.h2, lo / vt + 1, hi / vt + 1),
+            "i2": (self.i2, *(float(i2_h2_from_tau2(t, vt)[0]) for t in (lo, hi))),
+            "h2": (self.h2, *(float(i2_h2_from_tau2(t, vt)[1]) for t in (lo, hi))),
         }
         return pd.DataFrame.from_dict(rows, orient="index", columns=["estimate", "ci_low", "ci_high"])
 
@@ -280,13 +282,10 @@ class MetaResult:
 
     def study_frame(self) -> pd.DataFrame:
         """Per-study table: yi, vi, CI and weight (%), indexed by study label."""
-        from scipy import stats
-
-        crit = stats.norm.isf((1 - self.level) / 2)
-        se = np.sqrt(self.vi)
+        ci_low, ci_high = wald_interval(self.yi, np.sqrt(self.vi), self.level)
         return pd.DataFrame(
-            {"yi": self.yi, "vi": self.vi, "ci_low": self.yi - crit * se,
-             "ci_high": self.yi + crit * se, "weight": self.weights},
+            {"yi": self.yi, "vi": self.vi, "ci_low": ci_low, "ci_high": ci_high,
+             "weight": self.weights},
             index=pd.Index(self.labels, name="study"))
 
     def summary(self) -> str:

@@ -40,7 +40,8 @@ from sleepmeta.jsonsafe import clean
 from sleepmeta.pooling.design import Design
 from sleepmeta.pooling.engine import fit_batch
 from sleepmeta.pooling.feasibility import check_fit
-from sleepmeta.pooling.registry import Control
+from sleepmeta.pooling.heterogeneity import i2_h2_from_tau2
+from sleepmeta.pooling.registry import COMMON_EFFECT, Control
 from sleepmeta.pooling.result import MetaResult, raise_unconverged
 
 __all__ = ["SubgroupResult", "subgroup_analysis"]
@@ -154,7 +155,7 @@ def subgroup_analysis(yi, vi, labels, values, *, name: str, method: str, test: s
     for g, idx in enumerate(members):
         Y[g, :idx.size], V[g, :idx.size], M[g, :idx.size] = yi[idx], vi[idx], True
     Y[G], V[G], M[G] = yi, vi, True
-    sep_method = "FE" if tau2_common else method
+    sep_method = COMMON_EFFECT if tau2_common else method
     sep_test = "z" if tau2_common else test
     fit = fit_batch(Y, V, M, np.ones((1, k, 1)), method=sep_method, test=sep_test, level=level,
                     control=control)
@@ -179,7 +180,7 @@ def subgroup_analysis(yi, vi, labels, values, *, name: str, method: str, test: s
     overall = MetaResult.from_fit(fit, G, yi, vi, one, labels, measure, notes)
     est = fit.estimate[:G]
     qb_fit = fit_batch(est[None], (fit.se[:G] ** 2)[None], np.ones((1, G), bool),
-                       np.ones((1, G, 1)), method="FE")
+                       np.ones((1, G, 1)), method=COMMON_EFFECT)
     return SubgroupResult(subgroup=name, groups=groups, overall=overall,
                           q_between=float(qb_fit.q[0]), df_between=G - 1,
                           p_between=float(qb_fit.q_pvalue[0]), tau2_common=False)
@@ -209,9 +210,8 @@ def _common(yi, vi, labels, codes, names, fe_groups, *, name, method, test, leve
         base = fe_groups[gname]
         est, se = float(fit.beta[1, g]), float(fit.se_beta[1, g])
         w = 1 / (base.vi + tau2)
-        has_df = base.k > 1
-        i2 = 100 * tau2 / (base.vt + tau2) if has_df and base.vt + tau2 > 0 else 0.0
-        h2 = tau2 / base.vt + 1 if has_df else 1.0
+        has_df = base.k > 1 and base.vt + tau2 > 0
+        i2, h2 = (float(x) for x in i2_h2_from_tau2(tau2, base.vt)) if has_df else (0.0, 1.0)
         coef = np.array([[est, se, fit.stat_beta[1, g], fit.pval_beta[1, g], fit.ci_low_beta[1, g],
                           fit.ci_high_beta[1, g]]])
         groups[gname] = dataclasses.replace(
