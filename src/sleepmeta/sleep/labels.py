@@ -27,6 +27,8 @@ Accepted on input (case-insensitive, surrounding blanks ignored):
   (S3 and S4 are both N3), ``MT`` (movement time, coded as artefact).
 * Sleep-EDF annotation texts: ``Sleep stage W``, ``Sleep stage 1`` ... ``4``,
   ``Sleep stage R``, ``Sleep stage ?``, ``Movement time``.
+* luna's and other plain names: ``NREM1`` ... ``NREM4``, ``N4``, ``Stage1``
+  ... ``Stage4`` (stages 3 and 4 are N3), ``U`` (unscored), ``M`` (movement).
 * YASA's integer codes ``-2 .. 4`` (as numbers, or as the same digits in a
   text column).
 * Sleep/wake series: ``S``, ``SLEEP``, ``ASLEEP`` (code 5).
@@ -60,7 +62,10 @@ _ALIASES: dict[str, int] = {
     "sleep stage w": WAKE, "sleep stage 1": N1, "sleep stage 2": N2,
     "sleep stage 3": N3, "sleep stage 4": N3, "sleep stage r": REM,
     "sleep stage n1": N1, "sleep stage n2": N2, "sleep stage n3": N3,
-    "sleep stage ?": UNS, "movement time": ART,
+    "sleep stage ?": UNS, "movement time": ART, "sleep stage 3/4": N3, "sleep stage mt": ART,
+    # luna / NSRR plain names
+    "nrem1": N1, "nrem2": N2, "nrem3": N3, "nrem4": N3, "n4": N3, "stage1": N1, "stage2": N2,
+    "stage3": N3, "stage4": N3, "u": UNS, "m": ART,
     # unscored / artefact
     "uns": UNS, "unscored": UNS, "?": UNS, "nd": UNS,
     "art": ART, "artefact": ART, "artifact": ART, "movement": ART,
