@@ -89,11 +89,12 @@ def cycle_bounds(codes, per_min):
 
 
 @nb.njit(cache=True, nogil=True, error_model="numpy")
-def _night(codes, per_min, need5, need_p, need_a, rs, re, cnt, lat, out):
+def _night(codes, per_min, need5, need_p, need_a, bounds, rs, re, cnt, lat, out):
     """Every endpoint of one night into ``out``, walking its runs of equal stages once.
 
-    ``rs``/``re`` are scratch space (at least ``n // 2 + 1``) for the REM runs,
-    ``cnt``/``lat`` (8 each) for the epochs and first epoch of each code.
+    ``bounds`` (at least ``n + 1``), ``rs``/``re`` (at least ``n // 2 + 1``)
+    and ``cnt``/``lat`` (8 each) are scratch space for the run boundaries,
+    the REM runs, and the epochs and first epoch of each code.
     """
     n = codes.size
     cnt[:] = 0  # epochs of each code -2..5, at code + 2
@@ -126,16 +127,22 @@ def _night(codes, per_min, need5, need_p, need_a, rs, re, cnt, lat, out):
     ns1 = 0
     ns2 = 0
     sleep_after_lps = 0
-    j = 0
-    while j <= n:
-        if j < n:
+    # run boundaries without a branch per epoch (store, then advance on a change)
+    bounds[0] = 0
+    m = 1
+    for e in range(1, n):
+        bounds[m] = e
+        m += codes[e] != codes[e - 1]
+    bounds[m] = n
+    for r in range(m + 1):
+        if r < m:
+            j = bounds[r]
+            k = bounds[r + 1]
             c = codes[j]
-            k = j + 1
-            while k < n and codes[k] == c:
-                k += 1
-        else:
-            c = -9
+        else:  # one step past the end closes the last run of sleep
+            j = n
             k = n
+            c = -9
         is_sleep = c >= 1
         if run_start >= 0 and not is_sleep:  # a run of sleep ends at j
             length = j - run_start
@@ -200,7 +207,6 @@ def _night(codes, per_min, need5, need_p, need_a, rs, re, cnt, lat, out):
             if last_scored >= 0 and c != last_scored:
                 shifts += 1
             last_scored = c
-        j = k
 
     nan = np.nan
     out[:] = nan
@@ -285,6 +291,7 @@ def nights_kernel(flat, offsets, lo, hi, per_min, persistent_minutes, min_awaken
         rs = np.empty(longest // 2 + 1, dtype=np.int64)
         re = np.empty(longest // 2 + 1, dtype=np.int64)
         cnt = np.empty(8, dtype=np.int64)
+        bounds = np.empty(longest + 1, dtype=np.int64)
         lat = np.empty(8, dtype=np.int64)
         for i in range(chunk * n // n_chunks, (chunk + 1) * n // n_chunks):
             pm = per_min[i]
@@ -292,7 +299,7 @@ def nights_kernel(flat, offsets, lo, hi, per_min, persistent_minutes, min_awaken
             need_p = max(np.ceil(persistent_minutes * pm - 1e-9), 1.0)
             need_a = max(np.ceil(min_awakening_minutes * pm - 1e-9), 1.0)
             a = offsets[i] + lo[i]
-            _night(flat[a: offsets[i] + hi[i]], pm, need5, need_p, need_a, rs, re, cnt, lat, out[i])
+            _night(flat[a: offsets[i] + hi[i]], pm, need5, need_p, need_a, bounds, rs, re, cnt, lat, out[i])
     return out
 
 
