@@ -152,3 +152,11 @@ def test_contrast_on_any_table_exits_0_or_2(tmp_path, content, endpoint):
     res = runner.invoke(app, ["contrast", str(f), "--endpoint", endpoint])
     assert res.exit_code in (0, 2), res.output
     assert res.exception is None or isinstance(res.exception, SystemExit)
+
+
+def test_markup_in_file_content_is_printed_as_plain_text(tmp_path):
+    bad = tmp_path / "m.csv"
+    bad.write_text("stage\nW\n[/bold] [red]x[/red]\n")
+    res = runner.invoke(app, ["nights", str(bad), "--out", str(tmp_path / "n.csv")])
+    assert res.exit_code == 2
+    assert "'[/bold] [red]x[/red]'" in res.output  # the value as written, not interpreted

@@ -235,3 +235,27 @@ def test_xml_entity_attacks_are_refused(tmp_path):
                  "<PSGAnnotation><EpochLength>&x;</EpochLength></PSGAnnotation>")
     with pytest.raises(HypnogramError, match="not well-formed XML"):
         read_hypnogram(p)
+
+
+def test_nsrr_clock_time_gives_the_start_and_places_clock_lights(tmp_path):
+    events = _nsrr([("Stages|Stages", "Wake|0", 0, 120), ("Stages|Stages", "Stage 2 sleep|2", 120, 600)])
+    events = events.replace("<ScoredEvents>", "<ScoredEvents><ScoredEvent><EventType/><EventConcept>Recording "
+                            "Start Time</EventConcept><Start>0</Start><Duration>720</Duration>"
+                            "<ClockTime>00.00.00 23.58.00</ClockTime></ScoredEvent>")
+    p = tmp_path / "c.xml"
+    p.write_text(events)
+    h = read_hypnogram(p)
+    assert h.start == pd.Timestamp("1985-01-01 23:58:00")  # unknown date: EDF+'s 1 Jan 1985
+    # lights off at 00:00 the next morning = 120 s after the start
+    assert h.with_lights("00:00").lights_off == 120.0
+    from sleepmeta.sleep import write_hypnogram
+
+    dated = Hypnogram(["W", "N2"], start="2024-02-03 22:30:00")
+    write_hypnogram(dated, tmp_path / "d.xml")
+    assert read_hypnogram(tmp_path / "d.xml").start == pd.Timestamp("2024-02-03 22:30:00")
+
+
+def test_luna_plain_stage_names():
+    from sleepmeta.sleep.labels import to_codes
+
+    assert to_codes(["NREM1", "NREM4", "N4", "Stage2", "U", "M"]).tolist() == [1, 3, 3, 2, -2, -1]

@@ -89,24 +89,16 @@ def cycle_bounds(codes, per_min):
 
 
 @nb.njit(cache=True, nogil=True, error_model="numpy")
-def _night(codes, per_min, need5, need_p, need_a, rs, re, out):
+def _night(codes, per_min, need5, need_p, need_a, bounds, rs, re, cnt, lat, out):
     """Every endpoint of one night into ``out``, walking its runs of equal stages once.
 
-    ``rs``/``re`` are scratch space (at least ``n // 2 + 1``) for the REM runs.
+    ``bounds`` (at least ``n + 1``), ``rs``/``re`` (at least ``n // 2 + 1``)
+    and ``cnt``/``lat`` (8 each) are scratch space for the run boundaries,
+    the REM runs, and the epochs and first epoch of each code.
     """
     n = codes.size
-    c_uns = 0
-    c_art = 0
-    c_w = 0
-    c_n1 = 0
-    c_n2 = 0
-    c_n3 = 0
-    c_rem = 0
-    c_s = 0
-    lat1 = -1
-    lat2 = -1
-    lat3 = -1
-    lat4 = -1
+    cnt[:] = 0  # epochs of each code -2..5, at code + 2
+    lat[:] = -1  # first epoch of each code
     n_rem_runs = 0
     first = -1
     last = -1
@@ -135,16 +127,22 @@ def _night(codes, per_min, need5, need_p, need_a, rs, re, out):
     ns1 = 0
     ns2 = 0
     sleep_after_lps = 0
-    j = 0
-    while j <= n:
-        if j < n:
+    # run boundaries without a branch per epoch (store, then advance on a change)
+    bounds[0] = 0
+    m = 1
+    for e in range(1, n):
+        bounds[m] = e
+        m += codes[e] != codes[e - 1]
+    bounds[m] = n
+    for r in range(m + 1):
+        if r < m:
+            j = bounds[r]
+            k = bounds[r + 1]
             c = codes[j]
-            k = j + 1
-            while k < n and codes[k] == c:
-                k += 1
-        else:
-            c = -9
+        else:  # one step past the end closes the last run of sleep
+            j = n
             k = n
+            c = -9
         is_sleep = c >= 1
         if run_start >= 0 and not is_sleep:  # a run of sleep ends at j
             length = j - run_start
@@ -171,28 +169,14 @@ def _night(codes, per_min, need5, need_p, need_a, rs, re, out):
             o0 = max(0, b1 - j)
             o2 = max(0, k - b2)
             o1 = span - o0 - o2
+        cnt[c + 2] += span
+        if lat[c + 2] < 0:
+            lat[c + 2] = j
         if is_sleep:
-            if c == 1:
-                c_n1 += span
-                if lat1 < 0:
-                    lat1 = j
-            elif c == 2:
-                c_n2 += span
-                if lat2 < 0:
-                    lat2 = j
-            elif c == 3:
-                c_n3 += span
-                if lat3 < 0:
-                    lat3 = j
-            elif c == 4:
-                c_rem += span
-                if lat4 < 0:
-                    lat4 = j
+            if c == 4:
                 rs[n_rem_runs] = j
                 re[n_rem_runs] = k
                 n_rem_runs += 1
-            else:
-                c_s += span
             if first < 0:
                 first = j
             last = k - 1
@@ -206,14 +190,8 @@ def _night(codes, per_min, need5, need_p, need_a, rs, re, out):
             if lps >= 0:
                 sleep_after_lps += span
         else:
-            if c == 0:
-                c_w += span
-                if prev_sleep:
-                    n_to_wake += 1
-            elif c == -1:
-                c_art += span
-            else:
-                c_uns += span
+            if c == 0 and prev_sleep:
+                n_to_wake += 1
             if first >= 0:
                 ns0 += o0
                 ns1 += o1
@@ -229,10 +207,11 @@ def _night(codes, per_min, need5, need_p, need_a, rs, re, out):
             if last_scored >= 0 and c != last_scored:
                 shifts += 1
             last_scored = c
-        j = k
 
     nan = np.nan
     out[:] = nan
+    c_uns, c_art, c_w, c_n1, c_n2, c_n3, c_rem, c_s = cnt[0], cnt[1], cnt[2], cnt[3], cnt[4], cnt[5], cnt[6], cnt[7]
+    lat1, lat2, lat3, lat4 = lat[3], lat[4], lat[5], lat[6]
     tst = c_n1 + c_n2 + c_n3 + c_rem + c_s
     has = tst > 0
     out[UNSTAGED] = c_s
@@ -311,13 +290,16 @@ def nights_kernel(flat, offsets, lo, hi, per_min, persistent_minutes, min_awaken
     for chunk in nb.prange(n_chunks):
         rs = np.empty(longest // 2 + 1, dtype=np.int64)
         re = np.empty(longest // 2 + 1, dtype=np.int64)
+        cnt = np.empty(8, dtype=np.int64)
+        bounds = np.empty(longest + 1, dtype=np.int64)
+        lat = np.empty(8, dtype=np.int64)
         for i in range(chunk * n // n_chunks, (chunk + 1) * n // n_chunks):
             pm = per_min[i]
             need5 = max(np.ceil(5.0 * pm - 1e-9), 1.0)
             need_p = max(np.ceil(persistent_minutes * pm - 1e-9), 1.0)
             need_a = max(np.ceil(min_awakening_minutes * pm - 1e-9), 1.0)
             a = offsets[i] + lo[i]
-            _night(flat[a: offsets[i] + hi[i]], pm, need5, need_p, need_a, rs, re, out[i])
+            _night(flat[a: offsets[i] + hi[i]], pm, need5, need_p, need_a, bounds, rs, re, cnt, lat, out[i])
     return out
 
 

@@ -30,6 +30,8 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+import pandas as pd
+
 from sleepmeta.errors import HypnogramError
 from sleepmeta.sleep._events import codes_to_events, events_to_codes, lights_from_file, lights_kind
 from sleepmeta.sleep._files import atomic_write_text
@@ -139,8 +141,35 @@ def _read_nsrr(root, where, epoch_seconds, name) -> Hypnogram:
                              "or an SDO/SRO stage concept)")
     epochs = events_to_codes(onsets, durations, codes, epoch, lambda k: labels[k], where)
     naming = "" if namings == {"NSRR"} else f" ({'/'.join(sorted(namings - {'NSRR'}))} naming)"
-    h = Hypnogram._trusted(epochs, epoch, None, name, None, f"NSRR XML{naming}")
+    clock = _recording_start(root)
+    start = None if clock is None else clock + pd.to_timedelta(onsets[0], unit="s")
+    h = Hypnogram._trusted(epochs, epoch, start, name, None, f"NSRR XML{naming}")
     return lights_from_file(h, lights.get("off"), lights.get("on"), where, onsets[0])
+
+
+def _recording_start(root) -> pd.Timestamp | None:
+    """Clock time of the "Recording Start Time" event (``dd.mm.yy hh.mm.ss``).
+
+    NSRR files often write the date as ``00.00.00`` (unknown); the EDF+
+    convention for an unknown date, 1 Jan 1985, is used then, so that clock
+    times of lights can still be placed. None when absent or unreadable.
+    """
+    for event in root.iter("ScoredEvent"):
+        if (event.findtext("EventConcept") or "").strip().lower() == "recording start time":
+            text = (event.findtext("ClockTime") or "").strip()
+            parts = text.split()
+            if len(parts) != 2:
+                return None
+            try:
+                day, month, year = (int(x) for x in parts[0].split("."))
+                hour, minute, second = (int(float(x)) for x in parts[1].split("."))
+                if day == 0 or month == 0:
+                    day, month, year = 1, 1, 85
+                year += 1900 if year >= 85 else 2000
+                return pd.Timestamp(year=year, month=month, day=day, hour=hour, minute=minute, second=second)
+            except (ValueError, TypeError, OverflowError):
+                return None
+    return None
 
 
 def _classify(etype: str, concept: str) -> tuple[str, int | None]:
@@ -175,6 +204,13 @@ def write_hypnogram_xml(hypnogram: Hypnogram, path) -> None:
     ET.SubElement(root, "SoftwareVersion").text = "sleepmeta"
     ET.SubElement(root, "EpochLength").text = f"{epoch:g}"
     events = ET.SubElement(root, "ScoredEvents")
+    if hypnogram.start is not None:
+        event = ET.SubElement(events, "ScoredEvent")
+        ET.SubElement(event, "EventType")
+        ET.SubElement(event, "EventConcept").text = "Recording Start Time"
+        ET.SubElement(event, "Start").text = "0"
+        ET.SubElement(event, "Duration").text = f"{hypnogram.n_epochs * epoch:.10g}"
+        ET.SubElement(event, "ClockTime").text = hypnogram.start.strftime("%d.%m.%y %H.%M.%S")
     for first, n, code in zip(*codes_to_events(hypnogram.codes)):
         event = ET.SubElement(events, "ScoredEvent")
         ET.SubElement(event, "EventType").text = "Stages|Stages"
