@@ -95,3 +95,8 @@ def test_fuzz_a_link_is_always_a_web_address(text):
     if link is not None:
         assert link.lower().startswith(("http://", "https://"))
         assert not any(c.isspace() or c in '"<>`' for c in link)
+
+
+def test_malformed_host_is_text_not_an_error():
+    # found by the fuzz test: urllib raises ValueError("Invalid IPv6 URL") on an unclosed '['
+    assert safe_url("https://[") is None and safe_url("http://[::1") is None
