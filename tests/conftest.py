@@ -33,6 +33,10 @@ import pandas as pd
 import pytest
 from hypothesis import HealthCheck, settings
 
+# Scripts that make the pinned references import the reference tools (R is called, YASA is
+# imported): they are run by hand, never collected (the suite must not need YASA).
+collect_ignore_glob = ["data/make_*.py"]
+
 # Property and fuzz tests draw fresh examples on a developer's machine (to keep finding
 # faults) but the same examples in CI (CI=true), so a landing run is reproducible; a
 # loaded machine must not turn a slow example into a failure there.
