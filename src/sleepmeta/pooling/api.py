@@ -16,7 +16,8 @@ from sleepmeta.pooling.estimators import ESTIMATORS, Problem
 from sleepmeta.pooling.regression import model_spec, pseudo_r2
 from sleepmeta.pooling.result import MetaResult
 from sleepmeta.pooling.subgroups import subgroup_analysis
-from sleepmeta.pooling._inputs import _column, resolve_inputs
+from sleepmeta.pooling._inputs import (_column, check_level, first_out_of_range, nonfinite_error,
+                                      nonfinite_members, out_of_range_text, resolve_inputs)
 
 
 def meta_analysis(
@@ -88,8 +89,7 @@ def meta_analysis(
     (-0.7145, 0.3132, 92.22)
     """
     check_options(method, test)
-    if not 0 < level < 1:
-        raise InputError(f"level must be between 0 and 1 (e.g. 0.95), got {level!r}")
+    level = check_level(level)
     sub_col = None
     if subgroup is not None:
         if mods is not None:
@@ -117,6 +117,8 @@ def meta_analysis(
     fit = fit_batch(inp.yi[None], inp.vi[None], np.ones((1, k), bool), design.X[None],
                     method=method, test=test, level=level, intercept=design.intercept)
     _raise_unconverged(fit, method, labels=None)
+    if nonfinite_members(fit)[0]:
+        raise nonfinite_error(fit, 0, inp.yi, inp.vi, "meta_analysis")
     notes = list(inp.notes)
     if test == "knha" and fit.s2w[0] == 0:
         notes.append("Knapp-Hartung scale s² = 0 (the model fits the yi exactly): the standard "
@@ -219,7 +221,11 @@ def meta_analysis_batch(
     errors : {"raise", "flag"}
         A member that does not converge raises :class:`ConvergenceError`
         (default), or is flagged in ``converged`` (simulation studies count
-        such failures).
+        such failures). So is a member whose numbers are not finite in
+        double precision (:class:`ModelError` with ``"raise"``). Values
+        outside the accepted range (``|yi| <= 1e50``, ``1e-50 <= vi <=
+        1e50``; see :mod:`sleepmeta.pooling._inputs`) raise
+        :class:`InputError` either way.
 
     Returns
     -------
@@ -240,6 +246,7 @@ def meta_analysis_batch(
         raise unknown_option("method", method, ESTIMATORS)
     if errors not in ("raise", "flag"):
         raise unknown_option("errors", errors, ("raise", "flag"))
+    level = check_level(level)
     yi = np.atleast_2d(np.asarray(yi, float))
     vi = np.atleast_2d(np.asarray(vi, float))
     if yi.shape != vi.shape:
@@ -255,6 +262,11 @@ def meta_analysis_batch(
         b, i = map(int, np.argwhere(bad)[0])
         raise InputError(f"analysis {b}, study {i}: yi must be finite and vi finite and > 0, "
                          f"got yi={yi[b, i]!r}, vi={vi[b, i]!r}")
+    where = np.where(mask, yi, 0.0), np.where(mask, vi, 1.0)
+    i = first_out_of_range(*where)
+    if i is not None:
+        b, j = np.unravel_index(i, yi.shape)
+        raise InputError(f"analysis {b}, study {j}: {out_of_range_text(yi[b, j], vi[b, j])}")
     k = mask.sum(axis=1)
     need = X.shape[-1] + (0 if method == "FE" else 1)
     if (small := k < max(need, 1)).any():
@@ -264,4 +276,10 @@ def meta_analysis_batch(
     fit = fit_batch(yi, vi, mask, X, method=method, test=test, level=level, intercept=intercept)
     if errors == "raise":
         _raise_unconverged(fit, method, labels=None)
+    bad = nonfinite_members(fit)
+    if bad.any():
+        if errors == "raise":
+            b = int(np.flatnonzero(bad)[0])
+            raise nonfinite_error(fit, b, yi[b][mask[b]], vi[b][mask[b]], f"analysis {b}")
+        fit.converged = fit.converged & ~bad  # counted as failures, like non-convergence
     return fit

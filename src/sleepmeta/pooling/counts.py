@@ -39,6 +39,7 @@ from sleepmeta.effects._columns import (
 )
 from sleepmeta.errors import InputError, ModelError, unknown_option
 from sleepmeta.pooling._counts_heterogeneity import inverse_variance_q, peto_q, tarone
+from sleepmeta.pooling._inputs import COUNT_MAX, check_level
 
 __all__ = [
     "CountsBatch",
@@ -169,7 +170,14 @@ class CountsResult:
 
 
 def _batch_cells(events1, n1, events2, n2, mask):
-    arrays = [np.atleast_2d(np.asarray(x, dtype=float)) for x in (events1, n1, events2, n2)]
+    names = ("events1", "n1", "events2", "n2")
+    arrays = []
+    for name, x in zip(names, (events1, n1, events2, n2)):
+        try:
+            arrays.append(np.atleast_2d(np.asarray(x, dtype=float)))
+        except (OverflowError, TypeError, ValueError) as exc:
+            raise InputError(f"{name} must be numbers (counts), got {type(exc).__name__}: "
+                             f"{exc}") from None
     shape = arrays[0].shape
     if arrays[0].ndim != 2 or any(x.shape != shape for x in arrays):
         shapes = [x.shape for x in arrays]
@@ -177,7 +185,6 @@ def _batch_cells(events1, n1, events2, n2, mask):
     mask = np.ones(shape, dtype=bool) if mask is None else np.atleast_2d(np.asarray(mask, dtype=bool))
     if mask.shape != shape:
         raise InputError(f"mask must have shape {shape}, got {mask.shape}")
-    names = ("events1", "n1", "events2", "n2")
     for name, x in zip(names, arrays):
         bad = mask & ~np.isfinite(x)
         if bad.any():
@@ -185,6 +192,12 @@ def _batch_cells(events1, n1, events2, n2, mask):
             raise InputError(f"batch row {row}, study {col}: {name} must be finite, got {x[row, col]}")
     e1, m1, e2, m2 = (np.where(mask, x, 0.0) for x in arrays)
     for ev, n, en, nn in ((e1, m1, "events1", "n1"), (e2, m2, "events2", "n2")):
+        big = mask & (n > COUNT_MAX)
+        if big.any():
+            row, col = np.argwhere(big)[0]
+            raise InputError(f"batch row {row}, study {col}: {nn} must be <= {COUNT_MAX:g} "
+                             f"(counts beyond it lose the precision of the table's "
+                             f"variances), got {nn}={n[row, col]:g}")
         bad = mask & ((n < 1) | (ev < 0) | (ev > n))
         if bad.any():
             row, col = np.argwhere(bad)[0]
@@ -204,8 +217,7 @@ def _wald(beta, se, level):
 
 
 def _check_level(level: float) -> None:
-    if not 0 < level < 1:
-        raise InputError(f"level must be in (0, 1), got {level!r}")
+    check_level(level)
 
 
 # ----------------------------------------------------------------------------- Mantel-Haenszel

@@ -38,6 +38,7 @@ from pathlib import Path
 import pandas as pd
 
 from sleepmeta.errors import InputError, SpecError, unknown_option
+from sleepmeta.pooling._inputs import VI_MAX, YI_MAX
 from sleepmeta.pooling.engine import TESTS
 from sleepmeta.pooling.estimators import ESTIMATORS
 
@@ -279,8 +280,10 @@ def _uniform(v: dict, key: str, ok, rule: str) -> dict:
 _CHECKS = {
     "measure": _measure,
     "k": _k,
-    "effect": _number("effect", "a finite number", lambda x: True),
-    "tau2": _number("tau2", "a finite number >= 0", lambda x: x >= 0),
+    # the engine's accepted range (sleepmeta.pooling._inputs): |yi| <= YI_MAX, vi <= VI_MAX
+    "effect": _number("effect", f"a number in [-{YI_MAX:g}, {YI_MAX:g}]",
+                      lambda x: abs(x) <= YI_MAX),
+    "tau2": _number("tau2", f"a number in [0, {VI_MAX:g}]", lambda x: 0 <= x <= VI_MAX),
     "n": _n,
     "sd": _number("sd", "a finite number > 0", lambda x: x > 0),
     "baseline_risk": _risk,

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from sleepmeta.pooling import meta_analysis_batch
+from sleepmeta.pooling._inputs import out_of_range
 from sleepmeta.scale import metrics
 from sleepmeta.scale.generate import generate
 from sleepmeta.scale.grid import Grid, load_grid
@@ -135,12 +136,14 @@ def _fit(yi, vi, estimator: str, test: str, level: float):
     With ``test="knha"`` an analysis whose yi are all equal has ``s² = 0``
     and a zero standard error (metafor reports se = 0 and no QM); such
     analyses are left out of the batch, and any other analysis that makes
-    the batch's linear algebra fail is isolated by bisection. Both count
-    as failures.
+    the batch's linear algebra fail is isolated by bisection. So are
+    analyses with values outside the engine's accepted range
+    (:mod:`sleepmeta.pooling._inputs`; e.g. a variance that underflowed).
+    All count as failures.
     """
-    skipped = np.zeros(yi.shape[0], bool)
+    skipped = out_of_range(yi, vi).any(axis=1) | ~(np.isfinite(yi) & (vi > 0)).all(axis=1)
     if test == "knha":
-        skipped = np.ptp(yi, axis=1) == 0
+        skipped |= np.ptp(yi, axis=1) == 0
     keep = np.flatnonzero(~skipped)
     fits, ok = _fit_bisect(yi, vi, keep, estimator, test, level)
     skipped[np.setdiff1d(keep, ok)] = True
