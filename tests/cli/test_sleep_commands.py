@@ -55,7 +55,7 @@ def test_errors_are_reported_not_raised(tmp_path):
     bad = tmp_path / "bad.csv"
     bad.write_text("stage\nW\nN9\n")
     res = runner.invoke(app, ["nights", str(bad), "--out", str(tmp_path / "n.csv")])
-    assert res.exit_code == 1
+    assert res.exit_code == 2
     assert "line 3: unknown sleep stage 'N9'" in res.output
     assert not (tmp_path / "n.csv").exists()  # nothing half-written
 
@@ -63,5 +63,5 @@ def test_errors_are_reported_not_raised(tmp_path):
                            "WASO": [1.0, 2.0, 3.0]})
     nights.to_csv(tmp_path / "t.csv", index=False)
     res = runner.invoke(app, ["contrast", str(tmp_path / "t.csv"), "--endpoint", "WASO"])
-    assert res.exit_code == 1
+    assert res.exit_code == 2
     assert "participant 'a' is in both arms" in res.output

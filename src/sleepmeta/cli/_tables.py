@@ -7,6 +7,7 @@ from pathlib import Path
 
 from rich.panel import Panel
 from rich.table import Table
+from rich.text import Text
 
 from sleepmeta.errors import InputError
 
@@ -51,7 +52,7 @@ def summary_panel(res, title: str) -> Panel:
         table.add_column(col, justify="right" if col else "left")
     for term, row in res.coefficients.iterrows():
         p = "<.0001" if row.pvalue < 1e-4 else f"{row.pvalue:.4f}"
-        table.add_row(str(term), *(f"{x:.4f}" for x in (row.estimate, row.se, row.statistic)), p,
+        table.add_row(Text(str(term)), *(f"{x:.4f}" for x in (row.estimate, row.se, row.statistic)), p,
                       f"{row.ci_low:.4f}", f"{row.ci_high:.4f}")
     lines = [res.summary().split("\n\n")[0]]
     if res.method != "FE":
@@ -68,6 +69,5 @@ def summary_panel(res, title: str) -> Panel:
         lines.append(f"QM = {res.qm:.4f}, p = {res.qm_pvalue:.4g}")
     lines += [f"note: {n}" for n in res.notes]
     from rich.console import Group
-    from rich.text import Text
 
-    return Panel(Group(Text("\n".join(lines)), table), title=title, expand=False)
+    return Panel(Group(Text("\n".join(lines)), table), title=Text(title), expand=False)

@@ -9,7 +9,7 @@ import typer
 from rich.table import Table
 
 from sleepmeta.cli._app import app
-from sleepmeta.cli._output import console, fail_on_input_error
+from sleepmeta.cli._output import console, fail_on_input_error, plain
 
 _SHOWN = ("bias", "empse", "coverage", "pi_coverage", "ci_width", "rejection", "failure_rate")
 
@@ -39,9 +39,9 @@ def simulate(
                timeout=timeout)
     wide = summary_table(tidy, _SHOWN)
     console.print(_table(wide))
-    console.print(f"{len(tidy)} rows written to {out / 'summary.parquet'}; failed fits are "
-                  "counted in 'failed' and left out of the other measures. "
-                  "Values: estimate (Monte Carlo SE).", highlight=False)
+    plain(f"{len(tidy)} rows written to {out / 'summary.parquet'}; failed fits are "
+          "counted in 'failed' and left out of the other measures. "
+          "Values: estimate (Monte Carlo SE).")
 
 
 def _table(wide) -> Table:

@@ -11,20 +11,21 @@ from typing import Annotated, Optional
 
 import typer
 from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from sleepmeta.cli._app import app
-from sleepmeta.errors import SleepmetaError
+from sleepmeta.errors import InputError, SleepmetaError
+from sleepmeta.cli._output import error_line, plain
 from sleepmeta.cli._output import write_text_atomic as atomic_write_text
 
 _console = Console()
-_errors = Console(stderr=True)
 
 
-def _fail(exc: Exception) -> typer.Exit:
-    _errors.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
-    return typer.Exit(code=1)
+def _fail(exc) -> typer.Exit:
+    """One plain line on stderr and exit code 2, like every other command."""
+    plain(error_line(exc) if isinstance(exc, BaseException) else f"error: {exc}", err=True)
+    return typer.Exit(code=2)
 
 
 def _read_csv(path: Path, what: str):
@@ -41,7 +42,7 @@ def _show(frame, columns: list[str], title: str) -> None:
     for col in columns:
         table.add_column(col, justify="left" if frame[col].dtype == object else "right")
     for _, row in frame[columns].iterrows():
-        table.add_row(*(f"{v:.4g}" if isinstance(v, float) else str(v) for v in row))
+        table.add_row(*(Text(f"{v:.4g}" if isinstance(v, float) else str(v)) for v in row))
     _console.print(table)
 
 
@@ -66,6 +67,9 @@ def nights(
             files, epoch_seconds=epoch_seconds, meta=meta_frame,
             persistent_minutes=persistent_minutes, min_awakening_minutes=min_awakening_minutes,
         )
+        if table.index.name in table.columns:  # checked before writing, not after
+            raise InputError(f"meta file: column {table.index.name!r} clashes with the night "
+                             "table's own column of that name; rename it")
         atomic_write_text(out, table.to_csv(lineterminator="\n"))
     except (SleepmetaError, ValueError, OSError) as exc:
         raise _fail(exc) from None
