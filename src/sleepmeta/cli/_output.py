@@ -22,13 +22,13 @@ def write_text_atomic(path: Path, text: str) -> None:
     temporaries an earlier killed run left beside it are removed; an
     :class:`OSError` (disk full, read-only folder) becomes an ``OutputError``.
     """
-    from sleepmeta.outputs import check_output_file, clean_stale, output_error
+    from sleepmeta.outputs import check_output_file, clean_stale, output_error, temp_prefix
 
     path = check_output_file(path, "--out")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         clean_stale(path.parent, [path.name])
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=temp_prefix(path.name, "tmp"))
     except OSError as exc:
         raise output_error(exc, path, "--out") from None
     try:

@@ -85,25 +85,32 @@ def simulate(grid, *, out=None, scheduler=None, n_workers: int | None = None,
     results: dict[tuple[int, int], pd.DataFrame] = {}
     todo = []
     for c, j in plan:
-        if store is not None and store.has(c, j):
-            results[c, j] = store.read(c, j)
+        frame = None if store is None else store.load(c, j)  # verified, or None: recompute
+        if frame is not None:
+            results[c, j] = frame
         else:
             todo.append((c, j))
     tasks = [(grid.conditions[c], grid.methods, grid.level, seeds[c][j], _chunk_size(grid, j))
              for c, j in todo]
     show = sys.stderr.isatty() if progress is None else progress
-    with executor(scheduler, n_workers=n_workers, timeout=timeout) as run, \
-            _progress(show, len(tasks), len(plan) - len(todo)) as advance:
-        for i, rows in run(run_chunk, tasks):
-            c, j = todo[i]
-            frame = pd.DataFrame(rows).assign(condition=c, chunk=j)
-            if store is not None:
-                store.write(c, j, frame)
-            results[c, j] = frame
-            advance()
+    try:
+        with executor(scheduler, n_workers=n_workers, timeout=timeout) as run, \
+                _progress(show, len(tasks), len(plan) - len(todo)) as advance:
+            for i, rows in run(run_chunk, tasks):
+                c, j = todo[i]
+                frame = pd.DataFrame(rows).assign(condition=c, chunk=j)
+                if store is not None:
+                    store.write(c, j, frame)
+                results[c, j] = frame
+                advance()
+    finally:
+        if store is not None:
+            store.flush(force=True)  # the chunks' checksums, also after an interruption
     summary = summarise(grid, [results[key] for key in plan])
     if store is not None:
         store.write_summary(summary)
+        if store.recomputed:
+            summary.attrs["recomputed_chunks"] = store.recomputed
     return summary
 
 
