@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 from pathlib import Path
 
@@ -28,10 +29,13 @@ def load_table(file: Path | None, given: dict, measure, labels):
         return data, given, measure, labels, "BCG vaccine trials (Colditz et al. 1994)"
     if not Path(file).exists():
         raise InputError(f"file {str(file)!r} does not exist")
+    if not Path(file).is_file():
+        raise InputError(f"file {str(file)!r} is a folder (or not a regular file), not a CSV table")
     try:
         data = pd.read_csv(file)
-    except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
-        raise InputError(f"file {str(file)!r} is not a readable CSV table: {exc}") from None
+    except (ValueError, OverflowError, csv.Error, OSError) as exc:  # parser, encoding, empty
+        text = " ".join(str(exc).split())
+        raise InputError(f"file {str(file)!r} is not a readable CSV table: {text}") from None
     if measure is None and not {"yi", "vi"} <= set(given) and not {"yi", "vi"} <= set(data.columns):
         raise InputError("give --measure with its columns, or --yi and --vi "
                          "(the file has no 'yi'/'vi' columns)")

@@ -58,9 +58,21 @@ def _from_formula(formula: str, data, labels):
         raise ColumnError(f"mods: term {missing[0]!r} of {formula!r} is not a column of data; "
                           f"columns: {', '.join(map(str, data.columns))}")
     _no_missing(data[sorted(needed)], labels)
-    mm = formulaic.model_matrix(formula, data, na_action="raise")
+    with np.errstate(all="ignore"):
+        try:
+            mm = formulaic.model_matrix(formula, data, na_action="raise")
+        except (FormulaicError, ValueError, TypeError, ArithmeticError) as exc:
+            text = " ".join(str(exc).split())
+            raise ModelError(f"mods: formula {formula!r} cannot be evaluated on the data "
+                             f"(e.g. the log of a value <= 0): {text}") from None
     terms = tuple("intrcpt" if c == "Intercept" else c for c in mm.columns)
-    return np.asarray(mm, float), terms, "intrcpt" in terms
+    X = np.asarray(mm, float)
+    bad = ~np.isfinite(X)
+    if bad.any():
+        i, j = map(int, np.argwhere(bad)[0])
+        raise ModelError(f"study {labels[i]!r}: term {terms[j]!r} of mods {formula!r} is not "
+                         f"finite ({float(X[i, j])!r})")
+    return X, terms, "intrcpt" in terms
 
 
 def _no_missing(frame: pd.DataFrame, labels) -> None:

@@ -20,6 +20,7 @@ Layout (see ``sleepmeta/data/pregabalin_review.toml`` for a full example)::
 from __future__ import annotations
 
 import hashlib
+import math
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -158,7 +159,7 @@ def _outcome(key: str, t: dict) -> Outcome:
         raise SpecError(f"{where}.select: name at least one column and its values")
     select = {col: _str_list(vals, f"{where}.select.{col}") for col, vals in select.items()}
     margin = float(_opt(t, "margin", where, (int, float), 0.0))
-    if margin < 0 or (measure == "RR" and 0 < margin < 1):
+    if not math.isfinite(margin) or margin < 0 or (measure == "RR" and 0 < margin < 1):
         raise SpecError(f"{where}.margin: must be >= 0 (a ratio margin must be >= 1), got {margin}")
     subgroups = _str_list(_opt(t, "subgroups", where, (list, str), list(SUBGROUPS)),
                           f"{where}.subgroups")
@@ -196,7 +197,8 @@ def _direction(i: int, t: dict, outcomes: dict) -> Direction:
     dose = t.get("dose")
     if dose is not None:
         if not (isinstance(dose, list) and len(dose) == 2
-                and all(isinstance(x, (int, float)) for x in dose)):
+                and all(isinstance(x, (int, float)) and not isinstance(x, bool)
+                        and math.isfinite(x) for x in dose)):
             raise SpecError(f"{where}.dose: must be [min, max] in mg/day, got {dose!r}")
         dose = (float(dose[0]), float(dose[1]))
     return Direction(study=_req(t, "study", where), outcome=_req(t, "outcome", where),
@@ -309,6 +311,9 @@ def load_spec(path: str | Path) -> ReviewSpec:
         raw = tomllib.loads(content.decode("utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise SpecError(f"review spec {path.name!r} is not valid TOML: {exc}") from None
+    except RecursionError:
+        raise SpecError(f"review spec {path.name!r} nests tables or arrays too deeply to "
+                        "be a review spec") from None
     return parse_spec(raw, path, hashlib.sha256(content).hexdigest())
 
 

@@ -156,8 +156,15 @@ def load_grid(source, **overrides) -> Grid:
                 raw = tomllib.load(fh)
         except FileNotFoundError:
             raise SpecError(f"grid file {str(path)!r} does not exist") from None
-        except tomllib.TOMLDecodeError as exc:
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
             raise SpecError(f"grid file {str(path)!r} is not valid TOML: {exc}") from None
+        except RecursionError:
+            raise SpecError(f"grid file {str(path)!r} nests tables or arrays too deeply "
+                            "to be a grid") from None
+        except IsADirectoryError:
+            raise SpecError(f"grid file {str(path)!r} is a folder, not a TOML file") from None
+        except OSError as exc:
+            raise SpecError(f"grid file {str(path)!r} cannot be read: {exc.strerror}") from None
     raw.update(overrides)
     return parse_grid(raw)
 
