@@ -13,6 +13,7 @@ run.
 
 from __future__ import annotations
 
+import os
 import sys
 
 import numpy as np
@@ -23,7 +24,8 @@ from sleepmeta.pooling._inputs import out_of_range
 from sleepmeta.scale import metrics
 from sleepmeta.scale.generate import generate
 from sleepmeta.scale.grid import Grid, load_grid
-from sleepmeta.scale.schedulers import DEFAULT_TIMEOUT, executor
+from sleepmeta.resources import SIMULATE_ARRAYS, require_batch_memory
+from sleepmeta.scale.schedulers import DEFAULT_TIMEOUT, check_workers, executor
 from sleepmeta.scale.store import ChunkStore
 
 _KEYS = ["condition", "method"]
@@ -78,6 +80,7 @@ def simulate(grid, *, out=None, scheduler=None, n_workers: int | None = None,
     (2, 3)
     """
     grid = load_grid(grid, **settings)
+    _require_memory(grid, scheduler, n_workers)
     store = None if out is None else ChunkStore(out, grid)
     seeds = [c.spawn(grid.chunks_per_condition)
              for c in np.random.SeedSequence(grid.seed).spawn(len(grid.conditions))]
@@ -112,6 +115,21 @@ def simulate(grid, *, out=None, scheduler=None, n_workers: int | None = None,
         if store.recomputed:
             summary.attrs["recomputed_chunks"] = store.recomputed
     return summary
+
+
+def _require_memory(grid: Grid, scheduler, n_workers) -> None:
+    """Refuse a grid whose chunks would not fit in this machine's memory (before any work)."""
+    if scheduler not in (None, "in-process", "sync", "processes"):
+        return  # a cluster's workers have their own memory
+    copies = (check_workers(n_workers) or os.cpu_count() or 1) if scheduler == "processes" else 1
+    kmax = max(c["k"] for c in grid.conditions)
+    size = min(grid.chunk_size, grid.replicates)
+    require_batch_memory(
+        size, kmax, SIMULATE_ARRAYS,
+        f"simulate: {copies} chunk(s) of {size:,} analyses of k = {kmax:,} studies at once",
+        "set chunk_size = {fits} (or less) in the grid" + (", or use fewer workers"
+                                                           if copies > 1 else ""),
+        copies=copies)
 
 
 def _chunk_size(grid: Grid, j: int) -> int:
