@@ -72,7 +72,7 @@ def _kind(mode: int) -> str:
                        (stat.S_ISBLK, "a device"), (stat.S_ISSOCK, "a socket")):
         if test(mode):
             return name
-    return "not a regular file"
+    return "a file" if stat.S_ISREG(mode) else "not a regular file"
 
 
 def _check_parent(path: Path, what: str) -> None:
@@ -108,7 +108,7 @@ def check_output_file(path, what: str = "output") -> Path:
     path = Path(path)
     try:
         st = os.lstat(path)
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):
         _check_parent(path, what)
         return path
     except OSError as exc:
@@ -131,9 +131,11 @@ def check_report_folder(path, own_names, what: str = "--out") -> Path:
     path = Path(path)
     try:
         st = os.lstat(path)
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):
         _check_parent(path, what)
         return path
+    except OSError as exc:
+        raise output_error(exc, path, what) from None
     if not stat.S_ISDIR(st.st_mode):
         raise OutputError(f"{what} {str(path)!r} is {_kind(st.st_mode)}, not a report folder; "
                           "sleepmeta does not replace it: choose a folder name")

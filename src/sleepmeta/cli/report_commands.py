@@ -46,14 +46,18 @@ def report(
 
     from sleepmeta.review.build import build_report
 
-    with Progress(SpinnerColumn(), TextColumn("{task.description}", markup=False), TimeElapsedColumn(),
-                  console=console, transient=True) as progress:
-        task = progress.add_task("starting", total=None)
+    if not console.is_terminal:  # no progress output (nor its blank line) in pipes and logs
+        result = build_report(review, out, fmt=fmt, allow_outside=allow_outside)
+    else:
+        with Progress(SpinnerColumn(), TextColumn("{task.description}", markup=False),
+                      TimeElapsedColumn(), console=console, transient=True) as progress:
+            task = progress.add_task("starting", total=None)
 
-        def step(msg: str) -> None:
-            progress.update(task, description=msg)
+            def step(msg: str) -> None:
+                progress.update(task, description=msg[:200])  # user text, kept short
 
-        result = build_report(review, out, fmt=fmt, progress=step, allow_outside=allow_outside)
+            result = build_report(review, out, fmt=fmt, progress=step,
+                                  allow_outside=allow_outside)
     verdicts: dict = {}
     for c in result.payload["claims"]:
         verdicts[c["verdict"]] = verdicts.get(c["verdict"], 0) + 1
