@@ -196,7 +196,9 @@ def _int(value, key: str, minimum: int) -> int:
 
 
 def _options(values, kind: str, valid) -> tuple[str, ...]:
-    values = [values] if isinstance(values, str) else list(values)
+    values = [values] if isinstance(values, str) else values
+    if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
+        raise InputError(f"grid: {kind}s must be a name or a list of names, got {values!r}")
     if not values:
         raise InputError(f"grid: name at least one {kind}")
     for v in values:
