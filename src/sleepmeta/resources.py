@@ -97,7 +97,7 @@ def require_batch_memory(batch: int, k: int, arrays: int, what: str, advice: str
     ...                      "fit at most {fits} at a time", available=2**34)
     Traceback (most recent call last):
     ...
-    sleepmeta.errors.ResourceError: leave_one_out with k = 100000 would need about 1192.1 GiB of memory; 16.0 GiB is available: fit at most 1073 at a time
+    sleepmeta.errors.ResourceError: leave_one_out with k = 100000 would need about 1.2 TiB of memory; 16.0 GiB is available: fit at most 1,073 at a time
     """
     available = available_memory() if available is None else available
     per = 8.0 * arrays * k * copies
