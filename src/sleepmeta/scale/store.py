@@ -29,7 +29,7 @@ import pandas as pd
 
 from sleepmeta import __version__
 from sleepmeta.errors import InputError
-from sleepmeta.outputs import clean_stale, temp_prefix
+from sleepmeta.outputs import clean_stale, output_error, temp_prefix
 from sleepmeta.scale.grid import Grid
 
 MANIFEST = "_manifest.json"
@@ -56,6 +56,12 @@ class ChunkStore:
     """
 
     def __init__(self, out, grid: Grid):
+        try:
+            self._open(out, grid)
+        except OSError as exc:
+            raise output_error(exc, out, "output") from None
+
+    def _open(self, out, grid: Grid) -> None:
         self.root = Path(out)
         self.grid_hash = grid.hash()
         self.grid = grid
