@@ -3,12 +3,27 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import signal
 import threading
 
 import numpy as np
+from hypothesis import HealthCheck, settings
 
 from sleepmeta.errors import SleepmetaError
+
+
+#: ``SLEEPMETA_FUZZ_SCALE=20 pytest tests/fuzz`` runs 20 times the examples, with fresh
+#: random draws; by default the bounded campaign is derandomized (the same examples each run).
+SCALE = float(os.environ.get("SLEEPMETA_FUZZ_SCALE", "1"))
+
+
+def fuzz_settings(max_examples: int) -> settings:
+    """Bounded hypothesis settings of the campaign (no per-example deadline: see :func:`within`)."""
+    return settings(max_examples=max(1, int(max_examples * SCALE)), deadline=None,
+                    derandomize=SCALE == 1,
+                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much,
+                                           HealthCheck.function_scoped_fixture])
 
 
 class Hang(AssertionError):

@@ -10,16 +10,15 @@ from __future__ import annotations
 import os
 
 import pandas as pd
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from sleepmeta.cli import app
-from tests.fuzz._limits import within
+from tests.fuzz._limits import fuzz_settings, within
 
 runner = CliRunner()
-FUZZ = settings(max_examples=40, deadline=None, derandomize=True,
-                suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+FUZZ = fuzz_settings(40)
 
 PATHS = ["{csv}", "{dir}", "{bin}", "{missing}", "{csv}/under", "{latin}", "{empty}", "{grid}",
          "{markup}"]

@@ -11,16 +11,15 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from sleepmeta.errors import SleepmetaError
 from sleepmeta.scale import simulate
 from sleepmeta.scale.grid import parse_grid
-from tests.fuzz._limits import within
+from tests.fuzz._limits import fuzz_settings, within
 
-FUZZ = settings(max_examples=60, deadline=None, derandomize=True,
-                suppress_health_check=[HealthCheck.too_slow])
+FUZZ = fuzz_settings(60)
 
 anything = st.recursive(
     st.one_of(st.none(), st.booleans(), st.integers(-10**30, 10**30), st.floats(),
@@ -60,8 +59,7 @@ def test_any_condition_value(key, value):
 edge = st.sampled_from([0.0, 1e-300, 1e-12, 1.0, 1e6, 1e12, 1e50, 1e51, 1e300])
 
 
-@settings(max_examples=25, deadline=None, derandomize=True,
-          suppress_health_check=[HealthCheck.too_slow])
+@fuzz_settings(25)
 @given(measure=st.sampled_from(["MD", "SMD", "OR", "RR"]), tau2=edge, effect=edge,
        sd=edge.filter(lambda x: x > 0), risk=st.sampled_from([1e-9, 0.5, 1 - 1e-9]),
        n=st.sampled_from([2, 10, 10**9]), estimator=st.sampled_from(["FE", "DL", "HE", "SJ"]))

@@ -10,20 +10,19 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from sleepmeta.effects import effect_size
 from sleepmeta.pooling import meta_analysis, meta_analysis_batch
 from sleepmeta.pooling.counts import mantel_haenszel, peto
 
-from tests.fuzz._limits import finite_or_typed
+from tests.fuzz._limits import finite_or_typed, fuzz_settings
 
 FIELDS = ("estimate", "se", "ci_low", "ci_high", "tau2", "i2", "h2", "q", "pi_low", "pi_high")
 CLOSED_FORM = ["FE", "DL", "HE", "HS", "HSk", "SJ"]
 ITERATIVE = ["ML", "REML", "EB", "PM"]
-FUZZ = settings(max_examples=60, deadline=None, derandomize=True,
-                suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+FUZZ = fuzz_settings(60)
 
 # magnitudes spanning the whole double range, as the campaign drew them (1e-300..1e300)
 magnitude = st.builds(lambda s, e: s * 10.0 ** e, st.sampled_from([-1.0, 1.0]),
@@ -49,8 +48,7 @@ def test_closed_form_estimators_give_finite_numbers_or_typed_errors(data, method
 
 @pytest.mark.xfail(reason="REML/ML/EB/PM loops can spin on some extreme inputs (issue 18): "
                           "bounded by the engine's loops rewrite (speed helper)", strict=False)
-@settings(max_examples=30, deadline=None, derandomize=True,
-          suppress_health_check=[HealthCheck.too_slow])
+@fuzz_settings(30)
 @given(studies(), st.sampled_from(ITERATIVE))
 def test_iterative_estimators_give_finite_numbers_or_typed_errors(data, method):
     yi, vi = data

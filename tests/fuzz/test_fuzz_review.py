@@ -10,20 +10,19 @@ from __future__ import annotations
 import importlib.util
 from pathlib import Path
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from sleepmeta.errors import SleepmetaError
 from sleepmeta.review.build import build_report
-from tests.fuzz._limits import within
+from tests.fuzz._limits import fuzz_settings, within
 
 _spec = importlib.util.spec_from_file_location(
     "_review_fixtures", Path(__file__).resolve().parents[1] / "review" / "conftest.py")
 _fx = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(_fx)
 
-FUZZ = settings(max_examples=25, deadline=None, derandomize=True,
-                suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+FUZZ = fuzz_settings(25)
 
 NUMERIC_EFF = ["dose_min_mg", "dose_max_mg", "n_treat", "n_ctrl", "mean_treat", "sd_treat",
                "se_treat", "mean_ctrl", "sd_ctrl", "se_ctrl", "diff", "diff_ci_low",
@@ -101,8 +100,7 @@ def test_any_spec_values_give_a_report_or_a_typed_error(tmp_path_factory, key, v
     _build(tmp_path_factory.mktemp("rev"), None, None, spec_edit=edit)
 
 
-@settings(max_examples=15, deadline=None, derandomize=True,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@fuzz_settings(15)
 @given(content=st.one_of(st.binary(max_size=300),
                          st.text(max_size=200).map(lambda t: t.encode("utf-8")),
                          st.text(max_size=100).map(lambda t: t.encode("latin-1", "replace"))))
