@@ -115,3 +115,11 @@ def test_clean_stale_removes_only_our_leftovers(tmp_path):
     later = time.time() + outputs.STALE_AFTER + 1
     assert set(clean_stale(tmp_path, ["rep", "x.csv"], now=later)) == {live, old_style}
     assert other.exists()
+
+
+def test_names_with_glob_characters(tmp_path):
+    # found by the CLI fuzz: report --out '~ I(x**400)' raised ValueError from a glob pattern
+    out = tmp_path / "~ I(x**400) [a]"
+    _folder(tmp_path / ".~ I(x**400) [a].old-12", "previous")
+    assert recover_folder(out) is not None
+    assert (out / "report.json").read_text() == "previous"

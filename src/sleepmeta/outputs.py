@@ -214,8 +214,14 @@ def recover_folder(out) -> Path | None:
     Returns the folder put back, if any.
     """
     out = Path(out)
-    olds = sorted((p for p in out.parent.glob(f".{out.name}.old-*")
-                   if p.is_dir() and not p.is_symlink()), key=lambda p: p.stat().st_mtime)
+    prefix = f".{out.name}.old-"  # not glob(): the name may hold pattern characters
+    try:
+        entries = list(out.parent.iterdir())
+    except OSError:
+        return None
+    olds = sorted((p for p in entries if p.name.startswith(prefix)
+                   and p.name[len(prefix):].isdigit() and p.is_dir() and not p.is_symlink()),
+                  key=lambda p: p.stat().st_mtime)
     restored = None
     if olds and not os.path.lexists(out):
         restored = olds.pop()

@@ -126,3 +126,9 @@ def test_reml_two_study_hang_returns_within_20_seconds(method, yi, vi):
     except subprocess.TimeoutExpired:
         pytest.fail(f"{method} did not return within 20 s")
     assert res.returncode == 0, res.stderr.decode()
+
+
+def test_peto_whose_ci_cannot_be_back_transformed_is_a_model_error():
+    # found by the fuzz campaign: one event in 131,514 against none in 1 -> log-OR CI up to 709+
+    with pytest.raises(ModelError, match="cannot be back-transformed"):
+        peto([0], [1], [1], [131514])
