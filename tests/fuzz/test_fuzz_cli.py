@@ -57,7 +57,10 @@ def argv(draw):
         args.append(draw(st.sampled_from(PATHS)))
     for _ in range(draw(st.integers(0, 4))):
         opt = draw(st.sampled_from(COMMANDS[cmd]))
-        args += [opt, draw(st.sampled_from(PATHS + VALUES))]
+        value = draw(st.sampled_from(PATHS + VALUES))
+        if opt == "--out" and not value.startswith("{"):
+            value = "{dir}/" + value  # a relative --out would land in the working folder
+        args += [opt, value]
     if cmd in ("simulate", "report") and "--out" not in args:
         args += ["--out", "{dir}/out"]  # never the working folder
     return args
