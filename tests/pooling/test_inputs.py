@@ -11,7 +11,7 @@ import pytest
 
 from sleepmeta.errors import InputError, ModelError, SleepmetaError
 from sleepmeta.pooling import meta_analysis, meta_analysis_batch
-from sleepmeta.pooling._inputs import VI_MAX, VI_MIN, YI_MAX, check_level, out_of_range
+from sleepmeta.pooling.inputs import VI_MAX, VI_MIN, YI_MAX, check_level, out_of_range
 from sleepmeta.pooling.counts import mantel_haenszel, peto
 
 FIELDS = ("estimate", "se", "ci_low", "ci_high", "tau2", "i2", "h2", "q", "pi_low", "pi_high")

@@ -1,4 +1,5 @@
-"""Chunk identity and checksums of the simulation output (issue 18).
+"""The simulation output folder: Parquet is an extra (refused clearly when absent); chunk
+identity and checksums (issue 18).
 
 The campaign replaced a chunk by a Parquet file of another schema, by a copy
 of another chunk and by a folder, and the summary silently changed (n_sim
@@ -9,6 +10,7 @@ case is checked against the summary of an untouched run of the same grid
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import shutil
@@ -17,9 +19,11 @@ import sys
 
 import pandas as pd
 import pytest
+from typer.testing import CliRunner
 
-from sleepmeta.errors import InputError
-from sleepmeta.scale import simulate
+from sleepmeta.cli import app
+from sleepmeta.errors import DependencyError, InputError
+from sleepmeta.scale import simulate, store
 from sleepmeta.scale.store import CHUNKS, MANIFEST
 
 GRID = {
@@ -123,3 +127,28 @@ def test_stale_temporaries_of_a_killed_run_are_removed(clean, tmp_path):
     simulate(GRID, out=out, progress=False)
     assert not left.exists()
     assert mine.exists() and foreign.exists()
+
+
+@pytest.fixture()
+def no_parquet(monkeypatch):
+    real = importlib.util.find_spec
+    monkeypatch.setattr(store.importlib.util, "find_spec",
+                        lambda name, *a: None if name in ("pyarrow", "fastparquet")
+                        else real(name, *a))
+
+
+def test_without_pyarrow_out_is_a_dependency_error_naming_the_extra(no_parquet, tmp_path):
+    with pytest.raises(DependencyError, match=r"pip install 'sleepmeta\[simulate\]'"):
+        simulate(GRID, out=tmp_path / "r.parquet", progress=False)
+    assert not (tmp_path / "r.parquet").exists()  # refused before anything is written
+    assert len(simulate(GRID, progress=False)) > 0  # in memory it still runs
+
+
+def test_cli_without_pyarrow_exits_2_with_one_line(no_parquet, tmp_path):
+    grid = tmp_path / "grid.toml"
+    grid.write_text('replicates = 20\nseed = 1\nestimators = ["DL"]\ntests = ["z"]\n'
+                    '[conditions]\nmeasure = "MD"\nk = 3\neffect = 0.0\ntau2 = 0.0\nn = 10\n')
+    out = CliRunner().invoke(app, ["simulate", str(grid), "--out", str(tmp_path / "r.parquet"),
+                                   "--no-progress"], terminal_width=200)
+    assert out.exit_code == 2
+    assert "sleepmeta[simulate]" in out.output and "Traceback" not in out.output

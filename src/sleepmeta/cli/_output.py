@@ -22,6 +22,7 @@ def write_text_atomic(path: Path, text: str) -> None:
     temporaries an earlier killed run left beside it are removed; an
     :class:`OSError` (disk full, read-only folder) becomes an ``OutputError``.
     """
+    from sleepmeta.atomic import default_file_mode
     from sleepmeta.outputs import check_output_file, clean_stale, output_error, temp_prefix
 
     path = check_output_file(path, "--out")
@@ -34,6 +35,7 @@ def write_text_atomic(path: Path, text: str) -> None:
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(text)
+        os.chmod(tmp, default_file_mode())  # mkstemp makes 0600; give the usual mode
         os.replace(tmp, path)
     except OSError as exc:
         Path(tmp).unlink(missing_ok=True)

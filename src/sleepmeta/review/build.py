@@ -205,6 +205,7 @@ def build_report(spec_path=None, out_dir="sleepmeta-report", *, fmt: str = "html
     SpecError
         The spec or its data break a rule (the message names the key and study).
     """
+    from sleepmeta.atomic import default_dir_mode
     from sleepmeta.errors import SpecError, unknown_option
     from sleepmeta.outputs import output_error, swap_folder, temp_prefix
     from sleepmeta.review.analyse import analyse, load_tables
@@ -243,7 +244,7 @@ def build_report(spec_path=None, out_dir="sleepmeta-report", *, fmt: str = "html
             files.append(out_dir / "report.html")
         (tmp / "report.json").write_text(to_json(payload), encoding="utf-8")
         files.append(out_dir / "report.json")
-        os.chmod(tmp, 0o755)
+        os.chmod(tmp, default_dir_mode())  # mkdtemp makes 0700; give the usual mode
         swap_folder(tmp, out_dir)
     except OSError as exc:
         shutil.rmtree(tmp, ignore_errors=True)

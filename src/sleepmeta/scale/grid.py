@@ -38,9 +38,8 @@ from pathlib import Path
 import pandas as pd
 
 from sleepmeta.errors import InputError, SpecError, unknown_option
-from sleepmeta.pooling._inputs import VI_MAX, YI_MAX
-from sleepmeta.pooling.engine import TESTS
-from sleepmeta.pooling.estimators import ESTIMATORS
+from sleepmeta.pooling.inputs import VI_MAX, YI_MAX
+from sleepmeta.pooling.registry import ESTIMATOR_INFO, TESTS
 
 CONTINUOUS = ("MD", "SMD")
 BINARY = ("OR", "RR")
@@ -183,8 +182,8 @@ def parse_grid(raw: dict) -> Grid:
     level = raw.get("level", 0.95)
     if not (isinstance(level, (int, float)) and 0 < level < 1):
         raise InputError(f"grid: level must be a number between 0 and 1, got {level!r}")
-    estimators = _options(raw["estimators"], "estimator", ESTIMATORS)
-    tests = _options(raw.get("tests", ["z"]), "test", TESTS)
+    estimators = _options(raw["estimators"], "estimator", tuple(ESTIMATOR_INFO))
+    tests = _options(raw.get("tests", ["z"]), "test", tuple(TESTS))
     conditions = _conditions(raw["conditions"])
     return Grid(replicates, seed, estimators, tests, float(level), chunk_size, conditions)
 
@@ -289,7 +288,7 @@ def _uniform(v: dict, key: str, ok, rule: str) -> dict:
 _CHECKS = {
     "measure": _measure,
     "k": _k,
-    # the engine's accepted range (sleepmeta.pooling._inputs): |yi| <= YI_MAX, vi <= VI_MAX
+    # the engine's accepted range (sleepmeta.pooling.inputs): |yi| <= YI_MAX, vi <= VI_MAX
     "effect": _number("effect", f"a number in [-{YI_MAX:g}, {YI_MAX:g}]",
                       lambda x: abs(x) <= YI_MAX),
     "tau2": _number("tau2", f"a number in [0, {VI_MAX:g}]", lambda x: 0 <= x <= VI_MAX),

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from sleepmeta.pooling import meta_analysis_batch
-from sleepmeta.pooling._inputs import out_of_range
+from sleepmeta.pooling.inputs import out_of_range
 from sleepmeta.scale import metrics
 from sleepmeta.scale.generate import generate
 from sleepmeta.scale.grid import Grid, load_grid
@@ -163,7 +163,7 @@ def _fit(yi, vi, estimator: str, test: str, level: float):
     analyses are left out of the batch, and any other analysis that makes
     the batch's linear algebra fail is isolated by bisection. So are
     analyses with values outside the engine's accepted range
-    (:mod:`sleepmeta.pooling._inputs`; e.g. a variance that underflowed).
+    (:mod:`sleepmeta.pooling.inputs`; e.g. a variance that underflowed).
     All count as failures.
     """
     skipped = out_of_range(yi, vi).any(axis=1) | ~(np.isfinite(yi) & (vi > 0)).all(axis=1)

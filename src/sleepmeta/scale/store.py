@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import importlib.util
 import json
 import os
 import stat
@@ -28,13 +29,40 @@ from pathlib import Path
 import pandas as pd
 
 from sleepmeta import __version__
-from sleepmeta.errors import InputError
+from sleepmeta.atomic import default_file_mode
+from sleepmeta.errors import DependencyError, InputError
 from sleepmeta.outputs import clean_stale, output_error, temp_prefix
 from sleepmeta.scale.grid import Grid
 
 MANIFEST = "_manifest.json"
 CHUNKS = "_chunks"
 SUMMARY = "summary.parquet"
+
+
+def require_parquet() -> None:
+    """Raise :class:`DependencyError` unless pandas can write Parquet (pyarrow or fastparquet).
+
+    Parquet output is an extra, ``pip install 'sleepmeta[simulate]'``; without it
+    ``simulate`` still runs and returns its table when no ``out`` is given.
+    """
+    if not any(importlib.util.find_spec(m) for m in ("pyarrow", "fastparquet")):
+        raise DependencyError(
+            "writing simulation results (out=/--out) needs Parquet support, which is not "
+            "installed: pip install 'sleepmeta[simulate]' (pyarrow); or run simulate() "
+            "without out= to get the summary table in memory")
+
+
+def require_parquet() -> None:
+    """Raise :class:`DependencyError` unless pandas can write Parquet (pyarrow or fastparquet).
+
+    Parquet output is an extra, ``pip install 'sleepmeta[simulate]'``; without it
+    ``simulate`` still runs and returns its table when no ``out`` is given.
+    """
+    if not any(importlib.util.find_spec(m) for m in ("pyarrow", "fastparquet")):
+        raise DependencyError(
+            "writing simulation results (out=/--out) needs Parquet support, which is not "
+            "installed: pip install 'sleepmeta[simulate]' (pyarrow); or run simulate() "
+            "without out= to get the summary table in memory")
 
 
 class ChunkStore:
@@ -53,9 +81,12 @@ class ChunkStore:
         ``out`` is a file, a folder that is not a sleepmeta simulation
         output, the output of a different grid, or holds a broken manifest
         or a folder/link in place of a chunk file.
+    DependencyError
+        No Parquet engine (pyarrow) is installed.
     """
 
     def __init__(self, out, grid: Grid):
+        require_parquet()
         try:
             self._open(out, grid)
         except OSError as exc:
@@ -234,9 +265,10 @@ def _atomic_write(path: Path, write) -> None:
     os.close(fd)
     try:
         write(tmp)
+
+        os.chmod(tmp, default_file_mode())  # mkstemp makes 0600; give the usual mode
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
-
