@@ -18,6 +18,7 @@ import pandas as pd
 from sleepmeta.errors import ConvergenceError, ModelError, SpecError
 from sleepmeta.review.evidence import classify, split_shared_controls
 from sleepmeta.review.spec import ReviewSpec, check_against_data
+from sleepmeta.review.tables import check_numbers, read_table
 
 __all__ = ["OutcomeAnalysis", "ReviewAnalysis", "analyse", "analyse_outcome", "load_tables"]
 
@@ -47,7 +48,8 @@ def load_tables(spec: ReviewSpec) -> dict:
             if not path.is_file():
                 raise SpecError(f"data.{role}[{i}]: file {name!r} not found (relative to "
                                 f"{str(base)!r})")
-            df = read_evidence_table(path)
+            where = f"data.{role}[{i}]"
+            df = check_numbers(read_table(path, where, read_evidence_table), where, name)
             missing = [c for c in REQUIRED[role] if c not in df.columns]
             if missing:
                 raise SpecError(f"data.{role}[{i}]: file {name!r} has no column {missing[0]!r} "

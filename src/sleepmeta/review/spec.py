@@ -21,6 +21,7 @@ Layout (see ``sleepmeta/data/pregabalin_review.toml`` for a full example)::
 from __future__ import annotations
 
 import hashlib
+import math
 import tomllib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -168,7 +169,7 @@ def _outcome(key: str, t: dict) -> Outcome:
         raise SpecError(f"{where}.select: name at least one column and its values")
     select = {col: _str_list(vals, f"{where}.select.{col}") for col, vals in select.items()}
     margin = float(_opt(t, "margin", where, (int, float), 0.0))
-    if margin < 0 or (measure == "RR" and 0 < margin < 1):
+    if not math.isfinite(margin) or margin < 0 or (measure == "RR" and 0 < margin < 1):
         raise SpecError(f"{where}.margin: must be >= 0 (a ratio margin must be >= 1), got {margin}")
     subgroups = _str_list(_opt(t, "subgroups", where, (list, str), list(SUBGROUPS)),
                           f"{where}.subgroups")
@@ -206,7 +207,8 @@ def _direction(i: int, t: dict, outcomes: dict) -> Direction:
     dose = t.get("dose")
     if dose is not None:
         if not (isinstance(dose, list) and len(dose) == 2
-                and all(isinstance(x, (int, float)) for x in dose)):
+                and all(isinstance(x, (int, float)) and not isinstance(x, bool)
+                        and math.isfinite(x) for x in dose)):
             raise SpecError(f"{where}.dose: must be [min, max] in mg/day, got {dose!r}")
         dose = (float(dose[0]), float(dose[1]))
     return Direction(study=_req(t, "study", where), outcome=_req(t, "outcome", where),
@@ -326,6 +328,9 @@ def load_spec(path: str | Path, *, allow_outside=None) -> ReviewSpec:
         raw = tomllib.loads(content.decode("utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise SpecError(f"review spec {path.name!r} is not valid TOML: {exc}") from None
+    except RecursionError:
+        raise SpecError(f"review spec {path.name!r} nests tables or arrays too deeply to "
+                        "be a review spec") from None
     spec = parse_spec(raw, path, hashlib.sha256(content).hexdigest())
     spec = replace(spec, allow_outside=allowed_roots(allow_outside))
     for key, name in spec_paths(spec).items():
