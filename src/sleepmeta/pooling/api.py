@@ -45,9 +45,13 @@ def meta_analysis(
     method : str
         tau² estimator: ``FE`` (common effect), ``DL``, ``HE``, ``HS``, ``HSk``,
         ``SJ``, ``ML``, ``REML`` (default), ``EB``, ``PM`` — as metafor's ``rma``.
-    test : {"z", "knha"}
-        Wald-type z tests, or the Knapp & Hartung (2003) adjustment (t with
-        k - p df).
+    test : {"z", "t", "knha", "adhoc"}
+        Wald-type z tests; ``"t"``, t tests with k - p df and the variance
+        unchanged; ``"knha"``, the Knapp & Hartung (2003) adjustment (t with
+        k - p df); ``"adhoc"``, Knapp-Hartung with its scale factor floored
+        at 1, so the interval is never narrower than the Wald one (Röver,
+        Knapp & Friede 2015, BMC Med Res Methodol 15:99) -- metafor's
+        ``test = "t"`` and ``test = "adhoc"``.
     level : float
         Confidence level of the intervals (0.95).
     data : DataFrame, optional
@@ -111,9 +115,11 @@ def meta_analysis(
     if method != "FE" and k <= design.X.shape[1]:
         raise ModelError(f"k = {k} studies for {design.X.shape[1]} coefficients: tau² cannot be "
                          "estimated; use fewer moderators or method='FE'")
-    if test == "knha" and k <= design.X.shape[1]:
-        raise ModelError(f"k = {k} studies for {design.X.shape[1]} coefficient(s): the Knapp-Hartung "
-                         "test has k - p = 0 degrees of freedom; use test='z'")
+    if test != "z" and k <= design.X.shape[1]:
+        name = {"knha": "the Knapp-Hartung test", "adhoc": "the Knapp-Hartung (ad hoc) test",
+                "t": "the t test"}[test]
+        raise ModelError(f"k = {k} studies for {design.X.shape[1]} coefficient(s): {name} "
+                         "has k - p = 0 degrees of freedom; use test='z'")
     fit = fit_batch(inp.yi[None], inp.vi[None], np.ones((1, k), bool), design.X[None],
                     method=method, test=test, level=level, intercept=design.intercept)
     _raise_unconverged(fit, method, labels=None)

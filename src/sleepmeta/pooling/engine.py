@@ -7,9 +7,11 @@ metafor 3.8's ``rma.uni``:
 
 1. tau² from the chosen estimator (:mod:`.estimators`);
 2. weighted least squares with weights ``1/(vi + tau²)``;
-3. Wald-type tests (``z``) or the Knapp & Hartung (2003) adjustment
-   (``knha``: the variance scaled by ``s² = Q(tau²)/(k-p)``, t and F tests with
-   k - p denominator degrees of freedom);
+3. Wald-type tests (``z``); ``t`` (t and F tests with k - p df, the variance
+   unchanged); the Knapp & Hartung (2003) adjustment (``knha``: the variance
+   scaled by ``s² = Q(tau²)/(k-p)``, t and F tests with k - p denominator
+   degrees of freedom); or ``adhoc``, the same with ``s²`` floored at 1
+   (Röver, Knapp & Friede 2015), as metafor 3.8's ``test = "adhoc"``;
 4. the Q test with weights ``1/vi``; the "typical" within-study variance
    ``vt = (k - p)/tr(P)`` (Higgins & Thompson 2002, generalised), and
    ``I² = 100 tau²/(vt + tau²)``, ``H² = tau²/vt + 1`` (for the common-effect
@@ -29,7 +31,7 @@ from sleepmeta.errors import unknown_option
 from sleepmeta.pooling._wls import rowsum
 from sleepmeta.pooling.estimators import ESTIMATORS, Problem
 
-TESTS = ("z", "knha")
+TESTS = ("z", "t", "knha", "adhoc")
 
 
 @dataclass
@@ -145,10 +147,12 @@ def fit_batch(
     kp = (k - p).astype(float)
     vb = fit.A.copy()
     s2w = np.ones_like(tau2)
-    if test == "knha":
+    if test in ("knha", "adhoc"):
         rss = fit.rss
         with np.errstate(divide="ignore", invalid="ignore"):
             s2w = np.where(rss <= np.finfo(float).eps, 0.0, rss / kp)
+        if test == "adhoc":
+            s2w = np.maximum(s2w, 1.0)
         vb = vb * s2w[:, None, None]
     se_beta = np.sqrt(np.einsum("bii->bi", vb))
     with np.errstate(divide="ignore", invalid="ignore"):  # se = 0 only when s2w = 0 (metafor: z = ±Inf)
@@ -158,7 +162,7 @@ def fit_batch(
     m = btt.size
     qm = _wald(fit.beta[:, btt], vb[:, btt][:, :, btt])
     # scipy.special's distribution functions (the ones scipy.stats calls), without its overhead
-    if test == "knha":
+    if test in ("knha", "adhoc", "t"):
         df = kp
         crit = special.stdtrit(df, 1 - alpha / 2)
         pval = 2 * special.stdtr(df[:, None], -np.abs(stat))

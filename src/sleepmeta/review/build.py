@@ -67,18 +67,51 @@ def _figures(ra, payload: dict, progress=None) -> dict:
         sub = a.subgroups.get("condition") or a.subgroups.get("dose")
         fig = forest_plot(sub if sub is not None else a.result,
                           favours=(f"Favours {drug}", f"Favours {comp}"),
-                          lower_is_better=lower, title=a.outcome.label)
+                          lower_is_better=lower, title=a.outcome.label, rob=_rob_labels(ra, a))
         figs[f"forest:{key}"] = _png(fig)
         arms = pd.DataFrame(payload["outcomes"][key]["harms_by_dose"])
         if a.outcome.measure == "RR" and len(arms) and arms["dose_min"].notna().any():
             fig = dose_response_plot(arms, title=f"{a.outcome.label}: risk by daily dose")
             figs[f"dose:{key}"] = _png(fig)
+    figs.update(_rob_figures(ra))
     for key, a in ra.outcomes.items():  # harms with no pooled result may still have arms
         arms = pd.DataFrame(payload["outcomes"][key]["harms_by_dose"])
         if (f"dose:{key}" not in figs and a.outcome.measure == "RR" and len(arms)
                 and arms["dose_min"].notna().any()):
             figs[f"dose:{key}"] = _png(dose_response_plot(
                 arms, title=f"{a.outcome.label}: risk by daily dose"))
+    return figs
+
+
+def _rob_labels(ra, a) -> dict:
+    """Forest-plot label -> overall RoB judgement of that pooled row (its study and outcome)."""
+    if ra.rob is None:
+        return {}
+    col = a.outcome.column
+    return {lab: ra.rob.judgement(str(s), "overall", str(o))
+            for lab, s, o in zip(a.effects[2], a.pooled_rows["study_id"], a.pooled_rows[col])}
+
+
+def _rob_figures(ra) -> dict:
+    """Traffic-light plot and summary plots (unweighted; weighted by meta-analysis weight)."""
+    if ra.rob is None or ra.rob.table.empty:
+        return {}
+    import numpy as np
+
+    from sleepmeta.plots.rob import rob_summary_plot, traffic_light_plot
+
+    t = ra.rob.table
+    figs = {"rob:traffic": _png(traffic_light_plot(t, title="Risk of bias (RoB 2)")),
+            "rob:summary": _png(rob_summary_plot(t, title="Risk of bias: share of studies"))}
+    weight = {}
+    for a in ra.outcomes.values():
+        if a.result is not None:
+            for s, w in zip(a.pooled_rows["study_id"], a.result.weights):
+                weight[str(s)] = weight.get(str(s), 0.0) + float(w)
+    per_row = [0.0 if o else weight.get(s, 0.0) for s, o in zip(t["study_id"], t["outcome"])]
+    if np.sum(per_row) > 0:
+        figs["rob:weighted"] = _png(rob_summary_plot(
+            t, weights=per_row, title="Risk of bias: share of meta-analysis weight"))
     return figs
 
 

@@ -74,6 +74,23 @@ def verdict_class(v: str) -> str:
     return "v-" + v.replace(" ", "-")
 
 
+def per_thousand(x) -> str:
+    """A risk per 1,000 as a whole number, halves up (``302.72`` -> ``303``).
+
+    >>> per_thousand(302.72), per_thousand(85.5), per_thousand(None)
+    ('303', '86', '—')
+    """
+    if x is None:
+        return "—"
+    return str(int(math.floor(float(x) + 0.5)))
+
+
+def unit_text(unit: str) -> str:
+    """A unit code in words (``score_0_10`` -> ``points (0-10 scale)``)."""
+    return UNITS.get(unit, (unit or "").replace("_", " "))
+
+
 FILTERS = {"num": num, "pct": pct, "pvalue": pvalue, "safe_url": safe_url,
-           "direction_text": direction_text, "verdict_class": verdict_class}
+           "direction_text": direction_text, "verdict_class": verdict_class,
+           "per_thousand": per_thousand, "unit_text": unit_text}
 GLOBALS = {"estimate_text": estimate_text}
