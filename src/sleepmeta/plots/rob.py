@@ -85,7 +85,7 @@ def traffic_light_plot(rob, *, title: str | None = None):
     table = _frame(rob)
     labels = _row_labels(table)
     n = len(table)
-    width, height = 7.0, 1.2 + 0.32 * n + 1.1
+    width, height = 7.0, 0.6 + 0.32 * n + 1.1
     fig = new_figure(width, height)
     ax = fig.add_axes([0.34, 1.1 / height, 0.62, 0.32 * n / height])
     cols = (*_DOMAINS, "overall")
@@ -168,7 +168,10 @@ def rob_summary_plot(rob, *, weights=None, title: str | None = None):
     ax.set_xlim(0, 100)
     ax.set_xlabel("Share of " + ("studies" if weights is None else "weight") + " (%)",
                   fontsize=NOTE_SIZE)
-    handles = [ax.bar([0], [0], color=ROB_COLOURS[j], label=j)[0] for j in ROB_COLOURS]
+    from matplotlib.patches import Patch
+
+    handles = [Patch(facecolor=ROB_COLOURS[j], edgecolor=INK, lw=0.4, label=j)
+               for j in ROB_COLOURS]
     fig.legend(handles=handles, loc="lower left", ncol=4, fontsize=NOTE_SIZE - 1,
                frameon=False)
     if title:
