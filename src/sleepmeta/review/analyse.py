@@ -268,6 +268,10 @@ def _nnh(a: OutcomeAnalysis, spec) -> None:
     a.baseline = base
     r = a.result
     events = "harmful" if a.outcome.better == "lower" else "beneficial"
+    conds = sorted(pr["condition"].dropna().astype(str).unique())
+    if len(conds) > 1:
+        a.notes.append("The control risk for the NNH is pooled over several conditions ("
+                       + ", ".join(conds) + "); a claim naming one population gets its own.")
     # control risk from the same studies (this analysis's population); its CI is carried
     # into the NNH's CI by the delta method
     a.nnh = number_needed_uncertain_baseline(
