@@ -64,3 +64,19 @@ def test_bundled_sof_dizziness_at_pooled_and_spec_risks(tmp_path):
     assert row["participants"] == 605 and row["studies"] == 2   # 250+248+54+53
     assert row["certainty"] in ("high", "moderate", "low", "very low")
     assert row["statement"].startswith(("Pregabalin", "The evidence is very uncertain"))
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.floats(0.001, 0.999), st.floats(0.05, 20), st.floats(1.0, 5.0))
+def test_corresponding_risk_invariants(p0, rr, spread):
+    r = corresponding_risk(p0, rr, rr / spread, rr * spread)
+    assert 0 <= r["ci_low"] <= r["corresponding"] <= r["ci_high"] <= 1000
+    assert r["difference"] == pytest.approx(r["corresponding"] - r["assumed"])
+    # RR = 1 changes nothing; RR > 1 raises the risk (up to the cap)
+    assert corresponding_risk(p0, 1.0, 1.0, 1.0)["corresponding"] == pytest.approx(1000 * p0)
+    if rr > 1:
+        assert r["corresponding"] >= r["assumed"]
