@@ -23,7 +23,17 @@ __all__ = ["assess", "claim_evidence", "default_claimed", "load_rob"]
 
 
 def load_rob(spec, tables: dict):
-    """The spec's risk-of-bias table, checked against the review's studies (None if not given)."""
+    """The spec's risk-of-bias table, checked against the review's studies (None if not given).
+
+    Examples
+    --------
+    >>> from sleepmeta.data import data_path
+    >>> from sleepmeta.review.analyse import load_tables
+    >>> from sleepmeta.review.spec import load_spec
+    >>> spec = load_spec(data_path("pregabalin_review.toml"))
+    >>> load_rob(spec, load_tables(spec)).judgement("Boyle 2012")
+    'high'
+    """
     if not spec.risk_of_bias:
         return None
     studies = set()
@@ -34,7 +44,16 @@ def load_rob(spec, tables: dict):
 
 def default_claimed(spec, outcome) -> int:
     """The claimed direction for an outcome's own sensitivity verdicts: the first claim
-    naming it, else benefit for efficacy and harm for adverse events."""
+    naming it, else benefit for efficacy and harm for adverse events.
+
+    Examples
+    --------
+    >>> from sleepmeta.data import data_path
+    >>> from sleepmeta.review.spec import load_spec
+    >>> spec = load_spec(data_path("pregabalin_review.toml"))
+    >>> default_claimed(spec, spec.outcomes["dizziness"]), default_claimed(spec, spec.outcomes["SOL"])
+    (1, -1)
+    """
     from sleepmeta.review.verdict import claimed_sign
 
     for c in spec.claims:
@@ -50,7 +69,20 @@ def _grade(a, spec, rob, population):
 
 
 def assess(a, spec, rob):
-    """Add prediction interval, inference alternatives, GRADE and sensitivity to ``a``."""
+    """Add prediction interval, inference alternatives, GRADE and sensitivity to ``a``.
+
+    Examples
+    --------
+    >>> from sleepmeta.data import data_path
+    >>> from sleepmeta.review.analyse import analyse_outcome, load_tables
+    >>> from sleepmeta.review.spec import load_spec
+    >>> spec = load_spec(data_path("pregabalin_review.toml"))
+    >>> tables = load_tables(spec)
+    >>> a = assess(analyse_outcome(spec, spec.outcomes["dizziness"], tables), spec,
+    ...            load_rob(spec, tables))
+    >>> a.pi["note"], a.grade.label
+    ('not estimable with k = 2 (t with k - 2 = 0 df)', 'very low')
+    """
     if a.result is None:
         return a
     a.pi = prediction_interval(a.result, spec.level)
@@ -69,7 +101,11 @@ def _has_rows(a) -> bool:
 
 
 def claim_evidence(claim, get, spec, rob):
-    """``(analyses, grades, indirect)`` for a claim's outcomes (see the module docstring)."""
+    """``(analyses, grades, indirect)`` for a claim's outcomes (see the module docstring).
+
+    ``get(key, population)`` returns the (assessed) analysis of an outcome in
+    a population; :func:`sleepmeta.review.analyse.analyse` passes its cache.
+    """
     analyses, grades, indirect = [], [], []
     for key in claim.outcomes:
         a = get(key, claim.population)

@@ -314,6 +314,17 @@ def grade_analysis(a, rob, *, population=(), overrides=None, small_study_min_k: 
     ``rob`` is a :class:`~sleepmeta.review.rob.RiskOfBias` (or None: every
     result not assessed); ``pi`` the review's prediction interval on the
     analysis scale. Returns None when nothing was pooled.
+
+    Examples
+    --------
+    >>> from sleepmeta.data import data_path
+    >>> from sleepmeta.review.analyse import analyse_outcome, load_tables
+    >>> from sleepmeta.review.spec import load_spec
+    >>> spec = load_spec(data_path("pregabalin_review.toml"))
+    >>> a = analyse_outcome(spec, spec.outcomes["WASO"], load_tables(spec))
+    >>> g = grade_analysis(a, None)
+    >>> g.label, [r.domain for r in g.ratings if r.downgrade]
+    ('low', ['risk_of_bias', 'imprecision'])
     """
     res = a.result
     if res is None:

@@ -192,6 +192,18 @@ def sensitivity_analyses(a, spec, rob=None, *, claimed: int | None = None,
     Each entry: ``analysis``, ``k``, ``estimate``, ``ci_low``, ``ci_high``
     (analysis scale), ``natural``, ``note``, and with ``claimed`` the
     ``verdict`` and ``changes`` (the verdict differs from the main one).
+
+    Examples
+    --------
+    >>> from sleepmeta.data import data_path
+    >>> from sleepmeta.review.analyse import analyse_outcome, load_tables
+    >>> from sleepmeta.review.spec import load_spec
+    >>> spec = load_spec(data_path("pregabalin_review.toml"))
+    >>> a = analyse_outcome(spec, spec.outcomes["dizziness"], load_tables(spec))
+    >>> s = sensitivity_analyses(a, spec, claimed=1, certainty="very low")
+    >>> mh = next(e for e in s if e["analysis"] == "Mantel-Haenszel risk ratio")
+    >>> round(mh["natural"]["estimate"], 2), round(mh["natural"]["ci_low"], 2)
+    (4.05, 2.61)
     """
     from sleepmeta.pooling import meta_analysis
 

@@ -135,6 +135,18 @@ def sof_row(a, grade, *, control_risks=(), baseline=None, level: float = 0.95) -
 
     ``baseline`` is the pooled control risk (a :class:`~sleepmeta.benefit_risk.BaselineRisk`)
     for ratio outcomes; ``control_risks`` the spec's low and high control risks.
+
+    Examples
+    --------
+    >>> from sleepmeta.data import data_path
+    >>> from sleepmeta.review.analyse import analyse_outcome, load_tables
+    >>> from sleepmeta.review.grade import grade_analysis
+    >>> from sleepmeta.review.spec import load_spec
+    >>> spec = load_spec(data_path("pregabalin_review.toml"))
+    >>> a = analyse_outcome(spec, spec.outcomes["dizziness"], load_tables(spec))
+    >>> row = sof_row(a, grade_analysis(a, None), control_risks=(0.05, 0.11), baseline=a.baseline)
+    >>> [q["basis"] for q in row["risks"]], round(row["risks"][1]["assumed"])
+    (['pooled control risk', 'low control risk', 'high control risk'], 50)
     """
     o = a.outcome
     row = {"outcome": o.key, "label": o.label, "measure": o.measure, "unit": o.unit,
@@ -194,6 +206,15 @@ def sof_table(ra) -> list[dict]:
 
     Each row adds to :func:`sof_row` the claim, its verdict, whether the
     evidence is indirect, and the finding worded as GRADE recommends.
+
+    Examples
+    --------
+    >>> from sleepmeta.data import data_path
+    >>> from sleepmeta.review.analyse import analyse
+    >>> from sleepmeta.review.spec import load_spec
+    >>> rows = sof_table(analyse(load_spec(data_path("pregabalin_review.toml"))))
+    >>> next(r["statement"] for r in rows if r["claim"] == "maintenance")
+    'Pregabalin may improve wake after sleep onset'
     """
     rows = []
     for c in ra.claims:
