@@ -64,6 +64,8 @@ risk_of_bias = { downgrade = 0, reason = "all three trials were read in full (co
      "overall: unknown judgement 'bad'"),
     ("", 'risk_of_bias = "rob.csv"', "study_id,D6,source\nA 2001,low,x\n",
      "unknown column 'D6'"),
+    ("", 'risk_of_bias = "../outside.csv"', "study_id,overall,source\nA 2001,high,x\n",
+     "data.risk_of_bias"),
     ('[grade.WASO]\nimprecision = { downgrade = 1 }\n', "", None,
      "grade.WASO.imprecision.reason: an override needs a reason"),
 ])

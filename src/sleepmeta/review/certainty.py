@@ -11,8 +11,6 @@ the claim's population.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from sleepmeta.review.grade import grade_analysis
 from sleepmeta.review.rob import read_rob
 from sleepmeta.review.sensitivity import (
@@ -39,7 +37,7 @@ def load_rob(spec, tables: dict):
     studies = set()
     for t in tables.values():
         studies |= set(t["study_id"].astype(str))
-    return read_rob(Path(spec.path).parent / spec.risk_of_bias, studies)
+    return read_rob(spec.file("data.risk_of_bias", spec.risk_of_bias), studies)
 
 
 def default_claimed(spec, outcome) -> int:
