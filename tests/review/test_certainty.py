@@ -65,7 +65,7 @@ risk_of_bias = { downgrade = 0, reason = "all three trials were read in full (co
     ("", 'risk_of_bias = "rob.csv"', "study_id,D6,source\nA 2001,low,x\n",
      "unknown column 'D6'"),
     ("", 'risk_of_bias = "../outside.csv"', "study_id,overall,source\nA 2001,high,x\n",
-     "data.risk_of_bias"),
+     "data.risk_of_bias: .* is outside the review.s folder"),
     ('[grade.WASO]\nimprecision = { downgrade = 1 }\n', "", None,
      "grade.WASO.imprecision.reason: an override needs a reason"),
 ])
