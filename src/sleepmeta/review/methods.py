@@ -7,17 +7,10 @@ verdict rule with its thresholds, and the software versions.
 
 from __future__ import annotations
 
-__all__ = ["VERDICT_RULE", "methods_payload", "plain_summary"]
+from sleepmeta.pooling.registry import ESTIMATOR_INFO, TESTS
+from sleepmeta.review.software import software_versions
 
-TESTS = {"z": "Wald-type z tests and confidence intervals",
-         "t": "t tests and intervals with k - 1 df (variance unchanged)",
-         "knha": "the Knapp-Hartung adjustment (t tests and intervals with k - 1 df)",
-         "adhoc": "the Knapp-Hartung adjustment with the ad hoc correction (never narrower "
-                  "than the Wald interval; t with k - 1 df)"}
-ESTIMATOR_NAMES = {"REML": "restricted maximum likelihood (REML)", "DL": "DerSimonian-Laird",
-                   "ML": "maximum likelihood", "PM": "Paule-Mandel", "EB": "empirical Bayes",
-                   "HE": "Hedges", "HS": "Hunter-Schmidt", "HSk": "Hunter-Schmidt (small-sample)",
-                   "SJ": "Sidik-Jonkman", "FE": "common-effect (no tau²)"}
+__all__ = ["VERDICT_RULE", "methods_payload", "plain_summary"]
 
 
 def verdict_rule(spec) -> list:
@@ -52,7 +45,7 @@ VERDICT_RULE = verdict_rule
 def methods_payload(ra) -> dict:
     """Methods paragraphs and the per-row conversion table."""
     spec = ra.spec
-    est = ESTIMATOR_NAMES.get(spec.method, spec.method)
+    est = f"{ESTIMATOR_INFO[spec.method].label} ({spec.method})"
     paras = [
         f"Data: the extraction tables named in {spec.path.name} (sha256 {spec.sha256[:12]}...), "
         "read as printed; nothing was imputed. Each row is one study, arm, outcome and time "
@@ -77,9 +70,9 @@ def methods_payload(ra) -> dict:
         "counted twice; for a difference with an SE its variance is scaled by "
         "(1/n1 + m/n2)/(1/n1 + 1/n2).",
         f"Pooling: inverse-variance random-effects models with the {est} estimator of tau² "
-        f"and {TESTS.get(spec.test, spec.test)}, at the {spec.level:.0%} level; with fewer "
+        f"and {TESTS[spec.test].label}, at the {spec.level:.0%} level; with fewer "
         f"than {spec.few_studies_k} comparisons, "
-        f"{TESTS.get(spec.few_studies_test, spec.few_studies_test)}, following Cochrane's "
+        f"{TESTS[spec.few_studies_test].label}, following Cochrane's "
         "Statistical Methods Group (REML and the Hartung-Knapp-Sidik-Jonkman interval, "
         "endorsed by Cochrane in 2022) and Röver, Knapp & Friede 2015 (BMC Med Res Methodol "
         "15:99: the ad hoc correction when few studies of varying precision are pooled); "
@@ -114,9 +107,7 @@ def methods_payload(ra) -> dict:
             conversions.append({"outcome": key, "row_id": r["row_id"], "study": r["study_id"],
                                 "status": r["status"], "form": r["form"],
                                 "conversion": r["conversion"]})
-    from sleepmeta.review.payload import software
-
-    sw = software()
+    sw = software_versions()
     paras.append("Software: " + ", ".join(f"{k} {v}" for k, v in sorted(sw.items()))
                  + "; pooling by sleepmeta's engine, validated against R's metafor 3.8.")
     return {"paragraphs": paras, "verdict_rule": verdict_rule(spec),
