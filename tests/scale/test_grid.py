@@ -85,7 +85,7 @@ def test_bad_conditions(change, error, words):
 
 @pytest.mark.parametrize(("key", "value", "error", "words"), [
     ("estimators", ["REML", "XYZ"], UnknownOptionError, "unknown estimator 'XYZ'"),
-    ("tests", ["t"], UnknownOptionError, "unknown test 't'"),
+    ("tests", ["tt"], UnknownOptionError, "unknown test 'tt'"),
     ("replicates", 1, InputError, "replicates must be an integer >= 2"),
     ("seed", -1, InputError, "seed must be an integer >= 0"),
     ("level", 95, InputError, "level must be a number between 0 and 1"),

@@ -54,9 +54,14 @@ def meta_analysis(
         tau² estimator, one of :data:`.registry.ESTIMATOR_INFO`: ``FE``
         (common effect), ``DL``, ``HE``, ``HS``, ``HSk``, ``SJ``, ``ML``,
         ``REML`` (default), ``EB``, ``PM`` — as metafor's ``rma``.
-    test : {"z", "knha"}
-        Wald-type z tests, or the Knapp & Hartung (2003) adjustment (t with
-        k - p df). With one study, ``z`` is used (as metafor; said in ``notes``).
+    test : {"z", "t", "knha", "adhoc"}
+        One of :data:`.registry.TESTS`: Wald-type z tests; ``"t"``, t tests
+        with k - p df and the variance unchanged; ``"knha"``, the Knapp &
+        Hartung (2003) adjustment (t with k - p df); ``"adhoc"``, Knapp-Hartung
+        with its scale factor floored at 1, never narrower than the Wald
+        interval (Röver, Knapp & Friede 2015, BMC Med Res Methodol 15:99) --
+        metafor's ``test = "t"`` and ``"adhoc"``. With one study, ``z`` is used
+        (as metafor; said in ``notes``).
     level : float
         Confidence level of the intervals (0.95).
     data : DataFrame, optional

@@ -20,7 +20,8 @@ from sleepmeta.review.evidence import classify, split_shared_controls
 from sleepmeta.review.spec import ReviewSpec, check_against_data
 from sleepmeta.review.tables import check_numbers, read_table
 
-__all__ = ["OutcomeAnalysis", "ReviewAnalysis", "analyse", "analyse_outcome", "load_tables"]
+__all__ = ["OutcomeAnalysis", "ReviewAnalysis", "analyse", "analyse_outcome", "fit_rows",
+           "load_tables", "chosen_test"]
 
 REQUIRED = {
     "efficacy": ("study_id", "comparator", "outcome", "condition", "dose_min_mg", "dose_max_mg",
@@ -88,6 +89,10 @@ class OutcomeAnalysis:
     notes: list = field(default_factory=list)
     by_dose: dict = field(default_factory=dict)  # dose label -> MetaResult (ratio outcomes)
     effects: tuple = ()  # (yi, vi, labels) exactly as pooled
+    pi: dict = field(default_factory=dict)  # prediction interval, t with k - 2 df (k >= 3)
+    inference: list = field(default_factory=list)  # FE and REML with z, t, knha, adhoc
+    grade: object = None  # GRADE rating for this analysis's population
+    sensitivity: list = field(default_factory=list)
 
     @property
     def k(self) -> int:
@@ -109,6 +114,7 @@ class ReviewAnalysis:
     outcomes: dict  # key -> OutcomeAnalysis over all populations
     claims: list  # one dict per claim: claim, analyses (list of OutcomeAnalysis), verdict
     lhh: list
+    rob: object = None  # RiskOfBias of the review (None: no table in the spec)
 
 
 def _in_population(rows: pd.DataFrame, population: tuple) -> pd.DataFrame:
@@ -158,14 +164,33 @@ def _participants(pooled: pd.DataFrame) -> tuple[int, int]:
     return total, unknown
 
 
+def chosen_test(spec, k: int) -> str:
+    """The review's test for k comparisons: ``z`` for one study, the spec's
+    ``few_studies_test`` when k < ``few_studies_k``, else the spec's ``test``.
+
+    >>> from types import SimpleNamespace as NS
+    >>> s = NS(test="knha", few_studies_test="adhoc", few_studies_k=5)
+    >>> chosen_test(s, 1), chosen_test(s, 4), chosen_test(s, 5)
+    ('z', 'adhoc', 'knha')
+    """
+    if k < 2:
+        return "z"  # one study: its own estimate and Wald CI (no t with 0 df)
+    return spec.few_studies_test if k < spec.few_studies_k else spec.test
+
+
 def _fit(spec, yi, vi, labels, measure, **kw):
     from sleepmeta.pooling import meta_analysis
 
     single = len(yi) < 2
     method = spec.single_study_method if single else spec.method
-    test = "z" if single else spec.test  # one study: its own estimate and Wald CI (no t with 0 df)
-    return meta_analysis(yi, vi, labels=labels, method=method, test=test, level=spec.level,
-                         measure=measure, **kw)
+    return meta_analysis(yi, vi, labels=labels, method=method, test=chosen_test(spec, len(yi)),
+                         level=spec.level, measure=measure, **kw)
+
+
+def fit_rows(outcome, spec, rows: pd.DataFrame):
+    """Fit the review's model to already classified (and split) pooled rows."""
+    yi, vi, labels, _ = _effects(rows, outcome.measure)
+    return _fit(spec, yi, vi, labels, outcome.measure)
 
 
 def _subgroups(a: OutcomeAnalysis, spec, yi, vi, labels, measure) -> None:
@@ -255,7 +280,7 @@ def _dose_regression(a: OutcomeAnalysis, spec, yi, vi, labels, measure) -> None:
 
 
 def _nnh(a: OutcomeAnalysis, spec) -> None:
-    from sleepmeta.benefit_risk import baseline_risk, number_needed_from_ratio
+    from sleepmeta.benefit_risk import baseline_risk, number_needed_uncertain_baseline
 
     pr = a.pooled_rows
     base = baseline_risk(pr["ci"].astype(float).to_numpy(), pr["n2i"].astype(float).to_numpy(),
@@ -263,9 +288,15 @@ def _nnh(a: OutcomeAnalysis, spec) -> None:
     a.baseline = base
     r = a.result
     events = "harmful" if a.outcome.better == "lower" else "beneficial"
-    a.nnh = number_needed_from_ratio(float(np.exp(r.estimate)), float(np.exp(r.ci_low)),
-                                     float(np.exp(r.ci_high)), base.estimate, measure="RR",
-                                     events=events)
+    conds = sorted(pr["condition"].dropna().astype(str).unique())
+    if len(conds) > 1:
+        a.notes.append("The control risk for the NNH is pooled over several conditions ("
+                       + ", ".join(conds) + "); a claim naming one population gets its own.")
+    # control risk from the same studies (this analysis's population); its CI is carried
+    # into the NNH's CI by the delta method
+    a.nnh = number_needed_uncertain_baseline(
+        float(np.exp(r.estimate)), float(np.exp(r.ci_low)), float(np.exp(r.ci_high)),
+        base.estimate, base.ci_low, base.ci_high, level=spec.level, events=events)
 
 
 def analyse_outcome(spec: ReviewSpec, outcome, tables: dict, population: tuple = (),
@@ -324,9 +355,11 @@ def analyse(spec: ReviewSpec, tables: dict | None = None, progress=None) -> Revi
 
     ``progress`` is an optional callable taking a short message per step.
     """
+    from sleepmeta.review.certainty import assess, claim_evidence, load_rob
     from sleepmeta.review.verdict import claim_verdict
 
     tables = load_tables(spec) if tables is None else tables
+    rob = load_rob(spec, tables)
     cache: dict = {}
     classified: dict = {}
 
@@ -338,17 +371,19 @@ def analyse(spec: ReviewSpec, tables: dict | None = None, progress=None) -> Revi
             o = spec.outcomes[key]
             if key not in classified:
                 classified[key] = classify(o, tables[o.table], spec)
-            cache[ck] = analyse_outcome(spec, o, tables, tuple(population), classified[key])
+            cache[ck] = assess(analyse_outcome(spec, o, tables, tuple(population),
+                                               classified[key]), spec, rob)
         return cache[ck]
 
     outcomes = {key: get(key, ()) for key in spec.outcomes}
     claims = []
     for claim in spec.claims:
-        analyses = [get(o, claim.population) for o in claim.outcomes]
-        claims.append(claim_verdict(claim, analyses, spec))
+        analyses, grades, indirect = claim_evidence(claim, get, spec, rob)
+        claims.append(claim_verdict(claim, analyses, spec, grades, indirect))
     lhh = [_lhh(pair, get(pair["benefit"], pair["population"]),
                 get(pair["harm"], pair["population"])) for pair in spec.lhh]
-    return ReviewAnalysis(spec=spec, tables=tables, outcomes=outcomes, claims=claims, lhh=lhh)
+    return ReviewAnalysis(spec=spec, tables=tables, outcomes=outcomes, claims=claims, lhh=lhh,
+                          rob=rob)
 
 
 def _lhh(pair: dict, benefit: OutcomeAnalysis, harm: OutcomeAnalysis) -> dict:

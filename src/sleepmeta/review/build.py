@@ -106,16 +106,50 @@ def _figures(ra, payload: dict, progress=None) -> dict:
             progress(f"plots: {key}")
         lower = a.outcome.better == "lower"
         sub = a.subgroups.get("condition") or a.subgroups.get("dose")
+        inputs = _forest_inputs(a, drug, comp)
         fig = forest_plot(sub if sub is not None else a.result,
                           favours=(f"Favours {drug}", f"Favours {comp}"),
                           lower_is_better=lower, title=a.outcome.label,
-                          **_forest_inputs(a, drug, comp))
+                          rob=_rob_labels(ra, a, inputs["labels"]), **inputs)
         figs[f"forest:{key}"] = _png(fig)
     for key, a in ra.outcomes.items():  # every harm with arms at a dose, pooled or not
         arms = pd.DataFrame(payload["outcomes"][key]["harms_by_dose"])
         if a.outcome.measure == "RR" and len(arms) and arms["dose_min"].notna().any():
             figs[f"dose:{key}"] = _png(dose_response_plot(
                 arms, title=f"{a.outcome.label}: risk by daily dose"))
+    figs.update(_rob_figures(ra))
+    return figs
+
+
+def _rob_labels(ra, a, shown: dict) -> dict:
+    """Forest-plot label (as shown) -> overall RoB judgement of that pooled row."""
+    if ra.rob is None:
+        return {}
+    col = a.outcome.column
+    return {shown.get(lab, lab): ra.rob.judgement(str(s), "overall", str(o))
+            for lab, s, o in zip(a.effects[2], a.pooled_rows["study_id"], a.pooled_rows[col])}
+
+
+def _rob_figures(ra) -> dict:
+    """Traffic-light plot and summary plots (unweighted; weighted by meta-analysis weight)."""
+    if ra.rob is None or ra.rob.table.empty:
+        return {}
+    import numpy as np
+
+    from sleepmeta.plots.rob import rob_summary_plot, traffic_light_plot
+
+    t = ra.rob.table
+    figs = {"rob:traffic": _png(traffic_light_plot(t, title="Risk of bias (RoB 2)")),
+            "rob:summary": _png(rob_summary_plot(t, title="Risk of bias: share of studies"))}
+    weight = {}
+    for a in ra.outcomes.values():
+        if a.result is not None:
+            for s, w in zip(a.pooled_rows["study_id"], a.result.weights):
+                weight[str(s)] = weight.get(str(s), 0.0) + float(w)
+    per_row = [0.0 if o else weight.get(s, 0.0) for s, o in zip(t["study_id"], t["outcome"])]
+    if np.sum(per_row) > 0:
+        figs["rob:weighted"] = _png(rob_summary_plot(
+            t, weights=per_row, title="Risk of bias: share of meta-analysis weight"))
     return figs
 
 

@@ -8,10 +8,13 @@ is a :class:`~sleepmeta.errors.SpecError` naming the key (``outcomes.WASO.measur
 Layout (see ``sleepmeta/data/pregabalin_review.toml`` for a full example)::
 
     [review]     title, drug, comparator
-    [data]       efficacy = [...csv], harms = [...csv], notes = [...md]  (paths relative to the spec)
-    [analysis]   method, test, level, single_study_method, small_study_min_k, dose_regression_min_k
+    [data]       efficacy = [...csv], harms = [...csv], notes = [...md], risk_of_bias = "x.csv"
+                 (paths relative to the spec)
+    [analysis]   method, test, level, single_study_method, small_study_min_k, dose_regression_min_k,
+                 few_studies_test, few_studies_k
     [verdict]    min_studies_supported, count_published_summaries
-    [outcomes.KEY]  label, table, select, measure, better, unit, margin, subgroups
+    [outcomes.KEY]  label, table, select, measure, better, unit, margin, subgroups, control_risks
+    [grade.KEY]  <domain> = {downgrade = 0|1|2, reason = "..."}  (GRADE overrides)
     [[claims]]   id, text, outcomes, population, expects, missing
     [[directions]]  study, outcome, comparator, dose, direction, quote
     [[lhh]]      benefit, harm, population
@@ -54,6 +57,7 @@ class Outcome:
     unit: str
     margin: float = 0.0
     subgroups: tuple = ("condition", "dose")
+    control_risks: tuple = ()  # (low, high) assumed control risks for the SoF table
 
     @property
     def column(self) -> str:
@@ -109,6 +113,10 @@ class ReviewSpec:
     lhh: tuple
     sha256: str = ""
     raw: dict = field(default_factory=dict, repr=False, compare=False)
+    risk_of_bias: str = ""  # path of the RoB 2 table, relative to the spec
+    grade_overrides: dict = field(default_factory=dict)  # outcome -> domain -> (n, reason)
+    few_studies_test: str = "adhoc"  # the test used when k < few_studies_k
+    few_studies_k: int = 5
     allow_outside: tuple = ()  # folders outside the spec's own that its paths may name
     labels: dict = field(default_factory=dict)  # data code -> the words a reader sees
 
@@ -161,7 +169,7 @@ def _outcome(key: str, t: dict) -> Outcome:
     if not isinstance(t, dict):
         raise SpecError(f"{where}: must be a table")
     _unknown_keys(t, ("label", "table", "select", "measure", "better", "unit", "margin",
-                      "subgroups"), where)
+                      "subgroups", "control_risks"), where)
     table = _choice(_req(t, "table", where), f"{where}.table", tuple(MEASURES))
     measure = _choice(_req(t, "measure", where), f"{where}.measure", MEASURES[table])
     select = _req(t, "select", where, dict)
@@ -178,7 +186,26 @@ def _outcome(key: str, t: dict) -> Outcome:
     return Outcome(key=key, label=_opt(t, "label", where, str, key), table=table, select=select,
                    measure=measure,
                    better=_choice(_req(t, "better", where), f"{where}.better", ("lower", "higher")),
-                   unit=_opt(t, "unit", where, str, ""), margin=margin, subgroups=subgroups)
+                   unit=_opt(t, "unit", where, str, ""), margin=margin, subgroups=subgroups,
+                   control_risks=_control_risks(t, where, measure))
+
+
+def _control_risks(t: dict, where: str, measure: str) -> tuple:
+    if "control_risks" not in t:
+        return ()
+    v = t["control_risks"]
+    key = f"{where}.control_risks"
+    if measure != "RR":
+        raise SpecError(f"{key}: control risks apply to risk ratios only (measure is {measure})")
+    if not (isinstance(v, list) and len(v) == 2
+            and all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in v)):
+        raise SpecError(f"{key}: must be [low, high], two risks in (0, 1), got {v!r}")
+    for x in v:
+        if not 0 < x < 1:
+            raise SpecError(f"{key}: a control risk must be in (0, 1), got {x!r}")
+    if not v[0] < v[1]:
+        raise SpecError(f"{key}: low must be below high, got {v!r}")
+    return (float(v[0]), float(v[1]))
 
 
 def _claim(i: int, t: dict, outcomes: dict, seen: set) -> Claim:
@@ -237,16 +264,16 @@ def parse_spec(raw: dict, path: str | Path = "review.toml", sha256: str = "") ->
     if not isinstance(raw, dict):
         raise SpecError("the spec must be a TOML table")
     _unknown_keys(raw, ("review", "data", "analysis", "verdict", "outcomes", "claims",
-                        "directions", "lhh", "labels"), "spec")
+                        "directions", "lhh", "grade", "labels"), "spec")
     review = _req(raw, "review", "spec", dict)
     data = _req(raw, "data", "spec", dict)
-    _unknown_keys(data, ("efficacy", "harms", "notes"), "data")
+    _unknown_keys(data, ("efficacy", "harms", "notes", "risk_of_bias"), "data")
     files = {k: _str_list(data.get(k, []), f"data.{k}") for k in ("efficacy", "harms")}
     if not files["efficacy"] and not files["harms"]:
         raise SpecError("data: name at least one efficacy or harms file")
     an = _opt(raw, "analysis", "spec", dict, {})
     _unknown_keys(an, ("method", "test", "level", "single_study_method", "small_study_min_k",
-                       "dose_regression_min_k"), "analysis")
+                       "dose_regression_min_k", "few_studies_test", "few_studies_k"), "analysis")
     ve = _opt(raw, "verdict", "spec", dict, {})
     _unknown_keys(ve, ("min_studies_supported", "count_published_summaries"), "verdict")
     outs_raw = _req(raw, "outcomes", "spec", dict)
@@ -297,7 +324,24 @@ def parse_spec(raw: dict, path: str | Path = "review.toml", sha256: str = "") ->
         min_studies_supported=min_k,
         count_published_summaries=_opt(ve, "count_published_summaries", "verdict", bool, True),
         outcomes=outcomes, claims=claims, directions=directions, lhh=tuple(lhh), sha256=sha256,
-        raw=raw, labels=dict(labels))
+        raw=raw, labels=dict(labels), risk_of_bias=_opt(data, "risk_of_bias", "data", str, ""),
+        grade_overrides=_grade(raw, outcomes),
+        few_studies_test=_choice(_opt(an, "few_studies_test", "analysis", str, "adhoc"),
+                                 "analysis.few_studies_test", tuple(TESTS)),
+        few_studies_k=_few_k(an))
+
+
+def _grade(raw: dict, outcomes: dict) -> dict:
+    from sleepmeta.review.grade import check_overrides
+
+    return check_overrides(_opt(raw, "grade", "spec", dict, {}), outcomes)
+
+
+def _few_k(an: dict) -> int:
+    k = _opt(an, "few_studies_k", "analysis", int, 5)
+    if k < 2:
+        raise SpecError(f"analysis.few_studies_k: must be >= 2, got {k}")
+    return k
 
 
 def load_spec(path: str | Path, *, allow_outside=None) -> ReviewSpec:
