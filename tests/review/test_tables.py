@@ -81,3 +81,12 @@ def test_deeply_nested_spec_is_a_spec_error(tmp_path):
     spec.write_text(spec.read_text() + "\ndeep = " + "[" * 5000 + "]" * 5000 + "\n")
     with pytest.raises(SpecError, match="nests tables or arrays too deeply"):
         build_report(spec, tmp_path / "out", fmt="json")
+
+
+@pytest.mark.parametrize("study", ["", "   "])
+def test_a_row_without_a_study_is_refused(tmp_path, study):
+    # found by the review fuzz test: an empty study_id reached the report as a missing value
+    eff = [dict(r) for r in EFF_ROWS]
+    eff[1]["study_id"] = study
+    with pytest.raises(SpecError, match=r"line 3: study_id is empty"):
+        _run(tmp_path, eff=eff)

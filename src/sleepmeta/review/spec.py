@@ -3,7 +3,7 @@
 A spec is parsed with :mod:`tomllib` and validated once, here; every error
 is a :class:`~sleepmeta.errors.SpecError` naming the key (``outcomes.WASO.measure``,
 ``claims[3].outcomes``) and the rule broken. Checks that need the data
-(columns, rows) are in :func:`check_against_data`.
+(columns, rows) are in :func:`sleepmeta.review.tables.check_against_data`.
 
 Layout (see ``sleepmeta/data/pregabalin_review.toml`` for a full example)::
 
@@ -33,7 +33,7 @@ from sleepmeta.errors import SpecError
 from sleepmeta.pooling.registry import ESTIMATOR_INFO, TESTS
 from sleepmeta.review.paths import allowed_roots, review_path, spec_paths
 
-__all__ = ["Claim", "Direction", "Outcome", "ReviewSpec", "check_against_data", "load_spec",
+__all__ = ["Claim", "Direction", "Outcome", "ReviewSpec", "load_spec",
            "parse_spec"]
 
 MEASURES = {"efficacy": ("MD", "RR"), "harms": ("RR",)}
@@ -380,31 +380,3 @@ def load_spec(path: str | Path, *, allow_outside=None) -> ReviewSpec:
     for key, name in spec_paths(spec).items():
         spec.file(key, name)
     return spec
-
-
-def check_against_data(spec: ReviewSpec, tables: dict) -> None:
-    """Check the spec against the loaded tables: columns, values, rows.
-
-    ``tables`` maps ``"efficacy"``/``"harms"`` to DataFrames. Raises
-    :class:`SpecError` naming the key for an unknown column, an outcome
-    that selects no rows, or a direction coding that matches no row.
-    """
-    for o in spec.outcomes.values():
-        df = tables[o.table]
-        mask = df["comparator"].notna()  # every row has a comparator
-        for col, values in o.select.items():
-            if col not in df.columns:
-                raise SpecError(f"outcomes.{o.key}.select: unknown column {col!r} in the "
-                                f"{o.table} table; columns: {', '.join(map(str, df.columns))}")
-            mask &= df[col].astype("string").isin(values).fillna(False).astype(bool)
-        if not mask.any():
-            raise SpecError(f"outcomes.{o.key}: selects no rows of the {o.table} table "
-                            f"({', '.join(f'{c} in {list(v)}' for c, v in o.select.items())})")
-    for i, d in enumerate(spec.directions):
-        hit = False
-        for df in tables.values():
-            col = "outcome" if "outcome" in df.columns else "event"
-            hit |= bool(((df["study_id"] == d.study) & (df[col] == d.outcome)).any())
-        if not hit:
-            raise SpecError(f"directions[{i}]: no row with study {d.study!r} and outcome "
-                            f"{d.outcome!r}")

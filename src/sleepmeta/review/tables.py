@@ -33,12 +33,21 @@ import pandas as pd
 
 from sleepmeta.errors import SpecError
 
-__all__ = ["NUMERIC", "check_numbers", "read_table"]
+__all__ = ["NUMERIC", "REQUIRED", "check_against_data", "check_numbers", "check_studies",
+           "read_table"]
 
 #: The numeric columns of the data dictionary (checked when present).
 NUMERIC = ("weeks", "dose_min_mg", "dose_max_mg", "n_treat", "n_ctrl", "mean_treat", "sd_treat",
            "se_treat", "mean_ctrl", "sd_ctrl", "se_ctrl", "diff", "diff_ci_low", "diff_ci_high",
            "diff_se", "p_value", "events_treat", "events_ctrl", "pct_treat", "pct_ctrl")
+#: The columns each table role must have.
+REQUIRED = {
+    "efficacy": ("study_id", "comparator", "outcome", "condition", "dose_min_mg", "dose_max_mg",
+                 "n_treat", "n_ctrl", "notes", "url"),
+    "harms": ("study_id", "comparator", "event", "condition", "dose_min_mg", "dose_max_mg",
+              "events_treat", "n_treat", "events_ctrl", "n_ctrl", "pct_treat", "pct_ctrl",
+              "notes", "url"),
+}
 #: Largest magnitude of a number in an extraction table.
 CELL_MAX = 1e12
 
@@ -74,6 +83,24 @@ def _where(where: str, name: str, df: pd.DataFrame, i: int, col: str) -> str:
     study = df["study_id"].iloc[i] if "study_id" in df.columns else None
     who = f" (study {study!r})" if isinstance(study, str) else ""
     return f"{where}: file {name!r} line {i + 2}{who}: {col}"
+
+
+def check_studies(df: pd.DataFrame, where: str, name: str) -> pd.DataFrame:
+    """Refuse a row that names no study (an empty ``study_id``); return ``df``.
+
+    >>> check_studies(pd.DataFrame({"study_id": ["A", " "]}), "data.efficacy[0]", "e.csv")
+    Traceback (most recent call last):
+    ...
+    sleepmeta.errors.SpecError: data.efficacy[0]: file 'e.csv' line 3: study_id is empty; every row must name its study
+    """
+    if "study_id" in df.columns:
+        ids = df["study_id"]
+        blank = (ids.isna() | (ids.astype("string").str.strip() == "")).to_numpy(bool)
+        if blank.any():
+            j = int(np.flatnonzero(blank)[0])
+            raise SpecError(f"{where}: file {name!r} line {j + 2}: study_id is empty; every row "
+                            "must name its study")
+    return df
 
 
 def check_numbers(df: pd.DataFrame, where: str, name: str) -> pd.DataFrame:
@@ -147,3 +174,31 @@ def _pairs(df: pd.DataFrame, where: str, name: str) -> None:
             if (i := first((d < lo) | (d > hi))) is not None:
                 raise SpecError(f"{_where(where, name, df, i, 'diff')} must lie inside its own "
                                 f"CI [{lo.iloc[i]:g}, {hi.iloc[i]:g}], got {d.iloc[i]:g}")
+
+
+def check_against_data(spec, tables: dict) -> None:
+    """Check the spec against the loaded tables: columns, values, rows.
+
+    ``tables`` maps ``"efficacy"``/``"harms"`` to DataFrames. Raises
+    :class:`SpecError` naming the key for an unknown column, an outcome
+    that selects no rows, or a direction coding that matches no row.
+    """
+    for o in spec.outcomes.values():
+        df = tables[o.table]
+        mask = df["comparator"].notna()  # every row has a comparator
+        for col, values in o.select.items():
+            if col not in df.columns:
+                raise SpecError(f"outcomes.{o.key}.select: unknown column {col!r} in the "
+                                f"{o.table} table; columns: {', '.join(map(str, df.columns))}")
+            mask &= df[col].astype("string").isin(values).fillna(False).astype(bool)
+        if not mask.any():
+            raise SpecError(f"outcomes.{o.key}: selects no rows of the {o.table} table "
+                            f"({', '.join(f'{c} in {list(v)}' for c, v in o.select.items())})")
+    for i, d in enumerate(spec.directions):
+        hit = False
+        for df in tables.values():
+            col = "outcome" if "outcome" in df.columns else "event"
+            hit |= bool(((df["study_id"] == d.study) & (df[col] == d.outcome)).any())
+        if not hit:
+            raise SpecError(f"directions[{i}]: no row with study {d.study!r} and outcome "
+                            f"{d.outcome!r}")
