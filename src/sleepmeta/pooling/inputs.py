@@ -147,7 +147,7 @@ def out_of_range(yi, vi) -> np.ndarray:
 def first_out_of_range(yi, vi) -> int | None:
     """Index of the first study outside the accepted range, or None.
 
-    >>> first_out_of_range([0.1, 1e60, 0.3], [0.01, 0.02, 1e-60]), first_out_of_range([0.1], [0.01])
+    >>> first_out_of_range([0.1, 0.2], [0.01, 1e-60]), first_out_of_range([0.1], [0.01])
     (1, None)
     """
     bad = np.flatnonzero(out_of_range(yi, vi))
@@ -157,8 +157,8 @@ def first_out_of_range(yi, vi) -> int | None:
 def out_of_range_text(y: float, v: float) -> str:
     """Say which of ``y``, ``v`` breaks the accepted range, and how to fix it.
 
-    >>> out_of_range_text(0.5, 1e-60)[:40]
-    'vi = 1e-60 is outside [1e-50, 1e+50], th'
+    >>> out_of_range_text(1e60, 0.1)[:38]
+    'yi = 1e+60 is outside [-1e+50, 1e+50],'
     """
     if abs(y) > YI_MAX:
         what = f"yi = {float(y)!r} is outside [-{YI_MAX:g}, {YI_MAX:g}]"
@@ -195,12 +195,12 @@ def nonfinite_members(fit) -> np.ndarray:
     H² (and the SE of tau² for a random-effects method); members that did not
     converge are left to the convergence check.
 
-    >>> import numpy as np
-    >>> from sleepmeta.pooling.engine import fit_batch
-    >>> yi, vi = np.array([[0.1, 0.3, 0.2]]), np.array([[0.01, 0.02, 0.015]])
-    >>> fit = fit_batch(yi, vi, np.ones((1, 3), bool), np.ones((1, 3, 1)), method="DL")
-    >>> nonfinite_members(fit)
-    array([False])
+    Examples
+    --------
+    >>> from sleepmeta.pooling import meta_analysis_batch
+    >>> fit = meta_analysis_batch([[0.1, 0.3, 0.2]], [[0.01, 0.02, 0.03]], method="DL")
+    >>> nonfinite_members(fit).tolist()
+    [False]
     """
     k = np.asarray(fit.k)
     bad = np.zeros(k.shape, bool)
@@ -214,12 +214,13 @@ def nonfinite_members(fit) -> np.ndarray:
 def nonfinite_error(fit, b: int, yi, vi, where: str) -> ModelError:
     """The error for member ``b`` whose numbers are not finite (see :func:`nonfinite_members`).
 
-    >>> import numpy as np
-    >>> from sleepmeta.pooling.engine import fit_batch
-    >>> yi, vi = np.array([[0.1, 0.3]]), np.array([[0.01, 0.02]])
-    >>> fit = fit_batch(yi, vi, np.ones((1, 2), bool), np.ones((1, 2, 1)), method="DL")
-    >>> str(nonfinite_error(fit, 0, yi[0], vi[0], "set 1"))[:38]
-    'set 1: the DL fit cannot be computed i'
+    Examples
+    --------
+    >>> from sleepmeta.pooling import meta_analysis_batch
+    >>> fit = meta_analysis_batch([[0.1, 0.3, 0.2]], [[0.01, 0.02, 0.03]], method="DL")
+    >>> fit.tau2[0] = float("inf")
+    >>> str(nonfinite_error(fit, 0, [0.1, 0.3, 0.2], [0.01, 0.02, 0.03], "analysis 0"))[:60]
+    'analysis 0: the DL fit cannot be computed in double precisio'
     """
     names = [n for n in _FINITE_FIELDS + (() if fit.method == "FE" else ("tau2_se",))
              if not np.isfinite(float(np.asarray(getattr(fit, n))[b]))]
