@@ -17,10 +17,10 @@ import pandas as pd
 
 from sleepmeta.errors import ConvergenceError, ModelError, SpecError
 from sleepmeta.review.evidence import classify, split_shared_controls
+from sleepmeta.review.fitting import comparison_labels, effects_of, fit_model
 from sleepmeta.review.spec import ReviewSpec, check_against_data
 
-__all__ = ["OutcomeAnalysis", "ReviewAnalysis", "analyse", "analyse_outcome", "fit_rows",
-           "load_tables", "chosen_test"]
+__all__ = ["OutcomeAnalysis", "ReviewAnalysis", "analyse", "analyse_outcome", "load_tables"]
 
 REQUIRED = {
     "efficacy": ("study_id", "comparator", "outcome", "condition", "dose_min_mg", "dose_max_mg",
@@ -121,35 +121,6 @@ def _in_population(rows: pd.DataFrame, population: tuple) -> pd.DataFrame:
     return rows[rows["condition"].astype("string").isin(population).fillna(False).astype(bool)]
 
 
-def _labels(pooled: pd.DataFrame) -> list[str]:
-    labels = []
-    for _, r in pooled.iterrows():
-        lab = str(r["study_id"])
-        if r["dose"] != "not printed":
-            lab += f", {r['dose']} mg/day"
-        labels.append(lab)
-    seen: dict = {}
-    out = []
-    for lab, rid in zip(labels, pooled["row_id"]):
-        out.append(lab if labels.count(lab) == 1 else f"{lab} [{rid}]")
-        seen[lab] = True
-    return out
-
-
-def _effects(pooled: pd.DataFrame, measure: str):
-    from sleepmeta.effects import effect_size
-
-    labels = _labels(pooled)
-    if measure == "RR":
-        es = effect_size("RR", events1=pooled["ai"].astype(float).to_numpy(),
-                         n1=pooled["n1i"].astype(float).to_numpy(),
-                         events2=pooled["ci"].astype(float).to_numpy(),
-                         n2=pooled["n2i"].astype(float).to_numpy(), labels=labels)
-        return es.yi, es.vi, labels, es.correction
-    return (pooled["yi"].astype(float).to_numpy(), pooled["vi"].astype(float).to_numpy(),
-            labels, "")
-
-
 def _participants(pooled: pd.DataFrame) -> tuple[int, int]:
     total, unknown = 0, 0
     for _, grp in pooled.groupby("study_id", sort=True):
@@ -160,35 +131,6 @@ def _participants(pooled: pd.DataFrame) -> tuple[int, int]:
             continue
         total += int(nt.sum() + nc.drop_duplicates().sum())  # a shared control counted once
     return total, unknown
-
-
-def chosen_test(spec, k: int) -> str:
-    """The review's test for k comparisons: ``z`` for one study, the spec's
-    ``few_studies_test`` when k < ``few_studies_k``, else the spec's ``test``.
-
-    >>> from types import SimpleNamespace as NS
-    >>> s = NS(test="knha", few_studies_test="adhoc", few_studies_k=5)
-    >>> chosen_test(s, 1), chosen_test(s, 4), chosen_test(s, 5)
-    ('z', 'adhoc', 'knha')
-    """
-    if k < 2:
-        return "z"  # one study: its own estimate and Wald CI (no t with 0 df)
-    return spec.few_studies_test if k < spec.few_studies_k else spec.test
-
-
-def _fit(spec, yi, vi, labels, measure, **kw):
-    from sleepmeta.pooling import meta_analysis
-
-    single = len(yi) < 2
-    method = spec.single_study_method if single else spec.method
-    return meta_analysis(yi, vi, labels=labels, method=method, test=chosen_test(spec, len(yi)),
-                         level=spec.level, measure=measure, **kw)
-
-
-def fit_rows(outcome, spec, rows: pd.DataFrame):
-    """Fit the review's model to already classified (and split) pooled rows."""
-    yi, vi, labels, _ = _effects(rows, outcome.measure)
-    return _fit(spec, yi, vi, labels, outcome.measure)
 
 
 def _subgroups(a: OutcomeAnalysis, spec, yi, vi, labels, measure) -> None:
@@ -271,8 +213,9 @@ def _dose_regression(a: OutcomeAnalysis, spec, yi, vi, labels, measure) -> None:
                        "not done.")
         return
     data = pd.DataFrame({"dose_100mg": doses / 100.0})
-    a.dose_regression = _fit(spec, yi[fixed], vi[fixed], [labels[i] for i in np.flatnonzero(fixed)],
-                             measure, mods="~ dose_100mg", data=data)
+    a.dose_regression = fit_model(spec, yi[fixed], vi[fixed],
+                                  [labels[i] for i in np.flatnonzero(fixed)],
+                                  measure, mods="~ dose_100mg", data=data)
     a.dose_note = ("Meta-regression of the effect on daily dose (per 100 mg/day) over "
                    f"{k_fixed} fixed-dose comparisons; flexible-dose arms are not used.")
 
@@ -282,7 +225,8 @@ def _nnh(a: OutcomeAnalysis, spec) -> None:
 
     pr = a.pooled_rows
     base = baseline_risk(pr["ci"].astype(float).to_numpy(), pr["n2i"].astype(float).to_numpy(),
-                         labels=_labels(pr), method=spec.method, test="z", level=spec.level)
+                         labels=comparison_labels(pr), method=spec.method, test="z",
+                         level=spec.level)
     a.baseline = base
     r = a.result
     events = "harmful" if a.outcome.better == "lower" else "beneficial"
@@ -322,10 +266,10 @@ def analyse_outcome(spec: ReviewSpec, outcome, tables: dict, population: tuple =
         return a
     pooled = split_shared_controls(pooled, outcome.measure, outcome.key)
     a.pooled_rows = pooled
-    yi, vi, labels, correction = _effects(pooled, outcome.measure)
+    yi, vi, labels, correction = effects_of(pooled, outcome.measure)
     if correction:
         a.notes.append(correction)
-    a.result = _fit(spec, yi, vi, labels, outcome.measure)
+    a.result = fit_model(spec, yi, vi, labels, outcome.measure)
     a.effects = (yi, vi, labels)
     a.participants, a.participants_unknown = _participants(pooled)
     try:
@@ -345,7 +289,7 @@ def _by_dose(a: OutcomeAnalysis, spec, yi, vi, labels) -> None:
     doses = a.pooled_rows["dose"].astype(str).to_numpy()
     for d in sorted(set(doses), key=lambda s: (s == "not printed", s)):
         idx = np.flatnonzero(doses == d)
-        a.by_dose[d] = _fit(spec, yi[idx], vi[idx], [labels[i] for i in idx], "RR")
+        a.by_dose[d] = fit_model(spec, yi[idx], vi[idx], [labels[i] for i in idx], "RR")
 
 
 def analyse(spec: ReviewSpec, tables: dict | None = None, progress=None) -> ReviewAnalysis:

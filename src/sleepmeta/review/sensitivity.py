@@ -153,7 +153,7 @@ def _verdict_of(entry, a, claimed, spec, certainty, k_studies) -> str:
 
 
 def _refit(a, spec, rows: pd.DataFrame):
-    from sleepmeta.review.analyse import fit_rows
+    from sleepmeta.review.fitting import fit_rows
 
     return fit_rows(a.outcome, spec, rows), int(rows["study_id"].nunique())
 
