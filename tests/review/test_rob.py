@@ -60,7 +60,7 @@ def test_missing_domains_are_not_assessed_and_cannot_be_low_overall():
 def test_shipped_table_names_only_trials_of_the_evidence():
     ev = pregabalin()
     studies = set(ev.efficacy["study_id"]) | set(ev.harms["study_id"])
-    rob = read_rob(data_path("pregabalin/risk_of_bias.csv"), studies)
+    rob = read_rob(data_path("pregabalin_risk_of_bias.csv"), studies)
     t = rob.table
     # every independent trial of the shipped evidence has a row (pooled summaries do not)
     trials = {s for df in (ev.efficacy, ev.harms) for s in

@@ -17,13 +17,12 @@ import pandas as pd
 
 from sleepmeta.errors import ConvergenceError, ModelError, SpecError
 from sleepmeta.review.evidence import classify, split_shared_controls
-from sleepmeta.review.fitting import chosen_test, fit_effects, fit_rows, row_effects, study_labels
+from sleepmeta.review.fitting import comparison_labels, effects_of, fit_model
 from sleepmeta.review.spec import ReviewSpec
 from sleepmeta.review.tables import (REQUIRED, check_against_data, check_numbers, check_studies,
                                      read_table)
 
-__all__ = ["OutcomeAnalysis", "ReviewAnalysis", "analyse", "analyse_outcome", "fit_rows",
-           "load_tables", "chosen_test"]
+__all__ = ["OutcomeAnalysis", "ReviewAnalysis", "analyse", "analyse_outcome", "load_tables"]
 
 def load_tables(spec: ReviewSpec) -> dict:
     """Read the spec's data files (paths relative to the spec) into one table per role.
@@ -209,9 +208,9 @@ def _dose_regression(a: OutcomeAnalysis, spec, yi, vi, labels, measure) -> None:
                        "not done.")
         return
     data = pd.DataFrame({"dose_100mg": doses / 100.0})
-    a.dose_regression = fit_effects(spec, yi[fixed], vi[fixed],
-                                    [labels[i] for i in np.flatnonzero(fixed)],
-                                    measure, mods="~ dose_100mg", data=data)
+    a.dose_regression = fit_model(spec, yi[fixed], vi[fixed],
+                                  [labels[i] for i in np.flatnonzero(fixed)],
+                                  measure, mods="~ dose_100mg", data=data)
     a.dose_note = ("Meta-regression of the effect on daily dose (per 100 mg/day) over "
                    f"{k_fixed} fixed-dose comparisons; flexible-dose arms are not used.")
 
@@ -221,7 +220,8 @@ def _nnh(a: OutcomeAnalysis, spec) -> None:
 
     pr = a.pooled_rows
     base = baseline_risk(pr["ci"].astype(float).to_numpy(), pr["n2i"].astype(float).to_numpy(),
-                         labels=study_labels(pr), method=spec.method, test="z", level=spec.level)
+                         labels=comparison_labels(pr), method=spec.method, test="z",
+                         level=spec.level)
     a.baseline = base
     r = a.result
     events = "harmful" if a.outcome.better == "lower" else "beneficial"
@@ -261,10 +261,10 @@ def analyse_outcome(spec: ReviewSpec, outcome, tables: dict, population: tuple =
         return a
     pooled = split_shared_controls(pooled, outcome.measure, outcome.key)
     a.pooled_rows = pooled
-    yi, vi, labels, correction = row_effects(pooled, outcome.measure)
+    yi, vi, labels, correction = effects_of(pooled, outcome.measure)
     if correction:
         a.notes.append(correction)
-    a.result = fit_effects(spec, yi, vi, labels, outcome.measure)
+    a.result = fit_model(spec, yi, vi, labels, outcome.measure)
     a.effects = (yi, vi, labels)
     a.participants, a.participants_unknown = _participants(pooled)
     try:
@@ -284,7 +284,7 @@ def _by_dose(a: OutcomeAnalysis, spec, yi, vi, labels) -> None:
     doses = a.pooled_rows["dose"].astype(str).to_numpy()
     for d in sorted(set(doses), key=lambda s: (s == "not printed", s)):
         idx = np.flatnonzero(doses == d)
-        a.by_dose[d] = fit_effects(spec, yi[idx], vi[idx], [labels[i] for i in idx], "RR")
+        a.by_dose[d] = fit_model(spec, yi[idx], vi[idx], [labels[i] for i in idx], "RR")
 
 
 def analyse(spec: ReviewSpec, tables: dict | None = None, progress=None) -> ReviewAnalysis:

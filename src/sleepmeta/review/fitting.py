@@ -1,38 +1,45 @@
-"""How the review fits its model: labels and effects of pooled rows, the test chosen by k.
+"""The review's model, fitted to classified rows: labels, effect sizes, the test by k.
 
-Shared by the main analysis (:mod:`sleepmeta.review.analyse`) and the
-sensitivity analyses (:mod:`sleepmeta.review.sensitivity`), so both fit the
-same model the same way.
+Used by :mod:`sleepmeta.review.analyse` (the main analysis) and
+:mod:`sleepmeta.review.sensitivity` (refits of subsets and of rows added
+with conservative SEs), so both fit exactly the same model.
 """
 
 from __future__ import annotations
 
 import pandas as pd
 
-__all__ = ["chosen_test", "fit_effects", "fit_rows", "row_effects", "study_labels"]
+__all__ = ["chosen_test", "comparison_labels", "effects_of", "fit_model", "fit_rows"]
 
 
-def study_labels(pooled: pd.DataFrame) -> list[str]:
-    """A label per pooled row: study, daily dose, and the row id where two rows would clash."""
+def comparison_labels(pooled: pd.DataFrame) -> list[str]:
+    """One label per pooled row: study, dose, and the row id where two rows would share one.
+
+    >>> comparison_labels(pd.DataFrame({"study_id": ["A", "A"], "dose": ["300", "300"],
+    ...                                 "row_id": ["e:2", "e:3"]}))
+    ['A, 300 mg/day [e:2]', 'A, 300 mg/day [e:3]']
+    """
     labels = []
     for _, r in pooled.iterrows():
         lab = str(r["study_id"])
         if r["dose"] != "not printed":
             lab += f", {r['dose']} mg/day"
         labels.append(lab)
-    seen: dict = {}
-    out = []
-    for lab, rid in zip(labels, pooled["row_id"]):
-        out.append(lab if labels.count(lab) == 1 else f"{lab} [{rid}]")
-        seen[lab] = True
-    return out
+    return [lab if labels.count(lab) == 1 else f"{lab} [{rid}]"
+            for lab, rid in zip(labels, pooled["row_id"])]
 
 
-def row_effects(pooled: pd.DataFrame, measure: str):
-    """``(yi, vi, labels, correction note)`` of pooled rows (log RR from counts, else the row's own)."""
+def effects_of(pooled: pd.DataFrame, measure: str):
+    """``(yi, vi, labels, correction)`` of pooled rows: log RR from counts, else the row's own.
+
+    >>> yi, vi, labels, _ = effects_of(pd.DataFrame({"study_id": ["A"], "dose": ["300"],
+    ...     "row_id": ["e:2"], "yi": [-3.0], "vi": [1.0]}), "MD")
+    >>> yi.tolist(), labels
+    ([-3.0], ['A, 300 mg/day'])
+    """
     from sleepmeta.effects import effect_size
 
-    labels = study_labels(pooled)
+    labels = comparison_labels(pooled)
     if measure == "RR":
         es = effect_size("RR", events1=pooled["ai"].astype(float).to_numpy(),
                          n1=pooled["n1i"].astype(float).to_numpy(),
@@ -57,8 +64,8 @@ def chosen_test(spec, k: int) -> str:
     return spec.few_studies_test if k < spec.few_studies_k else spec.test
 
 
-def fit_effects(spec, yi, vi, labels, measure, **kw):
-    """The review's model (estimator and test chosen by k) fitted to ``yi``, ``vi``."""
+def fit_model(spec, yi, vi, labels, measure, **kw):
+    """The review's model: the spec's estimator and the test for this k (one study: FE, z)."""
     from sleepmeta.pooling import meta_analysis
 
     single = len(yi) < 2
@@ -69,5 +76,5 @@ def fit_effects(spec, yi, vi, labels, measure, **kw):
 
 def fit_rows(outcome, spec, rows: pd.DataFrame):
     """Fit the review's model to already classified (and split) pooled rows."""
-    yi, vi, labels, _ = row_effects(rows, outcome.measure)
-    return fit_effects(spec, yi, vi, labels, outcome.measure)
+    yi, vi, labels, _ = effects_of(rows, outcome.measure)
+    return fit_model(spec, yi, vi, labels, outcome.measure)

@@ -195,7 +195,7 @@ def read_rob(path: str | Path, studies=None, where: str = "data.risk_of_bias") -
     Examples
     --------
     >>> from sleepmeta.data import data_path
-    >>> rob = read_rob(data_path("pregabalin/risk_of_bias.csv"))
+    >>> rob = read_rob(data_path("pregabalin_risk_of_bias.csv"))
     >>> rob.judgement("Boyle 2012", "randomisation")
     'high'
     """

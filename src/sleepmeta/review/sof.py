@@ -28,9 +28,35 @@ import math
 import numpy as np
 import pandas as pd
 
-from sleepmeta.errors import InputError
+from sleepmeta.errors import InputError, SpecError
 
-__all__ = ["corresponding_risk", "grade_statement", "sof_row", "sof_table"]
+__all__ = ["check_control_risks", "corresponding_risk", "grade_statement", "sof_row",
+           "sof_table"]
+
+
+def check_control_risks(value, key: str, measure: str) -> tuple:
+    """Validate an outcome's ``control_risks = [low, high]`` (spec key ``key``); () if absent.
+
+    >>> check_control_risks([0.05, 0.11], "outcomes.x.control_risks", "RR")
+    (0.05, 0.11)
+    >>> check_control_risks([0.05, 1.0], "outcomes.x.control_risks", "RR")
+    Traceback (most recent call last):
+    ...
+    sleepmeta.errors.SpecError: outcomes.x.control_risks: a control risk must be in (0, 1), got 1.0
+    """
+    if value is None:
+        return ()
+    if measure != "RR":
+        raise SpecError(f"{key}: control risks apply to risk ratios only (measure is {measure})")
+    if not (isinstance(value, list) and len(value) == 2
+            and all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in value)):
+        raise SpecError(f"{key}: must be [low, high], two risks in (0, 1), got {value!r}")
+    for x in value:
+        if not 0 < x < 1:
+            raise SpecError(f"{key}: a control risk must be in (0, 1), got {x!r}")
+    if not value[0] < value[1]:
+        raise SpecError(f"{key}: low must be below high, got {value!r}")
+    return (float(value[0]), float(value[1]))
 
 
 def corresponding_risk(control_risk: float, ratio: float, ci_low: float, ci_high: float

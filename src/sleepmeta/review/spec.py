@@ -31,6 +31,8 @@ from pathlib import Path
 
 from sleepmeta.errors import SpecError
 from sleepmeta.pooling.registry import ESTIMATOR_INFO, TESTS
+from sleepmeta.review.grade import check_overrides
+from sleepmeta.review.sof import check_control_risks
 from sleepmeta.review.paths import allowed_roots, review_path, spec_paths
 
 __all__ = ["Claim", "Direction", "Outcome", "ReviewSpec", "load_spec",
@@ -187,25 +189,8 @@ def _outcome(key: str, t: dict) -> Outcome:
                    measure=measure,
                    better=_choice(_req(t, "better", where), f"{where}.better", ("lower", "higher")),
                    unit=_opt(t, "unit", where, str, ""), margin=margin, subgroups=subgroups,
-                   control_risks=_control_risks(t, where, measure))
-
-
-def _control_risks(t: dict, where: str, measure: str) -> tuple:
-    if "control_risks" not in t:
-        return ()
-    v = t["control_risks"]
-    key = f"{where}.control_risks"
-    if measure != "RR":
-        raise SpecError(f"{key}: control risks apply to risk ratios only (measure is {measure})")
-    if not (isinstance(v, list) and len(v) == 2
-            and all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in v)):
-        raise SpecError(f"{key}: must be [low, high], two risks in (0, 1), got {v!r}")
-    for x in v:
-        if not 0 < x < 1:
-            raise SpecError(f"{key}: a control risk must be in (0, 1), got {x!r}")
-    if not v[0] < v[1]:
-        raise SpecError(f"{key}: low must be below high, got {v!r}")
-    return (float(v[0]), float(v[1]))
+                   control_risks=check_control_risks(t.get("control_risks"),
+                                                     f"{where}.control_risks", measure))
 
 
 def _claim(i: int, t: dict, outcomes: dict, seen: set) -> Claim:
@@ -325,16 +310,10 @@ def parse_spec(raw: dict, path: str | Path = "review.toml", sha256: str = "") ->
         count_published_summaries=_opt(ve, "count_published_summaries", "verdict", bool, True),
         outcomes=outcomes, claims=claims, directions=directions, lhh=tuple(lhh), sha256=sha256,
         raw=raw, labels=dict(labels), risk_of_bias=_opt(data, "risk_of_bias", "data", str, ""),
-        grade_overrides=_grade(raw, outcomes),
+        grade_overrides=check_overrides(_opt(raw, "grade", "spec", dict, {}), outcomes),
         few_studies_test=_choice(_opt(an, "few_studies_test", "analysis", str, "adhoc"),
                                  "analysis.few_studies_test", tuple(TESTS)),
         few_studies_k=_few_k(an))
-
-
-def _grade(raw: dict, outcomes: dict) -> dict:
-    from sleepmeta.review.grade import check_overrides
-
-    return check_overrides(_opt(raw, "grade", "spec", dict, {}), outcomes)
 
 
 def _few_k(an: dict) -> int:
