@@ -84,6 +84,19 @@ class Parameters:
             if self.structures else np.zeros((total.shape[0], 0))
 
 
+def _solve_psd(I: np.ndarray, s: np.ndarray) -> np.ndarray:
+    """``I^+ s`` dropping directions of (numerically) zero information.
+
+    A Cholesky-parametrised ``G`` at a singular point (a correlation of
+    +-1) has a zero column in its Jacobian; that direction carries no
+    information and is left where it is.
+    """
+    w, U = np.linalg.eigh(I)
+    cut = 1e-10 * np.abs(w).max(axis=1, keepdims=True)
+    inv = np.where(w > cut, 1.0 / np.where(w > cut, w, 1.0), 0.0)
+    return np.einsum("bij,bj,bkj,bk->bi", U, inv, U, s)
+
+
 def _ll(ev, method):
     return ev.ll_reml if method == "REML" else ev.ll_ml
 
@@ -118,10 +131,7 @@ def maximise(blocks: Blocks, params: Parameters, method: str, theta0: np.ndarray
         s = np.where(hold, 0.0, score)
         I = np.where(hold[:, :, None] | hold[:, None, :], 0.0, info)
         I[:, np.arange(P), np.arange(P)] += hold
-        try:
-            step = np.linalg.solve(I, s[..., None])[..., 0]
-        except np.linalg.LinAlgError:
-            step = (np.linalg.pinv(I) @ s[..., None])[..., 0]
+        step = _solve_psd(I, s)
         scale = np.maximum(np.abs(th[:, params.variance]).max(axis=1, initial=0.0), 1e-12)
         new_th = th.copy()
         new_ll = np.full(th.shape[0], -np.inf)
@@ -147,7 +157,9 @@ def maximise(blocks: Blocks, params: Parameters, method: str, theta0: np.ndarray
         new_th[stuck] = th[stuck]
         new_ll[stuck] = ll[stuck]
         size = np.where(params.correlation[None, :], 1.0, scale[:, None])
+        decrement = np.einsum("bp,bp->b", s, step)  # s' I^+ s: the predicted gain x 2
         done = (np.abs(new_th - th) <= tol * size).all(axis=1) | stuck
+        done |= decrement <= 1e-16 * np.maximum(np.abs(ll), 1.0)
         theta[active] = new_th
         iters[active] = it
         converged[active[done]] = True

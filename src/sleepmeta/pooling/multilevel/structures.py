@@ -11,7 +11,9 @@ parametrisation (``.con.E`` in metafor 3.8; Viechtbauer's ``rma.mv`` help page):
 * ``CS``: ``tau2`` on the diagonal, ``rho * tau2`` off it;
 * ``HCS``: ``tau2_a`` on the diagonal, ``rho * tau_a * tau_b`` off it;
 * ``UN`` and ``GEN``: any positive semi-definite matrix (variances ``tau2_a``,
-  correlations ``rho_ab`` in R's ``lower.tri`` order);
+  correlations ``rho_ab`` in R's ``lower.tri`` order), optimised through its
+  Cholesky factor as metafor does (``cholesky=TRUE``), so a singular ``G``
+  (a correlation of +-1) is reachable;
 * ``AR``: ``tau2 * rho^|a - b|`` over the positions of the sorted inner levels.
 
 Every ``G`` is written as ``sum_l c_l(theta) E_l`` over fixed symmetric
@@ -29,6 +31,13 @@ from dataclasses import dataclass
 import numpy as np
 
 STRUCTS = ("CS", "HCS", "UN", "ID", "DIAG", "AR", "GEN")
+
+
+def _chol_params(G: np.ndarray) -> np.ndarray:
+    """Working parameters of UN/GEN: the Cholesky factor of ``G`` (B, q, q) in pair order."""
+    q = G.shape[-1]
+    Lm = np.linalg.cholesky(G + 1e-14 * np.eye(q) * np.abs(G).max())
+    return np.stack([Lm[:, b, a] for a, b in pairs(q)], axis=1)
 
 
 def pairs(q: int) -> list[tuple[int, int]]:
@@ -103,7 +112,7 @@ class Structure:
         if s in ("SIGMA", "ID", "DIAG"):
             m[:] = True
         elif s in ("UN", "GEN"):
-            m[:q] = True
+            pass  # Cholesky factor: unconstrained
         elif s == "HCS":
             m[:q] = True
         else:  # CS, AR: tau2 first
@@ -120,8 +129,8 @@ class Structure:
         if s in ("SIGMA", "ID", "DIAG"):
             th[:] = v
         elif s in ("UN", "GEN"):
-            th[:, :q] = v
-            th[:, q:] = 0.5 * v if q > 1 else 0.0
+            G0 = np.full((q, q), 0.5) + 0.5 * np.eye(q)
+            th[:] = _chol_params(np.sqrt(v)[:, :, None] * G0[None] * np.sqrt(v)[:, None, :])
         elif s == "HCS":
             th[:, :q] = v
             if not self.rho_fixed:
@@ -157,8 +166,16 @@ class Structure:
             c[:, diag] = theta
             J[:, diag, np.arange(q)] = 1.0
         elif s in ("UN", "GEN"):
-            c[:] = theta
-            J[:, np.arange(L), np.arange(L)] = 1.0
+            Lm = np.zeros((B, q, q))
+            for i, (a, b) in enumerate(prs):
+                Lm[:, b, a] = theta[:, i]  # lower triangle: row b >= column a
+            for i, (a, b) in enumerate(prs):
+                c[:, i] = (Lm[:, a, :] * Lm[:, b, :]).sum(axis=1)
+                for j, (e, f) in enumerate(prs):  # d G_ab / d L_fe (row f, column e)
+                    if f == a:
+                        J[:, i, j] += Lm[:, b, e]
+                    if f == b:
+                        J[:, i, j] += Lm[:, a, e]
         elif s == "CS":
             c[:, diag] = theta[:, :1]
             J[:, diag, 0] = 1.0
@@ -214,7 +231,7 @@ class Structure:
 
     def feasible(self, theta: np.ndarray) -> np.ndarray:
         """Whether ``G`` is positive semi-definite, per member (B,)."""
-        if self.struct in ("SIGMA", "ID", "DIAG") or self.q == 1:
+        if self.struct in ("SIGMA", "ID", "DIAG", "UN", "GEN") or self.q == 1:
             return np.ones(theta.shape[0], bool)
         G = self.G(theta)
         scale = np.maximum(np.abs(G).max(axis=(1, 2)), 1e-300)
@@ -230,7 +247,8 @@ class Structure:
         if s in ("ID", "DIAG"):
             return theta.copy(), np.zeros((B, 1))
         if s in ("UN", "GEN"):
-            t2 = theta[:, :q]
+            c, _ = self.coef(theta)
+            t2 = c[:, :q]
             if q == 1:
                 return t2, np.zeros((B, 1))
             sd = np.sqrt(np.maximum(t2, 0))
@@ -238,7 +256,7 @@ class Structure:
             for j, (a, b) in enumerate(pairs(q)[q:]):
                 with np.errstate(divide="ignore", invalid="ignore"):
                     rho[:, j] = np.where(sd[:, a] * sd[:, b] > 0,
-                                         theta[:, q + j] / (sd[:, a] * sd[:, b]), 0.0)
+                                         c[:, q + j] / (sd[:, a] * sd[:, b]), 0.0)
             return t2, rho
         if s == "CS":
             t2 = theta[:, :1]
@@ -263,12 +281,11 @@ class Structure:
         if s in ("SIGMA", "ID", "DIAG"):
             return tau2.copy()
         if s in ("UN", "GEN"):
-            th = np.zeros((B, self.n_params))
-            th[:, :q] = tau2
             sd = np.sqrt(tau2)
+            R = np.repeat(np.eye(q)[None], B, axis=0)
             for j, (a, b) in enumerate(pairs(q)[q:]):
-                th[:, q + j] = rho[:, j] * sd[:, a] * sd[:, b]
-            return th
+                R[:, a, b] = R[:, b, a] = rho[:, j]
+            return _chol_params(sd[:, :, None] * R * sd[:, None, :])
         if s == "CS":
             return tau2 if self.rho_fixed else np.column_stack([tau2[:, 0], rho[:, 0] * tau2[:, 0]])
         if s == "HCS":
