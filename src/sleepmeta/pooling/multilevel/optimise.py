@@ -49,12 +49,7 @@ class Parameters:
             o += n
         self.variance = np.concatenate([s.variance_mask() for s in self.structures]) \
             if self.structures else np.zeros(0, bool)
-        corr = []
-        for s in self.structures:
-            m = np.zeros(s.n_params, bool)
-            if s.struct in ("HCS", "AR") and not s.rho_fixed:
-                m[-1] = True
-            corr.append(m)
+        corr = [s.correlation_mask() for s in self.structures]
         self.correlation = np.concatenate(corr) if corr else np.zeros(0, bool)
 
     def coef(self, theta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
