@@ -56,6 +56,7 @@ class RobustResult:
 
 
 def _sym_power(A: np.ndarray, power: float) -> np.ndarray:
+    """Symmetric matrix power over eigenvalues > 1e-12 (others 0), as clubSandwich's."""
     w, U = np.linalg.eigh(A)
     wp = np.where(w > 1e-12, np.abs(w) ** power, 0.0)
     return (U * wp) @ U.T
@@ -134,10 +135,6 @@ def robust(res, cluster, *, small_sample: bool = True) -> RobustResult:
         U = np.linalg.cholesky(Mj).T                      # upper: U'U = Mj
         IH = np.eye(g.size) - Xj @ vb @ Xj.T @ Wj
         Gmat = U @ IH @ Mj @ U.T
-        if np.linalg.eigvalsh((Gmat + Gmat.T) / 2).min() <= 1e-10 * np.abs(Gmat).max():
-            raise ModelError(f"study {m.labels[g[0]]!r}: its cluster is fitted exactly (leverage 1, "
-                             "e.g. a coefficient estimated from this cluster alone); the CR2 "
-                             "adjustment is undefined — use small_sample=False (CR1)")
         A = U.T @ _sym_power((Gmat + Gmat.T) / 2, -0.5) @ U
         E = Xj.T @ Wj @ A                                 # p x n_j
         comps.append(E @ e[g])
