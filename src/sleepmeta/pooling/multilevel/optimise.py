@@ -17,8 +17,10 @@ working parameters, which is fast and batched:
 * a step that lowers the likelihood, leaves the parameter space, or makes a
   ``G`` matrix indefinite is halved (up to 50 times);
 * a member stops when every parameter moves less than ``tol`` relative to
-  the size of the variance components, and the likelihood by less than
-  ``tol`` relative; after ``maxiter`` iterations it is flagged unconverged.
+  the size of the variance components, or the Newton decrement ``s' I^-1 s``
+  is below 1e-16 relative to the likelihood, or the likelihood has not
+  changed (1e-11 relative) for five iterations (a flat ridge, e.g. a
+  correlation of -1); after ``maxiter`` iterations it is flagged unconverged.
 
 Members that have converged are dropped from later iterations.
 """
@@ -125,6 +127,7 @@ def maximise(blocks: Blocks, params: Parameters, method: str, theta0: np.ndarray
     ev = evaluate(blocks, c, method, derivs=True)
     ll, sc, inf = _ll(ev, method), ev.score, _information(ev)
     sub = blocks
+    flat = np.zeros(B, np.int64)  # consecutive iterations with no change in the likelihood
     for it in range(1, maxiter + 1):
         th = theta[active]
         fx = fixed[active]
@@ -165,6 +168,10 @@ def maximise(blocks: Blocks, params: Parameters, method: str, theta0: np.ndarray
         decrement = np.einsum("bp,bp->b", s, step)  # s' I^+ s: the predicted gain x 2
         done = (np.abs(new_th - th) <= tol * size).all(axis=1) | stuck
         done |= decrement <= 1e-16 * np.maximum(np.abs(ll), 1.0)
+        # on a flat ridge (a singular G) parameters drift without changing the likelihood
+        flat_now = np.abs(new_ll - ll) <= 1e-11 * np.maximum(np.abs(ll), 1.0)
+        flat[active] = np.where(flat_now, flat[active] + 1, 0)
+        done |= flat[active] >= 5
         theta[active] = new_th
         iters[active] = it
         converged[active[done]] = True
