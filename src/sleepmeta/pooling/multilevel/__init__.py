@@ -61,8 +61,9 @@ from sleepmeta.pooling.multilevel.vcov import (
     check_positive_definite,
     correlated_outcomes_vcov,
     shared_control_vcov,
+    vcov_from_long,
 )
 
 __all__ = ["STRUCTS", "Blocks", "MVFit", "MultilevelResult", "Parameters", "Structure", "Term",
            "build_blocks", "check_positive_definite", "correlated_outcomes_vcov", "fit_blocks",
-           "meta_analysis_mv", "shared_control_vcov"]
+           "meta_analysis_mv", "shared_control_vcov", "vcov_from_long"]
