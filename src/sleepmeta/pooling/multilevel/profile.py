@@ -71,7 +71,7 @@ def profile_ci(res, level: float | None = None) -> pd.DataFrame:
     ...                   "vi": [0.01] * 8, "study": [1, 1, 2, 2, 3, 3, 4, 4]})
     >>> ci = meta_analysis_mv("yi", "vi", random="~ 1 | study", data=d).profile_ci()
     >>> list(ci.index)
-    ['sigma^2']
+    ['sigma^2', 'sigma']
     """
     level = res.level if level is None else level
     m = res.model
