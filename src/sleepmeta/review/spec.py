@@ -9,7 +9,8 @@ Layout (see ``sleepmeta/data/pregabalin_review.toml`` for a full example)::
 
     [review]     title, drug, comparator
     [data]       efficacy = [...csv], harms = [...csv], notes = [...md]  (paths relative to the spec)
-    [analysis]   method, test, level, single_study_method, small_study_min_k, dose_regression_min_k
+    [analysis]   method, test, level, single_study_method, small_study_min_k, dose_regression_min_k,
+                 shared_control ("multilevel", default, or "split")
     [verdict]    min_studies_supported, count_published_summaries
     [outcomes.KEY]  label, table, select, measure, better, unit, margin, subgroups
     [[claims]]   id, text, outcomes, population, expects, missing
@@ -108,6 +109,7 @@ class ReviewSpec:
     sha256: str = ""
     raw: dict = field(default_factory=dict, repr=False, compare=False)
     allow_outside: tuple = ()  # folders outside the spec's own that its paths may name
+    shared_control: str = "multilevel"  # arms sharing a control: multilevel model or split
     labels: dict = field(default_factory=dict)  # data code -> the words a reader sees
 
     def file(self, key: str, name: str) -> Path:
@@ -243,7 +245,7 @@ def parse_spec(raw: dict, path: str | Path = "review.toml", sha256: str = "") ->
         raise SpecError("data: name at least one efficacy or harms file")
     an = _opt(raw, "analysis", "spec", dict, {})
     _unknown_keys(an, ("method", "test", "level", "single_study_method", "small_study_min_k",
-                       "dose_regression_min_k"), "analysis")
+                       "dose_regression_min_k", "shared_control"), "analysis")
     ve = _opt(raw, "verdict", "spec", dict, {})
     _unknown_keys(ve, ("min_studies_supported", "count_published_summaries"), "verdict")
     outs_raw = _req(raw, "outcomes", "spec", dict)
@@ -293,7 +295,9 @@ def parse_spec(raw: dict, path: str | Path = "review.toml", sha256: str = "") ->
         min_studies_supported=min_k,
         count_published_summaries=_opt(ve, "count_published_summaries", "verdict", bool, True),
         outcomes=outcomes, claims=claims, directions=directions, lhh=tuple(lhh), sha256=sha256,
-        raw=raw, labels=dict(labels))
+        raw=raw, labels=dict(labels),
+        shared_control=_choice(_opt(an, "shared_control", "analysis", str, "multilevel"),
+                               "analysis.shared_control", ("multilevel", "split")))
 
 
 def load_spec(path: str | Path, *, allow_outside=None) -> ReviewSpec:
