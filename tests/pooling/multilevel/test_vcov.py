@@ -59,3 +59,15 @@ def test_long_file():
     assert V[0, 1] == 0.1 and V[2, 1] == 0.2 and V[2, 2] == 3.0
     with pytest.raises(InputError, match="line 2"):
         vcov_from_long(pd.DataFrame({"row1": ["x"], "row2": ["a"], "cov": [1]}), ["a"], [1.0])
+
+
+def test_correlated_outcomes_equals_metafor_vcalc():
+    # pinned: vcalc(vi, cluster = trial, obs = outcome, rho = 0.6, data = dat.berkey1998)
+    import json
+    from pathlib import Path
+
+    ref = json.loads((Path(__file__).resolve().parents[2] / "data" /
+                      "metafor_mv_references.json").read_text())
+    d = pd.DataFrame(ref["data"]["berkey"])
+    V = correlated_outcomes_vcov("vi", "trial", rho=0.6, data=d)
+    np.testing.assert_allclose(V, np.array(ref["vcalc"]["V"]), rtol=1e-12, atol=1e-15)

@@ -34,6 +34,12 @@ class TermInfo:
 
 def resolve_yv(yi, V, data, labels):
     """Return ``y`` (n,), the full ``V`` (n, n) and row labels."""
+    if hasattr(yi, "yi") and hasattr(yi, "vi"):  # an EffectSizes brings vi and labels
+        es = yi
+        yi = np.asarray(es.yi, float)
+        V = np.asarray(es.vi, float) if V is None else V
+        if labels is None and getattr(es, "labels", None) is not None:
+            labels = list(map(str, es.labels))
     if yi is None:
         yi = "yi"
     y = column_of(data, yi, "yi") if isinstance(yi, str) else yi
