@@ -112,3 +112,16 @@ def test_gen_random_slopes_no_intercept(d):
     r = meta_analysis_mv("yi", "vi", mods="~ dose - 1", random="~ dose - 1 | study",
                          struct="GEN", data=d)
     assert len(r.tau2) == 1 and r.tau2[0] >= 0
+
+
+def test_effect_sizes_object_brings_vi_and_labels():
+    from sleepmeta import effect_size
+    from sleepmeta.data import bcg
+
+    d = bcg()
+    es = effect_size("RR", d, events1="tpos", n1="n1", events2="cpos", n2="n2", labels="study")
+    d["trial"] = range(len(d))
+    r = meta_analysis_mv(es, random="~ 1 | trial", data=d)
+    by_hand = meta_analysis_mv(es.yi, es.vi, random="~ 1 | trial", data=d)
+    assert r.model.labels == tuple(map(str, es.labels))
+    assert r.estimate == pytest.approx(by_hand.estimate, rel=1e-12)
