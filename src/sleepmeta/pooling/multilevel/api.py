@@ -40,8 +40,9 @@ def meta_analysis_mv(yi=None, V=None, *, random="~ 1 | study", struct: str = "CS
         :func:`~sleepmeta.pooling.multilevel.vcov.shared_control_vcov`).
     random : str, list of str or None
         ``None``: no random effects (the multivariate common-effect model,
-        generalised least squares with ``V``). Otherwise random effects as metafor writes them: ``"~ 1 | district/school"``
-        (nested intercepts, one ``sigma2`` per level, any depth), and at
+        generalised least squares with ``V``). Otherwise random effects as
+        metafor writes them: ``"~ 1 | district/school"`` (nested intercepts,
+        one ``sigma2`` per level, any depth), and at
         most one ``"~ inner | outer"`` term (``"~ outcome | study"``) whose
         ``G`` matrix has structure ``struct``; with ``struct="GEN"`` the inner
         part lists random-slope covariates (``"~ dose - 1 | study"``).
