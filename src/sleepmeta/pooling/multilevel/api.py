@@ -19,6 +19,8 @@ from sleepmeta.pooling.multilevel.vcov import check_positive_definite
 METHODS = ("REML", "ML")
 TESTS = ("z", "t")
 
+__all__ = ["meta_analysis_mv"]
+
 
 def meta_analysis_mv(yi=None, V=None, *, random="~ 1 | study", struct: str = "CS", mods=None,
                      data: pd.DataFrame | None = None, method: str = "REML", test: str = "z",

@@ -19,6 +19,8 @@ from sleepmeta.pooling.multilevel.blocks import Blocks
 from sleepmeta.pooling.multilevel.likelihood import evaluate
 from sleepmeta.pooling.multilevel.optimise import Parameters, maximise
 
+__all__ = ["MVFit", "fit_blocks"]
+
 
 @dataclass(frozen=True)
 class MVFit:
@@ -32,6 +34,15 @@ class MVFit:
     converged : (B,) bool; iterations : (B,) int.
     structures : the terms' :class:`~.structures.Structure` objects.
     method : "REML" or "ML".
+
+    >>> import numpy as np
+    >>> from sleepmeta.pooling.multilevel import Structure, Term, build_blocks
+    >>> t = Term(Structure("SIGMA", 1), np.array([[0, 0, 1, 1, 2, 2]]))
+    >>> y = np.array([[0.1, 0.3, 0.5, 0.4, 0.9, 0.8]])
+    >>> b = build_blocks(y, np.eye(6)[None] * 0.01, np.ones((1, 6, 1)), np.ones((1, 6), bool), [t])
+    >>> fit = fit_blocks(b, [t.structure])
+    >>> fit.sigma2.shape, bool(fit.converged[0])
+    ((1, 1), True)
     """
 
     theta: np.ndarray
@@ -136,6 +147,17 @@ def fit_blocks(blocks: Blocks, structures, method: str = "REML", *, theta0=None,
         Start values (default: metafor's, :func:`start_values`).
     fixed : (B, P) bool array, optional
         Parameters held at their ``theta0`` value (profile likelihood).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sleepmeta.pooling.multilevel import Structure, Term, build_blocks
+    >>> t = Term(Structure("SIGMA", 1), np.array([[0, 0, 1, 1, 2, 2]]))
+    >>> y = np.array([[0.1, 0.3, 0.5, 0.4, 0.9, 0.8]])
+    >>> b = build_blocks(y, np.eye(6)[None] * 0.01, np.ones((1, 6, 1)), np.ones((1, 6), bool), [t])
+    >>> fit = fit_blocks(b, [t.structure])
+    >>> round(float(fit.beta[0, 0]), 4)
+    0.5
     """
     params = Parameters(structures)
     B = blocks.y.shape[0]

@@ -19,6 +19,8 @@ from sleepmeta.pooling.multilevel.blocks import Term
 from sleepmeta.pooling.multilevel.random import RandomTerm, parse_random_list
 from sleepmeta.pooling.multilevel.structures import STRUCTS, Structure
 
+__all__ = ["resolve_yv"]
+
 
 @dataclass(frozen=True)
 class TermInfo:
@@ -33,7 +35,12 @@ class TermInfo:
 
 
 def resolve_yv(yi, V, data, labels):
-    """Return ``y`` (n,), the full ``V`` (n, n) and row labels."""
+    """Return ``y`` (n,), the full ``V`` (n, n) and row labels.
+
+    >>> y, V, labels = resolve_yv([0.1, 0.2], [0.01, 0.02], None, None)
+    >>> V.tolist(), labels
+    ([[0.01, 0.0], [0.0, 0.02]], ['1', '2'])
+    """
     if hasattr(yi, "yi") and hasattr(yi, "vi"):  # an EffectSizes brings vi and labels
         es = yi
         yi = np.asarray(es.yi, float)

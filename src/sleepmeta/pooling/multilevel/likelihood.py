@@ -32,6 +32,8 @@ from sleepmeta.pooling.multilevel.blocks import Blocks
 
 LOG2PI = float(np.log(2 * np.pi))
 
+__all__ = ["evaluate"]
+
 
 @dataclass
 class Evaluation:
@@ -74,7 +76,18 @@ def _chol(M: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def evaluate(blocks: Blocks, c: np.ndarray, method: str, *, derivs: bool = False,
              keep: bool = False) -> Evaluation:
-    """Evaluate the model at coefficients ``c`` (B, L) for every member."""
+    """Evaluate the model at coefficients ``c`` (B, L) for every member.
+
+    >>> import numpy as np
+    >>> from sleepmeta.pooling.multilevel.blocks import Term, build_blocks
+    >>> from sleepmeta.pooling.multilevel.structures import Structure
+    >>> t = Term(Structure("SIGMA", 1), np.array([[0, 1]]))
+    >>> b = build_blocks(np.array([[0.0, 1.0]]), np.eye(2)[None], np.ones((1, 2, 1)),
+    ...                  np.ones((1, 2), bool), [t])
+    >>> ev = evaluate(b, np.array([[0.0]]), "ML")
+    >>> float(ev.beta[0, 0]), round(float(ev.ll_ml[0]), 6)   # mean 0.5; -log(2 pi) - 1/4
+    (0.5, -2.087877)
+    """
     M = marginal(blocks, c)
     Lc, ok = _chol(M)
     logdet = 2 * np.log(np.diagonal(Lc, axis1=-2, axis2=-1)).sum(axis=(1, 2))

@@ -13,6 +13,8 @@ import pandas as pd
 
 COEF_COLUMNS = ("estimate", "se", "statistic", "pvalue", "ci_low", "ci_high")
 
+__all__ = ["MultilevelResult"]
+
 
 @dataclass(frozen=True)
 class Component:
@@ -54,6 +56,14 @@ class MultilevelResult:
     ``inner | outer`` term (``G`` its covariance matrix); ``qe``/``qm`` the
     heterogeneity and omnibus tests; ``fit_stats`` logLik, deviance, AIC, BIC
     and AICc for ML and REML, as metafor's ``fitstats``.
+
+    >>> import pandas as pd
+    >>> from sleepmeta.pooling.multilevel import meta_analysis_mv
+    >>> d = pd.DataFrame({"yi": [0.1, 0.3, 0.35, 0.6, 0.2, 0.5], "vi": [0.01] * 6,
+    ...                   "study": [1, 1, 2, 2, 3, 3]})
+    >>> res = meta_analysis_mv("yi", "vi", random="~ 1 | study", data=d)
+    >>> list(res.coefficients.columns)[:3], res.k
+    (['estimate', 'se', 'statistic'], 6)
     """
 
     method: str
