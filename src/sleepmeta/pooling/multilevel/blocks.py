@@ -20,7 +20,7 @@ import numpy as np
 from sleepmeta.errors import InputError
 from sleepmeta.pooling.multilevel.structures import Structure, pairs
 
-__all__ = ["Term", "Blocks", "build_blocks"]
+__all__ = ["Term", "Blocks", "build_blocks", "connected_blocks"]
 
 
 @dataclass(frozen=True)
@@ -88,6 +88,16 @@ def connected_blocks(V: np.ndarray, terms, mask: np.ndarray) -> np.ndarray:
     Two rows are linked when ``V`` has a nonzero covariance between them or
     they share the cluster code of any term. Codes are 0..G-1 in order of
     first appearance; rows outside ``mask`` get -1.
+
+    Examples
+    --------
+    Rows 0 and 2 share a sampling covariance, row 1 stands alone:
+
+    >>> import numpy as np
+    >>> V = np.array([[[1.0, 0.0, 0.5], [0.0, 1.0, 0.0], [0.5, 0.0, 1.0]]])
+    >>> t = Term(Structure("SIGMA", 1), np.array([[0, 1, 2]]))
+    >>> connected_blocks(V, [t], np.ones((1, 3), bool)).tolist()
+    [[0, 1, 0]]
     """
     from scipy.sparse import csr_matrix
     from scipy.sparse.csgraph import connected_components
