@@ -86,6 +86,7 @@ class OutcomeAnalysis:
     inference: list = field(default_factory=list)  # FE and REML with z, t, knha, adhoc
     grade: object = None  # GRADE rating for this analysis's population
     sensitivity: list = field(default_factory=list)
+    multilevel: object = None  # MultilevelResult: arms sharing a control (primary when set)
 
     @property
     def k(self) -> int:
@@ -259,6 +260,7 @@ def analyse_outcome(spec: ReviewSpec, outcome, tables: dict, population: tuple =
         a.small_study = {"done": False, "reason": "No poolable rows: nothing to test."}
         a.dose_note = "No poolable rows: no dose meta-regression."
         return a
+    unsplit = pooled
     pooled = split_shared_controls(pooled, outcome.measure, outcome.key)
     a.pooled_rows = pooled
     yi, vi, labels, correction = effects_of(pooled, outcome.measure)
@@ -266,6 +268,13 @@ def analyse_outcome(spec: ReviewSpec, outcome, tables: dict, population: tuple =
         a.notes.append(correction)
     a.result = fit_model(spec, yi, vi, labels, outcome.measure)
     a.effects = (yi, vi, labels)
+    if spec.shared_control == "multilevel" and (pooled["split"] > 1).any():
+        from sleepmeta.review.shared_control import multilevel_fit
+
+        uyi, uvi, _, _ = effects_of(unsplit, outcome.measure)
+        a.multilevel, note = multilevel_fit(unsplit, uyi, uvi, labels, outcome.measure, spec)
+        if note:
+            a.notes.append(note)
     a.participants, a.participants_unknown = _participants(pooled)
     try:
         _subgroups(a, spec, yi, vi, labels, outcome.measure)

@@ -11,7 +11,7 @@ Layout (see ``sleepmeta/data/pregabalin_review.toml`` for a full example)::
     [data]       efficacy = [...csv], harms = [...csv], notes = [...md], risk_of_bias = "x.csv"
                  (paths relative to the spec)
     [analysis]   method, test, level, single_study_method, small_study_min_k, dose_regression_min_k,
-                 few_studies_test, few_studies_k
+                 few_studies_test, few_studies_k, shared_control ("multilevel", default, or "split")
     [verdict]    min_studies_supported, count_published_summaries
     [outcomes.KEY]  label, table, select, measure, better, unit, margin, subgroups, control_risks
     [grade.KEY]  <domain> = {downgrade = 0|1|2, reason = "..."}  (GRADE overrides)
@@ -120,6 +120,7 @@ class ReviewSpec:
     few_studies_test: str = "adhoc"  # the test used when k < few_studies_k
     few_studies_k: int = 5
     allow_outside: tuple = ()  # folders outside the spec's own that its paths may name
+    shared_control: str = "multilevel"  # arms sharing a control: multilevel model or split
     labels: dict = field(default_factory=dict)  # data code -> the words a reader sees
 
     def file(self, key: str, name: str) -> Path:
@@ -258,7 +259,8 @@ def parse_spec(raw: dict, path: str | Path = "review.toml", sha256: str = "") ->
         raise SpecError("data: name at least one efficacy or harms file")
     an = _opt(raw, "analysis", "spec", dict, {})
     _unknown_keys(an, ("method", "test", "level", "single_study_method", "small_study_min_k",
-                       "dose_regression_min_k", "few_studies_test", "few_studies_k"), "analysis")
+                       "dose_regression_min_k", "few_studies_test", "few_studies_k",
+                       "shared_control"), "analysis")
     ve = _opt(raw, "verdict", "spec", dict, {})
     _unknown_keys(ve, ("min_studies_supported", "count_published_summaries"), "verdict")
     outs_raw = _req(raw, "outcomes", "spec", dict)
@@ -313,7 +315,9 @@ def parse_spec(raw: dict, path: str | Path = "review.toml", sha256: str = "") ->
         grade_overrides=check_overrides(_opt(raw, "grade", "spec", dict, {}), outcomes),
         few_studies_test=_choice(_opt(an, "few_studies_test", "analysis", str, "adhoc"),
                                  "analysis.few_studies_test", tuple(TESTS)),
-        few_studies_k=_few_k(an))
+        few_studies_k=_few_k(an),
+        shared_control=_choice(_opt(an, "shared_control", "analysis", str, "multilevel"),
+                               "analysis.shared_control", ("multilevel", "split")))
 
 
 def _few_k(an: dict) -> int:

@@ -1,0 +1,187 @@
+"""The multilevel engine: fit B models of one random structure at once.
+
+UN and GEN terms are optimised through the Cholesky factor of ``G`` (as
+metafor does); members that do not converge that way are refitted in
+standard deviations and correlations (:func:`_retry_varcor`).
+
+:func:`fit_blocks` is the only place a multilevel/multivariate model is
+fitted; the public :func:`~sleepmeta.pooling.multilevel.api.meta_analysis_mv`,
+the profile CIs and the dose–response models call it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from sleepmeta.pooling.multilevel.blocks import Blocks
+from sleepmeta.pooling.multilevel.likelihood import evaluate
+from sleepmeta.pooling.multilevel.optimise import Parameters, maximise
+
+__all__ = ["MVFit", "fit_blocks", "start_values"]
+
+
+@dataclass(frozen=True)
+class MVFit:
+    """B fitted models (arrays over the batch).
+
+    Attributes
+    ----------
+    theta : (B, P) working parameters of all terms, term after term.
+    beta, vb : (B, p), (B, p, p) fixed effects and their covariance ``(X'WX)^-1``.
+    ll_ml, ll_reml : (B,) log-likelihoods at the estimates (both, as metafor's fit.stats).
+    converged : (B,) bool; iterations : (B,) int.
+    structures : the terms' :class:`~.structures.Structure` objects.
+    method : "REML" or "ML".
+
+    >>> import numpy as np
+    >>> from sleepmeta.pooling.multilevel import Structure, Term, build_blocks
+    >>> t = Term(Structure("SIGMA", 1), np.array([[0, 0, 1, 1, 2, 2]]))
+    >>> y = np.array([[0.1, 0.3, 0.5, 0.4, 0.9, 0.8]])
+    >>> b = build_blocks(y, np.eye(6)[None] * 0.01, np.ones((1, 6, 1)), np.ones((1, 6), bool), [t])
+    >>> fit = fit_blocks(b, [t.structure])
+    >>> fit.sigma2.shape, bool(fit.converged[0])
+    ((1, 1), True)
+    """
+
+    theta: np.ndarray
+    beta: np.ndarray
+    vb: np.ndarray
+    ll_ml: np.ndarray
+    ll_reml: np.ndarray
+    converged: np.ndarray
+    iterations: np.ndarray
+    structures: tuple
+    method: str
+
+    @property
+    def ll(self) -> np.ndarray:
+        """The maximised log-likelihood (REML or ML)."""
+        return self.ll_reml if self.method == "REML" else self.ll_ml
+
+    def components(self, j: int) -> tuple[np.ndarray, np.ndarray]:
+        """``(tau2, rho)`` of term ``j`` as metafor reports them (sigma2 for ``~ 1 | f``)."""
+        params = Parameters(self.structures)
+        return self.structures[j].report(self.theta[:, params.slices[j]])
+
+    @property
+    def sigma2(self) -> np.ndarray:
+        """(B, s): the variances of the ``~ 1 | f`` terms, in order."""
+        cols = [self.components(j)[0] for j, s in enumerate(self.structures) if s.struct == "SIGMA"]
+        return np.concatenate(cols, axis=1) if cols else np.zeros((self.theta.shape[0], 0))
+
+
+def start_values(blocks: Blocks, params: Parameters) -> np.ndarray:
+    """metafor's start values: the residual variance of a fixed-effects fit, shared equally.
+
+    ``total = max(0.001 * n_vc, var(y - X beta_FE) - 1 / mean(1 / diag V))``,
+    divided by the number of variance terms (``rma.mv``'s ``sigma2.init`` and
+    ``tau2.init``); correlations start at 0.5.
+
+    Examples
+    --------
+    ``y = 0, 1, 2, 3`` with ``v = 0.1`` and one ``~ 1 | f`` term: the
+    intercept-only residual variance is 5/3 (divisor k - 1), so the start is
+    5/3 - 0.1:
+
+    >>> import numpy as np
+    >>> from sleepmeta.pooling.multilevel import Structure, Term, build_blocks
+    >>> t = Term(Structure("SIGMA", 1), np.array([[0, 1, 2, 3]]))
+    >>> b = build_blocks(np.array([[0.0, 1.0, 2.0, 3.0]]), np.eye(4)[None] * 0.1,
+    ...                  np.ones((1, 4, 1)), np.ones((1, 4), bool), [t])
+    >>> round(float(start_values(b, Parameters([t.structure]))[0, 0]), 6)
+    1.566667
+    """
+    ev = evaluate(blocks, np.zeros((blocks.y.shape[0], 0)) if params.L == 0 else
+                  np.zeros((blocks.y.shape[0], params.L)), "ML")
+    r = blocks.y - np.einsum("bgip,bp->bgi", blocks.X, ev.beta)
+    m = blocks.mask
+    k = blocks.k.astype(float)
+    mean = (r * m).sum(axis=(1, 2)) / k
+    var = (((r - mean[:, None, None]) ** 2) * m).sum(axis=(1, 2)) / np.maximum(k - 1, 1)
+    dv = np.diagonal(blocks.V, axis1=-2, axis2=-1)
+    with np.errstate(divide="ignore"):
+        inv_mean = (np.where(m, 1 / np.where(m, dv, 1), 0)).sum(axis=(1, 2)) / k
+    n_vc = sum(s.n_tau2 if s.struct != "SIGMA" else 1 for s in params.structures)
+    total = np.maximum(0.001 * n_vc, var - 1 / inv_mean)
+    return params.start(total / max(n_vc, 1))
+
+
+def _retry_varcor(blocks, params, method, theta, conv, iters, maxiter, tol):
+    """Refit unconverged UN/GEN members in SDs and correlations (see the module docstring).
+
+    The Cholesky factor of a ``G`` heading for a correlation of +-1 with a
+    near-zero variance can crawl along a ridge; the same maximum is reached
+    quickly in metafor's variance/correlation form. The better of the two
+    is kept, expressed in the caller's parametrisation.
+    """
+    import dataclasses
+
+    if not any(s.struct in ("UN", "GEN") and not s.varcor for s in params.structures):
+        return theta, conv, iters
+    alt = Parameters([dataclasses.replace(s, varcor=True) if s.struct in ("UN", "GEN") else s
+                      for s in params.structures])
+    bad = np.flatnonzero(~conv)
+    sub = blocks.take(bad)
+    start = _convert(params, alt, theta[bad])
+    th2, c2, it2 = maximise(sub, alt, method, start, maxiter=maxiter, tol=tol)
+    back = _convert(alt, params, th2)
+    old = evaluate(sub, params.coef(theta[bad])[0], method)
+    new = evaluate(sub, params.coef(back)[0], method)
+    take = c2 & ((new.ll_reml if method == "REML" else new.ll_ml)
+                 >= (old.ll_reml if method == "REML" else old.ll_ml))
+    theta, conv, iters = theta.copy(), conv.copy(), iters.copy()
+    theta[bad[take]] = back[take]
+    conv[bad[take]] = True
+    iters[bad] += it2
+    return theta, conv, iters
+
+
+def _convert(src: Parameters, dst: Parameters, theta: np.ndarray) -> np.ndarray:
+    """Re-express working parameters of one parametrisation in another (same model)."""
+    parts = []
+    for s, d, sl in zip(src.structures, dst.structures, src.slices):
+        parts.append(d.from_report(*s.report(theta[:, sl])))
+    return np.concatenate(parts, axis=1)
+
+
+def fit_blocks(blocks: Blocks, structures, method: str = "REML", *, theta0=None, fixed=None,
+               maxiter: int = 500, tol: float = 1e-9) -> MVFit:
+    """Fit B multilevel models laid out as :class:`~.blocks.Blocks`.
+
+    Parameters
+    ----------
+    blocks : Blocks
+        Padded data (:func:`~.blocks.build_blocks`).
+    structures : sequence of Structure
+        One per random term, in the order of the bases in ``blocks``.
+    method : {"REML", "ML"}
+    theta0 : (B, P) array, optional
+        Start values (default: metafor's, :func:`start_values`).
+    fixed : (B, P) bool array, optional
+        Parameters held at their ``theta0`` value (profile likelihood).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sleepmeta.pooling.multilevel import Structure, Term, build_blocks
+    >>> t = Term(Structure("SIGMA", 1), np.array([[0, 0, 1, 1, 2, 2]]))
+    >>> y = np.array([[0.1, 0.3, 0.5, 0.4, 0.9, 0.8]])
+    >>> b = build_blocks(y, np.eye(6)[None] * 0.01, np.ones((1, 6, 1)), np.ones((1, 6), bool), [t])
+    >>> fit = fit_blocks(b, [t.structure])
+    >>> round(float(fit.beta[0, 0]), 4)  # equal clusters and v: GLS = the plain mean, 3/6
+    0.5
+    """
+    params = Parameters(structures)
+    B = blocks.y.shape[0]
+    if theta0 is None:
+        theta0 = start_values(blocks, params)
+    theta, conv, iters = maximise(blocks, params, method, np.asarray(theta0, float), fixed,
+                                  maxiter=maxiter, tol=tol)
+    if not conv.all() and (fixed is None or not np.asarray(fixed).any()):
+        theta, conv, iters = _retry_varcor(blocks, params, method, theta, conv, iters, maxiter, tol)
+    c, _ = params.coef(theta) if params.P else (np.zeros((B, 0)), None)
+    ev = evaluate(blocks, c, method)
+    return MVFit(theta, ev.beta, ev.vb, ev.ll_ml, ev.ll_reml, conv & ev.ok, iters,
+                 tuple(structures), method)

@@ -1,0 +1,216 @@
+"""Maximising the (restricted) likelihood: batched Fisher scoring with step halving.
+
+metafor 3.8 maximises the likelihood of ``rma.mv`` with ``nlminb`` over
+log-variances and atanh-correlations (Cholesky factors for UN/GEN). The
+maximum does not depend on the algorithm, so sleepmeta reaches it by Fisher
+scoring (Harville 1977; Jennrich & Schluchter 1986) in the structures'
+working parameters, which is fast and batched:
+
+* the step solves ``I(theta) d = s(theta)`` (score and information from
+  :mod:`.likelihood`, chained through the structure's Jacobian), with the
+  observed information where it is positive definite (a Newton step, fast
+  near the maximum) and the expected information elsewhere (Fisher scoring,
+  safe far from it);
+* a variance at 0 whose score points below 0 (or a correlation at +-1
+  pointing outward) is held on its bound — the estimate is on the boundary,
+  which metafor approaches through ``exp()`` of a large negative number;
+* a step that lowers the likelihood or leaves the parameter space is halved
+  (up to 50 times), and a variance may shrink at most tenfold in one step
+  (so a long step cannot jump past the maximum onto a local maximum at 0);
+* a member stops when every parameter moves less than ``tol`` relative to
+  the size of the variance components, or the Newton decrement ``s' I^-1 s``
+  is below 1e-16 relative to the likelihood, or the likelihood has not
+  changed (1e-11 relative) for five iterations (a flat ridge, e.g. a
+  correlation of -1); after ``maxiter`` iterations it is flagged unconverged.
+
+Members that have converged are dropped from later iterations.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sleepmeta.pooling.multilevel.blocks import Blocks
+from sleepmeta.pooling.multilevel.likelihood import evaluate
+
+__all__ = ["Parameters", "maximise"]
+
+
+class Parameters:
+    """The working parameters of all terms of a model, concatenated.
+
+    >>> from sleepmeta.pooling.multilevel.structures import Structure
+    >>> p = Parameters([Structure("SIGMA", 1), Structure("UN", 2)])
+    >>> p.P, p.L, p.slices[1]
+    (4, 4, slice(1, 4, None))
+    """
+
+    def __init__(self, structures):
+        self.structures = tuple(structures)
+        self.sizes = [s.n_params for s in self.structures]
+        self.nbasis = [s.n_basis for s in self.structures]
+        self.P = int(sum(self.sizes))
+        self.L = int(sum(self.nbasis))
+        self.slices = []
+        o = 0
+        for n in self.sizes:
+            self.slices.append(slice(o, o + n))
+            o += n
+        self.bslices = []
+        o = 0
+        for n in self.nbasis:
+            self.bslices.append(slice(o, o + n))
+            o += n
+        self.variance = np.concatenate([s.variance_mask() for s in self.structures]) \
+            if self.structures else np.zeros(0, bool)
+        corr = [s.correlation_mask() for s in self.structures]
+        self.correlation = np.concatenate(corr) if corr else np.zeros(0, bool)
+
+    def coef(self, theta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        B = theta.shape[0]
+        c = np.zeros((B, self.L))
+        J = np.zeros((B, self.L, self.P))
+        for s, ps, bs in zip(self.structures, self.slices, self.bslices):
+            cs, Js = s.coef(theta[:, ps])
+            c[:, bs] = cs
+            J[:, bs, ps] = Js
+        return c, J
+
+    def clip(self, theta):
+        out = theta.copy()
+        for s, ps in zip(self.structures, self.slices):
+            out[:, ps] = s.clip(theta[:, ps])
+        return out
+
+    def feasible(self, theta):
+        ok = np.ones(theta.shape[0], bool)
+        for s, ps in zip(self.structures, self.slices):
+            ok &= s.feasible(theta[:, ps])
+        return ok
+
+    def start(self, total):
+        return np.concatenate([s.start(total) for s in self.structures], axis=1) \
+            if self.structures else np.zeros((total.shape[0], 0))
+
+
+def _solve_psd(I: np.ndarray, s: np.ndarray) -> np.ndarray:
+    """``I^+ s`` dropping directions of (numerically) zero information.
+
+    A Cholesky-parametrised ``G`` at a singular point (a correlation of
+    +-1) has a zero column in its Jacobian; that direction carries no
+    information and is left where it is.
+    """
+    w, U = np.linalg.eigh(I)
+    cut = 1e-10 * np.abs(w).max(axis=1, keepdims=True)
+    inv = np.where(w > cut, 1.0 / np.where(w > cut, w, 1.0), 0.0)
+    return np.einsum("bij,bj,bkj,bk->bi", U, inv, U, s)
+
+
+def _information(ev) -> np.ndarray:
+    """Observed information where it is positive definite (Newton), else expected (scoring)."""
+    obs = ev.observed
+    sym = (obs + np.swapaxes(obs, 1, 2)) / 2
+    ok = np.linalg.eigvalsh(sym).min(axis=1) > 0 if sym.shape[1] else np.ones(sym.shape[0], bool)
+    return np.where(ok[:, None, None], sym, ev.info)
+
+
+def _ll(ev, method):
+    return ev.ll_reml if method == "REML" else ev.ll_ml
+
+
+def maximise(blocks: Blocks, params: Parameters, method: str, theta0: np.ndarray,
+             fixed: np.ndarray | None = None, *, maxiter: int = 500, tol: float = 1e-9):
+    """Run Fisher scoring from ``theta0`` (B, P); ``fixed`` (B, P) bool holds parameters.
+
+    Returns ``theta, converged, iterations``.
+
+    >>> import numpy as np
+    >>> from sleepmeta.pooling.multilevel.blocks import Term, build_blocks
+    >>> from sleepmeta.pooling.multilevel.structures import Structure
+    >>> t = Term(Structure("SIGMA", 1), np.array([[0, 1, 2, 3]]))
+    >>> b = build_blocks(np.array([[0.0, 1.0, 2.0, 3.0]]), np.eye(4)[None] * 0.1,
+    ...                  np.ones((1, 4, 1)), np.ones((1, 4), bool), [t])
+    >>> theta, ok, it = maximise(b, Parameters([t.structure]), "ML", np.array([[1.0]]))
+    >>> round(float(theta[0, 0]), 6), bool(ok[0])  # ML: var(y) (divisor k) - v = 1.25 - 0.1
+    (1.15, True)
+    """
+    B, P = theta0.shape
+    theta = params.clip(theta0)
+    fixed = np.zeros((B, P), bool) if fixed is None else np.asarray(fixed, bool)
+    converged = np.zeros(B, bool)
+    iters = np.zeros(B, np.int64)
+    if P == 0 or fixed.all():
+        return theta, np.ones(B, bool), iters
+    active = np.arange(B)
+    dv = np.diagonal(blocks.V, axis1=-2, axis2=-1)
+    vscale = (dv * blocks.mask).sum(axis=(1, 2)) / np.maximum(blocks.mask.sum(axis=(1, 2)), 1)
+    if params.variance.any() and any(s.struct == "HCS" or s.varcor for s in params.structures):
+        vscale = np.sqrt(vscale)  # SDs are working parameters: compare on their scale
+    c, J = params.coef(theta)
+    ev = evaluate(blocks, c, method, derivs=True)
+    ll, sc, inf = _ll(ev, method), ev.score, _information(ev)
+    sub = blocks
+    flat = np.zeros(B, np.int64)  # consecutive iterations with no change in the likelihood
+    for it in range(1, maxiter + 1):
+        th = theta[active]
+        fx = fixed[active]
+        score = np.einsum("blp,bl->bp", J, sc)
+        info = np.einsum("blp,blm,bmq->bpq", J, inf, J)
+        # hold parameters on their bounds when the score points outward
+        lowv = params.variance[None, :] & (th <= 0) & (score <= 0)
+        hi_c = params.correlation[None, :] & (np.abs(th) >= 1) & (np.sign(th) * score >= 0)
+        hold = fx | lowv | hi_c
+        s = np.where(hold, 0.0, score)
+        I = np.where(hold[:, :, None] | hold[:, None, :], 0.0, info)
+        I[:, np.arange(P), np.arange(P)] += hold
+        step = _solve_psd(I, s)
+        # a variance may shrink at most tenfold a step (it may still reach 0 once it is tiny),
+        # so a long Newton step cannot land on a boundary local maximum past the global one
+        floor = np.where(params.variance[None, :] & (th > 1e-6 * vscale[active][:, None]),
+                         -0.9 * th, -np.inf)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            shrink = np.where(step < floor, floor / step, 1.0).min(axis=1)
+        step = step * shrink[:, None]  # the whole step, so it stays an ascent direction
+        scale = np.maximum(np.abs(th[:, params.variance]).max(axis=1, initial=0.0),
+                           1e-3 * vscale[active])
+        new_th, new_ll = th.copy(), ll.copy()
+        new_sc, new_inf, new_J = sc.copy(), inf.copy(), J.copy()
+        todo = np.ones(th.shape[0], bool)
+        factor = 1.0
+        for _ in range(50):
+            idx = np.flatnonzero(todo)
+            cand = params.clip(th[idx] + factor * step[idx])
+            cand = np.where(fx[idx], th[idx], cand)
+            feas = params.feasible(cand)
+            cc, Jc = params.coef(cand)
+            e2 = evaluate(sub.take(idx) if idx.size < th.shape[0] else sub, cc, method,
+                          derivs=True)
+            l2 = _ll(e2, method)
+            good = feas & e2.ok & (l2 >= ll[idx] - 1e-12 * np.abs(ll[idx]))
+            gi = idx[good]
+            new_th[gi], new_ll[gi] = cand[good], l2[good]
+            new_sc[gi], new_inf[gi], new_J[gi] = e2.score[good], _information(e2)[good], Jc[good]
+            todo[gi] = False
+            if not todo.any():
+                break
+            factor *= 0.5
+        stuck = todo  # no improving step: stay put (at the maximum to machine precision)
+        size = np.where(params.correlation[None, :], 1.0, scale[:, None])
+        decrement = np.einsum("bp,bp->b", s, step)  # s' I^+ s: the predicted gain x 2
+        done = (np.abs(new_th - th) <= tol * size).all(axis=1) | stuck
+        done |= decrement <= 1e-16 * np.maximum(np.abs(ll), 1.0)
+        # on a flat ridge (a singular G) parameters drift without changing the likelihood
+        flat_now = np.abs(new_ll - ll) <= 1e-11 * np.maximum(np.abs(ll), 1.0)
+        flat[active] = np.where(flat_now, flat[active] + 1, 0)
+        done |= flat[active] >= 5
+        theta[active] = new_th
+        iters[active] = it
+        converged[active[done]] = True
+        keep = ~done
+        active = active[keep]
+        if active.size == 0:
+            break
+        if not keep.all():
+            sub = sub.take(np.flatnonzero(keep))
+        ll, sc, inf, J = new_ll[keep], new_sc[keep], new_inf[keep], new_J[keep]
+    return theta, converged, iters
