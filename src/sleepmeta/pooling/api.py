@@ -12,7 +12,7 @@ import pandas as pd
 from sleepmeta.errors import ConvergenceError, InputError, ModelError, unknown_option
 from sleepmeta.pooling.design import design_matrix
 from sleepmeta.pooling.engine import BatchFit, check_options, fit_batch
-from sleepmeta.pooling.estimators import ESTIMATORS, Problem
+from sleepmeta.pooling.estimators import ESTIMATORS
 from sleepmeta.pooling.regression import model_spec, pseudo_r2
 from sleepmeta.pooling.result import MetaResult
 from sleepmeta.pooling.subgroups import subgroup_analysis
@@ -184,13 +184,6 @@ def _raise_unconverged(fit: BatchFit, method: str, labels) -> None:
             f"{where}: the {method} estimator of tau² did not converge after "
             f"{int(fit.iterations[b])} iterations (last tau² = {fit.tau2[b]:.6g}); "
             "try method='DL' or 'PM', or check the data")
-
-
-def _problem_of(res: MetaResult) -> Problem:
-    """The one-analysis :class:`Problem` of a fitted result (for refits)."""
-    k = res.k
-    return Problem(X=res.X[None], yi=res.yi[None], vi=res.vi[None], mask=np.ones((1, k), bool),
-                   k=np.array([k]), p=res.p)
 
 
 def meta_analysis_batch(

@@ -26,8 +26,10 @@ import numpy as np
 from scipy import special
 
 from sleepmeta.errors import unknown_option
-from sleepmeta.pooling._wls import rowsum
-from sleepmeta.pooling.estimators import ESTIMATORS, Problem
+from sleepmeta.pooling.estimators import ESTIMATORS, iteration_limits
+from sleepmeta.pooling.kernels.batch import (
+    CONV, FALLBACK, ITERS, LL_ML, LL_REML, Q, RSS, SE, TAU2, TRP, fit_members,
+)
 
 TESTS = ("z", "knha")
 
@@ -125,38 +127,59 @@ def fit_batch(
 ) -> BatchFit:
     """Fit B random- or common-effects (meta-regression) models at once.
 
-    Inputs are trusted: validated ``(B, k)`` arrays (masked entries any
-    finite value), ``X`` of shape ``(B or 1, k, p)`` of full column rank on
-    each analysis's studies, and every analysis with ``k > p`` (``k >= 1``
-    for ``FE``). ``intercept`` says whether column 0 of ``X`` is an
-    intercept (then the omnibus test QM leaves it out, as metafor does).
+    Inputs are trusted: validated ``(B or 1, k)`` arrays (entries outside
+    the mask are never read), a ``(B, k)`` mask, ``X`` of shape
+    ``(B or 1, k, p)`` of full column rank on each analysis's studies, and
+    every analysis with ``k > p`` (``k >= 1`` for ``FE``). ``intercept``
+    says whether column 0 of ``X`` is an intercept (then the omnibus test
+    QM leaves it out, as metafor does). Steps 1, 2 and 4 run in the
+    compiled kernel (:mod:`.kernels.batch`); the inference step 3
+    (:func:`_inference`) works on whole arrays.
     """
     check_options(method, test)
     mask = np.asarray(mask, bool)
-    yi = np.where(mask, yi, 0.0)
-    vi = np.where(mask, vi, 1.0)
+    X = np.asarray(X, float)
+    yi, vi = np.asarray(yi, float), np.asarray(vi, float)
+    if yi.ndim == 1:
+        yi, vi = yi[None], vi[None]
+    maxiter, fb_maxiter = iteration_limits()
+    out, beta, A, weights = fit_members(ESTIMATORS[method], yi, vi, mask, X, maxiter, fb_maxiter)
     k = mask.sum(axis=1)
     p = X.shape[-1]
-    pr = Problem(X=X, yi=yi, vi=vi, mask=mask, k=k, p=p)
-
-    t2 = ESTIMATORS[method](pr)
-    tau2 = t2.tau2
-    fit = pr.fit(pr.inverse_weights(tau2), y=yi)
+    tau2 = out[TAU2]
     kp = (k - p).astype(float)
-    vb = fit.A.copy()
-    s2w = np.ones_like(tau2)
-    if test == "knha":
-        rss = fit.rss
-        with np.errstate(divide="ignore", invalid="ignore"):
-            s2w = np.where(rss <= np.finfo(float).eps, 0.0, rss / kp)
-        vb = vb * s2w[:, None, None]
-    se_beta = np.sqrt(np.einsum("bii->bi", vb))
-    with np.errstate(divide="ignore", invalid="ignore"):  # se = 0 only when s2w = 0 (metafor: z = ±Inf)
-        stat = fit.beta / se_beta
+    inf = _inference(beta, A, out[RSS], kp, test, level, intercept)
+    q, q_p, i2, h2, vt = _heterogeneity(out[Q], out[TRP], kp, tau2, method)
+    return BatchFit(
+        method=method, test=test, level=level, k=k, p=p, beta=beta, tau2=tau2, tau2_se=out[SE],
+        q=q, q_df=kp, q_pvalue=q_p, i2=i2, h2=h2, vt=vt, weights=weights, ll_ml=out[LL_ML],
+        ll_reml=out[LL_REML], converged=out[CONV].astype(bool),
+        iterations=out[ITERS].astype(np.int64), fallback=out[FALLBACK].astype(bool), **inf,
+    )
+
+
+def _inference(beta, A, rss, kp, test, level, intercept) -> dict:
+    """Step 3: standard errors, tests, CIs and the omnibus test of each member.
+
+    ``A = (X'WX)^-1`` at tau²; ``rss`` the weighted residual sum of squares
+    there (Knapp–Hartung's ``s² = rss/(k-p)``). One branch per test; a new
+    test adds a branch giving ``vb``, ``crit``, ``df`` and the p-values.
+    """
+    p = beta.shape[1]
     alpha = 1 - level
     btt = np.arange(1 if (intercept and p > 1) else 0, p)
     m = btt.size
-    qm = _wald(fit.beta[:, btt], vb[:, btt][:, :, btt])
+    if test == "knha":
+        with np.errstate(divide="ignore", invalid="ignore"):
+            s2w = np.where(rss <= np.finfo(float).eps, 0.0, rss / kp)
+        vb = A * s2w[:, None, None]
+    else:
+        s2w = np.ones_like(rss)
+        vb = A
+    se_beta = np.sqrt(np.einsum("bii->bi", vb))
+    with np.errstate(divide="ignore", invalid="ignore"):  # se = 0 only when s2w = 0 (metafor: z = ±Inf)
+        stat = beta / se_beta
+    qm = _wald(beta[:, btt], vb[:, btt][:, :, btt])
     # scipy.special's distribution functions (the ones scipy.stats calls), without its overhead
     if test == "knha":
         df = kp
@@ -166,23 +189,15 @@ def fit_batch(
         qm_p = special.fdtrc(m, df, qm) if m else np.ones_like(qm)
         qm_df = (m, df)
     else:
-        df = np.full_like(tau2, np.nan)
-        crit = np.full_like(tau2, -special.ndtri(alpha / 2))
+        df = np.full_like(rss, np.nan)
+        crit = np.full_like(rss, -special.ndtri(alpha / 2))
         pval = 2 * special.ndtr(-np.abs(stat))
         qm_p = special.chdtrc(m, qm) if m else np.ones_like(qm)
         qm_df = (m, None)
-    ci_low = fit.beta - crit[:, None] * se_beta
-    ci_high = fit.beta + crit[:, None] * se_beta
-
-    q, q_p, i2, h2, vt = _heterogeneity(pr, tau2, method)
-    ll_ml, ll_reml = _loglik(pr, fit, tau2)
-    return BatchFit(
-        method=method, test=test, level=level, k=k, p=p, beta=fit.beta, vb=vb, se_beta=se_beta,
-        stat_beta=stat, pval_beta=pval, ci_low_beta=ci_low, ci_high_beta=ci_high, tau2=tau2,
-        tau2_se=t2.se, q=q, q_df=kp, q_pvalue=q_p, i2=i2, h2=h2, vt=vt, qm=qm, qm_df=qm_df,
-        qm_pvalue=qm_p, df=df, crit=crit, s2w=s2w, weights=fit.w, ll_ml=ll_ml, ll_reml=ll_reml,
-        converged=t2.converged, iterations=t2.iterations, fallback=t2.fallback, btt=btt,
-    )
+    return dict(vb=vb, se_beta=se_beta, stat_beta=stat, pval_beta=pval,
+                ci_low_beta=beta - crit[:, None] * se_beta,
+                ci_high_beta=beta + crit[:, None] * se_beta, qm=qm, qm_df=qm_df, qm_pvalue=qm_p,
+                df=df, crit=crit, s2w=s2w, btt=btt)
 
 
 def _wald(b: np.ndarray, V: np.ndarray) -> np.ndarray:
@@ -207,15 +222,13 @@ def _wald(b: np.ndarray, V: np.ndarray) -> np.ndarray:
     return out
 
 
-def _heterogeneity(pr: Problem, tau2: np.ndarray, method: str):
+def _heterogeneity(qraw, trp, kp, tau2, method: str):
     """Q, its p-value, I², H² and the typical within-study variance (metafor's ``i2def = 1``)."""
-    kp = (pr.k - pr.p).astype(float)
     has_df = kp > 0
-    f = pr.fit(1 / pr.vi)
-    q = np.where(has_df, np.maximum(0, f.rss), 0.0)
+    q = np.where(has_df, np.maximum(0, qraw), 0.0)
     q_p = np.where(has_df, special.chdtrc(np.where(has_df, kp, 1), q), 1.0)
     with np.errstate(divide="ignore", invalid="ignore"):
-        vt = np.where(has_df, kp / f.tr_pd(pr.m), 0.0)
+        vt = np.where(has_df, kp / trp, 0.0)
         if method == "FE":
             i2 = np.where(has_df & (q > 0), np.maximum(0, 100 * (q - kp) / q), 0.0)
             h2 = np.where(has_df, q / kp, 1.0)
@@ -223,14 +236,3 @@ def _heterogeneity(pr: Problem, tau2: np.ndarray, method: str):
             i2 = np.where(has_df, 100 * tau2 / (vt + tau2), 0.0)
             h2 = np.where(has_df, tau2 / vt + 1, 1.0)
     return q, q_p, i2, h2, vt
-
-
-def _loglik(pr: Problem, fit, tau2):
-    """ML and REML log-likelihoods as metafor reports them (``REMLf = TRUE``)."""
-    rss = fit.rss
-    lv = rowsum(np.log(pr.vi + tau2[:, None]) * pr.m)
-    ll_ml = -0.5 * pr.k * np.log(2 * np.pi) - 0.5 * lv - 0.5 * rss
-    logdet_xx = fit.logdet_xdx(pr.m)
-    ll_reml = (-0.5 * (pr.k - pr.p) * np.log(2 * np.pi) + 0.5 * logdet_xx - 0.5 * lv
-               - 0.5 * fit.logdet_xwx() - 0.5 * rss)
-    return ll_ml, ll_reml

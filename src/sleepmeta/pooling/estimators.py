@@ -1,9 +1,11 @@
-"""Estimators of the between-study variance tau², one small function each.
+"""Estimators of the between-study variance tau², one kernel branch each.
 
-Each estimator takes a :class:`Problem` (a batch of analyses) and returns
-a :class:`Tau2Fit`. They follow the definitions as metafor 3.8 implements
-them (``rma.uni``), including its starting values, stopping rules and
-truncation at zero, so that the numbers agree with it:
+Each estimator is one branch of the compiled kernel
+:func:`sleepmeta.pooling.kernels.tau2.tau2_member`, which every fit — a
+single meta-analysis or a batch of a million — runs. They follow the
+definitions as metafor 3.8 implements them (``rma.uni``), including its
+starting values, stopping rules and truncation at zero, so that the
+numbers agree with it:
 
 * ``FE`` — common-effect model, tau² = 0.
 * ``DL`` — DerSimonian & Laird (1986); with moderators, the generalised
@@ -20,341 +22,63 @@ truncation at zero, so that the numbers agree with it:
   Brent's method as R's ``uniroot`` runs it (see :mod:`.zeroin`).
 
 Standard errors of tau² are those of metafor (Viechtbauer 2005; NaN for FE).
-A new estimator is one function and one line in :data:`ESTIMATORS`.
+A new estimator is one branch of the kernel and one line in :data:`ESTIMATORS`.
+
+Iterations are bounded: Fisher scoring takes at most ``MAXITER + 1`` full
+steps and then ``FALLBACK_MAXITER + 1`` halved ones; Brent's method at most
+``MAXITER + 1`` iterations. A non-finite start, step or function value stops
+the iteration as not converged.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
-
 import numpy as np
+from numba import njit
 
-from sleepmeta.pooling._wls import rowsum as _rowsum
-from sleepmeta.pooling._wls import wls
-from sleepmeta.pooling.zeroin import DEFAULT_TOL, zeroin
+from sleepmeta.pooling.kernels import tau2 as _k
 
-THRESHOLD = 1e-5  # metafor's convergence threshold for Fisher scoring
-MAXITER = 100  # metafor's iteration limit
+THRESHOLD = _k.THRESHOLD  # metafor's convergence threshold for Fisher scoring
+MAXITER = 100  # metafor's iteration limit (Fisher scoring, and uniroot for PM)
 FALLBACK_STEPADJ = 0.5  # metafor's documented remedy: control=list(stepadj=0.5, maxiter=1000)
 FALLBACK_MAXITER = 1000
-TAU2_MAX = 100.0  # metafor's upper bound for the PM search (made adaptive below)
+TAU2_MAX = _k.TAU2_MAX  # metafor's upper bound for the PM search (made adaptive)
+
+ESTIMATORS: dict[str, int] = {
+    "FE": _k.FE,
+    "DL": _k.DL,
+    "HE": _k.HE,
+    "HS": _k.HS,
+    "HSk": _k.HSK,
+    "SJ": _k.SJ,
+    "ML": _k.ML,
+    "REML": _k.REML,
+    "EB": _k.EB,
+    "PM": _k.PM,
+}
+"""Registry of tau² estimators keyed by metafor's abbreviations (value: the kernel's code)."""
+
+ITERATIVE = frozenset({"ML", "REML", "EB", "PM"})
 
 
-@dataclass
-class Problem:
-    """A batch of analyses: ``(B, k)`` arrays with a mask, and a shared design."""
-
-    X: np.ndarray  # (B or 1, k, p)
-    yi: np.ndarray  # (B, k), zero where masked
-    vi: np.ndarray  # (B, k), one where masked
-    mask: np.ndarray  # (B, k) bool
-    k: np.ndarray  # (B,) studies per analysis
-    p: int
-
-    def __post_init__(self) -> None:
-        # an intercept-only design shared by the batch takes wls's scalar path
-        self.ones = self.X.shape[0] == 1 and self.p == 1 and bool(np.all(self.X == 1))
-        self.m = self.mask.astype(float)  # the mask as 0/1 weights
-        mean = _rowsum(self.yi * self.m) / self.k
-        # yi centred on its (unweighted) mean, as metafor uses for tau²
-        self.ymc = (self.yi - mean[:, None]) * self.m
-
-    def fit(self, w: np.ndarray, y: np.ndarray | None = None):
-        """Weighted least squares with weights ``w`` (zeroed outside the mask)."""
-        return wls(self.X, self.ymc if y is None else y, w * self.m, self.ones)
-
-    def inverse_weights(self, tau2: np.ndarray) -> np.ndarray:
-        """``1 / (vi + tau²)``, zero outside the mask."""
-        return self.m / (self.vi + tau2[:, None])
+def iteration_limits() -> tuple[int, int]:
+    """``(MAXITER, FALLBACK_MAXITER)`` as set now (read at each fit)."""
+    return int(MAXITER), int(FALLBACK_MAXITER)
 
 
-@dataclass
-class Tau2Fit:
-    """What an estimator returns for each analysis of a batch."""
-
-    tau2: np.ndarray
-    se: np.ndarray
-    converged: np.ndarray
-    iterations: np.ndarray
-    fallback: np.ndarray  # Fisher scoring needed the halved step (see _scoring)
-
-
-def _done(tau2, se, iterations=None, converged=None, fallback=None) -> Tau2Fit:
-    n = tau2.shape[0]
-    return Tau2Fit(
-        tau2=tau2,
-        se=se,
-        converged=np.ones(n, bool) if converged is None else converged,
-        iterations=np.zeros(n, int) if iterations is None else iterations,
-        fallback=np.zeros(n, bool) if fallback is None else fallback,
-    )
-
-
-def _se_p_form(trP, kp, tau2, trPP):
-    """Shared form of the DL/HS standard error, ``2(k-p) + 4 tau² tr(P) + 2 tau⁴ tr(PP)``."""
-    t = np.maximum(tau2, 0)
-    return 2 * kp + 4 * t * trP + 2 * t**2 * trPP
-
-
-def fe(pr: Problem) -> Tau2Fit:
-    """Common (fixed/equal) effect: tau² = 0."""
-    n = pr.k.shape[0]
-    return _done(np.zeros(n), np.full(n, np.nan))
-
-
-def dl(pr: Problem) -> Tau2Fit:
-    """DerSimonian–Laird: ``(Q - (k - p)) / tr(P)`` with weights ``1/vi``, truncated at 0."""
-    f = pr.fit(1 / pr.vi)
-    one = pr.m
-    trP = f.tr_pd(one)
-    tau2 = np.maximum(0, (f.rss - (pr.k - pr.p)) / trP)
-    se = np.sqrt(_se_p_form(trP, pr.k - pr.p, tau2, f.tr_pdpd(one)) / trP**2)
-    return _done(tau2, se)
-
-
-def he(pr: Problem) -> Tau2Fit:
-    """Hedges: ``(RSS_ols - tr(P0 V)) / (k - p)`` from an unweighted fit, truncated at 0."""
-    tau2_raw, f = _he_raw(pr)
-    tau2 = np.maximum(0, tau2_raw)
-    kp = pr.k - pr.p
-    trPV = f.tr_pd(pr.vi)
-    se = np.sqrt((2 * f.tr_pdpd(pr.vi) + 4 * tau2 * trPV + 2 * tau2**2 * kp) / kp**2)
-    return _done(tau2, se)
-
-
-def _he_raw(pr: Problem):
-    f = pr.fit(np.ones_like(pr.vi))
-    return (f.rss - f.tr_pd(pr.vi)) / (pr.k - pr.p), f
-
-
-def _hs_common(pr: Problem, scale: np.ndarray) -> Tau2Fit:
-    f = pr.fit(1 / pr.vi)
-    sw = _rowsum(f.w)
-    one = pr.m
-    tau2 = np.maximum(0, (scale * f.rss - pr.k) / sw)
-    se = scale * np.sqrt(_se_p_form(f.tr_pd(one), pr.k - pr.p, tau2, f.tr_pdpd(one)) / sw**2)
-    return _done(tau2, se)
-
-
-def hs(pr: Problem) -> Tau2Fit:
-    """Hunter–Schmidt: ``(Q - k) / sum(1/vi)``, truncated at 0."""
-    return _hs_common(pr, np.ones(pr.k.shape[0]))
-
-
-def hsk(pr: Problem) -> Tau2Fit:
-    """Hunter–Schmidt with the k-correction: ``(k/(k-p) Q - k) / sum(1/vi)``."""
-    return _hs_common(pr, pr.k / (pr.k - pr.p))
-
-
-def sj(pr: Problem) -> Tau2Fit:
-    """Sidik–Jonkman: ``tau0² Q(tau0²)/(k - p)`` with ``tau0² = sum((y - ybar)²)/k``."""
-    tau0 = _rowsum(pr.ymc**2) / pr.k
-    f = pr.fit(pr.inverse_weights(tau0))
-    kp = pr.k - pr.p
-    tau2 = np.maximum(0, tau0 * f.rss / kp)
-    var = tau0**2 / kp**2 * (2 * f.tr_pdpd(pr.vi) + 4 * tau2 * f.tr_pdp(pr.vi)
-                             + 2 * tau2**2 * f.tr_pdpd(pr.m))
-    return _done(tau2, np.sqrt(var))
-
-
-def _scoring(pr: Problem, step: Callable):
-    """Fisher scoring from the (truncated) HE estimate, metafor's rules.
-
-    Each member iterates until its change is below ``THRESHOLD``; a step that
-    would make tau² negative is halved until it does not. Members that do not
-    converge in ``MAXITER`` steps (the algorithm can oscillate) are run again
-    from the start with every step halved and up to 1000 iterations — the
-    remedy metafor's documentation gives (``control=list(stepadj=0.5,
-    maxiter=1000)``); they are flagged in ``fallback`` and results report it.
-    """
-    start = np.maximum(0, _he_raw(pr)[0])
-    tau2, iters, converged = _iterate(pr, step, start.copy(), 1.0, MAXITER)
-    fallback = ~converged
-    if fallback.any():
-        idx = np.flatnonzero(fallback)
-        t2, it, ok = _iterate(_subset(pr, idx), step, start[idx], FALLBACK_STEPADJ, FALLBACK_MAXITER)
-        tau2[idx], iters[idx], converged[idx] = t2, it, ok
-    return tau2, iters, converged, fallback
-
-
-def _iterate(pr: Problem, step: Callable, tau2, stepadj: float, maxiter: int):
-    """Scoring steps until each member's change is at most ``THRESHOLD``.
-
-    Converged members are frozen (their step is discarded) and leave the
-    working set once it is half converged, so late iterations cost only as
-    much as the members still iterating, without copying the batch each time.
-    """
-    n = tau2.shape[0]
-    iters = np.zeros(n, int)
-    idx = np.arange(n)
-    cur = tau2.copy()
-    live = np.ones(n, bool)
-    sub = pr
-    for _ in range(maxiter + 1):
-        if not live.any():
-            break
-        adj = step(sub, cur)
-        adj = _halve_into_range(cur, np.where(live & ~np.isnan(adj), adj, 0.0) * stepadj)
-        cur = cur + adj
-        iters[idx[live]] += 1
-        live &= np.abs(adj) > THRESHOLD
-        if live.sum() * 2 < live.size:
-            tau2[idx] = cur
-            keep = np.flatnonzero(live)
-            idx, cur, live, sub = idx[keep], cur[keep], live[keep], _subset(sub, keep)
-    tau2[idx] = cur
-    converged = np.ones(n, bool)
-    converged[idx[live]] = False
-    return tau2, iters, converged
+@njit(cache=True, error_model="numpy")
+def _halve_all(cur, adj, out):
+    for i in range(cur.shape[0]):
+        out[i] = _k.halve_into_range(cur[i], adj[i])
 
 
 def _halve_into_range(cur: np.ndarray, adj: np.ndarray) -> np.ndarray:
-    """metafor's step-halving: halve ``adj`` until ``cur + adj >= 0``.
+    """metafor's step-halving (``while (tau2 + adj < 0) adj <- adj/2``) for arrays.
 
-    The number of halvings is found directly (halving is exact in binary
-    floating point), not one halving of the whole batch at a time: at
-    ``cur = 0`` metafor's loop runs until the step underflows to zero (about
-    1075 halvings), which here is the step 0.
+    The kernel's :func:`~sleepmeta.pooling.kernels.tau2.halve_into_range`,
+    applied element by element.
     """
-    neg = cur + adj < 0
-    if not neg.any():
-        return adj
-    a, c = adj[neg], cur[neg]
-    pos = c > 0
-    with np.errstate(divide="ignore"):
-        h = np.where(pos, np.ceil(np.log2(-a / np.where(pos, c, 1.0))), 0).astype(int)
-    h = np.maximum(h, 0)
-    while np.any(down := pos & (h > 0) & (c + np.ldexp(a, -(h - 1)) >= 0)):
-        h = np.where(down, h - 1, h)
-    while np.any(up := pos & (c + np.ldexp(a, -h) < 0)):
-        h = np.where(up, h + 1, h)
-    out = adj.copy()
-    out[neg] = np.where(pos, np.ldexp(a, -h), 0.0)
+    cur = np.ascontiguousarray(cur, dtype=float)
+    adj = np.ascontiguousarray(adj, dtype=float)
+    out = np.empty_like(adj)
+    _halve_all(cur, adj, out)
     return out
-
-
-def _subset(pr: Problem, idx: np.ndarray) -> Problem:
-    X = pr.X if pr.X.shape[0] == 1 else pr.X[idx]
-    return Problem(X=X, yi=pr.yi[idx], vi=pr.vi[idx], mask=pr.mask[idx], k=pr.k[idx], p=pr.p)
-
-
-def _ml_step(pr: Problem, tau2):
-    f = pr.fit(pr.inverse_weights(tau2))
-    w = f.w
-    return (_rowsum((w * f.resid) ** 2) - _rowsum(w)) / _rowsum(w**2)
-
-
-def _reml_step(pr: Problem, tau2):
-    f = pr.fit(pr.inverse_weights(tau2))
-    return (_rowsum((f.w * f.resid) ** 2) - f.tr_pd(pr.m)) / f.tr_pdpd(pr.m)
-
-
-def _eb_step(pr: Problem, tau2):
-    f = pr.fit(pr.inverse_weights(tau2))
-    return (f.rss * pr.k / (pr.k - pr.p) - pr.k) / _rowsum(f.w)
-
-
-def _loglik(pr: Problem, tau2, restricted: bool):
-    """Log-likelihood (up to metafor's constants that cancel) at ``tau2``."""
-    f = pr.fit(pr.inverse_weights(tau2))
-    ll = -0.5 * _rowsum(np.log(pr.vi + tau2[:, None]) * pr.m) - 0.5 * f.rss
-    if restricted:
-        ll = ll - 0.5 * f.logdet_xwx() - 0.5 * (pr.k - pr.p) * np.log(2 * np.pi)
-    else:
-        ll = ll - 0.5 * pr.k * np.log(2 * np.pi)
-    return ll
-
-
-def _ll0check(pr: Problem, tau2, converged, restricted):
-    """metafor's check: if tau² = 0 has a higher likelihood, use tau² = 0."""
-    ll0 = _loglik(pr, np.zeros_like(tau2), restricted)
-    ll = _loglik(pr, tau2, restricted)
-    reset = converged & (ll0 - ll > DEFAULT_TOL) & (tau2 > THRESHOLD)
-    return np.where(reset, 0.0, tau2)
-
-
-def ml(pr: Problem) -> Tau2Fit:
-    """Maximum likelihood by Fisher scoring; se ``sqrt(2 / sum(w²))``."""
-    tau2, it, ok, fb = _scoring(pr, _ml_step)
-    tau2 = _ll0check(pr, tau2, ok, restricted=False)
-    w = pr.inverse_weights(tau2)
-    return _done(tau2, np.sqrt(2 / _rowsum(w**2)), it, ok, fb)
-
-
-def reml(pr: Problem) -> Tau2Fit:
-    """Restricted maximum likelihood by Fisher scoring; se ``sqrt(2 / tr(PP))``."""
-    tau2, it, ok, fb = _scoring(pr, _reml_step)
-    tau2 = _ll0check(pr, tau2, ok, restricted=True)
-    f = pr.fit(pr.inverse_weights(tau2))
-    return _done(tau2, np.sqrt(2 / f.tr_pdpd(pr.m)), it, ok, fb)
-
-
-def _eb_pm_se(pr: Problem, tau2):
-    sw = _rowsum(pr.inverse_weights(tau2))
-    return np.sqrt(2 * pr.k**2 / (pr.k - pr.p) / sw**2)
-
-
-def eb(pr: Problem) -> Tau2Fit:
-    """Empirical Bayes by metafor's fixed-point scoring."""
-    tau2, it, ok, fb = _scoring(pr, _eb_step)
-    return _done(tau2, _eb_pm_se(pr, tau2), it, ok, fb)
-
-
-def generalised_q(pr: Problem, tau2: np.ndarray, y: np.ndarray | None = None) -> np.ndarray:
-    """The generalised Q statistic ``y'P(tau²)y`` (Paule–Mandel, Q-profile).
-
-    ``y`` defaults to the centred yi, as metafor's PM estimator uses.
-    """
-    return pr.fit(pr.inverse_weights(tau2), y=y).rss
-
-
-def _mad2(pr: Problem) -> np.ndarray:
-    """R's ``mad(yi)^2`` per analysis (median absolute deviation, constant 1.4826)."""
-    y = np.where(pr.mask, pr.yi, np.nan)
-    med = np.nanmedian(y, axis=1, keepdims=True)
-    return (1.4826 * np.nanmedian(np.abs(y - med), axis=1)) ** 2
-
-
-def tau2_search_max(pr: Problem) -> np.ndarray:
-    """metafor's upper bound of the PM search, ``max(100, 10 mad(yi)²)``."""
-    return np.maximum(TAU2_MAX, 10 * _mad2(pr))
-
-
-def pm(pr: Problem) -> Tau2Fit:
-    """Paule–Mandel: root of ``Q(tau²) = k - p`` on ``[0, max(100, 10 mad²)]``."""
-    n = pr.k.shape[0]
-    target = (pr.k - pr.p).astype(float)
-    upper = tau2_search_max(pr)
-    q0 = generalised_q(pr, np.zeros(n)) - target
-    qmax = generalised_q(pr, upper) - target
-    tau2 = np.zeros(n)
-    iters = np.zeros(n, int)
-    converged = qmax <= 0  # otherwise the root lies above the search bound
-    search = np.flatnonzero((q0 >= 0) & converged)
-    if search.size:
-        sub = _subset(pr, search)
-
-        def f(x, idx):
-            return generalised_q(_subset(sub, idx), x) - target[search][idx]
-
-        root, it, ok = zeroin(f, np.zeros(search.size), upper[search], q0[search], qmax[search],
-                              maxiter=MAXITER)
-        tau2[search], iters[search], converged[search] = root, it, ok
-    tau2 = np.maximum(0, tau2)
-    return _done(tau2, _eb_pm_se(pr, tau2), iters, converged)
-
-
-ESTIMATORS: dict[str, Callable[[Problem], Tau2Fit]] = {
-    "FE": fe,
-    "DL": dl,
-    "HE": he,
-    "HS": hs,
-    "HSk": hsk,
-    "SJ": sj,
-    "ML": ml,
-    "REML": reml,
-    "EB": eb,
-    "PM": pm,
-}
-"""Registry of tau² estimators keyed by metafor's abbreviations."""

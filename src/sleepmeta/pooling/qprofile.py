@@ -13,45 +13,25 @@ variance).
 from __future__ import annotations
 
 import numpy as np
-from scipy import stats
+from scipy import special
 
-from sleepmeta.pooling.estimators import Problem, _subset, generalised_q
-from sleepmeta.pooling.zeroin import zeroin
+from sleepmeta.pooling.kernels.batch import qprofile_members
+
+MAXITER = 1000  # uniroot's iteration limit in confint.rma.uni
 
 
-def tau2_ci_batch(pr: Problem, tau2: np.ndarray, level: float = 0.95):
-    """Q-profile limits of tau² for a batch.
+def tau2_ci_batch(yi, vi, mask, X, tau2: np.ndarray, level: float = 0.95):
+    """Q-profile limits of tau² for a batch (``(B or 1, k)`` data, ``(B, k)`` mask).
 
     Returns ``(lower, upper, upper_capped)``; ``upper_capped`` marks an
     upper limit at the search bound (metafor prints it as ``>bound``).
+    The quantiles are chi²'s (``scipy.special``, as ``scipy.stats.chi2``
+    computes them): upper ``alpha/2`` for the lower limit, lower ``alpha/2``
+    for the upper limit.
     """
     alpha = 1 - level
-    kp = (pr.k - pr.p).astype(float)
-    crit_u = stats.chi2.isf(alpha / 2, kp)
-    crit_l = stats.chi2.ppf(alpha / 2, kp)
-    hi = np.maximum(100.0, 10 * tau2)
-    lo = np.zeros_like(tau2)
-    q_lo = generalised_q(pr, lo, y=pr.yi)
-    q_hi = generalised_q(pr, hi, y=pr.yi)
-    upper = np.where(q_lo < crit_l, lo, hi)
-    lower = np.where(q_hi > crit_u, hi, lo)
-    capped = (q_lo >= crit_l) & (q_hi > crit_l)
-    find_u = (q_lo >= crit_l) & (q_hi <= crit_l)
-    find_l = (q_hi <= crit_u) & (q_lo >= crit_u)
-    upper[find_u] = _root(pr, np.flatnonzero(find_u), crit_l, lo, hi, q_lo, q_hi)
-    lower[find_l] = _root(pr, np.flatnonzero(find_l), crit_u, lo, hi, q_lo, q_hi)
-    return lower, upper, capped
-
-
-def _root(pr, idx, target, lo, hi, q_lo, q_hi):
-    if idx.size == 0:
-        return np.empty(0)
-    sub = _subset(pr, idx)
-    tgt = target[idx]
-
-    def f(x, j):
-        s = _subset(sub, j)
-        return generalised_q(s, x, y=s.yi) - tgt[j]
-
-    root, _, _ = zeroin(f, lo[idx], hi[idx], q_lo[idx] - tgt, q_hi[idx] - tgt, maxiter=1000)
-    return root
+    mask = np.asarray(mask, bool)
+    kp = (mask.sum(axis=1) - np.shape(X)[-1]).astype(float)
+    crit_u = special.chdtri(kp, alpha / 2)
+    crit_l = 2 * special.gammaincinv(kp / 2, alpha / 2)
+    return qprofile_members(yi, vi, mask, X, np.asarray(tau2, float), crit_l, crit_u, MAXITER)

@@ -103,12 +103,12 @@ class MetaResult:
         As metafor's ``confint(res)``; rows ``tau2, tau, i2, h2``, columns
         ``estimate, ci_low, ci_high``.
         """
-        from sleepmeta.pooling.api import _problem_of
         from sleepmeta.pooling.qprofile import tau2_ci_batch
 
         if self.method == "FE":
             raise ModelError("tau2_ci: the common-effect (FE) model has no tau² to estimate")
-        lo, hi, _ = tau2_ci_batch(_problem_of(self), np.array([self.tau2]), self.level)
+        lo, hi, _ = tau2_ci_batch(self.yi[None], self.vi[None], np.ones((1, self.k), bool),
+                                  self.X[None], np.array([self.tau2]), self.level)
         lo, hi = float(lo[0]), float(hi[0])
         vt = self.vt
         rows = {

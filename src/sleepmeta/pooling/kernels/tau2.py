@@ -1,0 +1,304 @@
+"""The tau² estimators for one analysis, compiled (metafor 3.8's ``rma.uni``).
+
+One function per estimator, each on one analysis's gathered studies (see
+:mod:`.wls` for the workspace convention). The definitions, start values,
+step rules, truncation at zero and ``ll0check`` are metafor's; the
+docstrings of :mod:`sleepmeta.pooling.estimators` give the formulas and
+sources. Iterative estimators are bounded and guarded: Fisher scoring stops
+after ``maxiter + 1`` steps, and a step, start value or function value that
+is not finite ends the iteration as not converged (metafor's loop would
+spin forever on an infinite step) — a fit that cannot proceed is reported,
+never a hang.
+
+Workspace rows of ``vec`` (length ``>= n``): 0 weights, 1 residuals, 2
+scratch, 3 ones, 4 yi, 5 yi centred on their mean, 6 vi.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+from sleepmeta.pooling.kernels.wls import fit, tr_pd, tr_pdp, tr_pdpd
+from sleepmeta.pooling.zeroin import DEFAULT_TOL, SEARCH, brent_accept, brent_propose, brent_start
+
+THRESHOLD = 1e-5  # metafor's convergence threshold for Fisher scoring
+TAU2_MAX = 100.0  # metafor's upper bound of the PM search, max(100, 10 mad(yi)²)
+LOG_2PI = math.log(2 * math.pi)
+FE, DL, HE, HS, HSK, SJ, ML, REML, EB, PM = range(10)  # estimator codes (see estimators.CODES)
+W, E, TMP, ONE, Y, YC, V = range(7)  # rows of the vector workspace
+
+
+@njit(cache=True, error_model="numpy")
+def q_at(X, y, t, n, p, vec, mats, beta):
+    """``y' P(t) y``: the weighted RSS with weights ``1/(vi + t)`` (``vec[W]`` keeps them)."""
+    w, v = vec[W], vec[V]
+    for i in range(n):
+        w[i] = 1.0 / (v[i] + t)
+    return fit(X, y, w, n, p, vec[TMP], mats, beta, vec[E])
+
+
+@njit(cache=True, error_model="numpy")
+def halve_into_range(cur, adj):
+    """metafor's ``while (tau2 + adj < 0) adj <- adj / 2``, computed directly.
+
+    Halving is exact in binary floating point, so the number of halvings is
+    found from ``log2`` and corrected by one either way; at ``cur = 0``
+    metafor's loop runs until the step underflows to zero, which is the step 0.
+    """
+    if cur + adj >= 0:
+        return adj
+    if not cur > 0:
+        return 0.0
+    h = math.ceil(math.log2(-adj / cur)) if -adj / cur < 1e300 else 1100
+    h = max(int(h), 0)
+    for _ in range(4):
+        if h > 0 and cur + math.ldexp(adj, -(h - 1)) >= 0:
+            h -= 1
+    for _ in range(4):
+        if cur + math.ldexp(adj, -h) < 0:
+            h += 1
+    return math.ldexp(adj, -h)
+
+
+@njit(cache=True, error_model="numpy")
+def _step(code, X, t, n, p, vec, mats, beta):
+    """One Fisher-scoring (ML, REML) or fixed-point (EB) step from ``t``."""
+    rss = q_at(X, vec[YC], t, n, p, vec, mats, beta)
+    w, e = vec[W], vec[E]
+    if code == EB:
+        sw = 0.0
+        for i in range(n):
+            sw += w[i]
+        return (rss * n / (n - p) - n) / sw
+    swe2 = 0.0
+    for i in range(n):
+        swe2 += (w[i] * e[i]) ** 2
+    if code == ML:
+        sw = 0.0
+        sw2 = 0.0
+        for i in range(n):
+            sw += w[i]
+            sw2 += w[i] * w[i]
+        return (swe2 - sw) / sw2
+    one = vec[ONE]
+    return (swe2 - tr_pd(X, w, one, n, p, mats[0], vec[TMP], mats[1])) / tr_pdpd(
+        X, w, one, n, p, mats[0], vec[TMP], mats)
+
+
+@njit(cache=True, error_model="numpy")
+def _iterate(code, X, start, stepadj, maxiter, n, p, vec, mats, beta):
+    """Scoring steps until the change is at most ``THRESHOLD``: ``(tau2, iterations, converged)``."""
+    cur = start
+    iters = 0
+    for _ in range(maxiter + 1):
+        adj = _step(code, X, cur, n, p, vec, mats, beta)
+        iters += 1
+        if not math.isfinite(adj):
+            return cur, iters, False
+        adj = halve_into_range(cur, adj * stepadj)
+        cur = cur + adj
+        if not math.isfinite(cur):
+            return cur, iters, False
+        if abs(adj) <= THRESHOLD:
+            return cur, iters, True
+    return cur, iters, False
+
+
+@njit(cache=True, error_model="numpy")
+def _he_raw(X, n, p, vec, mats, beta):
+    """Hedges' moment estimate before truncation (also the scoring start)."""
+    one, v = vec[ONE], vec[V]
+    rss = fit(X, vec[YC], one, n, p, vec[TMP], mats, beta, vec[E])
+    return (rss - tr_pd(X, one, v, n, p, mats[0], vec[TMP], mats[1])) / (n - p)
+
+
+@njit(cache=True, error_model="numpy")
+def _loglik(X, t, restricted, n, p, vec, mats, beta):
+    rss = q_at(X, vec[YC], t, n, p, vec, mats, beta)
+    v = vec[V]
+    lv = 0.0
+    for i in range(n):
+        lv += math.log(v[i] + t)
+    ll = -0.5 * lv - 0.5 * rss
+    if restricted:
+        return ll - 0.5 * logdet_xwx(p, mats) - 0.5 * (n - p) * LOG_2PI
+    return ll - 0.5 * n * LOG_2PI
+
+
+@njit(cache=True, error_model="numpy")
+def logdet_xwx(p, mats):
+    """``log |X'WX|`` of the last fit, as ``-log |A|``."""
+    A = mats[0]
+    if p == 1:
+        return -math.log(A[0, 0])
+    return -logdet_of(A, p, mats[2])
+
+
+@njit(cache=True, error_model="numpy")
+def logdet_of(M, p, L):
+    """``log |M|`` of a symmetric positive definite matrix (Cholesky); NaN if not PD."""
+    logdet = 0.0
+    for j in range(p):
+        s = M[j, j]
+        for t in range(j):
+            s -= L[j, t] * L[j, t]
+        if not s > 0:
+            return math.nan
+        L[j, j] = math.sqrt(s)
+        logdet += 2.0 * math.log(L[j, j])
+        for i in range(j + 1, p):
+            s = M[i, j]
+            for t in range(j):
+                s -= L[i, t] * L[j, t]
+            L[i, j] = s / L[j, j]
+    return logdet
+
+
+@njit(cache=True, error_model="numpy")
+def _sum_w(n, vec):
+    s = 0.0
+    for i in range(n):
+        s += vec[W, i]
+    return s
+
+
+@njit(cache=True, error_model="numpy")
+def _scoring(code, X, maxiter, fb_maxiter, n, p, vec, mats, beta):
+    """Fisher scoring from the truncated HE estimate, with metafor's halved-step remedy.
+
+    A member that does not converge in ``maxiter`` full steps (the algorithm
+    can oscillate) is run again from the start with every step halved and up
+    to ``fb_maxiter`` iterations (metafor's ``control=list(stepadj=0.5,
+    maxiter=1000)``) and flagged as a fallback.
+    """
+    start = _he_raw(X, n, p, vec, mats, beta)
+    if not math.isfinite(start):
+        return start, 0, False, False
+    start = max(0.0, start)
+    t, it, ok = _iterate(code, X, start, 1.0, maxiter, n, p, vec, mats, beta)
+    if ok:
+        return t, it, True, False
+    t, it, ok = _iterate(code, X, start, 0.5, fb_maxiter, n, p, vec, mats, beta)
+    return t, it, ok, True
+
+
+@njit(cache=True, error_model="numpy")
+def _pm(X, maxiter, n, p, vec, mats, beta, st, tmp):
+    """Paule–Mandel: root of ``Q(tau²) = n - p`` on ``[0, max(100, 10 mad²)]`` by Brent."""
+    y = vec[Y]
+    for i in range(n):
+        tmp[i] = y[i]
+    med = np.median(tmp[:n])
+    for i in range(n):
+        tmp[i] = abs(y[i] - med)
+    upper = max(TAU2_MAX, 10 * (1.4826 * np.median(tmp[:n])) ** 2)
+    target = float(n - p)
+    q0 = q_at(X, vec[YC], 0.0, n, p, vec, mats, beta) - target
+    qmax = q_at(X, vec[YC], upper, n, p, vec, mats, beta) - target
+    ok = qmax <= 0  # otherwise the root lies above the search bound
+    if not (q0 >= 0 and ok):
+        return 0.0, 0, ok
+    root, it, ok = root_of_q(X, vec[YC], target, 0.0, upper, q0, qmax, maxiter, n, p, vec, mats,
+                             beta, st)
+    return max(0.0, root), it, ok
+
+
+@njit(cache=True, error_model="numpy")
+def root_of_q(X, y, target, lo, hi, f_lo, f_hi, maxiter, n, p, vec, mats, beta, st):
+    """Brent (R's ``uniroot``) on ``Q(t) - target``: ``(root, iterations, converged)``."""
+    s = brent_start(st, lo, hi, f_lo, f_hi)
+    if s != SEARCH:
+        return (lo if s == 0 else hi), 0, True
+    for it in range(maxiter + 1):
+        done, x = brent_propose(st, DEFAULT_TOL)
+        if done:
+            return x, it, True
+        fx = q_at(X, y, x, n, p, vec, mats, beta) - target
+        if not math.isfinite(fx):
+            return x, it + 1, False
+        brent_accept(st, fx)
+    return st[1], maxiter, False
+
+
+@njit(cache=True, error_model="numpy")
+def tau2_member(code, X, maxiter, fb_maxiter, n, p, vec, mats, beta, st, tmp):
+    """tau² of one analysis: ``(tau2, se, converged, iterations, fallback)``."""
+    kp = float(n - p)
+    one, v = vec[ONE], vec[V]
+    A = mats[0]
+    if code == FE:
+        return 0.0, math.nan, True, 0, False
+    if code == DL or code == HS or code == HSK:
+        for i in range(n):
+            vec[W, i] = 1.0 / v[i]
+        rss = q_at(X, vec[YC], 0.0, n, p, vec, mats, beta)  # weights 1/vi
+        w = vec[W]
+        trp = tr_pd(X, w, one, n, p, A, vec[TMP], mats[1])
+        trpp = tr_pdpd(X, w, one, n, p, A, vec[TMP], mats)
+        if code == DL:
+            t = max(0.0, (rss - kp) / trp)
+            return t, math.sqrt(_se_p_form(trp, kp, t, trpp) / trp**2), True, 0, False
+        scale = 1.0 if code == HS else n / kp
+        sw = _sum_w(n, vec)
+        t = max(0.0, (scale * rss - n) / sw)
+        return t, scale * math.sqrt(_se_p_form(trp, kp, t, trpp) / sw**2), True, 0, False
+    if code == HE:
+        raw = _he_raw(X, n, p, vec, mats, beta)
+        t = max(0.0, raw)
+        trpv = tr_pd(X, one, v, n, p, A, vec[TMP], mats[1])
+        trpvpv = tr_pdpd(X, one, v, n, p, A, vec[TMP], mats)
+        return t, math.sqrt((2 * trpvpv + 4 * t * trpv + 2 * t * t * kp) / kp**2), True, 0, False
+    if code == SJ:
+        yc = vec[YC]
+        t0 = 0.0
+        for i in range(n):
+            t0 += yc[i] * yc[i]
+        t0 /= n
+        rss = q_at(X, yc, t0, n, p, vec, mats, beta)
+        w = vec[W]
+        t = max(0.0, t0 * rss / kp)
+        var = t0 * t0 / kp**2 * (2 * tr_pdpd(X, w, v, n, p, A, vec[TMP], mats)
+                                 + 4 * t * tr_pdp(X, w, v, n, p, A, vec[TMP], mats)
+                                 + 2 * t * t * tr_pdpd(X, w, one, n, p, A, vec[TMP], mats))
+        return t, math.sqrt(var), True, 0, False
+    if code == PM:
+        t, it, ok = _pm(X, maxiter, n, p, vec, mats, beta, st, tmp)
+        return t, _eb_pm_se(t, n, p, vec), ok, it, False
+    t, it, ok, fb = _scoring(code, X, maxiter, fb_maxiter, n, p, vec, mats, beta)
+    if not ok:
+        return t, math.nan, False, it, fb
+    if code == EB:
+        return t, _eb_pm_se(t, n, p, vec), True, it, fb
+    restricted = code == REML
+    if t > THRESHOLD:  # metafor's ll0check: tau² = 0 with a higher likelihood wins
+        ll0 = _loglik(X, 0.0, restricted, n, p, vec, mats, beta)
+        ll = _loglik(X, t, restricted, n, p, vec, mats, beta)
+        if ll0 - ll > DEFAULT_TOL:
+            t = 0.0
+    q_at(X, vec[YC], t, n, p, vec, mats, beta)
+    w = vec[W]
+    if code == ML:
+        s2 = 0.0
+        for i in range(n):
+            s2 += w[i] * w[i]
+        return t, math.sqrt(2 / s2), True, it, fb
+    return t, math.sqrt(2 / tr_pdpd(X, w, one, n, p, A, vec[TMP], mats)), True, it, fb
+
+
+@njit(cache=True, error_model="numpy")
+def _se_p_form(trp, kp, t, trpp):
+    """Shared form of the DL/HS variance, ``2(k-p) + 4 tau² tr(P) + 2 tau⁴ tr(PP)``."""
+    t = max(t, 0.0)
+    return 2 * kp + 4 * t * trp + 2 * t * t * trpp
+
+
+@njit(cache=True, error_model="numpy")
+def _eb_pm_se(t, n, p, vec):
+    v = vec[V]
+    sw = 0.0
+    for i in range(n):
+        sw += 1.0 / (v[i] + t)
+    return math.sqrt(2.0 * n * n / (n - p) / sw**2)
