@@ -22,9 +22,10 @@ import numpy as np
 from numba import get_num_threads, njit, prange
 
 from sleepmeta.pooling.kernels.tau2 import (
-    LOG_2PI, ONE, V, Y, YC, logdet_of, logdet_xwx, q_at, root_of_q, tau2_member,
+    LOG_2PI, NVEC, ONE, SUM, V, Y, YC, logdet_of, logdet_xwx, q_at, root_of_q, tau2_member,
+    trp_trpp,
 )
-from sleepmeta.pooling.kernels.wls import tr_pd, xdx
+from sleepmeta.pooling.kernels.wls import xdx
 
 # rows of the scalar output array (NOUT, B)
 TAU2, SE, CONV, ITERS, FALLBACK, RSS, Q, TRP, LL_ML, LL_REML = range(10)
@@ -43,17 +44,20 @@ def _gather(b, yi, vi, mask, X, vec, Xc):
     rx = 0 if X.shape[0] == 1 else b
     n = 0
     s = 0.0
+    ones = p == 1
     for j in range(k):
         if mask[b, j]:
             vec[Y, n] = yi[ry, j]
             vec[V, n] = vi[rv, j]
             for c in range(p):
                 Xc[n, c] = X[rx, j, c]
+            ones = ones and X[rx, j, 0] == 1.0
             s += yi[ry, j]
             n += 1
     mean = s / n
     for i in range(n):
         vec[YC, i] = vec[Y, i] - mean  # yi centred on their mean, as metafor uses for tau²
+    vec[SUM, 0] = 1.0 if ones else 0.0  # intercept only: the fused path of q_at
     return n
 
 
@@ -62,7 +66,7 @@ def fit_range(lo, hi, code, yi, vi, mask, X, maxiter, fb_maxiter, out, beta, vb,
     """Fit analyses ``lo .. hi - 1`` (see module docstring)."""
     k = mask.shape[1]
     p = X.shape[2]
-    vec = np.empty((7, k))
+    vec = np.empty((NVEC, max(k, 8)))
     vec[ONE, :] = 1.0
     Xc = np.empty((k, p))
     mats = np.empty((4, p, p))
@@ -77,7 +81,7 @@ def fit_range(lo, hi, code, yi, vi, mask, X, maxiter, fb_maxiter, out, beta, vb,
             ok = False
             t = math.nan
         out[TAU2, b] = t
-        rss = q_at(Xc, vec[Y], t, n, p, vec, mats, bw)
+        rss = q_at(Xc, Y, t, n, p, vec, mats, bw)
         out[RSS, b] = rss
         for r in range(p):
             beta[b, r] = bw[r]
@@ -102,8 +106,8 @@ def fit_range(lo, hi, code, yi, vi, mask, X, maxiter, fb_maxiter, out, beta, vb,
         out[LL_ML, b] = -0.5 * n * LOG_2PI - 0.5 * lv - 0.5 * rss
         out[LL_REML, b] = -0.5 * (n - p) * LOG_2PI + 0.5 * ldx - 0.5 * lv - 0.5 * ldw - 0.5 * rss
         # Cochran's Q (weights 1/vi) and tr(P) for the typical within-study variance
-        out[Q, b] = q_at(Xc, vec[YC], 0.0, n, p, vec, mats, bw)
-        out[TRP, b] = tr_pd(Xc, vec[0], vec[ONE], n, p, mats[0], vec[2], mats[1])
+        out[Q, b] = q_at(Xc, YC, 0.0, n, p, vec, mats, bw)
+        out[TRP, b] = trp_trpp(Xc, n, p, vec, mats)[0]
 
 
 @njit(parallel=True, cache=True, error_model="numpy")
@@ -149,7 +153,7 @@ def qprofile_range(lo, hi, yi, vi, mask, X, tau2, crit_l, crit_u, maxiter, out):
     """
     k = mask.shape[1]
     p = X.shape[2]
-    vec = np.empty((7, k))
+    vec = np.empty((NVEC, max(k, 8)))
     vec[ONE, :] = 1.0
     Xc = np.empty((k, p))
     mats = np.empty((4, p, p))
@@ -158,17 +162,17 @@ def qprofile_range(lo, hi, yi, vi, mask, X, tau2, crit_l, crit_u, maxiter, out):
     for b in range(lo, hi):
         n = _gather(b, yi, vi, mask, X, vec, Xc)
         hi_t = max(100.0, 10 * tau2[b])
-        q_lo = q_at(Xc, vec[Y], 0.0, n, p, vec, mats, bw)
-        q_hi = q_at(Xc, vec[Y], hi_t, n, p, vec, mats, bw)
+        q_lo = q_at(Xc, Y, 0.0, n, p, vec, mats, bw)
+        q_hi = q_at(Xc, Y, hi_t, n, p, vec, mats, bw)
         cl, cu = crit_l[b], crit_u[b]
         upper = 0.0 if q_lo < cl else hi_t
         lower = hi_t if q_hi > cu else 0.0
         out[2, b] = q_lo >= cl and q_hi > cl
         if q_lo >= cl and q_hi <= cl:
-            upper = root_of_q(Xc, vec[Y], cl, 0.0, hi_t, q_lo - cl, q_hi - cl, maxiter, n, p, vec,
+            upper = root_of_q(Xc, Y, cl, 0.0, hi_t, q_lo - cl, q_hi - cl, maxiter, n, p, vec,
                               mats, bw, st)[0]
         if q_hi <= cu and q_lo >= cu:
-            lower = root_of_q(Xc, vec[Y], cu, 0.0, hi_t, q_lo - cu, q_hi - cu, maxiter, n, p, vec,
+            lower = root_of_q(Xc, Y, cu, 0.0, hi_t, q_lo - cu, q_hi - cu, maxiter, n, p, vec,
                               mats, bw, st)[0]
         out[0, b], out[1, b] = lower, upper
 

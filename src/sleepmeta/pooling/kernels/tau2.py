@@ -10,8 +10,17 @@ is not finite ends the iteration as not converged (metafor's loop would
 spin forever on an infinite step) — a fit that cannot proceed is reported,
 never a hang.
 
-Workspace rows of ``vec`` (length ``>= n``): 0 weights, 1 residuals, 2
-scratch, 3 ones, 4 yi, 5 yi centred on their mean, 6 vi.
+Workspace rows of ``vec`` (length ``>= max(n, 8)``): 0 weights, 1
+residuals, 2 scratch, 3 ones, 4 yi, 5 yi centred on their mean, 6 vi, 7
+sums: ``[intercept-only flag, sum w, sum w², sum w³, sum (w e)²]`` of the
+last :func:`q_at`.
+
+An intercept-only analysis (one column of ones, by far the most common)
+takes a fused path in :func:`q_at` and :func:`trp_trpp`: one pass for the
+weights and the mean, one for the residuals and the sums. It adds the same
+terms in the same order as the general matrix path (a product with a
+design entry of 1 is exact), so it gives the same numbers, bit for bit —
+only without the per-call overhead of the small-matrix code.
 """
 
 from __future__ import annotations
@@ -28,16 +37,78 @@ THRESHOLD = 1e-5  # metafor's convergence threshold for Fisher scoring
 TAU2_MAX = 100.0  # metafor's upper bound of the PM search, max(100, 10 mad(yi)²)
 LOG_2PI = math.log(2 * math.pi)
 FE, DL, HE, HS, HSK, SJ, ML, REML, EB, PM = range(10)  # estimator codes (see estimators.CODES)
-W, E, TMP, ONE, Y, YC, V = range(7)  # rows of the vector workspace
+W, E, TMP, ONE, Y, YC, V, SUM = range(8)  # rows of the vector workspace
+NVEC = 8
 
 
-@njit(cache=True, error_model="numpy")
-def q_at(X, y, t, n, p, vec, mats, beta):
-    """``y' P(t) y``: the weighted RSS with weights ``1/(vi + t)`` (``vec[W]`` keeps them)."""
-    w, v = vec[W], vec[V]
+@njit(cache=True, error_model="numpy", inline="always")
+def q_at(X, yrow, t, n, p, vec, mats, beta):
+    """``y' P(t) y`` for ``y = vec[yrow]``: the weighted RSS with weights ``1/(vi + t)``.
+
+    ``vec[W]`` keeps the weights, ``mats[0]`` the inverse ``(X'WX)^-1`` (and
+    ``vec[E]`` the residuals, on the general path; the fused path keeps
+    the sums instead). (Rows are indexed in place: taking row views
+    costs more than the arithmetic of a short analysis.)
+    """
+    if vec[SUM, 0] == 1.0:  # intercept only: the fused path (see module docstring)
+        s1 = 0.0
+        swy = 0.0
+        for i in range(n):
+            wi = 1.0 / (vec[V, i] + t)
+            vec[W, i] = wi
+            s1 += wi
+            swy += wi * vec[yrow, i]
+        if not s1 > 0:
+            return math.nan
+        a = 1.0 / s1
+        mats[0, 0, 0] = a
+        b = a * swy
+        beta[0] = b
+        rss = 0.0
+        swe2 = 0.0
+        s2 = 0.0
+        s3 = 0.0
+        for i in range(n):
+            wi = vec[W, i]
+            ei = vec[yrow, i] - b
+            rss += wi * ei * ei
+            swe2 += (wi * ei) ** 2
+            s2 += wi * wi
+            s3 += wi**3
+        vec[SUM, 1], vec[SUM, 2], vec[SUM, 3], vec[SUM, 4] = s1, s2, s3, swe2
+        return rss
     for i in range(n):
-        w[i] = 1.0 / (v[i] + t)
-    return fit(X, y, w, n, p, vec[TMP], mats, beta, vec[E])
+        vec[W, i] = 1.0 / (vec[V, i] + t)
+    return fit(X, vec[yrow], vec[W], n, p, vec[TMP], mats, beta, vec[E])
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def trp_trpp(X, n, p, vec, mats):
+    """``(tr(P), tr(PP))`` at the last :func:`q_at`."""
+    if vec[SUM, 0] == 1.0:
+        a = mats[0, 0, 0]
+        s1, s2, s3 = vec[SUM, 1], vec[SUM, 2], vec[SUM, 3]
+        c = a * s2
+        return s1 - a * s2, s2 - 2.0 * (a * s3) + c * c
+    w, one = vec[W], vec[ONE]
+    return (tr_pd(X, w, one, n, p, mats[0], vec[TMP], mats[1]),
+            tr_pdpd(X, w, one, n, p, mats[0], vec[TMP], mats))
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def _sum_we2(n, vec):
+    """``sum((w e)²)``, ``sum(w)``, ``sum(w²)`` at the last :func:`q_at`."""
+    if vec[SUM, 0] == 1.0:
+        return vec[SUM, 4], vec[SUM, 1], vec[SUM, 2]
+    w, e = vec[W], vec[E]
+    swe2 = 0.0
+    sw = 0.0
+    sw2 = 0.0
+    for i in range(n):
+        swe2 += (w[i] * e[i]) ** 2
+        sw += w[i]
+        sw2 += w[i] * w[i]
+    return swe2, sw, sw2
 
 
 @njit(cache=True, error_model="numpy")
@@ -66,26 +137,14 @@ def halve_into_range(cur, adj):
 @njit(cache=True, error_model="numpy")
 def _step(code, X, t, n, p, vec, mats, beta):
     """One Fisher-scoring (ML, REML) or fixed-point (EB) step from ``t``."""
-    rss = q_at(X, vec[YC], t, n, p, vec, mats, beta)
-    w, e = vec[W], vec[E]
+    rss = q_at(X, YC, t, n, p, vec, mats, beta)
+    swe2, sw, sw2 = _sum_we2(n, vec)
     if code == EB:
-        sw = 0.0
-        for i in range(n):
-            sw += w[i]
         return (rss * n / (n - p) - n) / sw
-    swe2 = 0.0
-    for i in range(n):
-        swe2 += (w[i] * e[i]) ** 2
     if code == ML:
-        sw = 0.0
-        sw2 = 0.0
-        for i in range(n):
-            sw += w[i]
-            sw2 += w[i] * w[i]
         return (swe2 - sw) / sw2
-    one = vec[ONE]
-    return (swe2 - tr_pd(X, w, one, n, p, mats[0], vec[TMP], mats[1])) / tr_pdpd(
-        X, w, one, n, p, mats[0], vec[TMP], mats)
+    trp, trpp = trp_trpp(X, n, p, vec, mats)
+    return (swe2 - trp) / trpp
 
 
 @njit(cache=True, error_model="numpy")
@@ -111,17 +170,30 @@ def _iterate(code, X, start, stepadj, maxiter, n, p, vec, mats, beta):
 def _he_raw(X, n, p, vec, mats, beta):
     """Hedges' moment estimate before truncation (also the scoring start)."""
     one, v = vec[ONE], vec[V]
+    if vec[SUM, 0] == 1.0:  # intercept only, fused: the same sums as the general path
+        sy = 0.0
+        for i in range(n):
+            sy += vec[YC, i]
+        a = 1.0 / n
+        b = a * sy
+        rss = 0.0
+        sv = 0.0
+        for i in range(n):
+            rss += (vec[YC, i] - b) * (vec[YC, i] - b)
+            sv += vec[V, i]
+        mats[0, 0, 0] = a  # as the general path leaves them, for tr_pd in the HE branch
+        beta[0] = b
+        return (rss - (sv - a * sv)) / (n - p)
     rss = fit(X, vec[YC], one, n, p, vec[TMP], mats, beta, vec[E])
     return (rss - tr_pd(X, one, v, n, p, mats[0], vec[TMP], mats[1])) / (n - p)
 
 
 @njit(cache=True, error_model="numpy")
 def _loglik(X, t, restricted, n, p, vec, mats, beta):
-    rss = q_at(X, vec[YC], t, n, p, vec, mats, beta)
-    v = vec[V]
+    rss = q_at(X, YC, t, n, p, vec, mats, beta)
     lv = 0.0
     for i in range(n):
-        lv += math.log(v[i] + t)
+        lv += math.log(vec[V, i] + t)
     ll = -0.5 * lv - 0.5 * rss
     if restricted:
         return ll - 0.5 * logdet_xwx(p, mats) - 0.5 * (n - p) * LOG_2PI
@@ -158,14 +230,6 @@ def logdet_of(M, p, L):
 
 
 @njit(cache=True, error_model="numpy")
-def _sum_w(n, vec):
-    s = 0.0
-    for i in range(n):
-        s += vec[W, i]
-    return s
-
-
-@njit(cache=True, error_model="numpy")
 def _scoring(code, X, maxiter, fb_maxiter, n, p, vec, mats, beta):
     """Fisher scoring from the truncated HE estimate, with metafor's halved-step remedy.
 
@@ -196,19 +260,19 @@ def _pm(X, maxiter, n, p, vec, mats, beta, st, tmp):
         tmp[i] = abs(y[i] - med)
     upper = max(TAU2_MAX, 10 * (1.4826 * np.median(tmp[:n])) ** 2)
     target = float(n - p)
-    q0 = q_at(X, vec[YC], 0.0, n, p, vec, mats, beta) - target
-    qmax = q_at(X, vec[YC], upper, n, p, vec, mats, beta) - target
+    q0 = q_at(X, YC, 0.0, n, p, vec, mats, beta) - target
+    qmax = q_at(X, YC, upper, n, p, vec, mats, beta) - target
     ok = qmax <= 0  # otherwise the root lies above the search bound
     if not (q0 >= 0 and ok):
         return 0.0, 0, ok
-    root, it, ok = root_of_q(X, vec[YC], target, 0.0, upper, q0, qmax, maxiter, n, p, vec, mats,
+    root, it, ok = root_of_q(X, YC, target, 0.0, upper, q0, qmax, maxiter, n, p, vec, mats,
                              beta, st)
     return max(0.0, root), it, ok
 
 
 @njit(cache=True, error_model="numpy")
-def root_of_q(X, y, target, lo, hi, f_lo, f_hi, maxiter, n, p, vec, mats, beta, st):
-    """Brent (R's ``uniroot``) on ``Q(t) - target``: ``(root, iterations, converged)``."""
+def root_of_q(X, yrow, target, lo, hi, f_lo, f_hi, maxiter, n, p, vec, mats, beta, st):
+    """Brent (R's ``uniroot``) on ``Q(t) - target`` (``y = vec[yrow]``): ``(root, iterations, converged)``."""
     s = brent_start(st, lo, hi, f_lo, f_hi)
     if s != SEARCH:
         return (lo if s == 0 else hi), 0, True
@@ -216,7 +280,7 @@ def root_of_q(X, y, target, lo, hi, f_lo, f_hi, maxiter, n, p, vec, mats, beta, 
         done, x = brent_propose(st, DEFAULT_TOL)
         if done:
             return x, it, True
-        fx = q_at(X, y, x, n, p, vec, mats, beta) - target
+        fx = q_at(X, yrow, x, n, p, vec, mats, beta) - target
         if not math.isfinite(fx):
             return x, it + 1, False
         brent_accept(st, fx)
@@ -234,15 +298,13 @@ def tau2_member(code, X, maxiter, fb_maxiter, n, p, vec, mats, beta, st, tmp):
     if code == DL or code == HS or code == HSK:
         for i in range(n):
             vec[W, i] = 1.0 / v[i]
-        rss = q_at(X, vec[YC], 0.0, n, p, vec, mats, beta)  # weights 1/vi
-        w = vec[W]
-        trp = tr_pd(X, w, one, n, p, A, vec[TMP], mats[1])
-        trpp = tr_pdpd(X, w, one, n, p, A, vec[TMP], mats)
+        rss = q_at(X, YC, 0.0, n, p, vec, mats, beta)  # weights 1/vi
+        trp, trpp = trp_trpp(X, n, p, vec, mats)
         if code == DL:
             t = max(0.0, (rss - kp) / trp)
             return t, math.sqrt(_se_p_form(trp, kp, t, trpp) / trp**2), True, 0, False
         scale = 1.0 if code == HS else n / kp
-        sw = _sum_w(n, vec)
+        sw = _sum_we2(n, vec)[1]
         t = max(0.0, (scale * rss - n) / sw)
         return t, scale * math.sqrt(_se_p_form(trp, kp, t, trpp) / sw**2), True, 0, False
     if code == HE:
@@ -257,7 +319,7 @@ def tau2_member(code, X, maxiter, fb_maxiter, n, p, vec, mats, beta, st, tmp):
         for i in range(n):
             t0 += yc[i] * yc[i]
         t0 /= n
-        rss = q_at(X, yc, t0, n, p, vec, mats, beta)
+        rss = q_at(X, YC, t0, n, p, vec, mats, beta)
         w = vec[W]
         t = max(0.0, t0 * rss / kp)
         var = t0 * t0 / kp**2 * (2 * tr_pdpd(X, w, v, n, p, A, vec[TMP], mats)
@@ -278,14 +340,10 @@ def tau2_member(code, X, maxiter, fb_maxiter, n, p, vec, mats, beta, st, tmp):
         ll = _loglik(X, t, restricted, n, p, vec, mats, beta)
         if ll0 - ll > DEFAULT_TOL:
             t = 0.0
-    q_at(X, vec[YC], t, n, p, vec, mats, beta)
-    w = vec[W]
+    q_at(X, YC, t, n, p, vec, mats, beta)
     if code == ML:
-        s2 = 0.0
-        for i in range(n):
-            s2 += w[i] * w[i]
-        return t, math.sqrt(2 / s2), True, it, fb
-    return t, math.sqrt(2 / tr_pdpd(X, w, one, n, p, A, vec[TMP], mats)), True, it, fb
+        return t, math.sqrt(2 / _sum_we2(n, vec)[2]), True, it, fb
+    return t, math.sqrt(2 / trp_trpp(X, n, p, vec, mats)[1]), True, it, fb
 
 
 @njit(cache=True, error_model="numpy")
@@ -297,8 +355,7 @@ def _se_p_form(trp, kp, t, trpp):
 
 @njit(cache=True, error_model="numpy")
 def _eb_pm_se(t, n, p, vec):
-    v = vec[V]
     sw = 0.0
     for i in range(n):
-        sw += 1.0 / (v[i] + t)
+        sw += 1.0 / (vec[V, i] + t)
     return math.sqrt(2.0 * n * n / (n - p) / sw**2)
