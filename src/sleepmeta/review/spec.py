@@ -15,16 +15,18 @@ Layout (see ``sleepmeta/data/pregabalin_review.toml`` for a full example)::
     [[claims]]   id, text, outcomes, population, expects, missing
     [[directions]]  study, outcome, comparator, dose, direction, quote
     [[lhh]]      benefit, harm, population
+    [labels]     code = "words" for the codes of the data (conditions, events), e.g. DPN
 """
 
 from __future__ import annotations
 
 import hashlib
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from sleepmeta.errors import SpecError
+from sleepmeta.review.paths import allowed_roots, review_path, spec_paths
 
 __all__ = ["Claim", "Direction", "Outcome", "ReviewSpec", "check_against_data", "load_spec",
            "parse_spec"]
@@ -105,6 +107,13 @@ class ReviewSpec:
     lhh: tuple
     sha256: str = ""
     raw: dict = field(default_factory=dict, repr=False, compare=False)
+    allow_outside: tuple = ()  # folders outside the spec's own that its paths may name
+    labels: dict = field(default_factory=dict)  # data code -> the words a reader sees
+
+    def file(self, key: str, name: str) -> Path:
+        """The path ``name`` of spec key ``key``, confined to the spec's folder
+        (see :func:`sleepmeta.review.paths.review_path`)."""
+        return review_path(self.path.parent, name, key, self.allow_outside)
 
 
 def _req(table: dict, key: str, where: str, kind=str):
@@ -225,7 +234,7 @@ def parse_spec(raw: dict, path: str | Path = "review.toml", sha256: str = "") ->
     if not isinstance(raw, dict):
         raise SpecError("the spec must be a TOML table")
     _unknown_keys(raw, ("review", "data", "analysis", "verdict", "outcomes", "claims",
-                        "directions", "lhh"), "spec")
+                        "directions", "lhh", "labels"), "spec")
     review = _req(raw, "review", "spec", dict)
     data = _req(raw, "data", "spec", dict)
     _unknown_keys(data, ("efficacy", "harms", "notes"), "data")
@@ -261,6 +270,9 @@ def parse_spec(raw: dict, path: str | Path = "review.toml", sha256: str = "") ->
                 raise SpecError(f"{where}.{role}: unknown outcome {name!r}")
         lhh.append({"benefit": pair["benefit"], "harm": pair["harm"],
                     "population": _str_list(pair.get("population", []), f"{where}.population")})
+    labels = _opt(raw, "labels", "spec", dict, {})
+    for code, text in labels.items():
+        _typed(text, f"labels.{code}", str)
     level = float(_opt(an, "level", "analysis", (int, float), 0.95))
     if not 0 < level < 1:
         raise SpecError(f"analysis.level: must be between 0 and 1, got {level}")
@@ -281,17 +293,20 @@ def parse_spec(raw: dict, path: str | Path = "review.toml", sha256: str = "") ->
         min_studies_supported=min_k,
         count_published_summaries=_opt(ve, "count_published_summaries", "verdict", bool, True),
         outcomes=outcomes, claims=claims, directions=directions, lhh=tuple(lhh), sha256=sha256,
-        raw=raw)
+        raw=raw, labels=dict(labels))
 
 
-def load_spec(path: str | Path) -> ReviewSpec:
+def load_spec(path: str | Path, *, allow_outside=None) -> ReviewSpec:
     """Read and validate a review spec (TOML).
+
+    Every path the spec names must lie inside the spec's folder (symbolic
+    links followed), or inside a folder listed in ``allow_outside``.
 
     Raises
     ------
     SpecError
-        The file is missing or not valid TOML, or a key breaks a rule; the
-        message names the key.
+        The file is missing or not valid TOML, a key breaks a rule, or a
+        path leaves the spec's folder; the message names the key.
 
     Examples
     --------
@@ -309,7 +324,11 @@ def load_spec(path: str | Path) -> ReviewSpec:
         raw = tomllib.loads(content.decode("utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise SpecError(f"review spec {path.name!r} is not valid TOML: {exc}") from None
-    return parse_spec(raw, path, hashlib.sha256(content).hexdigest())
+    spec = parse_spec(raw, path, hashlib.sha256(content).hexdigest())
+    spec = replace(spec, allow_outside=allowed_roots(allow_outside))
+    for key, name in spec_paths(spec).items():
+        spec.file(key, name)
+    return spec
 
 
 def check_against_data(spec: ReviewSpec, tables: dict) -> None:
