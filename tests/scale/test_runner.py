@@ -200,3 +200,17 @@ def test_fallback_rate_counts_fits_that_needed_the_halved_step_remedy(monkeypatc
     assert (forced["DL"] == 0).all()
     assert (forced["REML"] > normal["REML"]).all()
     assert (forced["REML"] <= 1).all()
+
+
+def test_huge_tau2_counts_failures_instead_of_hanging():
+    # issue 18: tau2 = 1e300 (accepted by the grid check) made REML's Fisher scoring spin
+    # forever on an infinite step; every iteration is bounded, so the fits that cannot
+    # proceed are counted in n_failed
+    res = simulate({"conditions": {"measure": "MD", "k": 5, "effect": 0.0, "tau2": 1e300,
+                                   "n": 50}},
+                   replicates=60, seed=1, estimators=["REML", "ML"], tests=["z"],
+                   progress=False)
+    for est in ("REML", "ML"):
+        row = _row(res, est, "z", "failure_rate")
+        assert row["n_failed"] + row["n_sim"] == 60
+        assert row["n_failed"] > 0
