@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from scipy.stats import norm
+from scipy.special import ndtri
 
 
 @dataclass(frozen=True, eq=False)
@@ -64,7 +64,7 @@ class EffectSizes:
         ``z`` the ``(1 + level)/2`` normal quantile (as metafor's
         ``summary.escalc``).
         """
-        z = norm.ppf(0.5 + level / 2)
+        z = ndtri(0.5 + level / 2)
         sei = self.sei
         return pd.DataFrame(
             {

@@ -18,7 +18,7 @@ H2 = 1``.
 from __future__ import annotations
 
 import numpy as np
-from scipy.stats import chi2
+from scipy.special import chdtrc
 
 from sleepmeta.effects.binary import MEASURES as TABLE_MEASURES
 from sleepmeta.effects.binary import continuity_correct
@@ -53,7 +53,7 @@ def summarise_q(q, k_yi, estimable=None):
     with np.errstate(divide="ignore", invalid="ignore"):
         i2 = np.where(q > 0, np.maximum(0.0, 100 * (q - safe_df) / np.where(q > 0, q, 1)), 0.0)
     q_out = np.where(several, q, 0.0)
-    pval = np.where(several, chi2.sf(q, safe_df), 1.0)
+    pval = np.where(several, chdtrc(safe_df, q), 1.0)
     i2 = np.where(several, i2, 0.0)
     h2 = np.where(several, q / safe_df, 1.0)
     if estimable is not None:
@@ -117,5 +117,5 @@ def tarone(a, b, c, d, n, mask, beta):
     k_pos = pos.sum(axis=1)
     est = np.isfinite(beta)
     stat = np.where(est, stat, np.nan)
-    pval = np.where(est & (k_pos > 1), chi2.sf(np.where(est, stat, 0.0), np.maximum(k_pos - 1, 1)), np.nan)
+    pval = np.where(est & (k_pos > 1), chdtrc(np.maximum(k_pos - 1, 1), np.where(est, stat, 0.0)), np.nan)
     return stat, pval

@@ -27,7 +27,7 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 import pandas as pd
-from scipy.stats import chi2, norm
+from scipy.special import chdtrc, ndtr, ndtri
 
 from sleepmeta.effects import binary
 from sleepmeta.effects._columns import (
@@ -197,10 +197,10 @@ def _batch_cells(events1, n1, events2, n2, mask):
 
 
 def _wald(beta, se, level):
-    z = norm.ppf(0.5 + level / 2)
+    z = ndtri(0.5 + level / 2)
     with np.errstate(divide="ignore", invalid="ignore"):
         stat = beta / se
-    return stat, 2 * norm.sf(np.abs(stat)), beta - z * se, beta + z * se
+    return stat, 2 * ndtr(-np.abs(stat)), beta - z * se, beta + z * se
 
 
 def _check_level(level: float) -> None:
@@ -256,7 +256,7 @@ def _cmh(a, b, c, d, n, mask):
     num = (np.abs((a - n1 * xt / n).sum(axis=1)) - 0.5) ** 2
     den = ((n1 / n) * (n2 / n) * xt * yt / np.where(mask, n - 1, 1.0)).sum(axis=1)
     cmh = np.where(ok, num / np.where(ok, den, 1.0), np.nan)
-    return cmh, np.where(ok, chi2.sf(np.where(ok, cmh, 0.0), 1), np.nan)
+    return cmh, np.where(ok, chdtrc(1, np.where(ok, cmh, 0.0)), np.nan)
 
 
 def mantel_haenszel_batch(events1, n1, events2, n2, mask=None, measure="OR", level=0.95) -> CountsBatch:

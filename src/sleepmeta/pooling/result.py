@@ -204,9 +204,9 @@ class MetaResult:
 
     def study_frame(self) -> pd.DataFrame:
         """Per-study table: yi, vi, CI and weight (%), indexed by study label."""
-        from scipy import stats
+        from scipy import special
 
-        crit = stats.norm.isf((1 - self.level) / 2)
+        crit = -special.ndtri((1 - self.level) / 2)
         se = np.sqrt(self.vi)
         return pd.DataFrame(
             {"yi": self.yi, "vi": self.vi, "ci_low": self.yi - crit * se,
