@@ -64,13 +64,25 @@ class BatchFit:
     df: np.ndarray  # t/F denominator df (NaN for z)
     crit: np.ndarray
     s2w: np.ndarray  # Knapp-Hartung scale (1 for z)
-    weights: np.ndarray  # (B, k) 1/(vi + tau²), zero outside the mask
     ll_ml: np.ndarray
     ll_reml: np.ndarray
     converged: np.ndarray
     iterations: np.ndarray
     fallback: np.ndarray  # Fisher scoring converged only with metafor's stepadj=0.5 remedy
     btt: np.ndarray = field(default_factory=lambda: np.array([0]))
+    vi: np.ndarray | None = field(default=None, repr=False)  # (B or 1, k), for ``weights``
+    mask: np.ndarray | None = field(default=None, repr=False)
+
+    @property
+    def weights(self) -> np.ndarray:
+        """``(B, k)`` model weights ``1/(vi + tau²)``, zero outside the mask.
+
+        Computed when asked for (the same expression as the kernel's), so a
+        batch of a million analyses does not hold a second ``(B, k)`` array.
+        """
+        vi = np.broadcast_to(self.vi, self.mask.shape)
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            return np.where(self.mask, 1.0 / (vi + self.tau2[:, None]), 0.0)
 
     # the first coefficient (the pooled estimate of an intercept-only model)
     @property
@@ -142,20 +154,51 @@ def fit_batch(
     yi, vi = np.asarray(yi, float), np.asarray(vi, float)
     if yi.ndim == 1:
         yi, vi = yi[None], vi[None]
+    B = mask.shape[0]
+    arrays = None
+    for sl in _chunks(B):  # each chunk's results go straight into the batch's arrays
+        part = _fit_chunk(_rows(yi, sl), _rows(vi, sl), mask[sl], _rows(X, sl), method, test,
+                          level, intercept)
+        if arrays is None and sl.stop == B:
+            arrays = part
+            break
+        if arrays is None:
+            arrays = {name: a if name in _PER_MODEL else np.empty((B,) + a.shape[1:], a.dtype)
+                      for name, a in part.items()}
+        for name, a in part.items():
+            if name not in _PER_MODEL:
+                arrays[name][sl] = a
+    qm_m = int(arrays.pop("qm_m"))
+    return BatchFit(method=method, test=test, level=level, p=X.shape[-1], vi=vi, mask=mask,
+                    qm_df=(qm_m, arrays["df"] if test == "knha" else None), **arrays)
+
+
+_PER_MODEL = ("btt", "qm_m")  # the same for every chunk
+CHUNK = 1 << 14  # analyses per pass: the temporaries of a pass stay in the cache, not in RAM
+
+
+def _chunks(B: int) -> list[slice]:
+    return [slice(lo, min(lo + CHUNK, B)) for lo in range(0, max(B, 1), CHUNK)]
+
+
+def _rows(a: np.ndarray, sl: slice) -> np.ndarray:
+    return a if a.shape[0] == 1 else a[sl]
+
+
+def _fit_chunk(yi, vi, mask, X, method, test, level, intercept) -> dict:
+    """Steps 1-5 for one chunk of the batch: the kernel, then whole-array inference."""
     maxiter, fb_maxiter = iteration_limits()
-    out, beta, A, weights = fit_members(ESTIMATORS[method], yi, vi, mask, X, maxiter, fb_maxiter)
+    out, beta, A = fit_members(ESTIMATORS[method], yi, vi, mask, X, maxiter, fb_maxiter)
     k = mask.sum(axis=1)
     p = X.shape[-1]
     tau2 = out[TAU2]
     kp = (k - p).astype(float)
     inf = _inference(beta, A, out[RSS], kp, test, level, intercept)
     q, q_p, i2, h2, vt = _heterogeneity(out[Q], out[TRP], kp, tau2, method)
-    return BatchFit(
-        method=method, test=test, level=level, k=k, p=p, beta=beta, tau2=tau2, tau2_se=out[SE],
-        q=q, q_df=kp, q_pvalue=q_p, i2=i2, h2=h2, vt=vt, weights=weights, ll_ml=out[LL_ML],
-        ll_reml=out[LL_REML], converged=out[CONV].astype(bool),
-        iterations=out[ITERS].astype(np.int64), fallback=out[FALLBACK].astype(bool), **inf,
-    )
+    return dict(k=k, beta=beta, tau2=tau2, tau2_se=out[SE], q=q, q_df=kp, q_pvalue=q_p, i2=i2,
+                h2=h2, vt=vt, ll_ml=out[LL_ML], ll_reml=out[LL_REML],
+                converged=out[CONV].astype(bool), iterations=out[ITERS].astype(np.int64),
+                fallback=out[FALLBACK].astype(bool), **inf)
 
 
 def _inference(beta, A, rss, kp, test, level, intercept) -> dict:
@@ -187,16 +230,14 @@ def _inference(beta, A, rss, kp, test, level, intercept) -> dict:
         pval = 2 * special.stdtr(df[:, None], -np.abs(stat))
         qm = qm / m
         qm_p = special.fdtrc(m, df, qm) if m else np.ones_like(qm)
-        qm_df = (m, df)
     else:
         df = np.full_like(rss, np.nan)
         crit = np.full_like(rss, -special.ndtri(alpha / 2))
         pval = 2 * special.ndtr(-np.abs(stat))
         qm_p = special.chdtrc(m, qm) if m else np.ones_like(qm)
-        qm_df = (m, None)
     return dict(vb=vb, se_beta=se_beta, stat_beta=stat, pval_beta=pval,
                 ci_low_beta=beta - crit[:, None] * se_beta,
-                ci_high_beta=beta + crit[:, None] * se_beta, qm=qm, qm_df=qm_df, qm_pvalue=qm_p,
+                ci_high_beta=beta + crit[:, None] * se_beta, qm=qm, qm_m=m, qm_pvalue=qm_p,
                 df=df, crit=crit, s2w=s2w, btt=btt)
 
 

@@ -62,7 +62,7 @@ def _gather(b, yi, vi, mask, X, vec, Xc):
 
 
 @njit(cache=True, error_model="numpy")
-def fit_range(lo, hi, code, yi, vi, mask, X, maxiter, fb_maxiter, out, beta, vb, weights):
+def fit_range(lo, hi, code, yi, vi, mask, X, maxiter, fb_maxiter, out, beta, vb):
     """Fit analyses ``lo .. hi - 1`` (see module docstring)."""
     k = mask.shape[1]
     p = X.shape[2]
@@ -89,13 +89,6 @@ def fit_range(lo, hi, code, yi, vi, mask, X, maxiter, fb_maxiter, out, beta, vb,
                 vb[b, r, c] = mats[0, r, c]
             if not math.isfinite(bw[r]):
                 ok = False
-        i = 0
-        for j in range(k):
-            if mask[b, j]:
-                weights[b, j] = vec[0, i]
-                i += 1
-            else:
-                weights[b, j] = 0.0
         out[CONV, b] = ok
         lv = 0.0
         for i in range(n):
@@ -111,11 +104,11 @@ def fit_range(lo, hi, code, yi, vi, mask, X, maxiter, fb_maxiter, out, beta, vb,
 
 
 @njit(parallel=True, cache=True, error_model="numpy")
-def _fit_parallel(nchunks, code, yi, vi, mask, X, maxiter, fb_maxiter, out, beta, vb, weights):
+def _fit_parallel(nchunks, code, yi, vi, mask, X, maxiter, fb_maxiter, out, beta, vb):
     B = mask.shape[0]
     for c in prange(nchunks):
         fit_range(c * B // nchunks, (c + 1) * B // nchunks, code, yi, vi, mask, X, maxiter,
-                  fb_maxiter, out, beta, vb, weights)
+                  fb_maxiter, out, beta, vb)
 
 
 def _chunks(B: int) -> int:
@@ -128,20 +121,19 @@ def _prepare(yi, vi, mask, X):
 
 
 def fit_members(code: int, yi, vi, mask, X, maxiter: int, fb_maxiter: int):
-    """Run the fit kernel on a batch: ``(out, beta, vb, weights)`` (see module docstring)."""
+    """Run the fit kernel on a batch: ``(out, beta, vb)`` (see module docstring)."""
     yi, vi, mask, X = _prepare(yi, vi, mask, X)
     B, k = mask.shape
     p = X.shape[2]
     out = np.empty((NOUT, B))
     beta = np.empty((B, p))
     vb = np.empty((B, p, p))
-    weights = np.empty((B, k))
-    args = (code, yi, vi, mask, X, int(maxiter), int(fb_maxiter), out, beta, vb, weights)
+    args = (code, yi, vi, mask, X, int(maxiter), int(fb_maxiter), out, beta, vb)
     if B < SERIAL_BELOW:
         fit_range(0, B, *args)
     else:
         _fit_parallel(_chunks(B), *args)
-    return out, beta, vb, weights
+    return out, beta, vb
 
 
 @njit(cache=True, error_model="numpy")
