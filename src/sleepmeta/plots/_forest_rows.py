@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
+from scipy import special
 
 from sleepmeta.errors import InputError
 from sleepmeta.plots._style import fmt, fmt_p
@@ -130,7 +130,7 @@ def _weights_by_label(overall) -> dict | None:
 
 
 def _study_rows(res, names, weights, back, digits) -> list[Row]:
-    crit = stats.norm.isf((1 - res.level) / 2)  # study CIs: normal, as metafor's forest
+    crit = -special.ndtri((1 - res.level) / 2)  # study CIs: normal, as metafor's forest
     yi = np.asarray(res.yi, float)
     se = np.sqrt(np.asarray(res.vi, float))
     rows = []

@@ -35,7 +35,7 @@ import math
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy import special
 
 from sleepmeta.errors import SpecError
 
@@ -44,7 +44,7 @@ __all__ = ["STATUS", "classify", "dose_label", "round_half_up"]
 #: The statuses a row can have.
 STATUS = ("pooled", "reported, not poolable", "published summary", "other comparator")
 
-Z975 = float(stats.norm.ppf(0.975))
+Z975 = float(special.ndtri(0.975))
 
 
 def round_half_up(x: float) -> int:
@@ -122,10 +122,10 @@ def _continuous(row):
     p = _p_exact(row)
     if diff is not None and diff != 0 and p is not None:
         if nt is not None and nc is not None and nt + nc > 2:
-            crit = float(stats.t.isf(p / 2, nt + nc - 2))
+            crit = float(-special.stdtrit(nt + nc - 2, p / 2))
             how = f"t quantile with {nt + nc - 2:g} df (n = {nt:g} + {nc:g})"
         else:
-            crit = float(stats.norm.isf(p / 2))
+            crit = float(-special.ndtri(p / 2))
             how = "normal quantile (n not printed)"
         s = abs(diff) / crit
         return diff, s * s, "difference with exact p", \
