@@ -178,6 +178,8 @@ CHUNK = 1 << 14  # analyses per pass: the temporaries of a pass stay in the cach
 
 
 def _chunks(B: int) -> list[slice]:
+    if B <= CHUNK:
+        return [slice(0, B)]
     return [slice(lo, min(lo + CHUNK, B)) for lo in range(0, max(B, 1), CHUNK)]
 
 
@@ -193,8 +195,11 @@ def _fit_chunk(yi, vi, mask, X, method, test, level, intercept) -> dict:
     p = X.shape[-1]
     tau2 = out[TAU2]
     kp = (k - p).astype(float)
-    inf = _inference(beta, A, out[RSS], kp, test, level, intercept)
-    q, q_p, i2, h2, vt = _heterogeneity(out[Q], out[TRP], kp, tau2, method)
+    # one errstate for the whole step: se = 0 only when s² = 0 (metafor: z = ±Inf), and members
+    # that did not converge carry NaN
+    with np.errstate(divide="ignore", invalid="ignore"):
+        inf = _inference(beta, A, out[RSS], kp, test, level, intercept)
+        q, q_p, i2, h2, vt = _heterogeneity(out[Q], out[TRP], kp, tau2, method)
     return dict(k=k, beta=beta, tau2=tau2, tau2_se=out[SE], q=q, q_df=kp, q_pvalue=q_p, i2=i2,
                 h2=h2, vt=vt, ll_ml=out[LL_ML], ll_reml=out[LL_REML],
                 converged=out[CONV].astype(bool), iterations=out[ITERS].astype(np.int64),
@@ -213,15 +218,13 @@ def _inference(beta, A, rss, kp, test, level, intercept) -> dict:
     btt = np.arange(1 if (intercept and p > 1) else 0, p)
     m = btt.size
     if test == "knha":
-        with np.errstate(divide="ignore", invalid="ignore"):
-            s2w = np.where(rss <= np.finfo(float).eps, 0.0, rss / kp)
+        s2w = np.where(rss <= np.finfo(float).eps, 0.0, rss / kp)
         vb = A * s2w[:, None, None]
     else:
-        s2w = np.ones_like(rss)
+        s2w = np.ones(rss.shape)
         vb = A
-    se_beta = np.sqrt(np.einsum("bii->bi", vb))
-    with np.errstate(divide="ignore", invalid="ignore"):  # se = 0 only when s2w = 0 (metafor: z = ±Inf)
-        stat = beta / se_beta
+    se_beta = np.sqrt(vb[:, 0, 0, None] if p == 1 else np.einsum("bii->bi", vb))
+    stat = beta / se_beta  # se = 0 only when s2w = 0 (metafor: z = ±Inf)
     qm = _wald(beta[:, btt], vb[:, btt][:, :, btt])
     # scipy.special's distribution functions (the ones scipy.stats calls), without its overhead
     if test == "knha":
@@ -231,8 +234,8 @@ def _inference(beta, A, rss, kp, test, level, intercept) -> dict:
         qm = qm / m
         qm_p = special.fdtrc(m, df, qm) if m else np.ones_like(qm)
     else:
-        df = np.full_like(rss, np.nan)
-        crit = np.full_like(rss, -special.ndtri(alpha / 2))
+        df = np.full(rss.shape, np.nan)
+        crit = np.full(rss.shape, -special.ndtri(alpha / 2))
         pval = 2 * special.ndtr(-np.abs(stat))
         qm_p = special.chdtrc(m, qm) if m else np.ones_like(qm)
     return dict(vb=vb, se_beta=se_beta, stat_beta=stat, pval_beta=pval,
@@ -268,12 +271,11 @@ def _heterogeneity(qraw, trp, kp, tau2, method: str):
     has_df = kp > 0
     q = np.where(has_df, np.maximum(0, qraw), 0.0)
     q_p = np.where(has_df, special.chdtrc(np.where(has_df, kp, 1), q), 1.0)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        vt = np.where(has_df, kp / trp, 0.0)
-        if method == "FE":
-            i2 = np.where(has_df & (q > 0), np.maximum(0, 100 * (q - kp) / q), 0.0)
-            h2 = np.where(has_df, q / kp, 1.0)
-        else:
-            i2 = np.where(has_df, 100 * tau2 / (vt + tau2), 0.0)
-            h2 = np.where(has_df, tau2 / vt + 1, 1.0)
+    vt = np.where(has_df, kp / trp, 0.0)
+    if method == "FE":
+        i2 = np.where(has_df & (q > 0), np.maximum(0, 100 * (q - kp) / q), 0.0)
+        h2 = np.where(has_df, q / kp, 1.0)
+    else:
+        i2 = np.where(has_df, 100 * tau2 / (vt + tau2), 0.0)
+        h2 = np.where(has_df, tau2 / vt + 1, 1.0)
     return q, q_p, i2, h2, vt
