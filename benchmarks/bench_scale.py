@@ -26,10 +26,8 @@ from __future__ import annotations
 
 import argparse
 import multiprocessing
-import os
 import shutil
 import subprocess
-import time
 from concurrent.futures import ProcessPoolExecutor
 
 import numba
@@ -61,12 +59,6 @@ def engine_only(n: int, chunk: int):
         for _ in range(0, n, chunk):
             fit_batch(yi, vi, mask, X, method="REML")
     return run
-
-
-def timed(fn) -> float:
-    t = time.perf_counter()
-    fn()
-    return time.perf_counter() - t
 
 
 def metafor_rate(n: int) -> float | None:
