@@ -12,7 +12,7 @@ import pandas as pd
 from sleepmeta.errors import ConvergenceError, InputError, ModelError, unknown_option
 from sleepmeta.pooling.design import design_matrix
 from sleepmeta.pooling.engine import BatchFit, check_options, fit_batch
-from sleepmeta.pooling.estimators import ESTIMATORS
+from sleepmeta.pooling.estimators import ESTIMATORS, ITERATIVE
 from sleepmeta.pooling.regression import pseudo_r2
 from sleepmeta.pooling.result import MetaResult
 from sleepmeta.pooling.subgroups import subgroup_analysis
@@ -179,6 +179,11 @@ def _raise_unconverged(fit: BatchFit, method: str, labels) -> None:
     if bad.size:
         b = int(bad[0])
         where = f"analysis {b}" if labels is None else f"analysis {labels[b]!r}"
+        if method not in ITERATIVE:  # a closed form: only non-finite arithmetic stops it
+            raise ConvergenceError(
+                f"{where}: the {method} fit gives non-finite values (tau² = {fit.tau2[b]:.6g}, "
+                f"estimate = {fit.estimate[b]:.6g}); the yi or vi are too extreme to pool "
+                "in floating point — rescale them or check the data")
         raise ConvergenceError(
             f"{where}: the {method} estimator of tau² did not converge after "
             f"{int(fit.iterations[b])} iterations (last tau² = {fit.tau2[b]:.6g}); "

@@ -103,3 +103,14 @@ def test_nonconvergence_reported_the_same_alone_and_in_a_batch(monkeypatch):
         assert fit.fallback[b] and fit.iterations[b] == 2  # maxiter + 1 halved steps
         with pytest.raises(ConvergenceError, match="after 2 iterations"):
             meta_analysis(yi[b], vi[b], method="REML")
+
+
+def test_closed_form_with_nonfinite_arithmetic_is_a_typed_error_not_nan():
+    # issue 18: extreme but finite inputs made DL print "tau2 nan"; the kernel's non-finite
+    # guard reports the fit as failed, and meta_analysis says why (tr(P) cancels to 0 here:
+    # the weights 1/vi span 22 orders of magnitude)
+    yi = [130784.78039489989, 7.129195581193431e-07, 1922.4921580300993]
+    vi = [4.702378160897082e-12, 424664.56685460894, 10641533848.903873]
+    with pytest.raises(ConvergenceError, match="DL fit gives non-finite values"):
+        meta_analysis(yi, vi, method="DL")
+    assert not meta_analysis_batch(yi, vi, method="DL", errors="flag").converged[0]
