@@ -127,11 +127,12 @@ def test_permuted_models_that_never_fit_end_in_an_error_not_a_loop(monkeypatch):
     # none can be fitted it must stop with ConvergenceError instead of drawing forever
     import sleepmeta.pooling.estimators as est
     from sleepmeta.errors import ConvergenceError
+    from sleepmeta.pooling.registry import Control
     from tests._bcg import bcg_frame
 
     d = bcg_frame()
     res = meta_analysis(d.yi.to_numpy(), d.vi.to_numpy(), mods="~ ablat", data=d)
-    monkeypatch.setattr(est, "MAXITER", 0)
-    monkeypatch.setattr(est, "FALLBACK_MAXITER", 0)
+    monkeypatch.setattr(est, "DEFAULT_CONTROL", Control(maxiter=0))
+    monkeypatch.setattr(est, "FALLBACK_CONTROL", Control(maxiter=0))
     with pytest.raises(ConvergenceError, match="permuted models could be fitted"):
         res.permutation_test(n=50, seed=1)

@@ -25,18 +25,27 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import special
 
-from sleepmeta.errors import unknown_option
-from sleepmeta.pooling.estimators import ESTIMATORS, iteration_limits
+from sleepmeta.pooling import estimators as _est
+from sleepmeta.pooling.feasibility import falls_back_to_z
 from sleepmeta.pooling.kernels.batch import (
     CONV, FALLBACK, ITERS, LL_ML, LL_REML, Q, RSS, SE, TAU2, TRP, fit_members,
 )
-
-TESTS = ("z", "knha")
+from sleepmeta.pooling.heterogeneity import i2_h2_from_q, i2_h2_from_tau2
+from sleepmeta.pooling.registry import ESTIMATOR_INFO, Control
 
 
 @dataclass
 class BatchFit:
-    """Arrays for a batch of fitted models (leading axis = analysis)."""
+    """Arrays for a batch of fitted models (leading axis = analysis).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> fit = fit_batch(np.array([[0.2, 0.4]]), np.array([[0.01, 0.01]]),
+    ...                 np.ones((1, 2), bool), np.ones((1, 2, 1)), method="FE")
+    >>> round(float(fit.estimate[0]), 4), fit.converged.tolist()
+    (0.3, [True])
+    """
 
     method: str
     test: str
@@ -70,6 +79,8 @@ class BatchFit:
     iterations: np.ndarray
     fallback: np.ndarray  # Fisher scoring converged only with metafor's stepadj=0.5 remedy
     btt: np.ndarray = field(default_factory=lambda: np.array([0]))
+    z_fallback: np.ndarray | None = None  # k = 1 under a residual-df test: z used (metafor)
+    notes: dict = field(default_factory=dict)  # member -> note, filled by the public entry points
     vi: np.ndarray | None = field(default=None, repr=False)  # (B or 1, k), for ``weights``
     mask: np.ndarray | None = field(default=None, repr=False)
 
@@ -118,14 +129,6 @@ class BatchFit:
         return self.estimate + self.crit * np.sqrt(self.se**2 + self.tau2)
 
 
-def check_options(method: str, test: str) -> None:
-    """Raise :class:`UnknownOptionError` for an unknown estimator or test."""
-    if method not in ESTIMATORS:
-        raise unknown_option("method", method, ESTIMATORS)
-    if test not in TESTS:
-        raise unknown_option("test", test, TESTS)
-
-
 def fit_batch(
     yi: np.ndarray,
     vi: np.ndarray,
@@ -136,19 +139,32 @@ def fit_batch(
     test: str = "z",
     level: float = 0.95,
     intercept: bool = True,
+    control: Control | None = None,
 ) -> BatchFit:
     """Fit B random- or common-effects (meta-regression) models at once.
 
-    Inputs are trusted: validated ``(B or 1, k)`` arrays (entries outside
-    the mask are never read), a ``(B, k)`` mask, ``X`` of shape
-    ``(B or 1, k, p)`` of full column rank on each analysis's studies, and
-    every analysis with ``k > p`` (``k >= 1`` for ``FE``). ``intercept``
-    says whether column 0 of ``X`` is an intercept (then the omnibus test
-    QM leaves it out, as metafor does). Steps 1, 2 and 4 run in the
-    compiled kernel (:mod:`.kernels.batch`); the inference step 3
-    (:func:`_inference`) works on whole arrays.
+    Inputs are trusted: validated ``(B, k)`` arrays (masked entries any
+    finite value), ``X`` of shape ``(B or 1, k, p)`` of full column rank on
+    each analysis's studies, names from :mod:`.registry`, and every analysis
+    feasible by :mod:`.feasibility` (``k > p``, ``k >= 1`` for ``FE``).
+    ``intercept`` says whether column 0 of ``X`` is an intercept (then the
+    omnibus test QM leaves it out, as metafor does). ``control`` is
+    metafor's ``control=`` for the iterative estimators (see
+    :class:`.registry.Control`; ``None``: metafor's defaults with its
+    halved-step remedy). A one-study member under a residual-df test
+    (``knha``) gets a z test, as metafor's ``k = 1`` rule; ``z_fallback``
+    flags it.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> yi = np.array([[0.1, 0.3, 0.5], [0.4, 0.0, 0.0]])
+    >>> vi = np.array([[0.01, 0.02, 0.03], [0.04, 1.0, 1.0]])
+    >>> mask = np.array([[True, True, True], [True, False, False]])
+    >>> fit = fit_batch(yi, vi, mask, np.ones((1, 3, 1)), method="FE", test="knha")
+    >>> fit.k.tolist(), fit.z_fallback.tolist(), round(float(fit.se[1]), 4)
+    ([3, 1], [False, True], 0.2)
     """
-    check_options(method, test)
     mask = np.asarray(mask, bool)
     X = np.asarray(X, float)
     yi, vi = np.asarray(yi, float), np.asarray(vi, float)
@@ -158,7 +174,7 @@ def fit_batch(
     arrays = None
     for sl in _chunks(B):  # each chunk's results go straight into the batch's arrays
         part = _fit_chunk(_rows(yi, sl), _rows(vi, sl), mask[sl], _rows(X, sl), method, test,
-                          level, intercept)
+                          level, intercept, control)
         if arrays is None and sl.stop == B:
             arrays = part
             break
@@ -187,10 +203,23 @@ def _rows(a: np.ndarray, sl: slice) -> np.ndarray:
     return a if a.shape[0] == 1 else a[sl]
 
 
-def _fit_chunk(yi, vi, mask, X, method, test, level, intercept) -> dict:
+def _kernel_control(control: Control | None) -> tuple:
+    """``(threshold, maxiter, stepadj, fallback maxiter, fallback stepadj)`` for the kernel.
+
+    ``control=None``: metafor's defaults with its halved-step remedy (read from
+    :mod:`.estimators` at each fit); an explicit control is used as given, with
+    no remedy (fallback maxiter -1), as metafor does.
+    """
+    if control is None:
+        con, fb = _est.DEFAULT_CONTROL, _est.FALLBACK_CONTROL
+        return con.threshold, con.maxiter, con.stepadj, fb.maxiter, fb.stepadj
+    return control.threshold, control.maxiter, control.stepadj, -1, 1.0
+
+
+def _fit_chunk(yi, vi, mask, X, method, test, level, intercept, control) -> dict:
     """Steps 1-5 for one chunk of the batch: the kernel, then whole-array inference."""
-    maxiter, fb_maxiter = iteration_limits()
-    out, beta, A = fit_members(ESTIMATORS[method], yi, vi, mask, X, maxiter, fb_maxiter)
+    out, beta, A = fit_members(_est.KERNEL_CODES[method], yi, vi, mask, X,
+                               *_kernel_control(control))
     k = mask.sum(axis=1)
     p = X.shape[-1]
     tau2 = out[TAU2]
@@ -198,7 +227,7 @@ def _fit_chunk(yi, vi, mask, X, method, test, level, intercept) -> dict:
     # one errstate for the whole step: se = 0 only when s² = 0 (metafor: z = ±Inf), and members
     # that did not converge carry NaN
     with np.errstate(divide="ignore", invalid="ignore"):
-        inf = _inference(beta, A, out[RSS], kp, test, level, intercept)
+        inf = _inference(beta, A, out[RSS], kp, k, test, level, intercept)
         q, q_p, i2, h2, vt = _heterogeneity(out[Q], out[TRP], kp, tau2, method)
     return dict(k=k, beta=beta, tau2=tau2, tau2_se=out[SE], q=q, q_df=kp, q_pvalue=q_p, i2=i2,
                 h2=h2, vt=vt, ll_ml=out[LL_ML], ll_reml=out[LL_REML],
@@ -206,33 +235,39 @@ def _fit_chunk(yi, vi, mask, X, method, test, level, intercept) -> dict:
                 fallback=out[FALLBACK].astype(bool), **inf)
 
 
-def _inference(beta, A, rss, kp, test, level, intercept) -> dict:
+def _inference(beta, A, rss, kp, k, test, level, intercept) -> dict:
     """Step 3: standard errors, tests, CIs and the omnibus test of each member.
 
     ``A = (X'WX)^-1`` at tau²; ``rss`` the weighted residual sum of squares
     there (Knapp–Hartung's ``s² = rss/(k-p)``). One branch per test; a new
-    test adds a branch giving ``vb``, ``crit``, ``df`` and the p-values.
+    test adds a branch giving ``vb``, ``crit``, ``df`` and the p-values. A
+    one-study member under a residual-df test gets a z test (metafor's
+    ``k = 1`` rule), flagged in ``z_fallback``.
     """
     p = beta.shape[1]
     alpha = 1 - level
-    btt = np.arange(1 if (intercept and p > 1) else 0, p)
-    m = btt.size
+    z1 = falls_back_to_z(k, test)
     if test == "knha":
         s2w = np.where(rss <= np.finfo(float).eps, 0.0, rss / kp)
+        s2w = np.where(z1, 1.0, s2w)
         vb = A * s2w[:, None, None]
     else:
         s2w = np.ones(rss.shape)
         vb = A
     se_beta = np.sqrt(vb[:, 0, 0, None] if p == 1 else np.einsum("bii->bi", vb))
     stat = beta / se_beta  # se = 0 only when s2w = 0 (metafor: z = ±Inf)
+    btt = np.arange(1 if (intercept and p > 1) else 0, p)
+    m = btt.size
     qm = _wald(beta[:, btt], vb[:, btt][:, :, btt])
     # scipy.special's distribution functions (the ones scipy.stats calls), without its overhead
     if test == "knha":
-        df = kp
-        crit = special.stdtrit(df, 1 - alpha / 2)
-        pval = 2 * special.stdtr(df[:, None], -np.abs(stat))
+        df = np.where(z1, np.nan, kp)
+        crit = np.where(z1, -special.ndtri(alpha / 2), special.stdtrit(df, 1 - alpha / 2))
+        pval = np.where(z1[:, None], 2 * special.ndtr(-np.abs(stat)),
+                        2 * special.stdtr(df[:, None], -np.abs(stat)))
         qm = qm / m
-        qm_p = special.fdtrc(m, df, qm) if m else np.ones_like(qm)
+        qm_p = np.where(z1, special.chdtrc(m, qm * m), special.fdtrc(m, df, qm)) if m \
+            else np.ones_like(qm)
     else:
         df = np.full(rss.shape, np.nan)
         crit = np.full(rss.shape, -special.ndtri(alpha / 2))
@@ -244,7 +279,7 @@ def _inference(beta, A, rss, kp, test, level, intercept) -> dict:
     return dict(vb=vb, se_beta=se_beta, stat_beta=stat, pval_beta=pval,
                 ci_low_beta=beta - crit[:, None] * se_beta,
                 ci_high_beta=beta + crit[:, None] * se_beta, qm=qm, qm_m=m, qm_pvalue=qm_p,
-                df=df, crit=crit, s2w=s2w, btt=btt)
+                df=df, crit=crit, s2w=s2w, btt=btt, z_fallback=z1)
 
 
 def _wald(b: np.ndarray, V: np.ndarray) -> np.ndarray:
@@ -275,10 +310,10 @@ def _heterogeneity(qraw, trp, kp, tau2, method: str):
     q = np.where(has_df, np.maximum(0, qraw), 0.0)
     q_p = np.where(has_df, special.chdtrc(np.where(has_df, kp, 1), q), 1.0)
     vt = np.where(has_df, kp / trp, 0.0)
-    if method == "FE":
-        i2 = np.where(has_df & (q > 0), np.maximum(0, 100 * (q - kp) / q), 0.0)
-        h2 = np.where(has_df, q / kp, 1.0)
+    if ESTIMATOR_INFO[method].estimates_tau2:
+        i2, h2 = i2_h2_from_tau2(tau2, vt)
     else:
-        i2 = np.where(has_df, 100 * tau2 / (vt + tau2), 0.0)
-        h2 = np.where(has_df, tau2 / vt + 1, 1.0)
+        i2, h2 = i2_h2_from_q(q, kp)
+    i2 = np.where(has_df, i2, 0.0)
+    h2 = np.where(has_df, h2, 1.0)
     return q, q_p, i2, h2, vt

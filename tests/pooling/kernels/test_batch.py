@@ -89,9 +89,10 @@ def test_issue_18_two_study_example_returns():
 
 def test_nonconvergence_reported_the_same_alone_and_in_a_batch(monkeypatch):
     import sleepmeta.pooling.estimators as est
+    from sleepmeta.pooling.registry import Control
 
-    monkeypatch.setattr(est, "MAXITER", 1)
-    monkeypatch.setattr(est, "FALLBACK_MAXITER", 1)
+    monkeypatch.setattr(est, "DEFAULT_CONTROL", Control(maxiter=1))
+    monkeypatch.setattr(est, "FALLBACK_CONTROL", Control(maxiter=1, stepadj=0.5))
     rng = np.random.default_rng(3)
     vi = rng.uniform(0.01, 0.5, (4, 8))
     yi = rng.normal(0.0, np.sqrt(vi + 0.5))

@@ -62,7 +62,7 @@ def _gather(b, yi, vi, mask, X, vec, Xc):
 
 
 @njit(cache=True, error_model="numpy")
-def fit_range(lo, hi, code, yi, vi, mask, X, maxiter, fb_maxiter, out, beta, vb):
+def fit_range(lo, hi, code, yi, vi, mask, X, ctl, out, beta, vb):
     """Fit analyses ``lo .. hi - 1`` (see module docstring)."""
     k = mask.shape[1]
     p = X.shape[2]
@@ -75,7 +75,7 @@ def fit_range(lo, hi, code, yi, vi, mask, X, maxiter, fb_maxiter, out, beta, vb)
     tmp = np.empty(k)
     for b in range(lo, hi):
         n = _gather(b, yi, vi, mask, X, vec, Xc)
-        t, se, ok, it, fb = tau2_member(code, Xc, maxiter, fb_maxiter, n, p, vec, mats, bw, st, tmp)
+        t, se, ok, it, fb = tau2_member(code, Xc, ctl, n, p, vec, mats, bw, st, tmp)
         out[SE, b], out[ITERS, b], out[FALLBACK, b] = se, it, fb
         if not math.isfinite(t):  # the estimator could not proceed: nothing else is defined
             ok = False
@@ -104,11 +104,11 @@ def fit_range(lo, hi, code, yi, vi, mask, X, maxiter, fb_maxiter, out, beta, vb)
 
 
 @njit(parallel=True, cache=True, error_model="numpy")
-def _fit_parallel(nchunks, code, yi, vi, mask, X, maxiter, fb_maxiter, out, beta, vb):
+def _fit_parallel(nchunks, code, yi, vi, mask, X, ctl, out, beta, vb):
     B = mask.shape[0]
     for c in prange(nchunks):
-        fit_range(c * B // nchunks, (c + 1) * B // nchunks, code, yi, vi, mask, X, maxiter,
-                  fb_maxiter, out, beta, vb)
+        fit_range(c * B // nchunks, (c + 1) * B // nchunks, code, yi, vi, mask, X, ctl, out,
+                  beta, vb)
 
 
 def _chunks(B: int) -> int:
@@ -120,15 +120,22 @@ def _prepare(yi, vi, mask, X):
             np.ascontiguousarray(mask, dtype=np.bool_), np.ascontiguousarray(X, dtype=np.float64))
 
 
-def fit_members(code: int, yi, vi, mask, X, maxiter: int, fb_maxiter: int):
-    """Run the fit kernel on a batch: ``(out, beta, vb)`` (see module docstring)."""
+def fit_members(code: int, yi, vi, mask, X, threshold: float, maxiter: int, stepadj: float,
+                fb_maxiter: int, fb_stepadj: float):
+    """Run the fit kernel on a batch: ``(out, beta, vb)`` (see module docstring).
+
+    The control of the iterative estimators: ``threshold``, ``maxiter`` and
+    ``stepadj`` (metafor's ``control=``), and the halved-step remedy's
+    ``fb_maxiter``, ``fb_stepadj`` (``fb_maxiter < 0``: no remedy).
+    """
     yi, vi, mask, X = _prepare(yi, vi, mask, X)
     B, k = mask.shape
     p = X.shape[2]
     out = np.empty((NOUT, B))
     beta = np.empty((B, p))
     vb = np.empty((B, p, p))
-    args = (code, yi, vi, mask, X, int(maxiter), int(fb_maxiter), out, beta, vb)
+    ctl = np.array([threshold, maxiter, stepadj, fb_maxiter, fb_stepadj], dtype=np.float64)
+    args = (code, yi, vi, mask, X, ctl, out, beta, vb)
     if B < SERIAL_BELOW:
         fit_range(0, B, *args)
     else:

@@ -33,10 +33,9 @@ from numba import njit
 from sleepmeta.pooling.kernels.wls import fit, tr_pd, tr_pdp, tr_pdpd
 from sleepmeta.pooling.zeroin import DEFAULT_TOL, SEARCH, brent_accept, brent_propose, brent_start
 
-THRESHOLD = 1e-5  # metafor's convergence threshold for Fisher scoring
 TAU2_MAX = 100.0  # metafor's upper bound of the PM search, max(100, 10 mad(yi)²)
 LOG_2PI = math.log(2 * math.pi)
-FE, DL, HE, HS, HSK, SJ, ML, REML, EB, PM = range(10)  # estimator codes (see estimators.CODES)
+FE, DL, HE, HS, HSK, SJ, ML, REML, EB, PM = range(10)  # codes: estimators.KERNEL_CODES
 W, E, TMP, ONE, Y, YC, V, SUM = range(8)  # rows of the vector workspace
 NVEC = 8
 
@@ -148,8 +147,8 @@ def _step(code, X, t, n, p, vec, mats, beta):
 
 
 @njit(cache=True, error_model="numpy")
-def _iterate(code, X, start, stepadj, maxiter, n, p, vec, mats, beta):
-    """Scoring steps until the change is at most ``THRESHOLD``: ``(tau2, iterations, converged)``."""
+def _iterate(code, X, start, stepadj, maxiter, threshold, n, p, vec, mats, beta):
+    """Scoring steps until the change is at most ``threshold``: ``(tau2, iterations, converged)``."""
     cur = start
     iters = 0
     for _ in range(maxiter + 1):
@@ -161,7 +160,7 @@ def _iterate(code, X, start, stepadj, maxiter, n, p, vec, mats, beta):
         cur = cur + adj
         if not math.isfinite(cur):
             return cur, iters, False
-        if abs(adj) <= THRESHOLD:
+        if abs(adj) <= threshold:
             return cur, iters, True
     return cur, iters, False
 
@@ -230,22 +229,25 @@ def logdet_of(M, p, L):
 
 
 @njit(cache=True, error_model="numpy")
-def _scoring(code, X, maxiter, fb_maxiter, n, p, vec, mats, beta):
+def _scoring(code, X, ctl, n, p, vec, mats, beta):
     """Fisher scoring from the truncated HE estimate, with metafor's halved-step remedy.
 
-    A member that does not converge in ``maxiter`` full steps (the algorithm
-    can oscillate) is run again from the start with every step halved and up
-    to ``fb_maxiter`` iterations (metafor's ``control=list(stepadj=0.5,
-    maxiter=1000)``) and flagged as a fallback.
+    ``ctl = (threshold, maxiter, stepadj, fallback maxiter, fallback stepadj)``.
+    A member that does not converge in ``maxiter`` steps (the algorithm can
+    oscillate) is run again from the start with the fallback control
+    (metafor's ``control=list(stepadj=0.5, maxiter=1000)``) and flagged as a
+    fallback — unless the fallback maxiter is negative (an explicit control
+    is used as given, as metafor does).
     """
     start = _he_raw(X, n, p, vec, mats, beta)
     if not math.isfinite(start):
         return start, 0, False, False
     start = max(0.0, start)
-    t, it, ok = _iterate(code, X, start, 1.0, maxiter, n, p, vec, mats, beta)
-    if ok:
-        return t, it, True, False
-    t, it, ok = _iterate(code, X, start, 0.5, fb_maxiter, n, p, vec, mats, beta)
+    threshold = ctl[0]
+    t, it, ok = _iterate(code, X, start, ctl[2], int(ctl[1]), threshold, n, p, vec, mats, beta)
+    if ok or ctl[3] < 0:
+        return t, it, ok, False
+    t, it, ok = _iterate(code, X, start, ctl[4], int(ctl[3]), threshold, n, p, vec, mats, beta)
     return t, it, ok, True
 
 
@@ -288,7 +290,7 @@ def root_of_q(X, yrow, target, lo, hi, f_lo, f_hi, maxiter, n, p, vec, mats, bet
 
 
 @njit(cache=True, error_model="numpy")
-def tau2_member(code, X, maxiter, fb_maxiter, n, p, vec, mats, beta, st, tmp):
+def tau2_member(code, X, ctl, n, p, vec, mats, beta, st, tmp):
     """tau² of one analysis: ``(tau2, se, converged, iterations, fallback)``."""
     kp = float(n - p)
     one, v = vec[ONE], vec[V]
@@ -327,15 +329,15 @@ def tau2_member(code, X, maxiter, fb_maxiter, n, p, vec, mats, beta, st, tmp):
                                  + 2 * t * t * tr_pdpd(X, w, one, n, p, A, vec[TMP], mats))
         return t, math.sqrt(var), True, 0, False
     if code == PM:
-        t, it, ok = _pm(X, maxiter, n, p, vec, mats, beta, st, tmp)
+        t, it, ok = _pm(X, int(ctl[1]), n, p, vec, mats, beta, st, tmp)
         return t, _eb_pm_se(t, n, p, vec), ok, it, False
-    t, it, ok, fb = _scoring(code, X, maxiter, fb_maxiter, n, p, vec, mats, beta)
+    t, it, ok, fb = _scoring(code, X, ctl, n, p, vec, mats, beta)
     if not ok:
         return t, math.nan, False, it, fb
     if code == EB:
         return t, _eb_pm_se(t, n, p, vec), True, it, fb
     restricted = code == REML
-    if t > THRESHOLD:  # metafor's ll0check: tau² = 0 with a higher likelihood wins
+    if t > ctl[0]:  # metafor's ll0check: tau² = 0 with a higher likelihood wins
         ll0 = _loglik(X, 0.0, restricted, n, p, vec, mats, beta)
         ll = _loglik(X, t, restricted, n, p, vec, mats, beta)
         if ll0 - ll > DEFAULT_TOL:
