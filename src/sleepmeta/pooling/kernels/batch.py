@@ -127,6 +127,15 @@ def fit_members(code: int, yi, vi, mask, X, threshold: float, maxiter: int, step
     The control of the iterative estimators: ``threshold``, ``maxiter`` and
     ``stepadj`` (metafor's ``control=``), and the halved-step remedy's
     ``fb_maxiter``, ``fb_stepadj`` (``fb_maxiter < 0``: no remedy).
+
+    Examples
+    --------
+    >>> yi, vi = np.array([[0.1, 0.3, 0.5]]), np.array([[0.01, 0.02, 0.04]])
+    >>> out, beta, vb = fit_members(1, yi, vi, np.ones((1, 3), bool), np.ones((1, 3, 1)),
+    ...                             1e-5, 100, 1.0, 1000, 0.5)   # code 1: DerSimonian-Laird
+    >>> # by hand: w = 100, 50, 25; Q = 3.7143; tr(P) = 175 - 13125/175 = 100; (Q - 2)/tr(P)
+    >>> round(float(out[TAU2, 0]), 6)
+    0.017143
     """
     yi, vi, mask, X = _prepare(yi, vi, mask, X)
     B, k = mask.shape
@@ -185,7 +194,19 @@ def _qprofile_parallel(nchunks, yi, vi, mask, X, tau2, crit_l, crit_u, maxiter, 
 
 
 def qprofile_members(yi, vi, mask, X, tau2, crit_l, crit_u, maxiter: int = 1000):
-    """Q-profile limits for a batch: ``(lower, upper, capped)``."""
+    """Q-profile limits for a batch: ``(lower, upper, capped)``.
+
+    ``crit_l``, ``crit_u`` are the lower and upper ``alpha/2`` quantiles of
+    chi² with ``k - p`` df (see :func:`sleepmeta.pooling.qprofile.tau2_ci_batch`).
+
+    Examples
+    --------
+    >>> yi, vi = np.array([[0.1, 0.12, 0.09, 0.11]]), np.full((1, 4), 0.04)
+    >>> lo, hi, capped = qprofile_members(yi, vi, np.ones((1, 4), bool), np.ones((1, 4, 1)),
+    ...                                   np.zeros(1), np.array([0.2158]), np.array([9.3484]))
+    >>> float(lo[0]), float(hi[0])   # Q(0) = 0.0125 is below both quantiles: the null set {0}
+    (0.0, 0.0)
+    """
     yi, vi, mask, X = _prepare(yi, vi, mask, X)
     B = mask.shape[0]
     out = np.empty((3, B))
