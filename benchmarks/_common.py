@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import statistics
 import subprocess
 import time
+from dataclasses import dataclass
 
 from rich.console import Console
 from rich.table import Table
@@ -19,6 +22,50 @@ def best_of(func, repeat: int = 5, number: int = 1) -> float:
             func()
         best = min(best, (time.perf_counter() - t0) / number)
     return best
+
+
+@dataclass
+class Timing:
+    """Per-call times of several runs: wall and CPU (all threads), min and median (seconds)."""
+
+    wall_min: float
+    wall_med: float
+    cpu_min: float
+    cpu_med: float
+
+    def cells(self) -> list[str]:
+        return [f"{fmt_time(self.wall_min)} / {fmt_time(self.wall_med)}",
+                f"{fmt_time(self.cpu_min)} / {fmt_time(self.cpu_med)}"]
+
+
+def measure(func, repeat: int = 7, number: int = 1) -> Timing:
+    """Run ``func`` ``number`` times per run, ``repeat`` runs; per-call wall and CPU times.
+
+    CPU time is the process's (all threads: a parallel kernel's CPU can exceed
+    its wall time). The machine is shared, so the median says how noisy it was.
+    """
+    walls, cpus = [], []
+    for _ in range(repeat):
+        c0, t0 = time.process_time(), time.perf_counter()
+        for _ in range(number):
+            func()
+        walls.append((time.perf_counter() - t0) / number)
+        cpus.append((time.process_time() - c0) / number)
+    return Timing(min(walls), statistics.median(walls), min(cpus), statistics.median(cpus))
+
+
+def load_note() -> str:
+    """Cores and load average, printed beside every table (the machine is shared)."""
+    one, five, _ = os.getloadavg()
+    return f"{os.cpu_count()} cores, load average {one:.1f} (1 min) / {five:.1f} (5 min)"
+
+
+def pymare_available() -> bool:
+    try:
+        import pymare  # noqa: F401
+    except ImportError:
+        return False
+    return True
 
 
 def metafor_available() -> bool:

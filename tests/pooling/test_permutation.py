@@ -120,3 +120,19 @@ def test_approximate_matches_permutest_within_binomial_error(ref):
     assert abs(perm.qm_pvalue - r["QMp"].iloc[0]) < _tol(r["QMp"].iloc[0])
     for ours, theirs in zip(perm.pvalues, r["p"]):
         assert abs(ours - theirs) < _tol(theirs)
+
+
+def test_permuted_models_that_never_fit_end_in_an_error_not_a_loop(monkeypatch):
+    # issue 18 (bounded work): the approximate test redraws permuted models that fail; when
+    # none can be fitted it must stop with ConvergenceError instead of drawing forever
+    import sleepmeta.pooling.estimators as est
+    from sleepmeta.errors import ConvergenceError
+    from sleepmeta.pooling.registry import Control
+    from tests._bcg import bcg_frame
+
+    d = bcg_frame()
+    res = meta_analysis(d.yi.to_numpy(), d.vi.to_numpy(), mods="~ ablat", data=d)
+    monkeypatch.setattr(est, "DEFAULT_CONTROL", Control(maxiter=0))
+    monkeypatch.setattr(est, "FALLBACK_CONTROL", Control(maxiter=0))
+    with pytest.raises(ConvergenceError, match="permuted models could be fitted"):
+        res.permutation_test(n=50, seed=1)

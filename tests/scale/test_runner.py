@@ -211,3 +211,17 @@ def test_draws_outside_the_engine_range_count_as_failures():
                                    "sd": 1e-300}}, progress=False)
     fail = res[res.performance == "failure_rate"].iloc[0]
     assert fail["estimate"] == 1.0 and fail["n_failed"] == 6
+
+
+def test_huge_tau2_counts_failures_instead_of_hanging():
+    # issue 18: tau2 = 1e300 (accepted by the grid check) made REML's Fisher scoring spin
+    # forever on an infinite step; every iteration is bounded, so the fits that cannot
+    # proceed are counted in n_failed
+    res = simulate({"conditions": {"measure": "MD", "k": 5, "effect": 0.0, "tau2": 1e300,
+                                   "n": 50}},
+                   replicates=60, seed=1, estimators=["REML", "ML"], tests=["z"],
+                   progress=False)
+    for est in ("REML", "ML"):
+        row = _row(res, est, "z", "failure_rate")
+        assert row["n_failed"] + row["n_sim"] == 60
+        assert row["n_failed"] > 0

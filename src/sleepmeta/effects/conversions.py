@@ -12,7 +12,7 @@ All functions work element-wise on arrays.
 from __future__ import annotations
 
 import numpy as np
-from scipy.stats import norm, t
+from scipy.special import ndtri, stdtrit
 
 from sleepmeta.errors import InputError
 
@@ -87,8 +87,8 @@ def mean_sd_from_median(median, n, *, q1=None, q3=None, minimum=None, maximum=No
         raise InputError("give q1 and q3 together")
     if not (has_range or has_iqr):
         raise InputError("give minimum and maximum, or q1 and q3, or all four")
-    xi = 2 * norm.ppf((n - 0.375) / (n + 0.25))
-    eta = 2 * norm.ppf((0.75 * n - 0.125) / (n + 0.25))
+    xi = 2 * ndtri((n - 0.375) / (n + 0.25))
+    eta = 2 * ndtri((0.75 * n - 0.125) / (n + 0.25))
     if has_range:
         a, b = _arr("minimum", minimum), _arr("maximum", maximum)
     if has_iqr:
@@ -117,11 +117,11 @@ def _critical(level: float, df) -> np.ndarray:
         raise InputError(f"level must be in (0, 1), got {level!r}")
     q = 0.5 + level / 2
     if df is None:
-        return norm.ppf(q)
+        return ndtri(q)
     df = _arr("df", df)
     if np.any(df <= 0):
         raise InputError(f"df must be > 0, got {df!r}")
-    return t.ppf(q, df)
+    return stdtrit(df, q)
 
 
 def se_from_ci(low, high, level: float = 0.95, log: bool = False, df=None):

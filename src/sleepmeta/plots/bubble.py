@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
-from scipy import stats
+from scipy import special
 
 from sleepmeta.errors import InputError, unknown_option
 from sleepmeta.plots._style import (
@@ -150,5 +150,6 @@ def prediction_band(result, j: int, n: int = GRID):
     pred = Xg @ b
     se = np.sqrt(np.einsum("ij,jk,ik->i", Xg, V, Xg))
     alpha = 1 - result.level
-    crit = stats.norm.isf(alpha / 2) if result.df is None else stats.t.isf(alpha / 2, result.df)
+    crit = (-special.ndtri(alpha / 2) if result.df is None
+            else -special.stdtrit(result.df, alpha / 2))
     return grid, pred, pred - crit * se, pred + crit * se

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch, Polygon
-from scipy import stats
+from scipy import special
 
 from sleepmeta.errors import InputError
 from sleepmeta.plots._style import (
@@ -75,7 +75,7 @@ def funnel_plot(result, *, contours=False, trimfill=None, transform="auto", titl
     filled = _filled(trimfill)
     se_all = np.concatenate([se, filled[1]]) if filled is not None else se
     top = float(np.max(se_all)) * 1.05 if se_all.size else 1.0
-    crit = stats.norm.isf((1 - result.level) / 2)
+    crit = -special.ndtri((1 - result.level) / 2)
     centre = float(result.estimate)
     f = np.exp if back else (lambda v: np.asarray(v, float))
 
@@ -84,11 +84,11 @@ def funnel_plot(result, *, contours=False, trimfill=None, transform="auto", titl
         ax.set_xscale("log")
     xs = [yi, [centre - crit * top, centre + crit * top]]
     if contours:
-        zmax = stats.norm.isf(CONTOURS[0][0] / 2)
+        zmax = -special.ndtri(CONTOURS[0][0] / 2)
         xs.append([-zmax * top, zmax * top])
         ax.set_facecolor(BACKGROUND)
         for p, colour in CONTOURS:
-            z = stats.norm.isf(p / 2)
+            z = -special.ndtri(p / 2)
             ax.add_patch(Polygon(np.column_stack([f([0.0, -z * top, z * top]), [0, top, top]]),
                                  closed=True, facecolor=colour, edgecolor="none", zorder=0,
                                  gid=f"contour-{p:.2f}"))

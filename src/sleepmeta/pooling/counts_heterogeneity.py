@@ -18,7 +18,7 @@ H2 = 1``.
 from __future__ import annotations
 
 import numpy as np
-from scipy.stats import chi2
+from scipy.special import chdtrc
 
 from sleepmeta.effects.binary import MEASURES as TABLE_MEASURES
 from sleepmeta.effects.binary import continuity_correct
@@ -77,7 +77,7 @@ def summarise_q(q, k_yi, estimable=None):
     safe_df = np.where(several, df, 1)
     i2, h2 = i2_h2_from_q(q, safe_df)
     q_out = np.where(several, q, 0.0)
-    pval = np.where(several, chi2.sf(q, safe_df), 1.0)
+    pval = np.where(several, chdtrc(safe_df, q), 1.0)
     i2 = np.where(several, i2, 0.0)
     h2 = np.where(several, h2, 1.0)
     if estimable is not None:
@@ -178,6 +178,6 @@ def breslow_day(a, b, c, d, n, mask, beta):
     out = []
     for stat in (bd, ta):
         stat = np.where(est, stat, np.nan)
-        pval = np.where(est & (k_pos > 1), chi2.sf(np.where(est, stat, 0.0), df), np.nan)
+        pval = np.where(est & (k_pos > 1), chdtrc(df, np.where(est, stat, 0.0)), np.nan)
         out += [stat, pval]
     return tuple(out)

@@ -28,9 +28,11 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import special
 
-from sleepmeta.pooling.estimators import ESTIMATORS
-from sleepmeta.pooling.problem import Problem, loglik
+from sleepmeta.pooling import estimators as _est
 from sleepmeta.pooling.feasibility import falls_back_to_z
+from sleepmeta.pooling.kernels.batch import (
+    CONV, FALLBACK, ITERS, LL_ML, LL_REML, Q, RSS, SE, TAU2, TRP, fit_members,
+)
 from sleepmeta.pooling.heterogeneity import i2_h2_from_q, i2_h2_from_tau2
 from sleepmeta.pooling.registry import ESTIMATOR_INFO, TESTS, Control
 
@@ -74,7 +76,6 @@ class BatchFit:
     df: np.ndarray  # t/F denominator df (NaN for z)
     crit: np.ndarray
     s2w: np.ndarray  # Knapp-Hartung scale (1 for z)
-    weights: np.ndarray  # (B, k) 1/(vi + tau²), zero outside the mask
     ll_ml: np.ndarray
     ll_reml: np.ndarray
     converged: np.ndarray
@@ -83,6 +84,19 @@ class BatchFit:
     btt: np.ndarray = field(default_factory=lambda: np.array([0]))
     z_fallback: np.ndarray | None = None  # k = 1 under a residual-df test: z used (metafor)
     notes: dict = field(default_factory=dict)  # member -> note, filled by the public entry points
+    vi: np.ndarray | None = field(default=None, repr=False)  # (B or 1, k), for ``weights``
+    mask: np.ndarray | None = field(default=None, repr=False)
+
+    @property
+    def weights(self) -> np.ndarray:
+        """``(B, k)`` model weights ``1/(vi + tau²)``, zero outside the mask.
+
+        Computed when asked for (the same expression as the kernel's), so a
+        batch of a million analyses does not hold a second ``(B, k)`` array.
+        """
+        vi = np.broadcast_to(self.vi, self.mask.shape)
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            return np.where(self.mask, 1.0 / (vi + self.tau2[:, None]), 0.0)
 
     # the first coefficient (the pooled estimate of an intercept-only model)
     @property
@@ -155,65 +169,122 @@ def fit_batch(
     ([3, 1], [False, True], 0.2)
     """
     mask = np.asarray(mask, bool)
-    yi = np.where(mask, yi, 0.0)
-    vi = np.where(mask, vi, 1.0)
+    X = np.asarray(X, float)
+    yi, vi = np.asarray(yi, float), np.asarray(vi, float)
+    if yi.ndim == 1:
+        yi, vi = yi[None], vi[None]
+    B = mask.shape[0]
+    arrays = None
+    for sl in _chunks(B):  # each chunk's results go straight into the batch's arrays
+        part = _fit_chunk(_rows(yi, sl), _rows(vi, sl), mask[sl], _rows(X, sl), method, test,
+                          level, intercept, control)
+        if arrays is None and sl.stop == B:
+            arrays = part
+            break
+        if arrays is None:
+            arrays = {name: a if name in _PER_MODEL else np.empty((B,) + a.shape[1:], a.dtype)
+                      for name, a in part.items()}
+        for name, a in part.items():
+            if name not in _PER_MODEL:
+                arrays[name][sl] = a
+    qm_m = int(arrays.pop("qm_m"))
+    return BatchFit(method=method, test=test, level=level, p=X.shape[-1], vi=vi, mask=mask,
+                    qm_df=(qm_m, arrays["df"] if TESTS[test].residual_df else None), **arrays)
+
+
+_PER_MODEL = ("btt", "qm_m")  # the same for every chunk
+CHUNK = 1 << 14  # analyses per pass: the temporaries of a pass stay in the cache, not in RAM
+
+
+def _chunks(B: int) -> list[slice]:
+    if B <= CHUNK:
+        return [slice(0, B)]
+    return [slice(lo, min(lo + CHUNK, B)) for lo in range(0, max(B, 1), CHUNK)]
+
+
+def _rows(a: np.ndarray, sl: slice) -> np.ndarray:
+    return a if a.shape[0] == 1 else a[sl]
+
+
+def _kernel_control(control: Control | None) -> tuple:
+    """``(threshold, maxiter, stepadj, fallback maxiter, fallback stepadj)`` for the kernel.
+
+    ``control=None``: metafor's defaults with its halved-step remedy (read from
+    :mod:`.estimators` at each fit); an explicit control is used as given, with
+    no remedy (fallback maxiter -1), as metafor does.
+    """
+    if control is None:
+        con, fb = _est.DEFAULT_CONTROL, _est.FALLBACK_CONTROL
+        return con.threshold, con.maxiter, con.stepadj, fb.maxiter, fb.stepadj
+    return control.threshold, control.maxiter, control.stepadj, -1, 1.0
+
+
+def _fit_chunk(yi, vi, mask, X, method, test, level, intercept, control) -> dict:
+    """Steps 1-5 for one chunk of the batch: the kernel, then whole-array inference."""
+    out, beta, A = fit_members(_est.KERNEL_CODES[method], yi, vi, mask, X,
+                               *_kernel_control(control))
     k = mask.sum(axis=1)
     p = X.shape[-1]
-    pr = Problem(X=X, yi=yi, vi=vi, mask=mask, k=k, p=p, control=control)
-
-    t2 = ESTIMATORS[method](pr)
-    tau2 = t2.tau2
-    fit = pr.fit(pr.inverse_weights(tau2), y=yi)
+    tau2 = out[TAU2]
     kp = (k - p).astype(float)
-    vb = fit.A.copy()
-    s2w = np.ones_like(tau2)
+    # one errstate for the whole step: se = 0 only when s² = 0 (metafor: z = ±Inf), and members
+    # that did not converge carry NaN
+    with np.errstate(divide="ignore", invalid="ignore"):
+        inf = _inference(beta, A, out[RSS], kp, k, test, level, intercept)
+        q, q_p, i2, h2, vt = _heterogeneity(out[Q], out[TRP], kp, tau2, method)
+    return dict(k=k, beta=beta, tau2=tau2, tau2_se=out[SE], q=q, q_df=kp, q_pvalue=q_p, i2=i2,
+                h2=h2, vt=vt, ll_ml=out[LL_ML], ll_reml=out[LL_REML],
+                converged=out[CONV].astype(bool), iterations=out[ITERS].astype(np.int64),
+                fallback=out[FALLBACK].astype(bool), **inf)
+
+
+def _inference(beta, A, rss, kp, k, test, level, intercept) -> dict:
+    """Step 3: standard errors, tests, CIs and the omnibus test of each member.
+
+    ``A = (X'WX)^-1`` at tau²; ``rss`` the weighted residual sum of squares
+    there (Knapp–Hartung's ``s² = rss/(k-p)``). One branch per test; a new
+    test adds a branch giving ``vb``, ``crit``, ``df`` and the p-values. A
+    one-study member under a residual-df test gets a z test (metafor's
+    ``k = 1`` rule), flagged in ``z_fallback``.
+    """
+    p = beta.shape[1]
+    alpha = 1 - level
     z1 = falls_back_to_z(k, test)
     rule = TESTS[test]
     if rule.scaled:
-        rss = fit.rss
-        with np.errstate(divide="ignore", invalid="ignore"):
-            s2w = np.where(rss <= np.finfo(float).eps, 0.0, rss / kp)
+        s2w = np.where(rss <= np.finfo(float).eps, 0.0, rss / kp)
         s2w = np.maximum(s2w, rule.scale_floor)  # adhoc: s² >= 1, as metafor
         s2w = np.where(z1, 1.0, s2w)
-        vb = vb * s2w[:, None, None]
-    se_beta = np.sqrt(np.einsum("bii->bi", vb))
-    with np.errstate(divide="ignore", invalid="ignore"):  # se = 0 only when s2w = 0 (metafor: z = ±Inf)
-        stat = fit.beta / se_beta
-    alpha = 1 - level
+        vb = A * s2w[:, None, None]
+    else:
+        s2w = np.ones(rss.shape)
+        vb = A
+    se_beta = np.sqrt(vb[:, 0, 0, None] if p == 1 else np.einsum("bii->bi", vb))
+    stat = beta / se_beta  # se = 0 only when s2w = 0 (metafor: z = ±Inf)
     btt = np.arange(1 if (intercept and p > 1) else 0, p)
     m = btt.size
-    qm = _wald(fit.beta[:, btt], vb[:, btt][:, :, btt])
+    qm = _wald(beta[:, btt], vb[:, btt][:, :, btt])
     # scipy.special's distribution functions (the ones scipy.stats calls), without its overhead
     if rule.residual_df:
         df = np.where(z1, np.nan, kp)
-        with np.errstate(invalid="ignore"):
-            crit = np.where(z1, -special.ndtri(alpha / 2), special.stdtrit(df, 1 - alpha / 2))
-            pval = np.where(z1[:, None], 2 * special.ndtr(-np.abs(stat)),
-                            2 * special.stdtr(df[:, None], -np.abs(stat)))
+        crit = np.where(z1, -special.ndtri(alpha / 2), special.stdtrit(df, 1 - alpha / 2))
+        pval = np.where(z1[:, None], 2 * special.ndtr(-np.abs(stat)),
+                        2 * special.stdtr(df[:, None], -np.abs(stat)))
         qm = qm / m
-        with np.errstate(invalid="ignore"):
-            qm_p = np.where(z1, special.chdtrc(m, qm * m), special.fdtrc(m, df, qm)) if m \
-                else np.ones_like(qm)
-        qm_df = (m, df)
+        qm_p = np.where(z1, special.chdtrc(m, qm * m), special.fdtrc(m, df, qm)) if m \
+            else np.ones_like(qm)
     else:
-        df = np.full_like(tau2, np.nan)
-        crit = np.full_like(tau2, -special.ndtri(alpha / 2))
+        df = np.full(rss.shape, np.nan)
+        crit = np.full(rss.shape, -special.ndtri(alpha / 2))
         pval = 2 * special.ndtr(-np.abs(stat))
-        qm_p = special.chdtrc(m, qm) if m else np.ones_like(qm)
-        qm_df = (m, None)
-    ci_low = fit.beta - crit[:, None] * se_beta
-    ci_high = fit.beta + crit[:, None] * se_beta
-
-    q, q_p, i2, h2, vt = _heterogeneity(pr, tau2, method)
-    ll_ml, ll_reml = loglik(pr, tau2, fit)
-    return BatchFit(
-        method=method, test=test, level=level, k=k, p=p, beta=fit.beta, vb=vb, se_beta=se_beta,
-        stat_beta=stat, pval_beta=pval, ci_low_beta=ci_low, ci_high_beta=ci_high, tau2=tau2,
-        tau2_se=t2.se, q=q, q_df=kp, q_pvalue=q_p, i2=i2, h2=h2, vt=vt, qm=qm, qm_df=qm_df,
-        qm_pvalue=qm_p, df=df, crit=crit, s2w=s2w, weights=fit.w, ll_ml=ll_ml, ll_reml=ll_reml,
-        converged=t2.converged, iterations=t2.iterations, fallback=t2.fallback, btt=btt,
-        z_fallback=z1,
-    )
+        # chi² with 1 df is Z², whose tail is 2 Phi(-sqrt(x)): the same number as chdtrc(1, x)
+        # (to rounding), which scipy computes ~100x more slowly for 1 df
+        qm_p = (2 * special.ndtr(-np.sqrt(qm)) if m == 1 else special.chdtrc(m, qm) if m
+                else np.ones_like(qm))
+    return dict(vb=vb, se_beta=se_beta, stat_beta=stat, pval_beta=pval,
+                ci_low_beta=beta - crit[:, None] * se_beta,
+                ci_high_beta=beta + crit[:, None] * se_beta, qm=qm, qm_m=m, qm_pvalue=qm_p,
+                df=df, crit=crit, s2w=s2w, btt=btt, z_fallback=z1)
 
 
 def _wald(b: np.ndarray, V: np.ndarray) -> np.ndarray:
@@ -238,19 +309,16 @@ def _wald(b: np.ndarray, V: np.ndarray) -> np.ndarray:
     return out
 
 
-def _heterogeneity(pr: Problem, tau2: np.ndarray, method: str):
+def _heterogeneity(qraw, trp, kp, tau2, method: str):
     """Q, its p-value, I², H² and the typical within-study variance (metafor's ``i2def = 1``)."""
-    kp = (pr.k - pr.p).astype(float)
     has_df = kp > 0
-    f = pr.fit(1 / pr.vi)
-    q = np.where(has_df, np.maximum(0, f.rss), 0.0)
+    q = np.where(has_df, np.maximum(0, qraw), 0.0)
     q_p = np.where(has_df, special.chdtrc(np.where(has_df, kp, 1), q), 1.0)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        vt = np.where(has_df, kp / f.tr_pd(pr.m), 0.0)
-        if ESTIMATOR_INFO[method].estimates_tau2:
-            i2, h2 = i2_h2_from_tau2(tau2, vt)
-        else:
-            i2, h2 = i2_h2_from_q(q, kp)
-        i2 = np.where(has_df, i2, 0.0)
-        h2 = np.where(has_df, h2, 1.0)
+    vt = np.where(has_df, kp / trp, 0.0)
+    if ESTIMATOR_INFO[method].estimates_tau2:
+        i2, h2 = i2_h2_from_tau2(tau2, vt)
+    else:
+        i2, h2 = i2_h2_from_q(q, kp)
+    i2 = np.where(has_df, i2, 0.0)
+    h2 = np.where(has_df, h2, 1.0)
     return q, q_p, i2, h2, vt

@@ -354,3 +354,10 @@ ESTIMATORS: dict[str, Callable[[Problem], Tau2Fit]] = {
     "PM": pm,
 }
 """Registry of tau² estimators keyed by metafor's abbreviations."""
+
+#: The estimators' branches in the compiled kernel that every fit runs
+#: (:func:`sleepmeta.pooling.kernels.tau2.tau2_member`): the same definitions as the
+#: functions above, which state them with their sources; the engine reads the
+#: controls above (``DEFAULT_CONTROL``, ``FALLBACK_CONTROL``) at each fit.
+KERNEL_CODES: dict[str, int] = {name: code for code, name in enumerate(
+    ("FE", "DL", "HE", "HS", "HSk", "SJ", "ML", "REML", "EB", "PM"))}

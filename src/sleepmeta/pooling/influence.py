@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy import special
 
 from sleepmeta.errors import ModelError
 from sleepmeta.pooling.members import fit_members
@@ -110,7 +110,7 @@ def influence(res) -> pd.DataFrame:
     with np.errstate(invalid="ignore"):
         influential = (
             (np.abs(dffits) > 3 * np.sqrt(p / (k - p)))
-            | (stats.chi2.cdf(cooks, p) > 0.5)
+            | (special.chdtr(p, cooks) > 0.5)
             | (hat > 3 * p / k)
             | np.any(np.abs(dfbetas) > 1, axis=1)
         )

@@ -18,7 +18,7 @@ probabilities, so it stays exact for larger n.
 from __future__ import annotations
 
 import numpy as np
-from scipy import stats
+from scipy import special
 
 
 def inversion_cdf(n: int) -> np.ndarray:
@@ -45,6 +45,8 @@ def kendall_test(x: np.ndarray, y: np.ndarray) -> tuple[float, float, bool]:
     """
     x, y = np.asarray(x, float), np.asarray(y, float)
     n = x.size
+    from scipy import stats  # only here: scipy.stats costs a noticeable import
+
     tau = float(stats.kendalltau(x, y).statistic)
     ties = min(np.unique(x).size, np.unique(y).size) < n
     if not ties:
@@ -71,4 +73,4 @@ def kendall_test(x: np.ndarray, y: np.ndarray) -> tuple[float, float, bool]:
     v2 = np.sum(xt * (xt - 1) * (xt - 2)) * np.sum(yt * (yt - 1) * (yt - 2))
     var_s = (v0 - vt - vu) / 18 + v1 / (2 * n * (n - 1)) + v2 / (9 * n * (n - 1) * (n - 2))
     z = s / np.sqrt(var_s)
-    return tau, float(2 * min(stats.norm.cdf(z), stats.norm.sf(z))), False
+    return tau, float(2 * min(special.ndtr(z), special.ndtr(-z))), False

@@ -33,11 +33,12 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from sleepmeta.errors import InputError, ModelError
+from sleepmeta.errors import ConvergenceError, InputError, ModelError
 from sleepmeta.pooling.engine import fit_batch
 
 COMPTOL = np.finfo(float).eps ** 0.5  # metafor's control$comptol
 MAX_EXACT = 2**20  # largest exact enumeration run in memory
+MAX_DRAWS = 10  # draws per permutation kept before giving up (fits that keep failing)
 
 
 @dataclass(frozen=True)
@@ -169,9 +170,14 @@ def permutation_test(res, n: int = 1000, seed=None, exact: bool = False) -> Perm
         n_used, dropped = exact_n, int((~keep).sum())
     else:
         stats_, qms = [np.asarray(res.coefficients["statistic"])[None]], [np.array([res.qm])]
-        have = 1
+        have, drawn = 1, 0
         while have < n:
             need = n - have
+            if drawn > MAX_DRAWS * n:  # bounded: a model that rarely fits must not loop forever
+                raise ConvergenceError(
+                    f"permutation_test: only {have - 1} of {drawn} permuted models could be "
+                    f"fitted with {res.method}; use another estimator or an exact test")
+            drawn += need
             if sign_flip:
                 s, q = _run(res, rng.choice([-1.0, 1.0], size=(need, res.k)), None)
             else:

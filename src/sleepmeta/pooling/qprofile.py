@@ -13,10 +13,13 @@ variance).
 from __future__ import annotations
 
 import numpy as np
-from scipy import stats
+from scipy import special
 
-from sleepmeta.pooling.problem import Problem, generalised_q, subset_problem
-from sleepmeta.pooling.zeroin import zeroin
+from sleepmeta.pooling.kernels.batch import qprofile_members
+from sleepmeta.pooling.problem import Problem
+
+
+MAXITER = 1000  # uniroot's iteration limit in confint.rma.uni
 
 
 def tau2_ci_batch(pr: Problem, tau2: np.ndarray, level: float = 0.95):
@@ -38,31 +41,8 @@ def tau2_ci_batch(pr: Problem, tau2: np.ndarray, level: float = 0.95):
     """
     alpha = 1 - level
     kp = (pr.k - pr.p).astype(float)
-    crit_u = stats.chi2.isf(alpha / 2, kp)
-    crit_l = stats.chi2.ppf(alpha / 2, kp)
-    hi = np.maximum(100.0, 10 * tau2)
-    lo = np.zeros_like(tau2)
-    q_lo = generalised_q(pr, lo, y=pr.yi)
-    q_hi = generalised_q(pr, hi, y=pr.yi)
-    upper = np.where(q_lo < crit_l, lo, hi)
-    lower = np.where(q_hi > crit_u, hi, lo)
-    capped = (q_lo >= crit_l) & (q_hi > crit_l)
-    find_u = (q_lo >= crit_l) & (q_hi <= crit_l)
-    find_l = (q_hi <= crit_u) & (q_lo >= crit_u)
-    upper[find_u] = _root(pr, np.flatnonzero(find_u), crit_l, lo, hi, q_lo, q_hi)
-    lower[find_l] = _root(pr, np.flatnonzero(find_l), crit_u, lo, hi, q_lo, q_hi)
-    return lower, upper, capped
-
-
-def _root(pr, idx, target, lo, hi, q_lo, q_hi):
-    if idx.size == 0:
-        return np.empty(0)
-    sub = subset_problem(pr, idx)
-    tgt = target[idx]
-
-    def f(x, j):
-        s = subset_problem(sub, j)
-        return generalised_q(s, x, y=s.yi) - tgt[j]
-
-    root, _, _ = zeroin(f, lo[idx], hi[idx], q_lo[idx] - tgt, q_hi[idx] - tgt, maxiter=1000)
-    return root
+    # chi² quantiles as scipy.stats.chi2 computes them: isf = chdtri, ppf = 2 gammaincinv(df/2, .)
+    crit_u = special.chdtri(kp, alpha / 2)
+    crit_l = 2 * special.gammaincinv(kp / 2, alpha / 2)
+    return qprofile_members(pr.yi, pr.vi, pr.mask, pr.X, np.asarray(tau2, float), crit_l, crit_u,
+                            MAXITER)

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy import special
 
 from sleepmeta.errors import ColumnError, InputError, ModelError
 from sleepmeta.pooling.engine import BatchFit, fit_batch
@@ -160,9 +160,9 @@ def predict(res, newdata=None, *, intercept: bool = True,
     se = np.sqrt(vpred)
     alpha = 1 - level
     if TESTS[res.test].residual_df:  # t with k - p df (knha, adhoc, t), as metafor's predict
-        crit = stats.t.isf(alpha / 2, res.k - res.p)
+        crit = -special.stdtrit(res.k - res.p, alpha / 2)
     else:
-        crit = stats.norm.isf(alpha / 2)
+        crit = -special.ndtri(alpha / 2)
     sp = np.sqrt(vpred + res.tau2)
     return pd.DataFrame({"pred": pred, "se": se, "ci_low": pred - crit * se,
                          "ci_high": pred + crit * se, "pi_low": pred - crit * sp,

@@ -347,6 +347,13 @@ def raise_unconverged(fit: BatchFit, method: str, labels=None) -> None:
     if bad.size:
         b = int(bad[0])
         where = f"analysis {b}" if labels is None else f"analysis {labels[b]!r}"
+        from sleepmeta.pooling.registry import ESTIMATOR_INFO
+
+        if not ESTIMATOR_INFO[method].iterative:  # a closed form: only non-finite arithmetic
+            raise ConvergenceError(
+                f"{where}: the {method} fit gives non-finite values (tau² = {fit.tau2[b]:.6g}, "
+                f"estimate = {fit.estimate[b]:.6g}); the yi or vi are too extreme to pool "
+                "in floating point — rescale them or check the data")
         raise ConvergenceError(
             f"{where}: the {method} estimator of tau² did not converge after "
             f"{int(fit.iterations[b])} iterations (last tau² = {fit.tau2[b]:.6g}); "

@@ -1,12 +1,19 @@
-"""A batched version of Brent's root finder, as R's ``uniroot`` runs it.
+"""Brent's root finder as R's ``uniroot`` runs it: one compiled step, shared.
 
 metafor finds the Paule–Mandel estimate and the Q-profile confidence limits
 of tau² with R's ``uniroot(..., tol = .Machine$double.eps^0.25)``, whose
 answer is only as precise as that tolerance. To give metafor's numbers
 rather than merely nearby ones, this module runs the same algorithm —
 Brent (1973), *Algorithms for Minimization without Derivatives*, ch. 4,
-in the form of the classic ``zeroin`` routine that R uses — on every member
-of a batch at once, each stopping by the same rule.
+in the form of the classic ``zeroin`` routine that R uses (``R_zeroin2``).
+
+The algorithm is written once, as a compiled state machine on a state
+vector ``(a, b, c, fa, fb, fc)``: :func:`brent_start` checks the ends,
+:func:`brent_propose` does one iteration up to the next point to evaluate
+(or says the root is found), :func:`brent_accept` takes the function value
+there. The compiled tau² kernels (:mod:`.kernels`) drive it with their own
+compiled functions; :func:`zeroin` drives it for a batch with any Python
+function.
 """
 
 from __future__ import annotations
@@ -14,8 +21,83 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import numpy as np
+from numba import njit
 
 DEFAULT_TOL = float(np.finfo(float).eps) ** 0.25
+EPS = float(np.finfo(float).eps)
+FOUND_A, FOUND_B, SEARCH = 0, 1, 2  # outcomes of brent_start
+
+
+@njit(cache=True, error_model="numpy")
+def brent_start(st, lower, upper, f_lower, f_upper):
+    """Set up the state; an end that is itself a root is returned at once, as zeroin does."""
+    st[0], st[1], st[2] = lower, upper, lower
+    st[3], st[4], st[5] = f_lower, f_upper, f_lower
+    if f_lower == 0:
+        return FOUND_A
+    if f_upper == 0:
+        return FOUND_B
+    return SEARCH
+
+
+@njit(cache=True, error_model="numpy")
+def brent_propose(st, tol):
+    """One Brent iteration up to the next point: ``(True, root)`` when done, else ``(False, x)``."""
+    a, b, c, fa, fb, fc = st[0], st[1], st[2], st[3], st[4], st[5]
+    prev_step = b - a
+    if abs(fc) < abs(fb):  # b is the best approximation so far
+        a, b, c = b, c, b
+        fa, fb, fc = fb, fc, fb
+    tol_act = 2 * EPS * abs(b) + tol / 2
+    new_step = (c - b) / 2
+    if abs(new_step) <= tol_act or fb == 0:
+        st[0], st[1], st[2], st[3], st[4], st[5] = a, b, c, fa, fb, fc
+        return True, b
+    if abs(prev_step) >= tol_act and abs(fa) > abs(fb):  # interpolation may be tried
+        cb = c - b
+        if a == c:  # linear interpolation
+            t1 = fb / fa
+            p = cb * t1
+            q = 1.0 - t1
+        else:  # inverse quadratic interpolation
+            q = fa / fc
+            t1 = fb / fc
+            t2 = fb / fa
+            p = t2 * (cb * q * (q - t1) - (b - a) * (t1 - 1.0))
+            q = (q - 1.0) * (t1 - 1.0) * (t2 - 1.0)
+        if p > 0:
+            q = -q
+        else:
+            p = -p
+        if p < (0.75 * cb * q - abs(tol_act * q) / 2) and p < abs(prev_step * q / 2):
+            new_step = p / q
+    if abs(new_step) < tol_act:  # adjust the step to be not less than the tolerance
+        new_step = tol_act if new_step > 0 else -tol_act
+    st[0], st[3] = b, fb  # save the previous approximation
+    st[1] = b + new_step
+    st[2], st[5] = c, fc
+    return False, st[1]
+
+
+@njit(cache=True, error_model="numpy")
+def brent_accept(st, fx):
+    """Take ``f`` at the proposed point; keep ``c`` on the other side of the root."""
+    st[4] = fx
+    if (fx > 0 and st[5] > 0) or (fx < 0 and st[5] < 0):
+        st[2], st[5] = st[0], st[3]
+
+
+@njit(cache=True, error_model="numpy")
+def _propose_all(states, active, tol, x, done):
+    for j in range(active.shape[0]):
+        d, x[j] = brent_propose(states[active[j]], tol)
+        done[j] = d
+
+
+@njit(cache=True, error_model="numpy")
+def _accept_all(states, active, fx):
+    for j in range(active.shape[0]):
+        brent_accept(states[active[j]], fx[j])
 
 
 def zeroin(
@@ -44,6 +126,9 @@ def zeroin(
     Returns
     -------
     root, iterations, converged : ndarray
+        A member that did not stop within ``maxiter`` iterations (or whose
+        function value was not finite) is not converged; its root is the
+        last point.
 
     Examples
     --------
@@ -53,68 +138,35 @@ def zeroin(
     >>> np.round(root, 8).tolist(), ok.tolist()
     ([1.41421356, 1.73205081], [True, True])
     """
-    eps = np.finfo(float).eps
-    a = np.asarray(lower, float).copy()
-    b = np.asarray(upper, float).copy()
-    fa = np.asarray(f_lower, float).copy()
-    fb = np.asarray(f_upper, float).copy()
-    c, fc = a.copy(), fa.copy()
-    n = a.shape[0]
+    lower, upper = np.asarray(lower, float), np.asarray(upper, float)
+    f_lower, f_upper = np.asarray(f_lower, float), np.asarray(f_upper, float)
+    n = lower.shape[0]
+    states = np.empty((n, 6))
     root = np.full(n, np.nan)
     iters = np.zeros(n, dtype=int)
     done = np.zeros(n, dtype=bool)
-    # an end that is itself a root is returned at once, as zeroin does
-    hit_a = fa == 0
-    root[hit_a], done[hit_a] = a[hit_a], True
-    hit_b = ~done & (fb == 0)
-    root[hit_b], done[hit_b] = b[hit_b], True
-
+    for j in range(n):
+        s = brent_start(states[j], lower[j], upper[j], f_lower[j], f_upper[j])
+        if s != SEARCH:
+            root[j], done[j] = (lower[j] if s == FOUND_A else upper[j]), True
+    act = np.flatnonzero(~done)
     for it in range(maxiter + 1):
-        act = np.flatnonzero(~done)
         if act.size == 0:
             break
-        A, Bv, C = a[act], b[act], c[act]
-        FA, FB, FC = fa[act], fb[act], fc[act]
-        prev_step = Bv - A
-        swap = np.abs(FC) < np.abs(FB)
-        A = np.where(swap, Bv, A)
-        Bv, C = np.where(swap, C, Bv), np.where(swap, A, C)
-        FA = np.where(swap, FB, FA)
-        FB, FC = np.where(swap, FC, FB), np.where(swap, FA, FC)
-        tol_act = 2 * eps * np.abs(Bv) + tol / 2
-        new_step = (C - Bv) / 2
-        stop = (np.abs(new_step) <= tol_act) | (FB == 0)
-        idx = act[stop]
-        root[idx], iters[idx], done[idx] = Bv[stop], it, True
-        interp = ~stop & (np.abs(prev_step) >= tol_act) & (np.abs(FA) > np.abs(FB))
-        with np.errstate(divide="ignore", invalid="ignore"):
-            cb = C - Bv
-            linear = A == C
-            t1 = FB / FA
-            p_lin, q_lin = cb * t1, 1.0 - t1
-            q0, t1q, t2q = FA / FC, FB / FC, FB / FA
-            p_quad = t2q * (cb * q0 * (q0 - t1q) - (Bv - A) * (t1q - 1.0))
-            q_quad = (q0 - 1.0) * (t1q - 1.0) * (t2q - 1.0)
-            p = np.where(linear, p_lin, p_quad)
-            q = np.where(linear, q_lin, q_quad)
-            q = np.where(p > 0, -q, q)
-            p = np.abs(p)
-            accept = interp & (p < 0.75 * cb * q - np.abs(tol_act * q) / 2) & (p < np.abs(prev_step * q / 2))
-            new_step = np.where(accept, p / q, new_step)
-        new_step = np.where(np.abs(new_step) < tol_act, np.where(new_step > 0, tol_act, -tol_act), new_step)
-        keep = ~stop
-        act, A, Bv, C, FB, FC, new_step = (act[keep], A[keep], Bv[keep], C[keep], FB[keep], FC[keep],
-                                           new_step[keep])
+        x = np.empty(act.size)
+        stop = np.zeros(act.size, bool)
+        _propose_all(states, act, tol, x, stop)
+        root[act[stop]], iters[act[stop]], done[act[stop]] = x[stop], it, True
+        act, x = act[~stop], x[~stop]
         if act.size == 0:
-            continue
-        A_new, FA_new = Bv, FB
-        B_new = Bv + new_step
-        FB_new = f(B_new, act)
-        same_side = ((FB_new > 0) & (FC > 0)) | ((FB_new < 0) & (FC < 0))
-        a[act], fa[act], b[act], fb[act] = A_new, FA_new, B_new, FB_new
-        c[act] = np.where(same_side, A_new, C)
-        fc[act] = np.where(same_side, FA_new, FC)
-    converged = done.copy()
-    iters[~done] = maxiter
-    root[~done] = b[~done]
-    return root, iters, converged
+            break
+        fx = np.asarray(f(x, act), float)
+        bad = ~np.isfinite(fx)  # a non-finite value cannot bracket a root: give up on it
+        act_bad = act[bad]
+        root[act_bad], iters[act_bad] = x[bad], it + 1
+        act, fx = act[~bad], fx[~bad]
+        _accept_all(states, act, fx)
+    left = ~done
+    iters[left & np.isnan(root)] = maxiter
+    root[left & np.isnan(root)] = states[left & np.isnan(root), 1]
+    return root, iters, done

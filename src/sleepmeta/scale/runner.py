@@ -144,6 +144,7 @@ def run_chunk(condition: dict, methods, level: float, seed: np.random.SeedSequen
     :func:`.metrics.chunk_statistics`), with ``method`` (its index),
     ``estimator`` and ``test``.
     """
+    _one_thread_in_workers()
     yi, vi = generate(condition, size, np.random.default_rng(seed))
     rows = []
     for m, (estimator, test) in enumerate(methods):
@@ -153,6 +154,18 @@ def run_chunk(condition: dict, methods, level: float, seed: np.random.SeedSequen
         rows.append({"method": m, "estimator": estimator, "test": test,
                      **metrics.chunk_statistics(q, failed, fit.fallback & ~failed)})
     return rows
+
+
+def _one_thread_in_workers() -> None:
+    """In a worker process, the engine's kernels use one thread: the processes are the
+    parallelism, and two levels of it would oversubscribe the cores. In this process
+    (``scheduler=None``) the kernels keep numba's threads."""
+    import multiprocessing
+
+    if multiprocessing.parent_process() is not None:
+        import numba
+
+        numba.set_num_threads(1)
 
 
 def _fit(yi, vi, estimator: str, test: str, level: float):

@@ -1,0 +1,183 @@
+"""Weighted least squares of one analysis, compiled, and the traces of ``P``.
+
+Every function works on one analysis's studies gathered into contiguous
+rows (``n`` studies, ``p`` coefficients) and writes into workspace arrays
+it is given, so the batch kernels allocate nothing per analysis. With
+``W = diag(w)``, ``A = (X'WX)^-1`` and ``P = W - W X A X' W`` (Viechtbauer
+2005, eq. 5) the identities used are
+
+* ``P y = w * e`` with ``e = y - X beta`` (so ``y'Py = sum(w e²)``),
+* ``tr(PD) = sum(w d) - tr(A X'W²D X)``,
+* ``tr(PDPD) = sum((w d)²) - 2 tr(A X'W³D² X) + tr((A X'W²D X)²)``,
+* ``tr(PDP) = sum(w² d) - 2 tr(A X'W³D X) + tr(A X'W²D X A X'W² X)``,
+
+for any diagonal ``D``; ``D = I`` gives ``tr(P)`` and ``tr(PP)``. No
+``k × k`` matrix is formed. ``X'WX`` is inverted through its Cholesky factor
+(``1/sum(w x²)`` for one column); a matrix that is not positive definite
+makes :func:`fit` return False.
+"""
+
+from __future__ import annotations
+
+import math
+
+from numba import njit
+
+
+@njit(cache=True, error_model="numpy")
+def xdx(X, d, n, p, out):
+    """``out = X' diag(d) X`` (``p × p``)."""
+    for r in range(p):
+        for c in range(r, p):
+            s = 0.0
+            for i in range(n):
+                s += X[i, r] * d[i] * X[i, c]
+            out[r, c] = s
+            out[c, r] = s
+
+
+@njit(cache=True, error_model="numpy")
+def _tr_prod(a, b, p):
+    """``tr(a b)``."""
+    s = 0.0
+    for r in range(p):
+        for c in range(p):
+            s += a[r, c] * b[c, r]
+    return s
+
+
+@njit(cache=True, error_model="numpy")
+def _matmul(a, b, p, out):
+    for r in range(p):
+        for c in range(p):
+            s = 0.0
+            for j in range(p):
+                s += a[r, j] * b[j, c]
+            out[r, c] = s
+
+
+@njit(cache=True, error_model="numpy")
+def invert_spd(M, p, A, L):
+    """``A = M^-1`` for symmetric positive definite ``M``; returns ``log det M`` (NaN if not PD)."""
+    if p == 1:
+        if not M[0, 0] > 0:
+            return math.nan
+        A[0, 0] = 1.0 / M[0, 0]
+        return -math.log(A[0, 0])
+    logdet = 0.0
+    for j in range(p):  # Cholesky M = L L'
+        s = M[j, j]
+        for t in range(j):
+            s -= L[j, t] * L[j, t]
+        if not s > 0:
+            return math.nan
+        L[j, j] = math.sqrt(s)
+        logdet += 2.0 * math.log(L[j, j])
+        for i in range(j + 1, p):
+            s = M[i, j]
+            for t in range(j):
+                s -= L[i, t] * L[j, t]
+            L[i, j] = s / L[j, j]
+    for j in range(p):  # U = L^-1 (lower triangular) into A, column by column
+        for i in range(p):
+            if i < j:
+                A[i, j] = 0.0
+            elif i == j:
+                A[i, j] = 1.0 / L[i, i]
+            else:
+                s = 0.0
+                for t in range(j, i):
+                    s += L[i, t] * A[t, j]
+                A[i, j] = -s / L[i, i]
+    for r in range(p):  # A = L^-T L^-1 (symmetric), built from U = L^-1 (lower)
+        for c in range(r, p):
+            s = 0.0
+            for t in range(c, p):
+                s += A[t, r] * A[t, c]
+            L[r, c] = s
+    for r in range(p):
+        for c in range(r, p):
+            A[r, c] = L[r, c]
+            A[c, r] = L[r, c]
+    return logdet
+
+
+@njit(cache=True, error_model="numpy")
+def fit(X, y, w, n, p, ws, mats, beta, e):
+    """Weighted least squares of ``y`` on ``X``; returns ``rss = sum(w e²)`` (NaN if singular).
+
+    Writes ``A = (X'WX)^-1`` into ``mats[0]``, ``beta`` and the residuals
+    ``e``; ``mats[1]``, ``mats[2]`` are scratch.
+    """
+    M, A, L = mats[1], mats[0], mats[2]
+    xdx(X, w, n, p, M)
+    logdet = invert_spd(M, p, A, L)
+    if logdet != logdet:
+        return math.nan
+    for r in range(p):
+        s = 0.0
+        for i in range(n):
+            s += X[i, r] * w[i] * y[i]
+        ws[r] = s
+    for r in range(p):
+        s = 0.0
+        for c in range(p):
+            s += A[r, c] * ws[c]
+        beta[r] = s
+    rss = 0.0
+    for i in range(n):
+        f = 0.0
+        for r in range(p):
+            f += X[i, r] * beta[r]
+        e[i] = y[i] - f
+        rss += w[i] * e[i] * e[i]
+    return rss
+
+
+@njit(cache=True, error_model="numpy")
+def tr_pd(X, w, d, n, p, A, tmp, M):
+    """``tr(P D)`` at the fit whose ``A`` is given."""
+    s = 0.0
+    for i in range(n):
+        s += w[i] * d[i]
+        tmp[i] = w[i] * w[i] * d[i]
+    xdx(X, tmp, n, p, M)
+    return s - _tr_prod(A, M, p)
+
+
+@njit(cache=True, error_model="numpy")
+def tr_pdpd(X, w, d, n, p, A, tmp, mats):
+    """``tr(P D P D)``."""
+    M, C = mats[1], mats[2]
+    s = 0.0
+    for i in range(n):
+        s += (w[i] * d[i]) ** 2
+        tmp[i] = w[i] ** 3 * d[i] * d[i]
+    xdx(X, tmp, n, p, M)
+    s -= 2.0 * _tr_prod(A, M, p)
+    for i in range(n):
+        tmp[i] = w[i] * w[i] * d[i]
+    xdx(X, tmp, n, p, M)
+    _matmul(A, M, p, C)
+    return s + _tr_prod(C, C, p)
+
+
+@njit(cache=True, error_model="numpy")
+def tr_pdp(X, w, d, n, p, A, tmp, mats):
+    """``tr(P D P)``."""
+    M, C1, C2 = mats[1], mats[2], mats[3]
+    s = 0.0
+    for i in range(n):
+        s += w[i] * w[i] * d[i]
+        tmp[i] = w[i] ** 3 * d[i]
+    xdx(X, tmp, n, p, M)
+    s -= 2.0 * _tr_prod(A, M, p)
+    for i in range(n):
+        tmp[i] = w[i] * w[i] * d[i]
+    xdx(X, tmp, n, p, M)
+    _matmul(A, M, p, C1)
+    for i in range(n):
+        tmp[i] = w[i] * w[i]
+    xdx(X, tmp, n, p, M)
+    _matmul(A, M, p, C2)
+    return s + _tr_prod(C1, C2, p)
