@@ -1,0 +1,107 @@
+"""The multilevel engine: fit B models of one random structure at once.
+
+:func:`fit_blocks` is the only place a multilevel/multivariate model is
+fitted; the public :func:`~sleepmeta.pooling.multilevel.api.meta_analysis_mv`,
+the profile CIs and the dose–response models call it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from sleepmeta.pooling.multilevel.blocks import Blocks
+from sleepmeta.pooling.multilevel.likelihood import evaluate
+from sleepmeta.pooling.multilevel.optimise import Parameters, maximise
+
+
+@dataclass(frozen=True)
+class MVFit:
+    """B fitted models (arrays over the batch).
+
+    Attributes
+    ----------
+    theta : (B, P) working parameters of all terms, term after term.
+    beta, vb : (B, p), (B, p, p) fixed effects and their covariance ``(X'WX)^-1``.
+    ll_ml, ll_reml : (B,) log-likelihoods at the estimates (both, as metafor's fit.stats).
+    converged : (B,) bool; iterations : (B,) int.
+    structures : the terms' :class:`~.structures.Structure` objects.
+    method : "REML" or "ML".
+    """
+
+    theta: np.ndarray
+    beta: np.ndarray
+    vb: np.ndarray
+    ll_ml: np.ndarray
+    ll_reml: np.ndarray
+    converged: np.ndarray
+    iterations: np.ndarray
+    structures: tuple
+    method: str
+
+    @property
+    def ll(self) -> np.ndarray:
+        """The maximised log-likelihood (REML or ML)."""
+        return self.ll_reml if self.method == "REML" else self.ll_ml
+
+    def components(self, j: int) -> tuple[np.ndarray, np.ndarray]:
+        """``(tau2, rho)`` of term ``j`` as metafor reports them (sigma2 for ``~ 1 | f``)."""
+        params = Parameters(self.structures)
+        return self.structures[j].report(self.theta[:, params.slices[j]])
+
+    @property
+    def sigma2(self) -> np.ndarray:
+        """(B, s): the variances of the ``~ 1 | f`` terms, in order."""
+        cols = [self.components(j)[0] for j, s in enumerate(self.structures) if s.struct == "SIGMA"]
+        return np.concatenate(cols, axis=1) if cols else np.zeros((self.theta.shape[0], 0))
+
+
+def start_values(blocks: Blocks, params: Parameters) -> np.ndarray:
+    """metafor's start values: the residual variance of a fixed-effects fit, shared equally.
+
+    ``total = max(0.001 * n_vc, var(y - X beta_FE) - 1 / mean(1 / diag V))``,
+    divided by the number of variance terms (``rma.mv``'s ``sigma2.init`` and
+    ``tau2.init``); correlations start at 0.5.
+    """
+    ev = evaluate(blocks, np.zeros((blocks.y.shape[0], 0)) if params.L == 0 else
+                  np.zeros((blocks.y.shape[0], params.L)), "ML")
+    r = blocks.y - np.einsum("bgip,bp->bgi", blocks.X, ev.beta)
+    m = blocks.mask
+    k = blocks.k.astype(float)
+    mean = (r * m).sum(axis=(1, 2)) / k
+    var = (((r - mean[:, None, None]) ** 2) * m).sum(axis=(1, 2)) / np.maximum(k - 1, 1)
+    dv = np.diagonal(blocks.V, axis1=-2, axis2=-1)
+    with np.errstate(divide="ignore"):
+        inv_mean = (np.where(m, 1 / np.where(m, dv, 1), 0)).sum(axis=(1, 2)) / k
+    n_vc = sum(s.n_tau2 if s.struct != "SIGMA" else 1 for s in params.structures)
+    total = np.maximum(0.001 * n_vc, var - 1 / inv_mean)
+    return params.start(total / max(n_vc, 1))
+
+
+def fit_blocks(blocks: Blocks, structures, method: str = "REML", *, theta0=None, fixed=None,
+               maxiter: int = 500, tol: float = 1e-9) -> MVFit:
+    """Fit B multilevel models laid out as :class:`~.blocks.Blocks`.
+
+    Parameters
+    ----------
+    blocks : Blocks
+        Padded data (:func:`~.blocks.build_blocks`).
+    structures : sequence of Structure
+        One per random term, in the order of the bases in ``blocks``.
+    method : {"REML", "ML"}
+    theta0 : (B, P) array, optional
+        Start values (default: metafor's, :func:`start_values`).
+    fixed : (B, P) bool array, optional
+        Parameters held at their ``theta0`` value (profile likelihood).
+    """
+    params = Parameters(structures)
+    B = blocks.y.shape[0]
+    if theta0 is None:
+        theta0 = start_values(blocks, params)
+    theta, conv, iters = maximise(blocks, params, method, np.asarray(theta0, float), fixed,
+                                  maxiter=maxiter, tol=tol)
+    c, _ = params.coef(theta) if params.P else (np.zeros((B, 0)), None)
+    ev = evaluate(blocks, c, method)
+    return MVFit(theta, ev.beta, ev.vb, ev.ll_ml, ev.ll_reml, conv & ev.ok, iters,
+                 tuple(structures), method)

@@ -1,0 +1,186 @@
+"""Validate the inputs of ``meta_analysis_mv`` once, at the public boundary.
+
+``yi`` and ``V`` (a vector of sampling variances or a full matrix), the
+random terms (columns of ``data``) and the structure become the engine's
+integer codes (:class:`~.blocks.Term`). Errors name the study (row label),
+the field and the rule.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from sleepmeta._lookup import column_of
+from sleepmeta.errors import ColumnError, InputError, ModelError, unknown_option
+from sleepmeta.pooling.multilevel.blocks import Term
+from sleepmeta.pooling.multilevel.random import RandomTerm, parse_random_list
+from sleepmeta.pooling.multilevel.structures import STRUCTS, Structure
+
+
+@dataclass(frozen=True)
+class TermInfo:
+    """A random term with what the summary prints about it."""
+
+    term: RandomTerm
+    engine: Term
+    nlevels: int                 # clusters (outer levels) of a sigma2 term or of the outer factor
+    inner_levels: tuple = ()     # inner levels (or GEN column names)
+    inner_k: tuple = ()          # rows per inner level
+    fixed_zero: bool = False     # a single-level sigma2 factor, fixed at 0 as metafor does
+
+
+def resolve_yv(yi, V, data, labels):
+    """Return ``y`` (n,), the full ``V`` (n, n) and row labels."""
+    if yi is None:
+        yi = "yi"
+    y = column_of(data, yi, "yi") if isinstance(yi, str) else yi
+    y = np.asarray(y, float).ravel()
+    n = y.size
+    if n == 0:
+        raise InputError("no estimates: yi is empty")
+    if V is None:
+        V = "vi" if data is not None else None
+        if V is None:
+            raise InputError("meta_analysis_mv needs V (sampling variances or a covariance matrix)")
+    if isinstance(V, str):
+        V = column_of(data, V, "V")
+    V = np.asarray(V.toarray() if hasattr(V, "toarray") else V, float)
+    labs = _labels(labels, data, n)
+    if V.ndim == 1 or (V.ndim == 2 and 1 in V.shape and n > 1):
+        v = V.ravel()
+        if v.size != n:
+            raise InputError(f"V has {v.size} sampling variances but there are {n} estimates")
+        V = np.diag(v)
+    elif V.shape != (n, n):
+        raise InputError(f"V must be a vector of {n} variances or an {n} x {n} matrix, got shape "
+                         f"{V.shape}")
+    for i in range(n):
+        if not np.isfinite(y[i]):
+            raise InputError(f"study {labs[i]!r}: yi must be a finite number, got {y[i]!r}")
+        if not np.isfinite(V[i, i]) or V[i, i] <= 0:
+            raise InputError(f"study {labs[i]!r}: the sampling variance (diagonal of V) must be "
+                             f"finite and > 0, got {V[i, i]!r}")
+    if not np.all(np.isfinite(V)):
+        i, j = np.argwhere(~np.isfinite(V))[0]
+        raise InputError(f"study {labs[i]!r}: V[{i}, {j}] (covariance with {labs[j]!r}) is not finite")
+    asym = np.abs(V - V.T) > 1e-10 * np.maximum(np.abs(V), np.abs(V.T)).max()
+    if asym.any():
+        i, j = np.argwhere(asym)[0]
+        raise InputError(f"V is not symmetric: V[{i}, {j}] = {V[i, j]!r} (study {labs[i]!r}) but "
+                         f"V[{j}, {i}] = {V[j, i]!r} (study {labs[j]!r})")
+    return y, (V + V.T) / 2, labs
+
+
+def _labels(labels, data, n):
+    if labels is None:
+        if data is not None and not isinstance(data.index, pd.RangeIndex):
+            return [str(x) for x in data.index]
+        return [str(i + 1) for i in range(n)]
+    values = column_of(data, labels, "labels") if isinstance(labels, str) else labels
+    values = [str(x) for x in values]
+    if len(values) != n:
+        raise InputError(f"labels has {len(values)} entries but there are {n} estimates")
+    return values
+
+
+def _sorted_levels(values: pd.Series):
+    """Levels in R's ``factor()`` order (sorted), as strings."""
+    uniq = pd.unique(values)
+    try:
+        uniq = sorted(uniq)
+    except TypeError:
+        uniq = sorted(uniq, key=str)
+    return [str(u) for u in uniq]
+
+
+def _codes(data: pd.DataFrame, cols, labs, where) -> np.ndarray:
+    frame = data[list(cols)]
+    for c in cols:
+        bad = frame[c].isna().to_numpy()
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            raise InputError(f"study {labs[i]!r}: {where} column {c!r} is missing (no missing "
+                             "values allowed in random-effects columns)")
+    key = frame.astype(str).agg("\x1f".join, axis=1) if len(cols) > 1 else frame[cols[0]].astype(str)
+    return pd.factorize(key)[0]
+
+
+def resolve_random(random, struct, data, labs, n) -> list[TermInfo]:
+    """Parse ``random`` and build the engine's terms, checking every column."""
+    terms = parse_random_list(random)
+    if data is None:
+        raise InputError("random= names columns: pass the data frame as data=")
+    for t in terms:
+        for c in t.columns:
+            if c not in data.columns:
+                raise ColumnError(f"random: {c!r} (in {t.text!r}) is not a column of data; "
+                                  f"columns: {', '.join(map(str, data.columns))}")
+    if len(data) != n:
+        raise InputError(f"data has {len(data)} rows but there are {n} estimates")
+    data = data.reset_index(drop=True)
+    if struct not in STRUCTS:
+        raise unknown_option("struct", struct, STRUCTS)
+    out = []
+    for t in terms:
+        outer = _codes(data, t.outer, labs, "random-effects")
+        nl = int(outer.max()) + 1
+        if t.is_intercept:
+            out.append(TermInfo(t, Term(Structure("SIGMA", 1), outer[None]), nl, fixed_zero=nl == 1))
+            continue
+        if struct == "GEN":
+            Z, names = _gen_design(data, t, labs)
+        else:
+            if len(t.inner) != 1:
+                raise InputError(f"random={t.text!r}: struct={struct!r} takes one inner variable "
+                                 "(several covariates need struct='GEN')")
+            col = data[t.inner[0]]
+            _codes(data, t.inner, labs, "random-effects")
+            names = _sorted_levels(col)
+            idx = pd.Index(names).get_indexer(col.astype(str))
+            Z = np.eye(len(names))[idx]
+        q = Z.shape[1]
+        rho_fixed = struct in ("CS", "HCS", "AR") and (q == 1 or nl == n)
+        inner_k = tuple(int(v) for v in (Z != 0).sum(axis=0))
+        st = Structure(struct, q, rho_fixed)
+        out.append(TermInfo(t, Term(st, outer[None], Z[None]), nl, tuple(names), inner_k))
+    return out
+
+
+def _gen_design(data, t: RandomTerm, labs):
+    cols = []
+    names = []
+    if t.intercept:
+        cols.append(np.ones(len(data)))
+        names.append("intrcpt")
+    for c in t.inner:
+        v = pd.to_numeric(data[c], errors="coerce").to_numpy(float)
+        bad = ~np.isfinite(v)
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            raise InputError(f"study {labs[i]!r}: random-slope column {c!r} must be a finite "
+                             f"number (struct='GEN'), got {data[c].iloc[i]!r}")
+        cols.append(v)
+        names.append(c)
+    Z = np.column_stack(cols)
+    return Z, names
+
+
+def check_identifiable(infos: list[TermInfo], n: int, p: int, labs) -> None:
+    """Refuse models the data cannot identify (more variance parameters than residual rows)."""
+    n_vc = sum(i.engine.structure.n_params for i in infos if not i.fixed_zero)
+    if n - p < 1:
+        raise ModelError(f"{n} estimates for {p} coefficients: nothing left to estimate variance "
+                         "components")
+    for i in infos:
+        st = i.engine.structure
+        if st.struct in ("UN", "GEN", "HCS", "DIAG") and st.q > 1:
+            for name, kk in zip(i.inner_levels, i.inner_k):
+                if kk == 0:
+                    raise ModelError(f"random={i.term.text!r}: inner level {name!r} has no rows")
+    if n_vc > n - p:
+        raise ModelError(f"the random structure has {n_vc} variance parameters but only {n - p} "
+                         f"residual degrees of freedom ({n} estimates, {p} coefficients): "
+                         "struct cannot be identified from these data")

@@ -1,0 +1,128 @@
+"""The (restricted) log-likelihood of a multilevel model and its derivatives, batched.
+
+With marginal covariance ``M = V + sum_l c_l B_l`` (block-diagonal, see
+:mod:`.blocks`), ``W = M^-1``, ``A = X'WX`` and the GLS estimate
+``beta = A^-1 X'Wy``, metafor 3.8 (``.ll.rma.mv``) defines
+
+* ML:   ``ll = -k/2 log(2 pi) - 1/2 log|M| - 1/2 r'Wr``
+* REML: ``ll = -(k-p)/2 log(2 pi) + 1/2 log|X'X| - 1/2 log|M| - 1/2 log|A| - 1/2 r'Wr``
+
+with ``r = y - X beta`` (Harville 1977, JASA 72:320; the ``log|X'X|`` term is
+metafor's default ``REMLf = TRUE``). The score and expected (Fisher)
+information in the coefficients ``c_l`` are (Harville 1977, eqs. 4.5-4.6)
+
+* ``s_l = -1/2 tr(P B_l) + 1/2 r'W B_l W r``,
+* ``I_lm = 1/2 tr(P B_l P B_m)``,
+
+with ``P = W`` for ML and ``P = W - WX A^-1 X'W`` for REML. The REML traces
+are expanded into per-block sums so no ``n x n`` matrix is formed:
+``tr(P B_l) = tr(W B_l) - tr(A^-1 T_l)`` and
+``tr(P B_l P B_m) = tr(W B_l W B_m) - 2 tr(A^-1 Q_lm) + tr(A^-1 T_l A^-1 T_m)``
+with ``T_l = X'W B_l W X`` and ``Q_lm = X'W B_l W B_m W X``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from sleepmeta.pooling.multilevel.blocks import Blocks
+
+LOG2PI = float(np.log(2 * np.pi))
+
+
+@dataclass
+class Evaluation:
+    """Everything one evaluation gives, per member of the batch."""
+
+    ll_ml: np.ndarray
+    ll_reml: np.ndarray
+    beta: np.ndarray          # (B, p)
+    vb: np.ndarray            # (B, p, p)
+    ok: np.ndarray            # (B,) M positive definite
+    score: np.ndarray | None = None  # (B, L)
+    info: np.ndarray | None = None   # (B, L, L)
+    W: np.ndarray | None = None      # (B, G, m, m)
+    M: np.ndarray | None = None
+
+
+def marginal(blocks: Blocks, c: np.ndarray) -> np.ndarray:
+    """``M = V + sum_l c_l B_l`` per block (B, G, m, m)."""
+    if c.shape[1] == 0:
+        return blocks.V.copy()
+    return blocks.V + np.einsum("bl,bglij->bgij", c, blocks.bases, optimize=True)
+
+
+def _chol(M: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Batched Cholesky; members whose block is not positive definite are flagged, not raised."""
+    try:
+        return np.linalg.cholesky(M), np.ones(M.shape[0], bool)
+    except np.linalg.LinAlgError:
+        L = np.zeros_like(M)
+        ok = np.ones(M.shape[0], bool)
+        for b in range(M.shape[0]):
+            try:
+                L[b] = np.linalg.cholesky(M[b])
+            except np.linalg.LinAlgError:
+                ok[b] = False
+                L[b] = np.eye(M.shape[-1])
+        return L, ok
+
+
+def evaluate(blocks: Blocks, c: np.ndarray, method: str, *, derivs: bool = False,
+             keep: bool = False) -> Evaluation:
+    """Evaluate the model at coefficients ``c`` (B, L) for every member."""
+    M = marginal(blocks, c)
+    Lc, ok = _chol(M)
+    logdet = 2 * np.log(np.diagonal(Lc, axis1=-2, axis2=-1)).sum(axis=(1, 2))
+    eye = np.broadcast_to(np.eye(M.shape[-1]), M.shape)
+    Linv = np.linalg.solve(Lc, eye)
+    W = np.swapaxes(Linv, -1, -2) @ Linv
+    X, y = blocks.X, blocks.y
+    WX = W @ X                                           # (B, G, m, p)
+    Wy = np.einsum("bgij,bgj->bgi", W, y)
+    A = np.einsum("bgip,bgiq->bpq", X, WX)
+    rhs = np.einsum("bgip,bgi->bp", X, Wy)
+    vb = np.linalg.inv(A)
+    beta = np.einsum("bpq,bq->bp", vb, rhs)
+    r = y - np.einsum("bgip,bp->bgi", X, beta)
+    u = Wy - np.einsum("bgip,bp->bgi", WX, beta)        # W r
+    rss = np.einsum("bgi,bgi->b", r, u)
+    k = blocks.k.astype(float)
+    p = X.shape[-1]
+    XtX = np.einsum("bgip,bgiq->bpq", X, X)
+    ll_ml = -0.5 * k * LOG2PI - 0.5 * logdet - 0.5 * rss
+    ll_reml = (-0.5 * (k - p) * LOG2PI + 0.5 * np.linalg.slogdet(XtX)[1] - 0.5 * logdet
+               - 0.5 * np.linalg.slogdet(A)[1] - 0.5 * rss)
+    ll_ml = np.where(ok, ll_ml, -np.inf)
+    ll_reml = np.where(ok, ll_reml, -np.inf)
+    ev = Evaluation(ll_ml, ll_reml, beta, vb, ok)
+    if keep:
+        ev.W, ev.M = W, M
+    if derivs:
+        ev.score, ev.info = _derivatives(blocks, W, WX, u, vb, method)
+    return ev
+
+
+def _derivatives(blocks: Blocks, W, WX, u, Ainv, method):
+    Bm = blocks.bases                                     # (B, G, L, m, m)
+    WB = np.einsum("bgij,bgljk->bglik", W, Bm, optimize=True)
+    tr_WB = np.einsum("bglii->bl", WB)
+    quad = np.einsum("bgi,bglij,bgj->bl", u, Bm, u, optimize=True)
+    tr_WBWB = np.einsum("bglij,bgmji->blm", WB, WB, optimize=True)
+    if method == "ML":
+        score = -0.5 * tr_WB + 0.5 * quad
+        info = 0.5 * tr_WBWB
+        return score, info
+    BWX = np.einsum("bglij,bgjp->bglip", Bm, WX, optimize=True)     # B_l W X
+    T = np.einsum("bgip,bgliq->blpq", WX, BWX, optimize=True)       # X'W B_l W X
+    WBWX = np.einsum("bgij,bgljp->bglip", W, BWX, optimize=True)    # W B_m W X
+    Q = np.einsum("bglip,bgmiq->blmpq", BWX, WBWX, optimize=True)   # X'W B_l W B_m W X
+    AT = np.einsum("bpq,blqr->blpr", Ainv, T)
+    tr_AT = np.einsum("blpp->bl", AT)
+    score = -0.5 * (tr_WB - tr_AT) + 0.5 * quad
+    tr_AQ = np.einsum("bpq,blmqp->blm", Ainv, Q)
+    tr_ATAT = np.einsum("blpq,bmqp->blm", AT, AT)
+    info = 0.5 * (tr_WBWB - 2 * tr_AQ + tr_ATAT)
+    return score, info

@@ -1,0 +1,231 @@
+"""``MultilevelResult``: one fitted multilevel/multivariate model, plain data."""
+
+from __future__ import annotations
+
+import html
+import math
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+COEF_COLUMNS = ("estimate", "se", "statistic", "pvalue", "ci_low", "ci_high")
+
+
+@dataclass(frozen=True)
+class Component:
+    """One ``sigma2`` variance component (a ``~ 1 | f`` term)."""
+
+    kind: str
+    factor: str
+    estimate: float
+    nlevels: int
+    fixed: bool
+    name: str
+
+
+@dataclass(frozen=True)
+class Model:
+    """What refits need (profile CIs, robust tests, predictions); not part of the results."""
+
+    blocks: Any
+    structures: tuple
+    fixed: np.ndarray
+    theta: np.ndarray
+    X: np.ndarray
+    y: np.ndarray
+    V: np.ndarray
+    labels: tuple
+    data: Any
+    mods: Any
+    random: Any
+    struct: str
+
+
+@dataclass(frozen=True)
+class MultilevelResult:
+    """A fitted ``rma.mv``-type model.
+
+    ``coefficients`` is the table of fixed effects; ``sigma2`` the variances
+    of the ``~ 1 | f`` terms; ``tau2`` and ``rho`` those of the
+    ``inner | outer`` term (``G`` its covariance matrix); ``qe``/``qm`` the
+    heterogeneity and omnibus tests; ``fit_stats`` logLik, deviance, AIC, BIC
+    and AICc for ML and REML, as metafor's ``fitstats``.
+    """
+
+    method: str
+    test: str
+    level: float
+    k: int
+    p: int
+    struct: str
+    coef_table: np.ndarray
+    terms: tuple
+    vcov: np.ndarray
+    btt: tuple
+    sigma2_components: tuple
+    tau2: tuple
+    rho: tuple
+    G: np.ndarray | None
+    inner: str | None
+    inner_levels: tuple
+    inner_k: tuple
+    outer_nlevels: int
+    qe: float
+    qe_df: int
+    qe_pvalue: float
+    qm: float
+    qm_df: tuple
+    qm_pvalue: float
+    df: float | None
+    fit_stats: dict
+    parms: int
+    intercept: bool
+    measure: str | None
+    notes: tuple
+    iterations: int
+    model: Model = field(repr=False, compare=False)
+
+    # ---- numbers ----------------------------------------------------------------------------
+    @cached_property
+    def coefficients(self) -> pd.DataFrame:
+        """Fixed effects: estimate, se, statistic, pvalue, ci_low, ci_high (one row per term)."""
+        return pd.DataFrame(self.coef_table, columns=list(COEF_COLUMNS),
+                            index=pd.Index(self.terms, name="term", dtype=object))
+
+    @property
+    def estimate(self) -> float:
+        """The first coefficient (the pooled effect of an intercept-only model)."""
+        return float(self.coef_table[0, 0])
+
+    @property
+    def se(self) -> float:
+        return float(self.coef_table[0, 1])
+
+    @property
+    def ci_low(self) -> float:
+        return float(self.coef_table[0, 4])
+
+    @property
+    def ci_high(self) -> float:
+        return float(self.coef_table[0, 5])
+
+    @property
+    def pvalue(self) -> float:
+        return float(self.coef_table[0, 3])
+
+    @property
+    def sigma2(self) -> tuple:
+        """Variances of the ``~ 1 | f`` terms, in the order of the formula."""
+        return tuple(c.estimate for c in self.sigma2_components)
+
+    @property
+    def ll(self) -> float:
+        """The maximised (restricted) log-likelihood (metafor's ``logLik``)."""
+        return self.fit_stats[self.method]["ll"]
+
+    @property
+    def deviance(self) -> float:
+        return self.fit_stats[self.method]["dev"]
+
+    @property
+    def aic(self) -> float:
+        return self.fit_stats[self.method]["AIC"]
+
+    @property
+    def bic(self) -> float:
+        return self.fit_stats[self.method]["BIC"]
+
+    @property
+    def aicc(self) -> float:
+        return self.fit_stats[self.method]["AICc"]
+
+    def variance_components(self) -> pd.DataFrame:
+        """One row per variance component or correlation: name, estimate, sqrt, levels."""
+        rows = [{"name": c.name, "component": "sigma2", "estimate": c.estimate,
+                 "sqrt": math.sqrt(c.estimate), "nlevels": c.nlevels, "fixed": c.fixed,
+                 "factor": c.factor} for c in self.sigma2_components]
+        many = len(self.tau2) > 1
+        for i, t in enumerate(self.tau2):
+            rows.append({"name": f"tau^2.{i + 1}" if many else "tau^2", "component": "tau2",
+                         "estimate": t, "sqrt": math.sqrt(t),
+                         "nlevels": self.inner_k[i] if many else self.outer_nlevels,
+                         "fixed": False, "factor": self.inner_levels[i] if many else self.inner})
+        if self.struct not in ("ID", "DIAG"):
+            for i, r in enumerate(self.rho):
+                rows.append({"name": f"rho.{i + 1}" if len(self.rho) > 1 else "rho",
+                             "component": "rho", "estimate": r, "sqrt": float("nan"),
+                             "nlevels": self.outer_nlevels, "fixed": False, "factor": self.inner})
+        return pd.DataFrame(rows)
+
+    # ---- inference ----------------------------------------------------------------------------
+    def predict(self, newmods=None, *, tau2_levels=None, level: float | None = None):
+        """Predicted values with CI and PI, as metafor's ``predict``; see :func:`.predict.predict`."""
+        from sleepmeta.pooling.multilevel.predict import predict
+
+        return predict(self, newmods, tau2_levels=tau2_levels, level=level)
+
+    def profile_ci(self, level: float | None = None) -> pd.DataFrame:
+        """Profile-likelihood CIs of the variance components (metafor's ``confint``)."""
+        from sleepmeta.pooling.multilevel.profile import profile_ci
+
+        return profile_ci(self, level=level)
+
+    confint = profile_ci
+
+    def robust(self, cluster, *, small_sample: bool = True):
+        """Cluster-robust tests: CR2 + Satterthwaite (``small_sample=True``) or CR1."""
+        from sleepmeta.pooling.multilevel.robust import robust
+
+        return robust(self, cluster, small_sample=small_sample)
+
+    # ---- views -----------------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-safe dictionary of the results."""
+        out: dict[str, Any] = {
+            "method": self.method, "test": self.test, "level": self.level, "k": self.k,
+            "p": self.p, "struct": self.struct, "measure": self.measure,
+            "sigma2": [_plain(x) for x in self.sigma2],
+            "sigma2_factors": [c.factor for c in self.sigma2_components],
+            "tau2": [_plain(x) for x in self.tau2], "rho": [_plain(x) for x in self.rho],
+            "qe": _plain(self.qe), "qe_df": self.qe_df, "qe_pvalue": _plain(self.qe_pvalue),
+            "qm": _plain(self.qm), "qm_df": [None if d is None else _plain(d) for d in self.qm_df],
+            "qm_pvalue": _plain(self.qm_pvalue), "df": _plain(self.df), "parms": self.parms,
+            "fit_stats": {m: {k: _plain(v) for k, v in d.items()} for m, d in self.fit_stats.items()},
+            "notes": list(self.notes),
+        }
+        out["coefficients"] = {
+            t: {c: _plain(v) for c, v in row.items()} for t, row in self.coefficients.iterrows()}
+        return out
+
+    def to_frame(self) -> pd.DataFrame:
+        """The coefficient table with the model's method and test."""
+        return self.coefficients.assign(method=self.method, test=self.test)
+
+    def summary(self) -> str:
+        """A text table in the layout of metafor's ``print.rma.mv``."""
+        from sleepmeta.pooling.multilevel.summary import format_summary
+
+        return format_summary(self)
+
+    def __str__(self) -> str:
+        return self.summary()
+
+    def __repr__(self) -> str:
+        return (f"MultilevelResult(method={self.method!r}, k={self.k}, p={self.p}, "
+                f"estimate={self.estimate:.6g}, se={self.se:.6g}, sigma2={self.sigma2}, "
+                f"tau2={self.tau2}, rho={self.rho})")
+
+    def _repr_html_(self) -> str:
+        return "<pre>" + html.escape(self.summary()) + "</pre>"
+
+
+def _plain(x):
+    if x is None:
+        return None
+    if isinstance(x, (np.integer, int)) and not isinstance(x, bool):
+        return int(x)
+    x = float(x)
+    return x if math.isfinite(x) else None

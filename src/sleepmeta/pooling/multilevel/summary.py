@@ -1,0 +1,65 @@
+"""The text summary of a :class:`~.result.MultilevelResult`, as metafor's ``print.rma.mv``."""
+
+from __future__ import annotations
+
+import math
+
+
+def _p(p: float) -> str:
+    return "<.0001" if p < 1e-4 else f"{p:.4f}"
+
+
+def _pv(p: float) -> str:
+    return "< .0001" if p < 1e-4 else f"= {p:.4f}"
+
+
+def format_summary(r) -> str:
+    """Four decimals, the blocks of ``print.rma.mv`` in its order."""
+    fs = r.fit_stats[r.method]
+    lines = [f"Multivariate Meta-Analysis Model (k = {r.k}; method: {r.method})", "",
+             f"{'logLik':>10}{'Deviance':>11}{'AIC':>11}{'BIC':>11}{'AICc':>11}",
+             f"{fs['ll']:>10.4f}{fs['dev']:>11.4f}{fs['AIC']:>11.4f}{fs['BIC']:>11.4f}"
+             f"{fs['AICc']:>11.4f}", "", "Variance Components:", ""]
+    if r.sigma2_components:
+        width = max(len(c.factor) for c in r.sigma2_components) + 2
+        lines.append(f"{'':<12}{'estim':>8}{'sqrt':>8}{'nlvls':>7}{'fixed':>7}{'factor':>{width}}")
+        for c in r.sigma2_components:
+            lines.append(f"{c.name:<12}{c.estimate:>8.4f}{math.sqrt(c.estimate):>8.4f}"
+                         f"{c.nlevels:>7}{'yes' if c.fixed else 'no':>7}{c.factor:>{width}}")
+        lines.append("")
+    if r.inner is not None:
+        inner, outer = r.inner.split(" | ")
+        lines += [f"outer factor: {outer} (nlvls = {r.outer_nlevels})",
+                  f"inner {'term' if r.struct == 'GEN' else 'factor'}: {inner} "
+                  f"(nlvls = {len(r.inner_levels)})", ""]
+        many = len(r.tau2) > 1
+        lines.append(f"{'':<12}{'estim':>8}{'sqrt':>8}{'k.lvl':>7}{'level':>12}")
+        for i, t in enumerate(r.tau2):
+            name = f"tau^2.{i + 1}" if many else "tau^2"
+            lvl = r.inner_levels[i] if many else ""
+            kl = r.inner_k[i] if many else r.k
+            lines.append(f"{name:<12}{t:>8.4f}{math.sqrt(t):>8.4f}{kl:>7}{lvl:>12}")
+        if r.struct not in ("ID", "DIAG"):
+            for i, rho in enumerate(r.rho):
+                name = f"rho.{i + 1}" if len(r.rho) > 1 else "rho"
+                lines.append(f"{name:<12}{rho:>8.4f}")
+        lines.append("")
+    resid = "Residual " if r.p > 1 else ""
+    lines += [f"Test for {resid}Heterogeneity:",
+              f"{'QE' if r.p > 1 else 'Q'}(df = {r.qe_df}) = {r.qe:.4f}, p-val {_pv(r.qe_pvalue)}"]
+    if r.p > 1:
+        m, d = r.qm_df
+        dist = f"QM(df = {m})" if d is None else f"F(df1 = {m}, df2 = {int(d)})"
+        names = ", ".join(r.terms[i] for i in r.btt)
+        lines += ["", f"Test of Moderators (coefficients {names}):",
+                  f"{dist} = {r.qm:.4f}, p-val {_pv(r.qm_pvalue)}"]
+    stat = "tval" if r.test == "t" else "zval"
+    lines += ["", "Model Results:", "",
+              f"{'':<14}{'estimate':>10}{'se':>9}{stat:>10}{'pval':>9}{'ci.lb':>10}{'ci.ub':>10}"]
+    for term, row in r.coefficients.iterrows():
+        lines.append(f"{str(term)[:14]:<14}{row.estimate:>10.4f}{row.se:>9.4f}{row.statistic:>10.4f}"
+                     f"{_p(row.pvalue):>9}{row.ci_low:>10.4f}{row.ci_high:>10.4f}")
+    if r.test == "t":
+        lines.append(f"t and F tests with k - p = {r.k - r.p} degrees of freedom.")
+    lines += [f"Note: {n}" for n in r.notes]
+    return "\n".join(lines)
