@@ -115,8 +115,8 @@ def test_order_of_studies_does_not_matter():
     order = ["C", "A", "B"]
     df2 = pd.concat([df[df.id == s] for s in order])
     b = dose_response(df2, study="id", dose="dose", events="events", n="n", model="quadratic")
-    assert a.coef == pytest.approx(b.coef, rel=1e-7)
-    assert a.loglik == pytest.approx(b.loglik, rel=1e-10)
+    assert a.coef == pytest.approx(b.coef, rel=1e-5)
+    assert a.loglik == pytest.approx(b.loglik, abs=1e-6)
 
 
 @pytest.mark.parametrize("rows, match", [

@@ -4,7 +4,7 @@ Arm-level rows (one per dose arm, the reference arm included) become
 contrasts against each study's reference with their covariance
 (:mod:`~sleepmeta.dose.covariance`: Greenland–Longnecker, Hamling,
 Gleser–Olkin), a dose basis (:mod:`~sleepmeta.dose.bases`: linear,
-quadratic, restricted cubic spline; or :mod:`~sleepmeta.dose.emax`), and
+quadratic, restricted cubic spline), and
 one pooled curve (:func:`dose_response`, one- or two-stage), with
 predictions at any dose against any reference and the numbers needed to
 treat or harm by dose (:mod:`~sleepmeta.dose.benefit`).

@@ -139,7 +139,7 @@ def make_basis(model: str, *, knots=None, percentiles=None, doses=None) -> DoseB
     (4.0, 20.0, 36.0)
     """
     if model not in BASES:
-        raise unknown_option("model", model, BASES + ("emax",))
+        raise unknown_option("model", model, BASES)
     if model != "spline":
         if knots is not None or percentiles is not None:
             raise InputError(f"knots are only used by the spline model, not {model!r}")

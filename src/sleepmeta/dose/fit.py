@@ -63,7 +63,7 @@ def dose_response(data: pd.DataFrame, *, study: str, dose: str, measure: str = "
                   events: str | None = None, n: str | None = None, mean: str | None = None,
                   sd: str | None = None, logrr: str | None = None, se: str | None = None,
                   type: str = "ci", covariance: str | None = None, model: str = "linear",
-                  knots=None, percentiles=None, hill: float = 1.0, reference: float | None = 0.0,
+                  knots=None, percentiles=None, reference: float | None = 0.0,
                   proc: str = "1stage", method: str = "REML", random: str | None = "slope",
                   level: float = 0.95) -> DoseResponseResult:
     """Pool arm-level dose–response data into one curve.
@@ -86,12 +86,10 @@ def dose_response(data: pd.DataFrame, *, study: str, dose: str, measure: str = "
     covariance : {"gl", "hamling", "gleser-olkin"}, optional
         Covariance of the contrasts; default Greenland–Longnecker for ratios,
         Gleser–Olkin shared control for MD/SMD.
-    model : {"linear", "quadratic", "spline", "emax"}
+    model : {"linear", "quadratic", "spline"}
     knots, percentiles : sequence of float, optional
         Spline knots as doses, or as percentiles of all doses (default
         10, 50, 90).
-    hill : float
-        Hill coefficient of the Emax model (fixed; 1 is the hyperbolic Emax).
     reference : float or None
         The reference dose (default 0); None: each study's lowest dose.
     proc : {"1stage", "2stage"}
@@ -137,11 +135,6 @@ def dose_response(data: pd.DataFrame, *, study: str, dose: str, measure: str = "
         notes.append("1/2 added to the cells of studies with an arm of 0 (or all) events: "
                      + ", ".join(map(str, corrected)))
     arms = arms_frame(studies)
-    if model == "emax":
-        from sleepmeta.dose.emax import fit_emax
-
-        return fit_emax(studies, arms, measure=measure, hill=hill, method=method,
-                        level=level, notes=tuple(notes))
     all_doses = data[dose].to_numpy(dtype=float)
     basis = make_basis(model, knots=knots, percentiles=percentiles, doses=all_doses)
     Xs = [basis.contrast(s.doses, s.reference_dose) for s in studies]
@@ -153,7 +146,8 @@ def dose_response(data: pd.DataFrame, *, study: str, dose: str, measure: str = "
         y, S, X, mask = pad_blocks([s.y for s in studies], [s.S for s in studies], Xs)
     fit = fit_random_slopes(y[None], S[None], X[None], mask[None], method=method)
     if not fit.converged[0]:
-        notes.append(f"{method} did not converge in {int(fit.iterations[0])} iterations")
+        notes.append(f"the {method} optimiser stopped after {int(fit.iterations[0])} iterations "
+                     "without meeting its convergence rule (estimates are its last values)")
     return DoseResponseResult(
         measure=measure, model=model, proc=proc, method=method, basis=basis,
         names=basis.names, coef=fit.beta[0], vcov=fit.vcov[0], psi=fit.psi[0],

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -42,17 +42,17 @@ def wald(beta: np.ndarray, vcov: np.ndarray, which) -> WaldTest | None:
 
 @dataclass(frozen=True, eq=False)
 class DoseResponseResult:
-    """A pooled dose–response curve (one- or two-stage, or Emax).
+    """A pooled dose–response curve (one- or two-stage).
 
     Attributes
     ----------
     measure : str
         ``RR``, ``OR`` (coefficients on the log scale), ``MD`` or ``SMD``.
     model, proc, method : str
-        ``linear``/``quadratic``/``spline``/``emax``; ``1stage``/``2stage``;
+        ``linear``/``quadratic``/``spline``; ``1stage``/``2stage``;
         ``REML``/``ML``/``FE``.
     names, coef, se, vcov
-        Coefficients of the dose basis (for Emax: ``emax`` and ``log_ed50``).
+        Coefficients of the dose basis.
     psi : numpy.ndarray
         Between-study covariance of the random slopes (zeros for FE).
     nonlinearity : WaldTest or None
@@ -73,7 +73,7 @@ class DoseResponseResult:
     model: str
     proc: str
     method: str
-    basis: DoseBasis | None
+    basis: DoseBasis
     names: tuple
     coef: np.ndarray
     vcov: np.ndarray
@@ -87,8 +87,6 @@ class DoseResponseResult:
     level: float = 0.95
     converged: bool = True
     notes: tuple = ()
-    emax_hill: float | None = None
-    extra: dict = field(default_factory=dict)
 
     # --- derived numbers -------------------------------------------------
     @property
@@ -112,14 +110,13 @@ class DoseResponseResult:
 
     @property
     def nonlinearity(self) -> WaldTest | None:
-        """Wald test of the non-linear terms (None for a linear model or Emax)."""
-        return wald(self.coef, self.vcov, self.basis.nonlinear) if self.basis else None
+        """Wald test of the non-linear terms (None for a linear model)."""
+        return wald(self.coef, self.vcov, self.basis.nonlinear)
 
     @property
     def overall(self) -> WaldTest:
         """Wald test of any dose effect (all basis coefficients 0)."""
-        which = range(len(self.coef)) if self.basis else [0]
-        return wald(self.coef, self.vcov, which)
+        return wald(self.coef, self.vcov, range(len(self.coef)))
 
     @property
     def ratio(self) -> bool:
@@ -128,12 +125,8 @@ class DoseResponseResult:
 
     # --- predictions -----------------------------------------------------
     def _design(self, doses, reference):
-        if self.basis is not None:
-            x = self.basis.contrast(doses, reference)
-            return x @ self.coef, x
-        from sleepmeta.dose.emax import emax_design
-
-        return emax_design(self, doses, reference)
+        x = self.basis.contrast(doses, reference)
+        return x @ self.coef, x
 
     def predict(self, doses, reference: float = 0.0) -> pd.DataFrame:
         """The pooled relative effect at ``doses`` against ``reference``, with its CI.
@@ -185,7 +178,7 @@ class DoseResponseResult:
         return {
             "measure": self.measure, "model": self.model, "proc": self.proc,
             "method": self.method, "level": self.level,
-            "knots": list(self.basis.knots) if self.basis else [],
+            "knots": list(self.basis.knots),
             "coefficients": self.to_frame().reset_index(names="name").to_dict("records"),
             "vcov": self.vcov.tolist(), "psi": self.psi.tolist(),
             "loglik": self.loglik, "k": self.k, "n_contrasts": self.n_contrasts,
@@ -194,7 +187,6 @@ class DoseResponseResult:
             "nonlinearity": nl.to_dict() if nl else None,
             "overall": self.overall.to_dict(),
             "converged": self.converged, "notes": list(self.notes),
-            **({"hill": self.emax_hill} if self.model == "emax" else {}),
         }
 
     def summary(self) -> str:
@@ -203,7 +195,7 @@ class DoseResponseResult:
         eff = "fixed-effect" if self.method == "FE" else "random-effects"
         lines = [f"{kind} {eff} dose-response meta-analysis ({self.model}, {self.measure})",
                  f"Estimation method: {self.method}"]
-        if self.basis is not None and self.basis.knots:
+        if self.basis.knots:
             lines.append("Knots: " + ", ".join(f"{k:g}" for k in self.basis.knots))
         ov = self.overall
         lines.append(f"Test of any dose effect: X2 = {ov.statistic:.4f} (df = {ov.df}), "
