@@ -110,9 +110,11 @@ def test_predict_ratios_and_changed_reference():
 
 
 def test_order_of_studies_does_not_matter():
-    df = _toy()
+    # the pinned simulated arms (interior REML optimum), doses in 100 mg/day
+    df = pd.DataFrame(PINNED["arms"])
+    df["dose"] = df["dose"] / 100
     a = dose_response(df, study="id", dose="dose", events="events", n="n", model="quadratic")
-    order = ["C", "A", "B"]
+    order = list(dict.fromkeys(df["id"]))[::-1]
     df2 = pd.concat([df[df.id == s] for s in order])
     b = dose_response(df2, study="id", dose="dose", events="events", n="n", model="quadratic")
     assert a.coef == pytest.approx(b.coef, rel=1e-5)
