@@ -102,6 +102,16 @@ class DoseBasis:
         """Indices of the columns that make the curve non-linear."""
         return tuple(range(1, self.p))
 
+    @property
+    def effect_terms(self) -> tuple:
+        """Indices of the coefficients tested by the test of any dose effect (all)."""
+        return tuple(range(self.p))
+
+    def predict(self, doses, reference, coef):
+        """Effect ``x' coef`` at ``doses`` against ``reference`` and its gradient ``x``."""
+        x = self.contrast(doses, reference)
+        return x @ coef, x
+
     def evaluate(self, dose) -> np.ndarray:
         """The basis at ``dose``, shape ``(len(dose), p)``."""
         x = np.atleast_1d(np.asarray(dose, dtype=float))

@@ -63,7 +63,8 @@ def dose_response(data: pd.DataFrame, *, study: str, dose: str, measure: str = "
                   events: str | None = None, n: str | None = None, mean: str | None = None,
                   sd: str | None = None, logrr: str | None = None, se: str | None = None,
                   type: str = "ci", covariance: str | None = None, model: str = "linear",
-                  knots=None, percentiles=None, reference: float | None = 0.0,
+                  knots=None, percentiles=None, hill: float = 1.0,
+                  reference: float | None = 0.0,
                   proc: str = "1stage", method: str = "REML", random: str | None = "slope",
                   level: float = 0.95) -> DoseResponseResult:
     """Pool arm-level dose–response data into one curve.
@@ -86,10 +87,15 @@ def dose_response(data: pd.DataFrame, *, study: str, dose: str, measure: str = "
     covariance : {"gl", "hamling", "gleser-olkin"}, optional
         Covariance of the contrasts; default Greenland–Longnecker for ratios,
         Gleser–Olkin shared control for MD/SMD.
-    model : {"linear", "quadratic", "spline"}
+    model : {"linear", "quadratic", "spline", "emax"}
+        ``"emax"``: ``Emax d^h / (ED50^h + d^h)`` with a random effect on Emax,
+        by maximum likelihood (:mod:`sleepmeta.dose.emax`); ``proc`` is
+        ignored (one stage).
     knots, percentiles : sequence of float, optional
         Spline knots as doses, or as percentiles of all doses (default
         10, 50, 90).
+    hill : float
+        Hill coefficient ``h`` of the Emax model (fixed; default 1).
     reference : float or None
         The reference dose (default 0); None: each study's lowest dose.
     proc : {"1stage", "2stage"}
@@ -135,6 +141,18 @@ def dose_response(data: pd.DataFrame, *, study: str, dose: str, measure: str = "
         notes.append("1/2 added to the cells of studies with an arm of 0 (or all) events: "
                      + ", ".join(map(str, corrected)))
     arms = arms_frame(studies)
+    if model == "emax":
+        from sleepmeta.dose.emax import fit_emax_curve
+
+        curve, coef, vcov, psi, ll, qe, conv = fit_emax_curve(
+            studies, hill=hill, method="ML" if random is not None else "FE")
+        if method == "REML":
+            notes.append("Emax is fitted by ML (its design depends on ED50)")
+        return DoseResponseResult(
+            measure=measure, model="emax", proc="1stage", method="FE" if random is None else "ML",
+            basis=curve, names=curve.names, coef=coef, vcov=vcov, psi=psi, loglik=ll, qe=qe,
+            qe_df=len(arms) - 2, k=len(studies), n_contrasts=len(arms), arms=arms, level=level,
+            converged=conv, notes=tuple(notes))
     all_doses = data[dose].to_numpy(dtype=float)
     basis = make_basis(model, knots=knots, percentiles=percentiles, doses=all_doses)
     Xs = [basis.contrast(s.doses, s.reference_dose) for s in studies]

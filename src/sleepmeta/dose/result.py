@@ -42,17 +42,17 @@ def wald(beta: np.ndarray, vcov: np.ndarray, which) -> WaldTest | None:
 
 @dataclass(frozen=True, eq=False)
 class DoseResponseResult:
-    """A pooled dose–response curve (one- or two-stage).
+    """A pooled dose–response curve (one- or two-stage; or Emax).
 
     Attributes
     ----------
     measure : str
         ``RR``, ``OR`` (coefficients on the log scale), ``MD`` or ``SMD``.
     model, proc, method : str
-        ``linear``/``quadratic``/``spline``; ``1stage``/``2stage``;
+        ``linear``/``quadratic``/``spline``/``emax``; ``1stage``/``2stage``;
         ``REML``/``ML``/``FE``.
     names, coef, se, vcov
-        Coefficients of the dose basis.
+        Coefficients of the dose basis (Emax: ``emax`` and ``log_ed50``).
     psi : numpy.ndarray
         Between-study covariance of the random slopes (zeros for FE).
     nonlinearity : WaldTest or None
@@ -73,7 +73,7 @@ class DoseResponseResult:
     model: str
     proc: str
     method: str
-    basis: DoseBasis
+    basis: DoseBasis  # or EmaxCurve (same predict/names interface)
     names: tuple
     coef: np.ndarray
     vcov: np.ndarray
@@ -116,7 +116,7 @@ class DoseResponseResult:
     @property
     def overall(self) -> WaldTest:
         """Wald test of any dose effect (all basis coefficients 0)."""
-        return wald(self.coef, self.vcov, range(len(self.coef)))
+        return wald(self.coef, self.vcov, self.basis.effect_terms)
 
     @property
     def ratio(self) -> bool:
@@ -125,8 +125,7 @@ class DoseResponseResult:
 
     # --- predictions -----------------------------------------------------
     def _design(self, doses, reference):
-        x = self.basis.contrast(doses, reference)
-        return x @ self.coef, x
+        return self.basis.predict(doses, reference, self.coef)
 
     def predict(self, doses, reference: float = 0.0) -> pd.DataFrame:
         """The pooled relative effect at ``doses`` against ``reference``, with its CI.
@@ -179,6 +178,8 @@ class DoseResponseResult:
             "measure": self.measure, "model": self.model, "proc": self.proc,
             "method": self.method, "level": self.level,
             "knots": list(self.basis.knots),
+            **({"hill": self.basis.hill, "ed50": float(np.exp(self.coef[1]))}
+               if self.model == "emax" else {}),
             "coefficients": self.to_frame().reset_index(names="name").to_dict("records"),
             "vcov": self.vcov.tolist(), "psi": self.psi.tolist(),
             "loglik": self.loglik, "k": self.k, "n_contrasts": self.n_contrasts,
@@ -197,6 +198,9 @@ class DoseResponseResult:
                  f"Estimation method: {self.method}"]
         if self.basis.knots:
             lines.append("Knots: " + ", ".join(f"{k:g}" for k in self.basis.knots))
+        if self.model == "emax":
+            lines.append(f"Emax model, Hill coefficient {self.basis.hill:g} (fixed); "
+                         f"ED50 = {np.exp(self.coef[1]):.4g}")
         ov = self.overall
         lines.append(f"Test of any dose effect: X2 = {ov.statistic:.4f} (df = {ov.df}), "
                      f"p = {ov.pvalue:.4g}")
