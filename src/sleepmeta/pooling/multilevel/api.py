@@ -38,8 +38,9 @@ def meta_analysis_mv(yi=None, V=None, *, random="~ 1 | study", struct: str = "CS
         Sampling variances (a vector or a column) or the full, usually
         block-diagonal, variance–covariance matrix of the estimates (see
         :func:`~sleepmeta.pooling.multilevel.vcov.shared_control_vcov`).
-    random : str or list of str
-        Random effects as metafor writes them: ``"~ 1 | district/school"``
+    random : str, list of str or None
+        ``None``: no random effects (the multivariate common-effect model,
+        generalised least squares with ``V``). Otherwise random effects as metafor writes them: ``"~ 1 | district/school"``
         (nested intercepts, one ``sigma2`` per level, any depth), and at
         most one ``"~ inner | outer"`` term (``"~ outcome | study"``) whose
         ``G`` matrix has structure ``struct``; with ``struct="GEN"`` the inner
@@ -81,7 +82,7 @@ def meta_analysis_mv(yi=None, V=None, *, random="~ 1 | study", struct: str = "CS
     y, Vm, labs = resolve_yv(yi, V, data, labels)
     n = y.size
     design = design_matrix(mods, data.reset_index(drop=True) if data is not None else None, n, labs)
-    infos = resolve_random(random, struct, data, labs, n)
+    infos = [] if random is None else resolve_random(random, struct, data, labs, n)
     check_identifiable(infos, n, design.X.shape[1], labs)
     check_positive_definite(Vm, labs)
     terms = [i.engine for i in infos]
@@ -164,7 +165,10 @@ def assemble(fit, model, infos, design, *, method, test, level, measure, notes, 
     qe_df = k - p
     qe_p = float(stats.chi2.sf(qe, qe_df)) if qe_df > 0 else 1.0
     logdet_v = float(np.linalg.slogdet(blocks.V[0])[1].sum())
-    parms = p + int((~model.fixed[b]).sum())
+    # metafor 3.8 counts every parameter not fixed, including the unused correlation of
+    # a UN/GEN term with a single inner level (its rho is never fixed there)
+    phantom = sum(1 for s in model.structures if s.struct in ("UN", "GEN") and s.q == 1)
+    parms = p + int((~model.fixed[b]).sum()) + phantom
     fs = fit_statistics(float(fit.ll_ml[b]), float(fit.ll_reml[b]), k, p, parms, logdet_v)
     comps = []
     sig = 0

@@ -104,8 +104,11 @@ def _codes(data: pd.DataFrame, cols, labs, where) -> np.ndarray:
             i = int(np.flatnonzero(bad)[0])
             raise InputError(f"study {labs[i]!r}: {where} column {c!r} is missing (no missing "
                              "values allowed in random-effects columns)")
-    key = frame.astype(str).agg("\x1f".join, axis=1) if len(cols) > 1 else frame[cols[0]].astype(str)
-    return pd.factorize(key)[0]
+    code = np.zeros(len(frame), dtype=np.int64)
+    for c in cols:  # combine the columns' codes (a nested factor is their interaction)
+        sub = pd.factorize(frame[c].to_numpy())[0]
+        code = pd.factorize(code * (int(sub.max()) + 1) + sub)[0]
+    return code
 
 
 def resolve_random(random, struct, data, labs, n) -> list[TermInfo]:

@@ -12,7 +12,8 @@ metafor's default ``REMLf = TRUE``). The score and expected (Fisher)
 information in the coefficients ``c_l`` are (Harville 1977, eqs. 4.5-4.6)
 
 * ``s_l = -1/2 tr(P B_l) + 1/2 r'W B_l W r``,
-* ``I_lm = 1/2 tr(P B_l P B_m)``,
+* ``I_lm = 1/2 tr(P B_l P B_m)`` (expected), and the observed information
+  ``-d2 ll / dc_l dc_m = r'W B_l P B_m W r - I_lm`` (with ``beta`` profiled out),
 
 with ``P = W`` for ML and ``P = W - WX A^-1 X'W`` for REML. The REML traces
 are expanded into per-block sums so no ``n x n`` matrix is formed:
@@ -42,7 +43,8 @@ class Evaluation:
     vb: np.ndarray            # (B, p, p)
     ok: np.ndarray            # (B,) M positive definite
     score: np.ndarray | None = None  # (B, L)
-    info: np.ndarray | None = None   # (B, L, L)
+    info: np.ndarray | None = None   # (B, L, L) expected information
+    observed: np.ndarray | None = None  # (B, L, L) observed information (-Hessian)
     W: np.ndarray | None = None      # (B, G, m, m)
     M: np.ndarray | None = None
 
@@ -51,7 +53,7 @@ def marginal(blocks: Blocks, c: np.ndarray) -> np.ndarray:
     """``M = V + sum_l c_l B_l`` per block (B, G, m, m)."""
     if c.shape[1] == 0:
         return blocks.V.copy()
-    return blocks.V + np.einsum("bl,bglij->bgij", c, blocks.bases, optimize=True)
+    return blocks.V + np.einsum("bl,bglij->bgij", c, blocks.bases)
 
 
 def _chol(M: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -101,28 +103,33 @@ def evaluate(blocks: Blocks, c: np.ndarray, method: str, *, derivs: bool = False
     if keep:
         ev.W, ev.M = W, M
     if derivs:
-        ev.score, ev.info = _derivatives(blocks, W, WX, u, vb, method)
+        ev.score, ev.info, ev.observed = _derivatives(blocks, W, WX, u, vb, method)
     return ev
 
 
 def _derivatives(blocks: Blocks, W, WX, u, Ainv, method):
     Bm = blocks.bases                                     # (B, G, L, m, m)
-    WB = np.einsum("bgij,bgljk->bglik", W, Bm, optimize=True)
+    WB = np.einsum("bgij,bgljk->bglik", W, Bm)
     tr_WB = np.einsum("bglii->bl", WB)
-    quad = np.einsum("bgi,bglij,bgj->bl", u, Bm, u, optimize=True)
-    tr_WBWB = np.einsum("bglij,bgmji->blm", WB, WB, optimize=True)
+    quad = np.einsum("bgi,bglij,bgj->bl", u, Bm, u)
+    tr_WBWB = np.einsum("bglij,bgmji->blm", WB, WB)
+    Bu = np.einsum("bglij,bgj->bgli", Bm, u)
+    WBu = np.einsum("bgij,bglj->bgli", W, Bu)
+    XWBu = np.einsum("bgip,bgli->blp", WX, Bu)  # X'W B_l u
+    # u'B_l P B_m u with u = P y (beta profiled out, for ML as for REML)
+    uBPBu = np.einsum("bgli,bgmi->blm", Bu, WBu) - np.einsum("blp,bpq,bmq->blm", XWBu, Ainv, XWBu)
     if method == "ML":
         score = -0.5 * tr_WB + 0.5 * quad
         info = 0.5 * tr_WBWB
-        return score, info
-    BWX = np.einsum("bglij,bgjp->bglip", Bm, WX, optimize=True)     # B_l W X
-    T = np.einsum("bgip,bgliq->blpq", WX, BWX, optimize=True)       # X'W B_l W X
-    WBWX = np.einsum("bgij,bgljp->bglip", W, BWX, optimize=True)    # W B_m W X
-    Q = np.einsum("bglip,bgmiq->blmpq", BWX, WBWX, optimize=True)   # X'W B_l W B_m W X
+        return score, info, uBPBu - info
+    BWX = np.einsum("bglij,bgjp->bglip", Bm, WX)     # B_l W X
+    T = np.einsum("bgip,bgliq->blpq", WX, BWX)       # X'W B_l W X
+    WBWX = np.einsum("bgij,bgljp->bglip", W, BWX)    # W B_m W X
+    Q = np.einsum("bglip,bgmiq->blmpq", BWX, WBWX)   # X'W B_l W B_m W X
     AT = np.einsum("bpq,blqr->blpr", Ainv, T)
     tr_AT = np.einsum("blpp->bl", AT)
     score = -0.5 * (tr_WB - tr_AT) + 0.5 * quad
     tr_AQ = np.einsum("bpq,blmqp->blm", Ainv, Q)
     tr_ATAT = np.einsum("blpq,bmqp->blm", AT, AT)
     info = 0.5 * (tr_WBWB - 2 * tr_AQ + tr_ATAT)
-    return score, info
+    return score, info, uBPBu - info

@@ -6,8 +6,11 @@ maximum does not depend on the algorithm, so sleepmeta reaches it by Fisher
 scoring (Harville 1977; Jennrich & Schluchter 1986) in the structures'
 working parameters, which is fast and batched:
 
-* the step solves ``I(theta) d = s(theta)`` (score and expected information
-  from :mod:`.likelihood`, chained through the structure's Jacobian);
+* the step solves ``I(theta) d = s(theta)`` (score and information from
+  :mod:`.likelihood`, chained through the structure's Jacobian), with the
+  observed information where it is positive definite (a Newton step, fast
+  near the maximum) and the expected information elsewhere (Fisher scoring,
+  safe far from it);
 * a variance at 0 whose score points below 0 (or a correlation at +-1
   pointing outward) is held on its bound — the estimate is on the boundary,
   which metafor approaches through ``exp()`` of a large negative number;
@@ -49,12 +52,7 @@ class Parameters:
             o += n
         self.variance = np.concatenate([s.variance_mask() for s in self.structures]) \
             if self.structures else np.zeros(0, bool)
-        corr = []
-        for s in self.structures:
-            m = np.zeros(s.n_params, bool)
-            if s.struct in ("HCS", "AR") and not s.rho_fixed:
-                m[-1] = True
-            corr.append(m)
+        corr = [s.correlation_mask() for s in self.structures]
         self.correlation = np.concatenate(corr) if corr else np.zeros(0, bool)
 
     def coef(self, theta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -97,6 +95,14 @@ def _solve_psd(I: np.ndarray, s: np.ndarray) -> np.ndarray:
     return np.einsum("bij,bj,bkj,bk->bi", U, inv, U, s)
 
 
+def _information(ev) -> np.ndarray:
+    """Observed information where it is positive definite (Newton), else expected (scoring)."""
+    obs = ev.observed
+    sym = (obs + np.swapaxes(obs, 1, 2)) / 2
+    ok = np.linalg.eigvalsh(sym).min(axis=1) > 0 if sym.shape[1] else np.ones(sym.shape[0], bool)
+    return np.where(ok[:, None, None], sym, ev.info)
+
+
 def _ll(ev, method):
     return ev.ll_reml if method == "REML" else ev.ll_ml
 
@@ -117,13 +123,13 @@ def maximise(blocks: Blocks, params: Parameters, method: str, theta0: np.ndarray
     active = np.arange(B)
     c, J = params.coef(theta)
     ev = evaluate(blocks, c, method, derivs=True)
-    ll = _ll(ev, method)
+    ll, sc, inf = _ll(ev, method), ev.score, _information(ev)
     sub = blocks
     for it in range(1, maxiter + 1):
         th = theta[active]
         fx = fixed[active]
-        score = np.einsum("blp,bl->bp", J, ev.score)
-        info = np.einsum("blp,blm,bmq->bpq", J, ev.info, J)
+        score = np.einsum("blp,bl->bp", J, sc)
+        info = np.einsum("blp,blm,bmq->bpq", J, inf, J)
         # hold parameters on their bounds when the score points outward
         lowv = params.variance[None, :] & (th <= 0) & (score <= 0)
         hi_c = params.correlation[None, :] & (np.abs(th) >= 1) & (np.sign(th) * score >= 0)
@@ -133,29 +139,28 @@ def maximise(blocks: Blocks, params: Parameters, method: str, theta0: np.ndarray
         I[:, np.arange(P), np.arange(P)] += hold
         step = _solve_psd(I, s)
         scale = np.maximum(np.abs(th[:, params.variance]).max(axis=1, initial=0.0), 1e-12)
-        new_th = th.copy()
-        new_ll = np.full(th.shape[0], -np.inf)
+        new_th, new_ll = th.copy(), ll.copy()
+        new_sc, new_inf, new_J = sc.copy(), inf.copy(), J.copy()
         todo = np.ones(th.shape[0], bool)
         factor = 1.0
         for _ in range(50):
             idx = np.flatnonzero(todo)
             cand = params.clip(th[idx] + factor * step[idx])
-            cand = np.where(fixed[active][idx], th[idx], cand)
+            cand = np.where(fx[idx], th[idx], cand)
             feas = params.feasible(cand)
-            cc, _ = params.coef(cand)
-            e2 = evaluate(sub.take(idx), cc, method)
+            cc, Jc = params.coef(cand)
+            e2 = evaluate(sub.take(idx) if idx.size < th.shape[0] else sub, cc, method,
+                          derivs=True)
             l2 = _ll(e2, method)
             good = feas & e2.ok & (l2 >= ll[idx] - 1e-12 * np.abs(ll[idx]))
             gi = idx[good]
-            new_th[gi] = cand[good]
-            new_ll[gi] = l2[good]
+            new_th[gi], new_ll[gi] = cand[good], l2[good]
+            new_sc[gi], new_inf[gi], new_J[gi] = e2.score[good], _information(e2)[good], Jc[good]
             todo[gi] = False
             if not todo.any():
                 break
             factor *= 0.5
         stuck = todo  # no improving step: stay put (at the maximum to machine precision)
-        new_th[stuck] = th[stuck]
-        new_ll[stuck] = ll[stuck]
         size = np.where(params.correlation[None, :], 1.0, scale[:, None])
         decrement = np.einsum("bp,bp->b", s, step)  # s' I^+ s: the predicted gain x 2
         done = (np.abs(new_th - th) <= tol * size).all(axis=1) | stuck
@@ -167,8 +172,7 @@ def maximise(blocks: Blocks, params: Parameters, method: str, theta0: np.ndarray
         active = active[keep]
         if active.size == 0:
             break
-        sub = blocks.take(active)
-        c, J = params.coef(theta[active])
-        ev = evaluate(sub, c, method, derivs=True)
-        ll = _ll(ev, method)
+        if not keep.all():
+            sub = sub.take(np.flatnonzero(keep))
+        ll, sc, inf, J = new_ll[keep], new_sc[keep], new_inf[keep], new_J[keep]
     return theta, converged, iters

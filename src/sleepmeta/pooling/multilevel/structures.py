@@ -60,11 +60,16 @@ class Structure:
     rho_fixed : bool
         ``rho`` fixed at 0 (metafor does this for CS/HCS/AR when no cluster
         holds two inner levels, or when there is one inner level).
+    varcor : bool
+        Work in variances and correlations (metafor's own parameters) rather
+        than ``(tau2, cov)`` for CS and the Cholesky factor for UN/GEN; the
+        profile likelihood fixes one of these at a time.
     """
 
     struct: str
     q: int
     rho_fixed: bool = False
+    varcor: bool = False  # CS/UN/GEN in metafor's (tau2, rho) parametrisation (for profiles)
 
     # ---- sizes -------------------------------------------------------------------------
     @property
@@ -112,11 +117,24 @@ class Structure:
         if s in ("SIGMA", "ID", "DIAG"):
             m[:] = True
         elif s in ("UN", "GEN"):
-            pass  # Cholesky factor: unconstrained
+            if self.varcor:
+                m[:q] = True  # else the Cholesky factor: unconstrained
         elif s == "HCS":
             m[:q] = True
         else:  # CS, AR: tau2 first
             m[0] = True
+        return m
+
+    def correlation_mask(self) -> np.ndarray:
+        """Which working parameters are correlations (bounded by -1 and 1)."""
+        m = np.zeros(self.n_params, bool)
+        s = self.struct
+        if s in ("HCS", "AR") and not self.rho_fixed:
+            m[-1] = True
+        elif s == "CS" and self.varcor and not self.rho_fixed:
+            m[1] = True
+        elif s in ("UN", "GEN") and self.varcor:
+            m[self.q:] = True
         return m
 
     # ---- start values --------------------------------------------------------------------
@@ -165,6 +183,19 @@ class Structure:
         elif s == "DIAG":
             c[:, diag] = theta
             J[:, diag, np.arange(q)] = 1.0
+        elif s in ("UN", "GEN") and self.varcor:
+            t2 = theta[:, :q]
+            c[:, diag] = t2
+            J[:, diag, np.arange(q)] = 1.0
+            sd = np.sqrt(np.maximum(t2, 0.0))
+            for j, i in enumerate(off):
+                a, b = prs[i]
+                rho = theta[:, q + j]
+                c[:, i] = rho * sd[:, a] * sd[:, b]
+                J[:, i, q + j] = sd[:, a] * sd[:, b]
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    J[:, i, a] = np.where(sd[:, a] > 0, rho * sd[:, b] / (2 * sd[:, a]), 0.0)
+                    J[:, i, b] = np.where(sd[:, b] > 0, rho * sd[:, a] / (2 * sd[:, b]), 0.0)
         elif s in ("UN", "GEN"):
             Lm = np.zeros((B, q, q))
             for i, (a, b) in enumerate(prs):
@@ -176,6 +207,12 @@ class Structure:
                         J[:, i, j] += Lm[:, b, e]
                     if f == b:
                         J[:, i, j] += Lm[:, a, e]
+        elif s == "CS" and self.varcor and not self.rho_fixed:
+            c[:, diag] = theta[:, :1]
+            J[:, diag, 0] = 1.0
+            c[:, off] = (theta[:, 1] * theta[:, 0])[:, None]
+            J[:, off, 0] = theta[:, 1:2]
+            J[:, off, 1] = theta[:, 0:1]
         elif s == "CS":
             c[:, diag] = theta[:, :1]
             J[:, diag, 0] = 1.0
@@ -223,19 +260,19 @@ class Structure:
         vm = self.variance_mask()
         th[:, vm] = np.maximum(th[:, vm], 0.0)
         s = self.struct
-        if s in ("HCS", "AR") and not self.rho_fixed:
-            th[:, -1] = np.clip(th[:, -1], -1.0, 1.0)
-        if s == "CS" and not self.rho_fixed:
+        corr = self.correlation_mask()
+        th[:, corr] = np.clip(th[:, corr], -1.0, 1.0)
+        if s == "CS" and not self.rho_fixed and not self.varcor:
             th[:, 1] = np.clip(th[:, 1], -th[:, 0], th[:, 0])
         return th
 
     def feasible(self, theta: np.ndarray) -> np.ndarray:
-        """Whether ``G`` is positive semi-definite, per member (B,)."""
-        if self.struct in ("SIGMA", "ID", "DIAG", "UN", "GEN") or self.q == 1:
-            return np.ones(theta.shape[0], bool)
-        G = self.G(theta)
-        scale = np.maximum(np.abs(G).max(axis=(1, 2)), 1e-300)
-        return np.linalg.eigvalsh(G).min(axis=1) >= -1e-10 * scale
+        """Whether ``theta`` is admissible beyond its box, per member (B,).
+
+        metafor requires only the marginal covariance ``M`` to be positive
+        definite (checked by the likelihood), not ``G`` itself.
+        """
+        return np.ones(theta.shape[0], bool)  # as metafor: only M must be positive definite
 
     # ---- what metafor reports -------------------------------------------------------------
     def report(self, theta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -246,6 +283,8 @@ class Structure:
             return theta[:, :1], np.zeros((B, 0))
         if s in ("ID", "DIAG"):
             return theta.copy(), np.zeros((B, 1))
+        if s in ("UN", "GEN") and self.varcor:
+            return theta[:, :q], (theta[:, q:] if q > 1 else np.zeros((B, 1)))
         if s in ("UN", "GEN"):
             c, _ = self.coef(theta)
             t2 = c[:, :q]
@@ -262,6 +301,8 @@ class Structure:
             t2 = theta[:, :1]
             if self.rho_fixed:
                 return t2, np.zeros((B, 1))
+            if self.varcor:
+                return t2, theta[:, 1:2]
             with np.errstate(divide="ignore", invalid="ignore"):
                 rho = np.where(t2[:, 0] > 0, theta[:, 1] / t2[:, 0], 0.0)
             return t2, rho[:, None]
@@ -280,6 +321,8 @@ class Structure:
         B = tau2.shape[0]
         if s in ("SIGMA", "ID", "DIAG"):
             return tau2.copy()
+        if s in ("UN", "GEN") and self.varcor:
+            return np.column_stack([tau2, rho]) if q > 1 else tau2.copy()
         if s in ("UN", "GEN"):
             sd = np.sqrt(tau2)
             R = np.repeat(np.eye(q)[None], B, axis=0)
@@ -287,7 +330,9 @@ class Structure:
                 R[:, a, b] = R[:, b, a] = rho[:, j]
             return _chol_params(sd[:, :, None] * R * sd[:, None, :])
         if s == "CS":
-            return tau2 if self.rho_fixed else np.column_stack([tau2[:, 0], rho[:, 0] * tau2[:, 0]])
+            if self.rho_fixed:
+                return tau2
+            return np.column_stack([tau2[:, 0], rho[:, 0] * (1 if self.varcor else tau2[:, 0])])
         if s == "HCS":
             return tau2 if self.rho_fixed else np.column_stack([tau2, rho[:, 0]])
         return tau2 if self.rho_fixed else np.column_stack([tau2[:, 0], rho[:, 0]])

@@ -46,6 +46,13 @@ def check_positive_definite(V, labels, cluster=None) -> None:
     from scipy.sparse.csgraph import connected_components
 
     V = np.asarray(V, float)
+    off = V - np.diag(np.diag(V))
+    if not off.any():  # diagonal: positive variances are all it takes
+        bad = np.flatnonzero(np.diag(V) <= 0)
+        if bad.size:
+            raise InputError(f"study {labels[bad[0]]!r}: its sampling variance must be > 0, "
+                             f"got {V[bad[0], bad[0]]!r}")
+        return
     if cluster is None:
         _, lab = connected_components(csr_matrix(V != 0), directed=False)
     else:
