@@ -48,7 +48,13 @@ for (i in 1:30) {
 }
 arms <- do.call(rbind, arms)
 
-contrasts <- function(measure) {
+# A small data set whose REML estimate of tau^2 is on the boundary (0):
+# three trials with a shared placebo arm (made-up counts, as in tests/dose).
+toy <- data.frame(id = rep(c("A", "B", "C"), c(3, 3, 4)),
+                  dose = c(0, 150, 300, 0, 150, 300, 0, 75, 300, 600),
+                  events = c(5, 10, 20, 4, 9, 15, 6, 8, 19, 30), n = 100, mean = 0, sd = 1)
+
+contrasts <- function(measure, arms) {
   blocks <- lapply(split(arms, factor(arms$id, levels = unique(arms$id))), function(s) {
     if (measure == "RR") {
       c0 <- 1 / s$events[1] - 1 / s$n[1]
@@ -72,8 +78,8 @@ bdiag <- function(l) {
   M
 }
 
-fit_one <- function(name, measure, model, method = "REML", knots = NULL) {
-  cc <- contrasts(measure)
+fit_one <- function(name, measure, model, method = "REML", knots = NULL, data = arms) {
+  cc <- contrasts(measure, data)
   d <- cc$d
   if (model == "linear") X <- cbind(dose = d$dose)
   if (model == "quadratic") X <- cbind(dose = d$dose, dose2 = d$dose^2)
@@ -109,6 +115,8 @@ fits <- list(
   fit_one("md_linear_reml", "MD", "linear"),
   fit_one("md_spline_reml", "MD", "spline", knots = c(0.75, 3, 6))
 )
+toy_fits <- list(fit_one("toy_rr_linear_reml", "RR", "linear", data = toy),
+                 fit_one("toy_rr_linear_ml", "RR", "linear", "ML", data = toy))
 payload <- list(
   source = "tests/data/make_dose_references.R (simulated arms, set.seed(7))",
   r_version = R.version.string,
@@ -117,7 +125,9 @@ payload <- list(
   date = format(Sys.Date()),
   dose_unit = "the fits use dose / 100 (arms list mg/day)",
   arms = arms,
-  fits = fits
+  fits = fits,
+  toy_arms = toy,
+  toy_fits = toy_fits
 )
 if (!requireNamespace("jsonlite", quietly = TRUE)) stop("needs jsonlite")
 writeLines(jsonlite::toJSON(payload, digits = NA, auto_unbox = TRUE, pretty = TRUE), out)

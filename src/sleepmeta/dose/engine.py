@@ -68,16 +68,30 @@ def pad_blocks(ys, Ss, Xs, *, a: int | None = None):
 
 
 def _gls(y, S, X):
-    """GLS with Psi = 0: beta, A = X'S^-1X and the quadratic form (Q)."""
+    """GLS with Psi = 0: beta, A = X'S^-1X, the quadratic form (Q), log|S| and the score.
+
+    The last item is the score of Psi at 0 for one random slope, per study:
+    ``u_i = x_i' S_i^-1 r_i`` and ``G_i = x_i' S_i^-1 x_i``.
+    """
     rhs = np.concatenate([X, y[..., None]], axis=-1)
     sol = np.linalg.solve(S, rhs)
     WX, Wy = sol[..., :-1], sol[..., -1]
-    A = np.einsum("bmap,bmaq->bpq", X, WX)
-    g = np.einsum("bmap,bma->bp", X, Wy)
+    G = np.einsum("bmap,bmaq->bmpq", X, WX)
+    gi = np.einsum("bmap,bma->bmp", X, Wy)
+    A, g = G.sum(axis=1), gi.sum(axis=1)
     beta = np.linalg.solve(A, g[..., None])[..., 0]
     quad = np.einsum("bma,bma->b", y, Wy) - np.einsum("bp,bp->b", beta, g)
     logdet = np.linalg.slogdet(S)[1].sum(axis=1)
-    return beta, A, quad, logdet
+    u = gi - np.einsum("bmpq,bq->bmp", G, beta)
+    return beta, A, quad, logdet, (u, G)
+
+
+def _score_at_zero(method, A, u, G):
+    """dl/dtau2 at tau2 = 0 for one random slope (REML adds sum G_i^2 / A)."""
+    s = (u[..., 0] ** 2 - G[..., 0, 0]).sum(axis=1)
+    if method == "REML":
+        s = s + (G[..., 0, 0] ** 2).sum(axis=1) / A[:, 0, 0]
+    return 0.5 * s
 
 
 def _engine_chunk(y, S, X, mask, method):
@@ -141,18 +155,33 @@ def fit_random_slopes(y, S, X, mask, *, method: str = "REML", chunk: int = 256) 
     if np.any(sign <= 0) or np.any(n <= p):
         raise ModelError(f"the dose model has {p} coefficients; it needs more than {p} contrasts "
                          "and doses that separate its columns")
-    beta0, A0, quad0, logdet0 = _gls(y, S, X)
+    beta0, A0, quad0, logdet0, (u0, G0) = _gls(y, S, X)
+    ll_ml0 = -0.5 * (n * _LOG2PI + logdet0 + quad0)
     if method == "FE":
-        ll = -0.5 * (n * _LOG2PI + logdet0 + quad0)
-        return SlopesFit(beta0, np.linalg.inv(A0), np.zeros((B, p, p)), ll, quad0, n,
+        return SlopesFit(beta0, np.linalg.inv(A0), np.zeros((B, p, p)), ll_ml0, quad0, n,
                          np.ones(B, bool), np.zeros(B, int))
+    at_zero = np.zeros(B, bool)
+    if p == 1:
+        # One random slope: when the likelihood falls from tau2 = 0 the estimate is the
+        # boundary, where the engine's Cholesky parametrisation converges only linearly.
+        at_zero = _score_at_zero(method, A0, u0, G0) <= 0
+    ll0 = ll_ml0 if method == "ML" else \
+        -0.5 * ((n - p) * _LOG2PI + logdet0 + np.linalg.slogdet(A0)[1] + quad0) + 0.5 * logdet_xx
+    beta, vb = beta0.copy(), np.linalg.inv(A0)
+    psi, ll = np.zeros((B, p, p)), ll0.copy()
+    conv, iters = np.ones(B, bool), np.zeros(B, int)
+    todo = np.flatnonzero(~at_zero)
+    if todo.size == 0:
+        return SlopesFit(beta, vb, psi, ll, quad0, n, conv, iters)
     # Columns scaled to unit root-mean-square (dose and dose^2 differ by orders
     # of magnitude); beta, Var(beta) and Psi are scaled back. Both metafor
     # log-likelihoods are invariant to this reparametrisation.
-    d = np.sqrt(np.einsum("bpp->bp", XX) / n[:, None])
-    Xs = X / d[:, None, None, :]
-    parts = [_engine_chunk(y[s], S[s], Xs[s], mask[s], method)
-             for s in (slice(i, i + chunk) for i in range(0, B, chunk))]
-    beta, vb, psi, ll, conv, iters = (np.concatenate(z) for z in zip(*parts))
+    d = np.sqrt(np.einsum("bpp->bp", XX) / n[:, None])[todo]
+    Xs = X[todo] / d[:, None, None, :]
+    parts = [_engine_chunk(y[todo][s], S[todo][s], Xs[s], mask[todo][s], method)
+             for s in (slice(i, i + chunk) for i in range(0, todo.size, chunk))]
+    b, v, ps, lls, cv, it = (np.concatenate(z) for z in zip(*parts))
     outer = d[:, :, None] * d[:, None, :]
-    return SlopesFit(beta / d, vb / outer, psi / outer, ll, quad0, n, conv, iters)
+    beta[todo], vb[todo], psi[todo] = b / d, v / outer, ps / outer
+    ll[todo], conv[todo], iters[todo] = lls, cv, it
+    return SlopesFit(beta, vb, psi, ll, quad0, n, conv, iters)
