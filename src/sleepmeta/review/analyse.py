@@ -86,6 +86,7 @@ class OutcomeAnalysis:
     notes: list = field(default_factory=list)
     by_dose: dict = field(default_factory=dict)  # dose label -> MetaResult (ratio outcomes)
     effects: tuple = ()  # (yi, vi, labels) exactly as pooled
+    dose_curve: object = None  # review.dose_curves.DoseCurve when [dose_response] names it
 
     @property
     def k(self) -> int:
@@ -267,6 +268,10 @@ def analyse_outcome(spec: ReviewSpec, outcome, tables: dict, population: tuple =
     pooled = rows[rows["status"] == "pooled"] if len(rows) else rows
     a = OutcomeAnalysis(outcome=outcome, population=tuple(population), rows=rows,
                         pooled_rows=pooled)
+    if spec.dose_response is not None and outcome.key in spec.dose_response.outcomes and len(rows):
+        from sleepmeta.review.dose_curves import fit_dose_curve
+
+        a.dose_curve = fit_dose_curve(rows, spec.dose_response, level=spec.level)
     if pooled.empty:
         a.small_study = {"done": False, "reason": "No poolable rows: nothing to test."}
         a.dose_note = "No poolable rows: no dose meta-regression."

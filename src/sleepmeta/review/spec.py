@@ -15,6 +15,7 @@ Layout (see ``sleepmeta/data/pregabalin_review.toml`` for a full example)::
     [[claims]]   id, text, outcomes, population, expects, missing
     [[directions]]  study, outcome, comparator, dose, direction, quote
     [[lhh]]      benefit, harm, population
+    [dose_response]  outcomes, model, knots, reference, doses (pooled dose curves of harms)
 """
 
 from __future__ import annotations
@@ -82,6 +83,17 @@ class Direction:
 
 
 @dataclass(frozen=True)
+class DoseResponseSpec:
+    """``[dose_response]``: which outcomes get a pooled dose curve, and how."""
+
+    outcomes: tuple
+    model: str = "spline"
+    knots: tuple = ()
+    reference: float = 0.0
+    doses: tuple = (150.0, 300.0, 450.0, 600.0)
+
+
+@dataclass(frozen=True)
 class ReviewSpec:
     """A validated review specification."""
 
@@ -105,6 +117,39 @@ class ReviewSpec:
     lhh: tuple
     sha256: str = ""
     raw: dict = field(default_factory=dict, repr=False, compare=False)
+    dose_response: DoseResponseSpec | None = None
+
+
+def _dose_response(raw: dict, outcomes: dict) -> DoseResponseSpec | None:
+    """Validate the optional ``[dose_response]`` section."""
+    dr = _opt(raw, "dose_response", "spec", dict, None)
+    if dr is None:
+        return None
+    where = "dose_response"
+    _unknown_keys(dr, ("outcomes", "model", "knots", "reference", "doses"), where)
+    keys = _str_list(_req(dr, "outcomes", where, list), f"{where}.outcomes")
+    for k in keys:
+        if k not in outcomes:
+            raise SpecError(f"{where}.outcomes: unknown outcome {k!r}")
+        if outcomes[k].measure != "RR":
+            raise SpecError(f"{where}.outcomes: outcome {k!r} has measure "
+                            f"{outcomes[k].measure!r}; dose curves here need arm counts (RR)")
+    nums = {}
+    for key, default in (("knots", []), ("doses", [150, 300, 450, 600])):
+        vals = _opt(dr, key, where, list, default)
+        if not all(isinstance(v, (int, float)) and not isinstance(v, bool) and v >= 0
+                   for v in vals):
+            raise SpecError(f"{where}.{key}: must be a list of doses >= 0, got {vals!r}")
+        nums[key] = tuple(float(v) for v in vals)
+    model = _choice(_opt(dr, "model", where, str, "spline"), f"{where}.model",
+                    ("linear", "quadratic", "spline", "emax"))
+    if nums["knots"] and (model != "spline" or len(nums["knots"]) < 3
+                          or list(nums["knots"]) != sorted(set(nums["knots"]))):
+        raise SpecError(f"{where}.knots: give 3 or more increasing knots, and only for "
+                        f"model = 'spline', got {list(nums['knots'])} with {model!r}")
+    ref = float(_opt(dr, "reference", where, (int, float), 0))
+    return DoseResponseSpec(outcomes=keys, model=model, knots=nums["knots"], reference=ref,
+                            doses=nums["doses"])
 
 
 def _req(table: dict, key: str, where: str, kind=str):
@@ -225,7 +270,7 @@ def parse_spec(raw: dict, path: str | Path = "review.toml", sha256: str = "") ->
     if not isinstance(raw, dict):
         raise SpecError("the spec must be a TOML table")
     _unknown_keys(raw, ("review", "data", "analysis", "verdict", "outcomes", "claims",
-                        "directions", "lhh"), "spec")
+                        "directions", "lhh", "dose_response"), "spec")
     review = _req(raw, "review", "spec", dict)
     data = _req(raw, "data", "spec", dict)
     _unknown_keys(data, ("efficacy", "harms", "notes"), "data")
@@ -281,7 +326,7 @@ def parse_spec(raw: dict, path: str | Path = "review.toml", sha256: str = "") ->
         min_studies_supported=min_k,
         count_published_summaries=_opt(ve, "count_published_summaries", "verdict", bool, True),
         outcomes=outcomes, claims=claims, directions=directions, lhh=tuple(lhh), sha256=sha256,
-        raw=raw)
+        raw=raw, dose_response=_dose_response(raw, outcomes))
 
 
 def load_spec(path: str | Path) -> ReviewSpec:

@@ -18,8 +18,10 @@ number of studies k and the non-poolable rows (thresholds from the spec):
 * ``no data in this review`` -- no row at all.
 
 A claim's verdict is that of its first listed outcome that has any row;
-a dose claim uses the slope of a meta-regression on daily dose the same
-way (``uncertain`` when rows exist but no dose meta-regression is possible).
+a dose claim uses the pooled dose curve when ``[dose_response]`` fits one for
+the outcome (the risk ratio of the highest against the lowest reported dose),
+else the slope of a meta-regression on daily dose, the same way
+(``uncertain`` when rows exist but neither is possible).
 k counts distinct studies, not dose arms.
 """
 
@@ -129,7 +131,10 @@ def outcome_verdict(a, expects: str, spec) -> dict:
     sign = claimed_sign(o, expects)
     ratio = o.measure == "RR"
     n_rows = 0 if a.rows is None else len(a.rows[a.rows["status"] != "other comparator"])
-    if expects == "dose":
+    curve = getattr(a, "dose_curve", None)
+    if expects == "dose" and n_rows and curve is not None and curve.result is not None:
+        v, why = _curve_verdict(curve, sign, spec)
+    elif expects == "dose":
         if n_rows == 0:
             v, why = "no data in this review", "no row reports this outcome"
         elif a.dose_regression is None:
@@ -146,6 +151,19 @@ def outcome_verdict(a, expects: str, spec) -> dict:
                          directions=_directions(a, spec), min_k=spec.min_studies_supported)
     return {"outcome": o.key, "verdict": v, "reason": why, "claimed_sign": sign,
             "n_rows": n_rows}
+
+
+def _curve_verdict(curve, sign: int, spec) -> tuple:
+    """A dose claim from a pooled dose curve: the effect of the highest reported dose
+    against the lowest (``[dose_response].doses``), on the ratio scale, with k the
+    curve's studies (a pooled table counts once)."""
+    doses = sorted(spec.dose_response.doses)
+    p = curve.result.predict([doses[-1]], reference=doses[0]).iloc[0]
+    v, why = verdict(k=curve.k, ci_low=p["ci_low"], ci_high=p["ci_high"], claimed=sign,
+                     margin=0.0, ratio=True, min_k=spec.min_studies_supported)
+    return v, (f"dose curve ({curve.result.model}): risk ratio {doses[-1]:g} vs {doses[0]:g} "
+               f"mg/day {p['estimate']:.2f} ({p['ci_low']:.2f} to {p['ci_high']:.2f}), "
+               f"{curve.k} stud{'y' if curve.k == 1 else 'ies'}; {why}")
 
 
 def claim_verdict(claim, analyses: list, spec) -> dict:
