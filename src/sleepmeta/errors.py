@@ -28,6 +28,10 @@ class UnknownOptionError(InputError):
     """An option (measure, method, test, ...) is not one of the valid choices."""
 
 
+class FormulaError(InputError):
+    """A formula uses a term outside the safe subset (see :mod:`sleepmeta.pooling.formula_safety`)."""
+
+
 class ModelError(InputError):
     """The model cannot be fitted to these data (too few studies, rank-deficient design)."""
 

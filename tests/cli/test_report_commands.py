@@ -56,3 +56,21 @@ def test_report_unknown_format(tmp_path):
     spec = make_review(tmp_path / "rev")
     res = runner.invoke(app, ["report", str(spec), "--format", "pdf", "--out", str(tmp_path / "o")])
     assert res.exit_code == 2 and "format" in res.output
+
+
+def test_report_refuses_notes_outside_the_review_unless_allowed(tmp_path):
+    # issue 11: a shared spec naming /proc/self/environ or a file beside the review folder
+    make_review = _review_helpers().make_review
+    outside = tmp_path / "shared"
+    outside.mkdir()
+    (outside / "deps.md").write_text("# Dependence\n\nnothing\n")
+    spec = make_review(tmp_path / "rev")
+    spec.write_text(spec.read_text().replace('harms = ["harm.csv"]',
+                                             'harms = ["harm.csv"]\nnotes = ["../shared/deps.md"]'))
+    out = runner.invoke(app, ["report", str(spec), "--out", str(tmp_path / "o"),
+                              "--format", "json"])
+    assert out.exit_code == 2
+    assert "data.notes[0]" in out.output and "--allow-outside" in " ".join(out.output.split())
+    out = runner.invoke(app, ["report", str(spec), "--out", str(tmp_path / "o"), "--format",
+                              "json", "--allow-outside", str(outside)])
+    assert out.exit_code == 0, out.output

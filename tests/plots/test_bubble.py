@@ -150,3 +150,17 @@ def test_bad_input_is_a_typed_error(reg):
         bubble_plot(meta_analysis(reg.yi, reg.vi), "ablat")
     with pytest.raises(InputError, match="labels has 1 entries"):
         bubble_plot(reg, "ablat", labels=["x"])
+
+
+def test_dollar_signs_in_labels_stay_text(tmp_path):
+    # issue 11: study names label the bubbles; "$...$" must not become mathtext
+    import matplotlib.text
+
+    from sleepmeta.plots import save_figure
+
+    res = meta_analysis([0.0, 1.0, 2.2, 2.9], [0.1, 0.1, 0.2, 0.1],
+                        mods=[[0.0], [1.0], [2.0], [3.0]], labels=[r"$\frac{$", "b", "c", "d"])
+    fig = bubble_plot(res, "x1", labels=True, title="$x$")
+    texts = [t for t in fig.findobj(matplotlib.text.Text) if "$" in t.get_text()]
+    assert len(texts) == 2 and not any(t.get_parse_math() for t in texts)
+    save_figure(fig, tmp_path / "b.png")

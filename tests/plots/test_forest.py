@@ -249,3 +249,38 @@ def test_property_rows_and_diamond(studies):
                                                                       rel=1e-12, abs=1e-12)
     lo, hi = fig.axes[0].get_xlim()
     assert lo <= min(r.ci_low, 0.0) and hi >= max(r.ci_high, 0.0)
+
+
+def test_dollar_signs_in_labels_and_title_stay_text(tmp_path):
+    # issue 11: "$...$" in a study name is mathtext to matplotlib; a malformed one
+    # ("\frac{") made saving the figure raise, a valid one rendered as math
+    names = [r"Smith $\frac{$ 2010", "Jones $x^2$ 2011", "Lee 2012 ($5 copay)"]
+    res = meta_analysis([0.1, 0.3, 0.2], [0.01, 0.02, 0.015], labels=names)
+    fig = forest_plot(res, title=r"Title with $\alpha$")
+    texts = [t for t in fig.findobj(matplotlib.text.Text) if t.get_text()]
+    assert {t.get_text() for t in texts} >= {*names, r"Title with $\alpha$"}
+    assert not any(t.get_parse_math() for t in texts)
+    save_figure(fig, tmp_path / "f.png")  # renders without a mathtext error
+
+
+def test_one_study_has_no_heterogeneity_line():
+    # k = 1: tau², I² and Q are not estimable, so the plot must not print "I² = 0.0%; Q(0) = 0.00"
+    res = meta_analysis([-0.54], [0.2015 ** 2], labels=["Roth 2012"], method="FE")
+    fig = forest_plot(res)
+    notes = [t.get_text() for t in fig.axes[0].texts if t.get_gid() == "note"]
+    assert not [n for n in notes if n.startswith("Heterogeneity")]
+    assert any(n.startswith("Test for overall effect") for n in notes)
+
+
+def test_arm_columns_show_events_over_totals():
+    # RevMan prints events/total per arm beside each study (Cochrane Handbook 10.2 figures)
+    res = meta_analysis([0.5, 0.9], [0.1, 0.2], labels=["Ohta 2012", "Arnold 2016"],
+                        measure="RR")
+    arms = {"Ohta 2012": ("45/152", "9/152"), "Arnold 2016": ("30/101", "10/102")}
+    fig = forest_plot(res, arms=arms, arm_headers=("Pregabalin n/N", "Placebo n/N"))
+    assert texts(fig, "arm-treatment") == ["45/152", "30/101"]
+    assert texts(fig, "arm-control") == ["9/152", "10/102"]
+    heads = [t.get_text() for t in fig.axes[0].texts]
+    assert "Pregabalin n/N" in heads and "Placebo n/N" in heads
+    plain = forest_plot(res)
+    assert fig.get_figwidth() > plain.get_figwidth()  # room made for the two columns

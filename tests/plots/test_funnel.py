@@ -145,3 +145,11 @@ def test_draws_into_given_axes(res):
     ax = fig.add_subplot(1, 2, 2)
     assert funnel_plot(res, ax=ax) is fig
     assert math.isclose(fig.get_figwidth(), 6.4)  # the caller's figure is not resized
+
+
+def test_dollar_signs_in_title_and_xlabel_stay_text(res, tmp_path):
+    # issue 11: a title from a spec or a data file is text, never mathtext
+    fig = funnel_plot(res, title=r"$\frac{$ broken", xlabel="cost in $")
+    texts = [t for t in fig.findobj(matplotlib.text.Text) if "$" in t.get_text()]
+    assert len(texts) == 2 and not any(t.get_parse_math() for t in texts)
+    save_figure(fig, tmp_path / "f.png")

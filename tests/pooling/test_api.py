@@ -191,3 +191,13 @@ def test_knha_with_equal_effects_has_zero_se_and_says_so():
     r = meta_analysis([0.2, 0.2, 0.2], [0.1, 0.1, 0.1], test="knha")
     assert r.se == 0 and r.ci_low == r.ci_high == pytest.approx(0.2)
     assert any("s² = 0" in n for n in r.notes)
+
+
+def test_a_dataframe_passed_positionally_is_a_typed_error():
+    # issue 11: meta_analysis(df) raised AttributeError ('DataFrame' has no 'labels')
+    df = pd.DataFrame({"yi": [0.1, 0.2, 0.3], "vi": [0.01, 0.02, 0.03]})
+    with pytest.raises(InputError, match=r"data=df"):
+        meta_analysis(df)
+    with pytest.raises(InputError, match="vi is a DataFrame"):
+        meta_analysis(df["yi"], df)
+    assert meta_analysis(data=df).k == 3  # the documented way

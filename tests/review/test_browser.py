@@ -1,11 +1,15 @@
-"""Open the bundled report in a real headless browser (Debian's chromium).
+"""Open the bundled report in a real headless browser (Debian's chromium), as people read it.
 
 Chromium is driven over the DevTools protocol on a pipe
 (``--remote-debugging-pipe``: JSON messages separated by NUL bytes on file
 descriptors 3 and 4), so nothing but the standard library and the system
-browser is needed. Checks: no console errors, every <img> decoded
-(naturalWidth > 0), one claims-table row per claim of the spec; saves a
-screenshot.
+browser is needed. At a laptop's 1,400 x 900 and a phone's 390 x 844: the page
+never scrolls sideways (``scrollWidth <= innerWidth``), every <img> decodes,
+no console errors, every claim's verdict is on screen width-wise, no script;
+printed (Chromium's print to PDF, A4) no page is wider than the paper and no
+content is wider than the printable width. Screenshots of each width are
+saved to ``$SLEEPMETA_SCREENSHOTS`` (a folder) or the test's tmp folder.
+Install Debian's chromium (``apt-get install chromium``) to run these tests.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ import base64
 import json
 import os
 import shutil
+import re
 import subprocess
 import time
 from pathlib import Path
@@ -89,6 +94,17 @@ class _Pipe:
         os.close(self._r)
 
 
+A4_POINTS = 595.28  # width of an A4 page in PDF points (210 mm)
+WIDTHS = {"laptop": (1400, 900), "phone": (390, 844)}
+TODAY_HEIGHT_1400 = 57_582  # page height at 1,400 px before issue 16 (all sections open)
+
+
+def _skip_without_chromium():
+    if not CHROMIUM.exists() or shutil.which(str(CHROMIUM)) is None:
+        pytest.skip("Debian's chromium is not installed: apt-get install chromium "
+                    "to open the report in a real browser")
+
+
 @pytest.fixture(scope="module")
 def report(tmp_path_factory):
     from sleepmeta.review.build import build_report
@@ -97,48 +113,134 @@ def report(tmp_path_factory):
     return build_report(None, out)
 
 
-def test_report_renders_in_chromium(report, tmp_path):
-    if not CHROMIUM.exists() or shutil.which(str(CHROMIUM)) is None:
-        pytest.skip("/usr/bin/chromium is not installed")
-    browser = _Pipe(tmp_path / "profile")
-    try:
-        target = browser.send("Target.createTarget", {"url": "about:blank"})["targetId"]
-        sid = browser.send("Target.attachToTarget", {"targetId": target, "flatten": True})["sessionId"]
-        for domain in ("Page", "Runtime", "Log"):
-            browser.send(f"{domain}.enable", session=sid)
+@pytest.fixture(scope="module")
+def page(report, tmp_path_factory):
+    """A chromium tab with the report; ``load(width, height)`` reloads it at that size."""
+    _skip_without_chromium()
+    browser = _Pipe(tmp_path_factory.mktemp("profile"))
+    target = browser.send("Target.createTarget", {"url": "about:blank"})["targetId"]
+    sid = browser.send("Target.attachToTarget", {"targetId": target, "flatten": True})["sessionId"]
+    for domain in ("Page", "Runtime", "Log"):
+        browser.send(f"{domain}.enable", session=sid)
+
+    def evaluate(expr: str):
+        got = browser.send("Runtime.evaluate", {"expression": expr, "returnByValue": True},
+                           session=sid)
+        return got["result"].get("value")
+
+    def load(width: int, height: int, mobile: bool = False):
+        browser.events.clear()
         browser.send("Emulation.setDeviceMetricsOverride",
-                     {"width": 1280, "height": 1600, "deviceScaleFactor": 1, "mobile": False},
-                     session=sid)
+                     {"width": width, "height": height, "deviceScaleFactor": 1,
+                      "mobile": mobile}, session=sid)
         browser.send("Page.navigate", {"url": report.main_file.as_uri()}, session=sid)
-        state = ""
-        for _ in range(200):
-            state = browser.send("Runtime.evaluate", {
-                "expression": "document.readyState + ':' + Array.from(document.images)"
-                              ".every(i => i.complete)", "returnByValue": True},
-                session=sid)["result"]["value"]
-            if state == "complete:true":
-                break
+        for _ in range(300):
+            if evaluate("document.readyState + ':' + Array.from(document.images)"
+                        ".every(i => i.complete)") == "complete:true":
+                return
             time.sleep(0.1)
-        assert state == "complete:true"
-        check = browser.send("Runtime.evaluate", {"expression": """JSON.stringify({
-            images: Array.from(document.images).map(i => i.naturalWidth),
-            rows: document.querySelectorAll('#claims-table tbody tr.claim-row').length,
-            disclaimer: document.body.firstElementChild.id,
-            scripts: document.scripts.length})""", "returnByValue": True}, session=sid)
-        info = json.loads(check["result"]["value"])
+        raise AssertionError("the report did not finish loading")
+
+    def errors():
+        return [e for e in browser.events
+                if (e.get("method") == "Runtime.consoleAPICalled"
+                    and e["params"]["type"] in ("error", "assert"))
+                or e.get("method") == "Runtime.exceptionThrown"
+                or (e.get("method") == "Log.entryAdded"
+                    and e["params"]["entry"]["level"] == "error")]
+
+    def screenshot(name: str) -> Path:
         shot = browser.send("Page.captureScreenshot", {"format": "png"}, session=sid)
-        out = Path(os.environ.get("SLEEPMETA_SCREENSHOT", tmp_path / "report.png"))
+        folder = Path(os.environ.get("SLEEPMETA_SCREENSHOTS") or tmp_path_factory.mktemp("shots"))
+        folder.mkdir(parents=True, exist_ok=True)
+        out = folder / f"report-{name}.png"
         out.write_bytes(base64.b64decode(shot["data"]))
-        errors = [e for e in browser.events
-                  if (e.get("method") == "Runtime.consoleAPICalled"
-                      and e["params"]["type"] in ("error", "assert"))
-                  or e.get("method") == "Runtime.exceptionThrown"
-                  or (e.get("method") == "Log.entryAdded"
-                      and e["params"]["entry"]["level"] == "error")]
-    finally:
-        browser.close()
-    assert errors == []
+        return out
+
+    def send(method, params=None):
+        return browser.send(method, params, session=sid)
+
+    yield type("Page", (), {"load": staticmethod(load), "evaluate": staticmethod(evaluate),
+                            "errors": staticmethod(errors), "send": staticmethod(send),
+                            "screenshot": staticmethod(screenshot)})
+    browser.close()
+
+
+LAYOUT = """JSON.stringify({
+  scrollWidth: document.documentElement.scrollWidth, innerWidth: innerWidth,
+  height: document.documentElement.scrollHeight,
+  images: Array.from(document.images).map(i => i.naturalWidth),
+  alts: Array.from(document.images).map(i => i.alt),
+  claims: Array.from(document.querySelectorAll('#claims-table tbody.claim')).map(b => {
+    const v = b.querySelector('.verdict').getBoundingClientRect();
+    return {id: b.dataset.claim, left: v.left, right: v.right, width: v.width, height: v.height};
+  }),
+  claimRows: document.querySelectorAll('#claims-table tbody tr.claim-row').length,
+  firstId: document.querySelector('main').firstElementChild.id,
+  scripts: document.scripts.length,
+  unscoped: document.querySelectorAll('th:not([scope])').length,
+  uncaptioned: Array.from(document.querySelectorAll('table')).filter(t => !t.caption).length,
+  vagueLinks: Array.from(document.querySelectorAll('a')).filter(
+    a => ['link', 'source', 'here'].includes(a.textContent.trim().toLowerCase())).length,
+  openDetails: Array.from(document.querySelectorAll('details')).filter(d => d.open).length,
+})"""
+
+
+@pytest.mark.parametrize("name", list(WIDTHS))
+def test_report_fits_the_screen(page, report, name):
+    width, height = WIDTHS[name]
+    page.load(width, height, mobile=False)
+    info = json.loads(page.evaluate(LAYOUT))
+    shot = page.screenshot(name)
+    page.evaluate("document.getElementById('claims').scrollIntoView()")
+    page.screenshot(f"{name}-claims")
+    assert page.errors() == []
+    assert info["scrollWidth"] <= info["innerWidth"], "the page scrolls sideways"
     assert info["images"] and all(w > 0 for w in info["images"])
-    assert info["rows"] == len(report.payload["claims"]) == 10
-    assert info["disclaimer"] == "disclaimer" and info["scripts"] == 0
-    assert out.stat().st_size > 10_000
+    assert all(a.startswith(("Forest plot of ", "Dose-response plot of ")) for a in info["alts"])
+    n = len(report.payload["claims"])
+    assert info["claimRows"] == n == len(info["claims"]) == 10
+    for c in info["claims"]:  # every verdict on screen, not cut off at the edge
+        assert c["width"] > 0 and c["height"] > 0, c
+        assert 0 <= c["left"] and c["right"] <= info["innerWidth"], c
+    assert info["firstId"] == "disclaimer" and info["scripts"] == 0
+    assert info["unscoped"] == 0 and info["uncaptioned"] == 0 and info["vagueLinks"] == 0
+    assert info["openDetails"] == 0  # per-outcome detail and the evidence table start collapsed
+    assert shot.stat().st_size > 10_000
+
+
+def test_report_is_at_most_half_as_tall_as_before(page):
+    page.load(*WIDTHS["laptop"])
+    height = json.loads(page.evaluate(LAYOUT))["height"]
+    assert height <= TODAY_HEIGHT_1400 / 2, height
+
+
+def test_phone_shows_claims_as_cards(page):
+    page.load(*WIDTHS["phone"], mobile=True)
+    display = page.evaluate("getComputedStyle(document.querySelector("
+                            "'#claims-table tbody.claim')).display")
+    assert display == "block"
+    info = json.loads(page.evaluate(LAYOUT))
+    assert info["scrollWidth"] <= info["innerWidth"] == 390
+
+
+def test_printed_report_fits_the_paper(page, tmp_path):
+    page.load(*WIDTHS["laptop"])
+    # print layout: A4 minus margins is about 700 CSS px wide; nothing may be wider
+    page.send("Emulation.setEmulatedMedia", {"media": "print"})
+    try:
+        page.send("Emulation.setDeviceMetricsOverride",
+                  {"width": 700, "height": 1000, "deviceScaleFactor": 1, "mobile": False})
+        fit = json.loads(page.evaluate("""JSON.stringify({sw: document.documentElement.scrollWidth,
+          iw: innerWidth, hidden: Array.from(document.querySelectorAll('details > :not(summary)'))
+            .filter(e => e.getBoundingClientRect().height === 0).length})"""))
+    finally:
+        page.send("Emulation.setEmulatedMedia", {"media": ""})
+    assert fit["sw"] <= fit["iw"], fit
+    assert fit["hidden"] == 0, "collapsed sections must print expanded"
+    pdf = page.send("Page.printToPDF", {"paperWidth": 8.27, "paperHeight": 11.69,
+                                        "preferCSSPageSize": True})
+    data = base64.b64decode(pdf["data"])
+    (tmp_path / "report.pdf").write_bytes(data)
+    boxes = [float(b.split()[2]) for b in re.findall(rb"/MediaBox\s*\[([^\]]+)\]", data)]
+    assert boxes and all(w <= A4_POINTS + 0.5 for w in boxes), boxes

@@ -90,15 +90,19 @@ def test_json_byte_identical_across_runs(review, tmp_path):
 
 def test_script_study_name_is_text(tmp_path):
     rows = [dict(HARM_ROWS[0], study_id="<script>alert(1)</script>",
-                 url="javascript:alert(2)")] + HARM_ROWS[1:]
+                 url="javascript:alert(2)"),
+            dict(HARM_ROWS[1], url="data:text/html,<script>alert(3)</script>"),
+            dict(HARM_ROWS[2], study_id="E $x^2$ <b>2005</b>", url=" JAVASCRIPT:alert(4)")]
     spec = make_review(tmp_path / "x", harm_rows=rows)
     build_report(spec, tmp_path / "out")
     html = (tmp_path / "out" / "report.html").read_text()
     assert "<script>alert(1)</script>" not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
     assert "<script" not in html.lower()
-    assert 'href="javascript:' not in html
-    assert 'rel="noopener noreferrer"' in html
+    assert 'href="javascript:' not in html.lower() and 'href="data:' not in html.lower()
+    assert 'href=" javascript:' not in html.lower()
+    assert "&lt;b&gt;2005&lt;/b&gt;" in html and "<b>2005" not in html
+    assert 'href="https://example.org/s" rel="noopener noreferrer"' in html  # web links stay
 
 
 def test_html_has_sections_and_embedded_images(review, tmp_path):

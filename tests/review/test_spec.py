@@ -88,3 +88,75 @@ def test_unknown_key_and_bad_threshold():
     with pytest.raises(SpecError, match=r"claims\[0\]\.expects"):
         parse_spec({**base, "claims": [{"id": "c", "text": "t", "outcomes": ["X"],
                                         "expects": "maybe"}]})
+
+
+# --- paths named by a spec stay inside its folder (issue 11: a shared spec cannot read
+# --- the environment or a home directory into a published report)
+
+def _with_data(review, efficacy='"eff.csv"', notes=None):
+    text = review.read_text().replace('efficacy = ["eff.csv"]', f"efficacy = [{efficacy}]")
+    if notes is not None:
+        text = text.replace('harms = ["harm.csv"]', f'harms = ["harm.csv"]\nnotes = [{notes}]')
+    review.write_text(text)
+    return review
+
+
+@pytest.mark.parametrize(("efficacy", "notes", "key"), [
+    ('"eff.csv"', '"/proc/self/environ"', r"data\.notes\[0\]"),
+    ('"../../etc/passwd"', None, r"data\.efficacy\[0\]"),
+    ('"/etc/passwd"', None, r"data\.efficacy\[0\]"),
+    ('"eff.csv"', '"sub/../../outside.md"', r"data\.notes\[0\]"),
+    ('"~/.bashrc"', None, r"data\.efficacy\[0\]"),
+])
+def test_spec_paths_outside_the_folder_are_refused(review, efficacy, notes, key):
+    (review.parent.parent / "outside.md").write_text("secret")
+    _with_data(review, efficacy, notes)
+    with pytest.raises(SpecError, match=key):
+        load_spec(review)
+
+
+def test_symlink_leaving_the_folder_is_refused(review, tmp_path):
+    secret = tmp_path / "secret.csv"
+    (review.parent / "eff.csv").rename(secret)
+    (review.parent / "eff.csv").symlink_to(secret)
+    with pytest.raises(SpecError, match=r"data\.efficacy\[0\]: 'eff.csv' is outside"):
+        load_spec(review)
+    # the user can allow the place explicitly, and then the same spec runs
+    spec = load_spec(review, allow_outside=[tmp_path])
+    assert len(load_tables(spec)["efficacy"]) == 4
+
+
+def test_symlink_inside_the_folder_is_fine(review):
+    (review.parent / "tables").mkdir()
+    (review.parent / "eff.csv").rename(review.parent / "tables" / "eff.csv")
+    (review.parent / "eff.csv").symlink_to(review.parent / "tables" / "eff.csv")
+    assert len(load_tables(load_spec(review))["efficacy"]) == 4
+
+
+def test_system_folders_stay_refused_even_when_allowed(review):
+    _with_data(review, notes='"/proc/self/environ"')
+    with pytest.raises(SpecError, match="system folder"):
+        load_spec(review, allow_outside=["/"])
+
+
+def test_spec_built_from_a_dict_is_confined_at_load_time(tmp_path):
+    import tomllib
+
+    raw = tomllib.loads(SPEC.format(extra="").replace('"eff.csv"', '"/etc/passwd"'))
+    with pytest.raises(SpecError, match=r"data\.efficacy\[0\]"):
+        load_tables(parse_spec(raw, tmp_path / "review.toml"))
+
+
+def test_labels_must_be_words(tmp_path):
+    from sleepmeta.data import data_path
+    from sleepmeta.errors import SpecError
+    from sleepmeta.review.spec import load_spec
+
+    text = data_path("pregabalin_review.toml").read_text(encoding="utf-8")
+    assert load_spec(data_path("pregabalin_review.toml")).labels["DPN"] == \
+        "diabetic peripheral neuropathy"
+    bad = tmp_path / "r.toml"
+    bad.write_text(text.replace('DPN = "diabetic peripheral neuropathy"', "DPN = 3"),
+                   encoding="utf-8")
+    with pytest.raises(SpecError, match=r"labels\.DPN: must be a str"):
+        load_spec(bad)

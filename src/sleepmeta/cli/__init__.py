@@ -17,8 +17,8 @@ for _mod in pkgutil.iter_modules(__path__):
 
 
 def main() -> None:
-    """Entry point of the ``sleepmeta`` console script."""
-    app()
+    """Entry point of the ``sleepmeta`` console script and of ``python -m sleepmeta``."""
+    app(prog_name="sleepmeta")
 
 
 __all__ = ["app", "main"]

@@ -30,6 +30,11 @@ def report(
         = DEFAULT_OUT,
     fmt: Annotated[str, typer.Option(
         "--format", help="html (report.html + report.json) or json (report.json only).")] = "html",
+    allow_outside: Annotated[Optional[list[Path]], typer.Option(
+        "--allow-outside", metavar="PATH",
+        help="Let the spec read data or notes under PATH, outside the spec's own folder "
+             "(repeatable), e.g. --allow-outside ../shared-tables. By default a spec reads "
+             "only files in its own folder.")] = None,
 ) -> None:
     """Set claims beside the published evidence: pooled estimates, verdicts, gaps.
 
@@ -48,7 +53,7 @@ def report(
         def step(msg: str) -> None:
             progress.update(task, description=msg)
 
-        result = build_report(review, out, fmt=fmt, progress=step)
+        result = build_report(review, out, fmt=fmt, progress=step, allow_outside=allow_outside)
     verdicts: dict = {}
     for c in result.payload["claims"]:
         verdicts[c["verdict"]] = verdicts.get(c["verdict"], 0) + 1

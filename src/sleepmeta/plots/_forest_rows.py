@@ -55,8 +55,9 @@ def forest_rows(result, *, labels, back: bool, digits: int, show_pi: bool) -> li
     rows = _study_rows(result, names, result.weights, back, digits)
     rows.append(Row("blank"))
     rows += _pooled_rows(result, "pooled", _model_label(result), back, digits, show_pi)
-    rows += [Row("note", _heterogeneity(result, full=True), wide=True),
-             Row("note", _overall_test(result), wide=True)]
+    if result.k > 1:  # one study: heterogeneity is not estimable, so no line about it
+        rows.append(Row("note", _heterogeneity(result, full=True), wide=True))
+    rows.append(Row("note", _overall_test(result), wide=True))
     return rows
 
 
@@ -80,7 +81,9 @@ def _subgroup_rows(sg, labels, back, digits, show_pi) -> list[Row]:
         rows += _study_rows(g, names, weights, back, digits)
         sub = _pooled_rows(g, "subtotal", f"Subtotal (k = {g.k})", back, digits, False)
         rows.append(_with_weight(sub[0], float(np.sum(weights))))
-        rows += [Row("note", _heterogeneity(g, full=False)), Row("blank")]
+        if g.k > 1:
+            rows.append(Row("note", _heterogeneity(g, full=False)))
+        rows.append(Row("blank"))
     label = "Overall, " + _model_label(overall)[0].lower() + _model_label(overall)[1:]
     rows += _pooled_rows(overall, "pooled", label, back, digits, show_pi)
     rows += [Row("note", _heterogeneity(overall, full=True), wide=True),

@@ -14,9 +14,11 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg, RendererAgg
 from matplotlib.figure import Figure
 from matplotlib.font_manager import FontProperties
+from matplotlib.text import Text
 from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
 
 from sleepmeta.errors import unknown_option
+from sleepmeta.formatting import decimal_text
 
 FONT_SIZE = 9.0  # points, body text of the forest plot
 NOTE_SIZE = 8.0  # points, heterogeneity lines and footnotes
@@ -52,6 +54,24 @@ def figure_and_axes(ax, width: float, height: float):
     return fig, fig.add_subplot(), True
 
 
+def plain_text(*artists) -> None:
+    """Show every text in ``artists`` (figures or axes) exactly as typed.
+
+    Study names, titles and labels come from data files; in matplotlib a
+    ``$...$`` in them would be read as mathtext (rendered as math, or an
+    error for malformed TeX). Turning off math parsing keeps them text.
+
+    >>> fig = new_figure(2, 1)
+    >>> t = fig.text(0, 0, "Smith $5 vs $10")
+    >>> plain_text(fig)
+    >>> t.get_parse_math()
+    False
+    """
+    for artist in artists:
+        for text in artist.findobj(Text):
+            text.set_parse_math(False)
+
+
 def is_ratio(result) -> bool:
     """Whether ``result`` holds log ratios (``is_ratio`` or a ratio ``measure``)."""
     flag = getattr(result, "is_ratio", None)
@@ -81,10 +101,7 @@ def fmt(x: float, digits: int = 2) -> str:
     """A number with a true minus sign, ``digits`` decimals (``-0.5`` → ``'−0.50'``)."""
     if not math.isfinite(x):
         return "NA"
-    s = f"{x:.{digits}f}"
-    if s.lstrip("-").strip("0.") == "":  # -0.00 → 0.00
-        s = s.lstrip("-")
-    return s.replace("-", "\u2212")
+    return decimal_text(x, digits).replace("-", "\u2212")
 
 
 def fmt_p(p: float) -> str:
@@ -102,18 +119,30 @@ def weight_sizes(weights, largest: float) -> np.ndarray:
 
 
 def log_axis(axis, lo: float, hi: float) -> None:
-    """Round ticks with plain labels (0.2, 0.5, 1, 2) on a log-scaled ``axis`` from lo to hi."""
+    """Round ticks with plain labels (0.25, 0.5, 1, 2, 4) on a log-scaled ``axis`` from lo to hi."""
     axis.set_major_locator(FixedLocator(log_ticks(lo, hi)))
     axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
     axis.set_minor_locator(NullLocator())
 
 
 def log_ticks(lo: float, hi: float) -> list[float]:
-    """Round ticks for a log axis: 1-2-5 steps, finer when the range is narrow.
+    """Round ticks for a log axis of ratios: doublings (0.25, 0.5, 1, 2, 4, 8), finer if narrow.
 
-    >>> log_ticks(0.06, 7.0)
-    [0.1, 0.2, 0.5, 1.0, 2.0, 5.0]
+    Ratios are read as halvings and doublings, so powers of two come first; a
+    range too narrow for three of them gets 1-2-5 steps or finer ones, and a
+    very wide range every second or third power of two.
+
+    >>> log_ticks(0.2, 9.0)
+    [0.25, 0.5, 1.0, 2.0, 4.0, 8.0]
+    >>> log_ticks(0.8, 1.6)
+    [0.8, 0.9, 1.0, 1.25, 1.5]
     """
+    e0, e1 = math.floor(math.log2(lo)), math.ceil(math.log2(hi))
+    doublings = [2.0 ** e for e in range(e0, e1 + 1) if lo <= 2.0 ** e <= hi]
+    if len(doublings) >= 3:
+        step = 1 + (len(doublings) - 1) // 8  # at most about 8 ticks
+        keep = [t for t in doublings if round(math.log2(t)) % step == 0]
+        return keep if len(keep) >= 3 else doublings
     for mantissas in ((1, 2, 5), (1, 1.5, 2, 3, 5, 7), (1, 1.25, 1.5, 2, 2.5, 3, 4, 5, 6, 7, 8, 9)):
         e0, e1 = math.floor(math.log10(lo)) - 1, math.ceil(math.log10(hi)) + 1
         ticks = [float(f"{m * 10.0 ** e:.6g}") for e in range(e0, e1 + 1) for m in mantissas]

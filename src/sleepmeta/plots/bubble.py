@@ -7,8 +7,8 @@ from scipy import stats
 
 from sleepmeta.errors import InputError, unknown_option
 from sleepmeta.plots._style import (
-    FONT_SIZE, GREY, INK, LIGHT, figure_and_axes, log_axis, measure_name, resolve_transform,
-    weight_sizes,
+    FONT_SIZE, GREY, INK, LIGHT, figure_and_axes, log_axis, measure_name, plain_text,
+    resolve_transform, weight_sizes,
 )
 
 LARGEST_BUBBLE = 450.0  # points², the heaviest study's bubble
@@ -116,6 +116,7 @@ def bubble_plot(result, moderator, *, labels=False, transform="auto", title=None
         ax.set_title(title, fontsize=FONT_SIZE + 2, fontweight="bold", loc="left")
     if owned:
         fig.subplots_adjust(left=0.14, bottom=0.13, right=0.97, top=0.92 if title else 0.96)
+    plain_text(fig if owned else ax)
     return fig
 
 

@@ -11,8 +11,8 @@ from matplotlib.transforms import ScaledTranslation, blended_transform_factory
 from sleepmeta.errors import InputError
 from sleepmeta.plots._forest_rows import Row, forest_rows, is_subgroup
 from sleepmeta.plots._style import (
-    FONT_SIZE, GREY, INK, NOTE_SIZE, figure_and_axes, log_axis, measure_name, resolve_transform,
-    text_width, weight_sizes,
+    FONT_SIZE, GREY, INK, NOTE_SIZE, figure_and_axes, log_axis, measure_name, plain_text,
+    resolve_transform, text_width, weight_sizes,
 )
 
 ROW_HEIGHT = 0.22  # inches per row
@@ -27,7 +27,8 @@ LARGEST_SQUARE = 90.0  # points², the heaviest study's square
 
 def forest_plot(result, *, labels=None, favours=("Favours treatment", "Favours control"),
                 lower_is_better=True, transform="auto", show_weights=True, show_pi=True,
-                title=None, xlabel=None, xlim=None, digits=2, ax=None):
+                title=None, xlabel=None, xlim=None, digits=2, ax=None, arms=None,
+                arm_headers=("Treatment", "Control")):
     """Draw a forest plot of a meta-analysis, or of a subgroup analysis.
 
     Columns: study label, effect with its confidence interval as text, and
@@ -73,6 +74,16 @@ def forest_plot(result, *, labels=None, favours=("Favours treatment", "Favours c
         Draw into this axes (the text columns are placed outside it: leave
         room). By default a figure sized to the number of rows is made.
 
+    arms : mapping, optional
+        Study label (as shown) to ``(treatment text, control text)``: the
+        per-arm data RevMan prints beside each study, e.g. ``("12/77",
+        "23/459")`` (events/total) or ``("-3.4 (9.9) 54", "2.1 (9.2) 53")``
+        (mean (SD) n). Adds two columns between the labels and the plot
+        (gids ``arm-treatment``, ``arm-control``); a study not in the
+        mapping shows ``—``.
+    arm_headers : (str, str)
+        Headers of those columns, e.g. ``("Pregabalin n/N", "Placebo n/N")``.
+
     Returns
     -------
     matplotlib.figure.Figure
@@ -107,6 +118,8 @@ def forest_plot(result, *, labels=None, favours=("Favours treatment", "Favours c
     rows = forest_rows(result, labels=labels, back=back, digits=int(digits), show_pi=show_pi)
     header = _header(first, back)
     cols = _columns(rows, header, show_weights)
+    arm_cols = _arm_columns(rows, arms, arm_headers)
+    cols["label"] += sum(GAP + w for w in arm_cols)
     n = len(rows) + 1
     width = 2 * MARGIN + cols["label"] + GAP + cols["plot"] + cols["right"]
     height = n * ROW_HEIGHT + BOTTOM + MARGIN + (TITLE if title else 0)
@@ -123,6 +136,8 @@ def forest_plot(result, *, labels=None, favours=("Favours treatment", "Favours c
     ax.set_ylim(-0.6, n - 0.4)
     _draw_rows(ax, rows, ys, lo, hi)
     _draw_text(ax, rows, ys, header, n - 1, cols, show_weights)
+    if arm_cols:
+        _draw_arms(ax, rows, ys, n - 1, arms, arm_headers, arm_cols)
     _null_line(ax, rows, ys, null)
     _axis(ax, back, lo, hi, xlabel or _xlabel(first, back))
     _favours(ax, favours, lower_is_better, null)
@@ -132,6 +147,7 @@ def forest_plot(result, *, labels=None, favours=("Favours treatment", "Favours c
                          fontsize=FONT_SIZE + 2, fontweight="bold")
         else:
             ax.set_title(title, fontsize=FONT_SIZE + 2, fontweight="bold")
+    plain_text(fig if owned else ax)
     return fig
 
 
@@ -161,6 +177,34 @@ def _columns(rows: list[Row], header, show_weights) -> dict[str, float]:
     wide = max([width(r) for r in rows if r.wide], default=0.0)
     plot = max(MIN_PLOT_WIDTH, wide - label - GAP + 0.1)
     return {"label": label, "text": text, "weight": weight, "right": right, "plot": plot}
+
+
+def _arm_columns(rows, arms, headers) -> list[float]:
+    """Widths (inches) of the treatment and control columns; none without ``arms``."""
+    if arms is None:
+        return []
+    if len(headers) != 2:
+        raise InputError(f"forest_plot: arm_headers must be two labels, got {headers!r}")
+    widths = []
+    for j in (0, 1):
+        texts = [str(arms.get(r.label, ("—", "—"))[j]) for r in rows if r.kind == "study"]
+        widths.append(max([text_width(str(headers[j]), bold=True)]
+                          + [text_width(t) for t in texts]))
+    return widths
+
+
+def _draw_arms(ax, rows, ys, y_header, arms, headers, widths) -> None:
+    """The per-arm columns (right-aligned), just left of the effect panel."""
+    right_edges = [GAP + widths[1] + GAP, GAP]  # inches left of the panel's left edge
+    for j, gid in ((0, "arm-treatment"), (1, "arm-control")):
+        at = _col(ax, -right_edges[j])
+        ax.text(0, y_header, str(headers[j]), transform=at, ha="right", va="center",
+                clip_on=False, fontsize=FONT_SIZE, fontweight="bold")
+        for r, y in zip(rows, ys):
+            if r.kind == "study":
+                text = str(arms.get(r.label, ("—", "—"))[j])
+                ax.text(0, y, text, transform=at, ha="right", va="center", clip_on=False,
+                        fontsize=FONT_SIZE, gid=gid)
 
 
 def _limits(rows, null, back, xlim):

@@ -9,7 +9,8 @@ from scipy import stats
 
 from sleepmeta.errors import InputError
 from sleepmeta.plots._style import (
-    ACCENT, FONT_SIZE, GREY, INK, figure_and_axes, log_axis, measure_name, resolve_transform,
+    ACCENT, FONT_SIZE, GREY, INK, figure_and_axes, log_axis, measure_name, plain_text,
+    resolve_transform,
 )
 
 #: Significance contours of Peters et al. (2008): (p threshold, fill), widest first;
@@ -129,6 +130,7 @@ def funnel_plot(result, *, contours=False, trimfill=None, transform="auto", titl
             fig.set_size_inches(7.0, 4.2)
         fig.subplots_adjust(left=0.1 if legend else 0.14, bottom=0.13,
                             right=0.68 if legend else 0.97, top=0.92 if title else 0.96)
+    plain_text(fig if owned else ax)
     return fig
 
 

@@ -42,6 +42,10 @@ def resolve_inputs(yi, vi, *, data=None, labels=None, missing="raise", measure=N
     if missing not in ("raise", "drop"):
         raise unknown_option("missing", missing, ("raise", "drop"))
     notes: list[str] = []
+    for name, value in (("yi", yi), ("vi", vi)):
+        if isinstance(value, pd.DataFrame):
+            raise InputError(f"{name} is a DataFrame; pass the table as data= and name its "
+                             "columns, e.g. meta_analysis('yi', 'vi', data=df)")
     if hasattr(yi, "yi") and hasattr(yi, "vi"):  # an EffectSizes
         es = yi
         y, v = np.asarray(es.yi, float), np.asarray(es.vi, float)

@@ -13,7 +13,7 @@ from sleepmeta.errors import ConvergenceError, InputError, ModelError, unknown_o
 from sleepmeta.pooling.design import design_matrix
 from sleepmeta.pooling.engine import BatchFit, check_options, fit_batch
 from sleepmeta.pooling.estimators import ESTIMATORS, Problem
-from sleepmeta.pooling.regression import model_spec, pseudo_r2
+from sleepmeta.pooling.regression import pseudo_r2
 from sleepmeta.pooling.result import MetaResult
 from sleepmeta.pooling.subgroups import subgroup_analysis
 from sleepmeta.pooling._inputs import _column, resolve_inputs
@@ -129,9 +129,8 @@ def meta_analysis(
     r2, r2_note = pseudo_r2(fit, inp.yi, inp.vi, design.intercept)
     if r2_note:
         notes.append(r2_note)
-    spec = model_spec(mods, mod_data)
     return result_from_fit(fit, 0, inp.yi, inp.vi, design, inp.labels, inp.measure, tuple(notes),
-                           r2=r2, extras={"model_spec": spec} if spec is not None else {})
+                           r2=r2, extras={} if design.spec is None else {"model_spec": design.spec})
 
 
 def _attach_subgroup(subgroup, data, yi):

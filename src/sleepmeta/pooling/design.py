@@ -11,7 +11,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from sleepmeta.errors import ColumnError, InputError, ModelError
+from sleepmeta.errors import InputError, ModelError
+from sleepmeta.pooling.formula_safety import formula_model_matrix, parse_formula
 
 
 @dataclass(frozen=True)
@@ -21,6 +22,7 @@ class Design:
     X: np.ndarray  # (k, p)
     terms: tuple[str, ...]
     intercept: bool
+    spec: object = None  # formulaic ModelSpec of a formula (builds rows for new data)
 
 
 def design_matrix(mods, data: pd.DataFrame | None, k: int, labels) -> Design:
@@ -28,39 +30,36 @@ def design_matrix(mods, data: pd.DataFrame | None, k: int, labels) -> Design:
     if mods is None:
         return Design(np.ones((k, 1)), ("intrcpt",), True)
     if isinstance(mods, str):
-        X, terms, intercept = _from_formula(mods, data, labels)
-    else:
-        frame = mods if isinstance(mods, pd.DataFrame) else pd.DataFrame(
-            np.asarray(mods, float).reshape(k, -1) if np.ndim(mods) else np.empty((k, 0)))
-        if not isinstance(mods, pd.DataFrame):
-            frame.columns = [f"x{i + 1}" for i in range(frame.shape[1])]
-        if len(frame) != k:
-            raise InputError(f"mods has {len(frame)} rows but there are {k} studies")
-        _no_missing(frame, labels)
-        X = np.column_stack([np.ones(k), frame.to_numpy(float)])
-        terms, intercept = ("intrcpt", *map(str, frame.columns)), True
+        return _from_formula(mods, data, labels)
+    frame = mods if isinstance(mods, pd.DataFrame) else pd.DataFrame(
+        np.asarray(mods, float).reshape(k, -1) if np.ndim(mods) else np.empty((k, 0)))
+    if not isinstance(mods, pd.DataFrame):
+        frame.columns = [f"x{i + 1}" for i in range(frame.shape[1])]
+    if len(frame) != k:
+        raise InputError(f"mods has {len(frame)} rows but there are {k} studies")
+    _no_missing(frame, labels)
+    X = np.column_stack([np.ones(k), frame.to_numpy(float)])
+    terms = ("intrcpt", *map(str, frame.columns))
     _check_rank(X, terms, labels)
-    return Design(X, terms, intercept)
+    return Design(X, terms, True)
 
 
-def _from_formula(formula: str, data, labels):
-    import formulaic
-    from formulaic.errors import FormulaicError
-
+def _from_formula(formula: str, data, labels) -> Design:
+    """The design of a formula, checked against the safe subset before formulaic sees it."""
     if data is None:
         raise InputError(f"mods={formula!r} is a formula: pass the moderators' DataFrame as data=")
-    try:
-        needed = formulaic.Formula(formula).required_variables
-    except FormulaicError as exc:
-        raise InputError(f"mods: cannot parse formula {formula!r}: {exc}") from None
-    missing = sorted(v for v in needed if v not in data.columns)
-    if missing:
-        raise ColumnError(f"mods: term {missing[0]!r} of {formula!r} is not a column of data; "
-                          f"columns: {', '.join(map(str, data.columns))}")
-    _no_missing(data[sorted(needed)], labels)
-    mm = formulaic.model_matrix(formula, data, na_action="raise")
+    needed = parse_formula(formula, data.columns).variables
+    _no_missing(data[list(needed)], labels)
+    mm = formula_model_matrix(formula, data)
     terms = tuple("intrcpt" if c == "Intercept" else c for c in mm.columns)
-    return np.asarray(mm, float), terms, "intrcpt" in terms
+    X = np.asarray(mm, float)
+    bad = ~np.isfinite(X)
+    if bad.any():
+        i, j = (int(a[0]) for a in np.nonzero(bad))
+        raise ModelError(f"study {labels[i]!r}: model term {terms[j]!r} of {formula!r} is "
+                         f"{X[i, j]} (not finite)")
+    _check_rank(X, terms, labels)
+    return Design(X, terms, "intrcpt" in terms, mm.model_spec)
 
 
 def _no_missing(frame: pd.DataFrame, labels) -> None:

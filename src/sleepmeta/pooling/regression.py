@@ -50,15 +50,6 @@ def pseudo_r2(fit: BatchFit, yi: np.ndarray, vi: np.ndarray,
     return float(max(0.0, 100 * (tau2_re - fit.tau2[0]) / tau2_re)), None
 
 
-def model_spec(mods, data):
-    """The formulaic ``ModelSpec`` of a formula ``mods`` on ``data`` (None otherwise)."""
-    if not isinstance(mods, str):
-        return None
-    import formulaic
-
-    return formulaic.model_matrix(mods, data, na_action="raise").model_spec
-
-
 def _rows_from_frame(res, newdata: pd.DataFrame) -> np.ndarray:
     spec = res.extras.get("model_spec")
     if spec is None:

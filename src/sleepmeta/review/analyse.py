@@ -43,7 +43,7 @@ def load_tables(spec: ReviewSpec) -> dict:
     for role, files in spec.data.items():
         frames = []
         for i, name in enumerate(files):
-            path = base / name
+            path = spec.file(f"data.{role}[{i}]", name)
             if not path.is_file():
                 raise SpecError(f"data.{role}[{i}]: file {name!r} not found (relative to "
                                 f"{str(base)!r})")

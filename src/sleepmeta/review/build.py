@@ -17,6 +17,8 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+import pandas as pd
+
 __all__ = ["BuildResult", "build_report", "default_spec_path", "render_html"]
 
 FORMATS = ("html", "json")
@@ -49,10 +51,45 @@ def _png(fig) -> str:
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
 
 
+def _arm_text(row, measure: str, arm: str) -> str:
+    """RevMan's per-arm column: events/total (binary) or mean (SD) n (continuous)."""
+    from sleepmeta.review.display import count, num
+
+    if measure == "RR":
+        e, n = ("ai", "n1i") if arm == "treat" else ("ci", "n2i")
+        return f"{count(row.get(e))}/{count(row.get(n))}"
+    mean, sd, n = (row.get(f"{c}_{arm}") for c in ("mean", "sd", "n"))
+    if mean is None or pd.isna(mean):
+        return "—" if n is None or pd.isna(n) else f"n = {count(n)}"
+    return f"{num(mean)} ({num(sd)}) {count(n)}"
+
+
+def _forest_inputs(a, drug: str, comp: str) -> dict:
+    """Labels shown, per-arm columns and the axis label (with the unit) of an outcome's forest."""
+    from sleepmeta.review.display import dose_text, unit_text
+
+    measure = a.outcome.measure
+    shown, arms = {}, {}
+    for lab, (_, r) in zip(a.effects[2], a.pooled_rows.iterrows()):
+        row = r.to_dict()
+        name = str(row["study_id"])
+        if row.get("dose") != "not printed":
+            name += ", " + dose_text(row.get("dose_min_mg"), row.get("dose_max_mg"))
+        if lab.endswith("]"):  # the row id that tells two rows of one study apart
+            name += " " + lab[lab.rindex("["):]
+        shown[lab] = name
+        arms[name] = (_arm_text(row, measure, "treat"), _arm_text(row, measure, "ctrl"))
+    heads = ("n/N", "n/N") if measure == "RR" else ("mean (SD) n", "mean (SD) n")
+    unit = unit_text(a.outcome.unit)
+    xlabel = None if measure == "RR" else (
+        f"Mean difference, {drug} minus {comp}" + (f" ({unit})" if unit else ""))
+    return {"labels": shown, "arms": arms, "xlabel": xlabel,
+            "arm_headers": (f"{drug[:1].upper()}{drug[1:]} {heads[0]}",
+                            f"{comp[:1].upper()}{comp[1:]} {heads[1]}")}
+
+
 def _figures(ra, payload: dict, progress=None) -> dict:
     """Forest plot per outcome with a pooled result; dose-response plot per harm."""
-    import pandas as pd
-
     from sleepmeta.plots import forest_plot
     from sleepmeta.plots.dose_response import dose_response_plot
 
@@ -67,12 +104,14 @@ def _figures(ra, payload: dict, progress=None) -> dict:
         sub = a.subgroups.get("condition") or a.subgroups.get("dose")
         fig = forest_plot(sub if sub is not None else a.result,
                           favours=(f"Favours {drug}", f"Favours {comp}"),
-                          lower_is_better=lower, title=a.outcome.label)
+                          lower_is_better=lower, title=a.outcome.label,
+                          **_forest_inputs(a, drug, comp))
         figs[f"forest:{key}"] = _png(fig)
+    for key, a in ra.outcomes.items():  # every harm with arms at a dose, pooled or not
         arms = pd.DataFrame(payload["outcomes"][key]["harms_by_dose"])
         if a.outcome.measure == "RR" and len(arms) and arms["dose_min"].notna().any():
-            fig = dose_response_plot(arms, title=f"{a.outcome.label}: risk by daily dose")
-            figs[f"dose:{key}"] = _png(fig)
+            figs[f"dose:{key}"] = _png(dose_response_plot(
+                arms, title=f"{a.outcome.label}: risk by daily dose"))
     for key, a in ra.outcomes.items():  # pooled dose curves ([dose_response])
         curve = a.dose_curve
         if curve is not None and curve.result is not None:
@@ -80,12 +119,6 @@ def _figures(ra, payload: dict, progress=None) -> dict:
                                        if curve.arms["published_summary"].any() else "")
             figs[f"curve:{key}"] = _png(curve.result.plot(
                 reference=ra.spec.dose_response.reference, title=label))
-    for key, a in ra.outcomes.items():  # harms with no pooled result may still have arms
-        arms = pd.DataFrame(payload["outcomes"][key]["harms_by_dose"])
-        if (f"dose:{key}" not in figs and a.outcome.measure == "RR" and len(arms)
-                and arms["dose_min"].notna().any()):
-            figs[f"dose:{key}"] = _png(dose_response_plot(
-                arms, title=f"{a.outcome.label}: risk by daily dose"))
     return figs
 
 
@@ -115,7 +148,8 @@ def render_html(payload: dict, figures: dict, notes: list) -> str:
     env.filters.update(display.FILTERS)
     env.globals.update(display.GLOBALS)
     return env.get_template("report.html.j2").render(
-        r=payload, figures=figures, notes=notes, summary=plain_summary(payload))
+        r=payload, figures=figures, notes=notes, summary=plain_summary(payload),
+        labels=payload.get("labels") or {})
 
 
 def _swap_into_place(tmp: Path, out_dir: Path) -> None:
@@ -135,7 +169,7 @@ def _swap_into_place(tmp: Path, out_dir: Path) -> None:
 
 
 def build_report(spec_path=None, out_dir="sleepmeta-report", *, fmt: str = "html",
-                 progress=None) -> BuildResult:
+                 progress=None, allow_outside=None) -> BuildResult:
     """Run a review and write its report.
 
     Parameters
@@ -148,6 +182,9 @@ def build_report(spec_path=None, out_dir="sleepmeta-report", *, fmt: str = "html
     fmt : {"html", "json"}
     progress : callable, optional
         Called with a short message at each step.
+    allow_outside : path or sequence of paths, optional
+        Folders outside the spec's own that its data and notes may name; by
+        default every path must lie inside the spec's folder.
 
     Returns
     -------
@@ -167,12 +204,13 @@ def build_report(spec_path=None, out_dir="sleepmeta-report", *, fmt: str = "html
         raise unknown_option("format", fmt, FORMATS)
     say = progress or (lambda msg: None)
     say("reading the review spec")
-    spec = load_spec(spec_path or default_spec_path())
+    spec = load_spec(spec_path or default_spec_path(), allow_outside=allow_outside)
     say("reading the evidence tables")
     tables = load_tables(spec)
     base = spec.path.parent
-    for i, name in enumerate(spec.notes):
-        if not (base / name).is_file():
+    note_paths = [spec.file(f"data.notes[{i}]", name) for i, name in enumerate(spec.notes)]
+    for i, (name, path) in enumerate(zip(spec.notes, note_paths)):
+        if not path.is_file():
             raise SpecError(f"data.notes[{i}]: file {name!r} not found (relative to {str(base)!r})")
     ra = analyse(spec, tables, progress=say)
     say("assembling the numbers")
@@ -185,8 +223,7 @@ def build_report(spec_path=None, out_dir="sleepmeta-report", *, fmt: str = "html
         if fmt == "html":
             figures = _figures(ra, payload, progress=say)
             say("writing the HTML report")
-            notes = [_dependence_table((base / n).read_text(encoding="utf-8"))
-                     for n in spec.notes]
+            notes = [_dependence_table(p.read_text(encoding="utf-8")) for p in note_paths]
             (tmp / "report.html").write_text(render_html(payload, figures, notes),
                                              encoding="utf-8")
             files.append(out_dir / "report.html")

@@ -227,6 +227,7 @@ def report_payload(ra) -> dict:
         "claims": [_claim_payload(c) for c in ra.claims],
         "outcomes": {k: outcome_payload(a) for k, a in ra.outcomes.items()},
         "lhh": ra.lhh,
+        "labels": dict(spec.labels),
         "published_summaries": published,
         "evidence": evidence,
         "methods": methods_payload(ra),

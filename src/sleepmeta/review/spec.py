@@ -16,16 +16,18 @@ Layout (see ``sleepmeta/data/pregabalin_review.toml`` for a full example)::
     [[directions]]  study, outcome, comparator, dose, direction, quote
     [[lhh]]      benefit, harm, population
     [dose_response]  outcomes, model, knots, reference, doses (pooled dose curves of harms)
+    [labels]     code = "words" for the codes of the data (conditions, events), e.g. DPN
 """
 
 from __future__ import annotations
 
 import hashlib
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from sleepmeta.errors import SpecError
+from sleepmeta.review.paths import allowed_roots, review_path, spec_paths
 
 __all__ = ["Claim", "Direction", "Outcome", "ReviewSpec", "check_against_data", "load_spec",
            "parse_spec"]
@@ -84,7 +86,7 @@ class Direction:
 
 @dataclass(frozen=True)
 class DoseResponseSpec:
-    """``[dose_response]``: which outcomes get a pooled dose curve, and how."""
+    """``[dose_response]``: which outcomes get a pooled dose curve, and how (see README)."""
 
     outcomes: tuple
     model: str = "spline"
@@ -117,7 +119,14 @@ class ReviewSpec:
     lhh: tuple
     sha256: str = ""
     raw: dict = field(default_factory=dict, repr=False, compare=False)
+    allow_outside: tuple = ()  # folders outside the spec's own that its paths may name
+    labels: dict = field(default_factory=dict)  # data code -> the words a reader sees
     dose_response: DoseResponseSpec | None = None
+
+    def file(self, key: str, name: str) -> Path:
+        """The path ``name`` of spec key ``key``, confined to the spec's folder
+        (see :func:`sleepmeta.review.paths.review_path`)."""
+        return review_path(self.path.parent, name, key, self.allow_outside)
 
 
 def _dose_response(raw: dict, outcomes: dict) -> DoseResponseSpec | None:
@@ -128,15 +137,12 @@ def _dose_response(raw: dict, outcomes: dict) -> DoseResponseSpec | None:
     where = "dose_response"
     _unknown_keys(dr, ("outcomes", "model", "knots", "reference", "doses"), where)
     keys = _str_list(_req(dr, "outcomes", where, list), f"{where}.outcomes")
-    for k in keys:
-        if k not in outcomes:
-            raise SpecError(f"{where}.outcomes: unknown outcome {k!r}")
-        if outcomes[k].measure != "RR":
-            raise SpecError(f"{where}.outcomes: outcome {k!r} has measure "
-                            f"{outcomes[k].measure!r}; dose curves here need arm counts (RR)")
-    nums = {}
-    for key, default in (("knots", []), ("doses", [150, 300, 450, 600])):
-        vals = _opt(dr, key, where, list, default)
+    for k in (k for k in keys if k not in outcomes or outcomes[k].measure != "RR"):
+        raise SpecError(f"{where}.outcomes: unknown outcome {k!r}" if k not in outcomes else
+                        f"{where}.outcomes: {k!r} is not RR; dose curves need arm counts")
+    nums = {key: _opt(dr, key, where, list, default)
+            for key, default in (("knots", []), ("doses", [150, 300, 450, 600]))}
+    for key, vals in nums.items():
         if not all(isinstance(v, (int, float)) and not isinstance(v, bool) and v >= 0
                    for v in vals):
             raise SpecError(f"{where}.{key}: must be a list of doses >= 0, got {vals!r}")
@@ -147,9 +153,8 @@ def _dose_response(raw: dict, outcomes: dict) -> DoseResponseSpec | None:
                           or list(nums["knots"]) != sorted(set(nums["knots"]))):
         raise SpecError(f"{where}.knots: give 3 or more increasing knots, and only for "
                         f"model = 'spline', got {list(nums['knots'])} with {model!r}")
-    ref = float(_opt(dr, "reference", where, (int, float), 0))
-    return DoseResponseSpec(outcomes=keys, model=model, knots=nums["knots"], reference=ref,
-                            doses=nums["doses"])
+    return DoseResponseSpec(outcomes=keys, model=model, knots=nums["knots"], doses=nums["doses"],
+                            reference=float(_opt(dr, "reference", where, (int, float), 0)))
 
 
 def _req(table: dict, key: str, where: str, kind=str):
@@ -270,7 +275,7 @@ def parse_spec(raw: dict, path: str | Path = "review.toml", sha256: str = "") ->
     if not isinstance(raw, dict):
         raise SpecError("the spec must be a TOML table")
     _unknown_keys(raw, ("review", "data", "analysis", "verdict", "outcomes", "claims",
-                        "directions", "lhh", "dose_response"), "spec")
+                        "directions", "lhh", "labels", "dose_response"), "spec")
     review = _req(raw, "review", "spec", dict)
     data = _req(raw, "data", "spec", dict)
     _unknown_keys(data, ("efficacy", "harms", "notes"), "data")
@@ -306,6 +311,9 @@ def parse_spec(raw: dict, path: str | Path = "review.toml", sha256: str = "") ->
                 raise SpecError(f"{where}.{role}: unknown outcome {name!r}")
         lhh.append({"benefit": pair["benefit"], "harm": pair["harm"],
                     "population": _str_list(pair.get("population", []), f"{where}.population")})
+    labels = _opt(raw, "labels", "spec", dict, {})
+    for code, text in labels.items():
+        _typed(text, f"labels.{code}", str)
     level = float(_opt(an, "level", "analysis", (int, float), 0.95))
     if not 0 < level < 1:
         raise SpecError(f"analysis.level: must be between 0 and 1, got {level}")
@@ -326,17 +334,20 @@ def parse_spec(raw: dict, path: str | Path = "review.toml", sha256: str = "") ->
         min_studies_supported=min_k,
         count_published_summaries=_opt(ve, "count_published_summaries", "verdict", bool, True),
         outcomes=outcomes, claims=claims, directions=directions, lhh=tuple(lhh), sha256=sha256,
-        raw=raw, dose_response=_dose_response(raw, outcomes))
+        raw=raw, labels=dict(labels), dose_response=_dose_response(raw, outcomes))
 
 
-def load_spec(path: str | Path) -> ReviewSpec:
+def load_spec(path: str | Path, *, allow_outside=None) -> ReviewSpec:
     """Read and validate a review spec (TOML).
+
+    Every path the spec names must lie inside the spec's folder (symbolic
+    links followed), or inside a folder listed in ``allow_outside``.
 
     Raises
     ------
     SpecError
-        The file is missing or not valid TOML, or a key breaks a rule; the
-        message names the key.
+        The file is missing or not valid TOML, a key breaks a rule, or a
+        path leaves the spec's folder; the message names the key.
 
     Examples
     --------
@@ -354,7 +365,11 @@ def load_spec(path: str | Path) -> ReviewSpec:
         raw = tomllib.loads(content.decode("utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise SpecError(f"review spec {path.name!r} is not valid TOML: {exc}") from None
-    return parse_spec(raw, path, hashlib.sha256(content).hexdigest())
+    spec = parse_spec(raw, path, hashlib.sha256(content).hexdigest())
+    spec = replace(spec, allow_outside=allowed_roots(allow_outside))
+    for key, name in spec_paths(spec).items():
+        spec.file(key, name)
+    return spec
 
 
 def check_against_data(spec: ReviewSpec, tables: dict) -> None:

@@ -114,7 +114,9 @@ def _dask_run(client, fn, tasks):
     futures = [client.submit(fn, *args, pure=False) for args in tasks]
     index = {fut.key: i for i, fut in enumerate(futures)}
     try:
-        for fut, result in dask_as_completed(futures, with_results=True):
+        # the client's own loop: it is not the default client (set_as_default=False), and
+        # as_completed would otherwise look for one ("No clients found")
+        for fut, result in dask_as_completed(futures, with_results=True, loop=client.loop):
             yield index[fut.key], result
     finally:
         client.cancel(futures)

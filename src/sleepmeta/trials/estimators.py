@@ -28,7 +28,10 @@ def welch(x1, x2) -> dict[str, float]:
     x1, x2 = np.asarray(x1, float), np.asarray(x2, float)
     n1, n2 = x1.size, x2.size
     a, b = x1.var(ddof=1) / n1, x2.var(ddof=1) / n2
-    df = (a + b) ** 2 / (a**2 / (n1 - 1) + b**2 / (n2 - 1)) if a + b > 0 else float(n1 + n2 - 2)
+    # (a + b)^2 / (a^2/(n1-1) + b^2/(n2-1)) written with w = a / (a + b), so tiny
+    # variances (a^2 underflowing to 0, e.g. variances near 1e-160) give the same df
+    w = a / (a + b) if a + b > 0 else 0.5
+    df = 1 / (w**2 / (n1 - 1) + (1 - w) ** 2 / (n2 - 1)) if a + b > 0 else float(n1 + n2 - 2)
     return {"md": float(x1.mean() - x2.mean()), "se": float(np.sqrt(a + b)), "df": float(df)}
 
 
