@@ -24,6 +24,7 @@ _EXPORTS = {
     "BatchFit": "sleepmeta.pooling",
     "ESTIMATORS": "sleepmeta.pooling",
     "meta_analysis_mv": "sleepmeta.pooling.multilevel",
+    "meta_analysis_mv_batch": "sleepmeta.pooling.multilevel",
     "MultilevelResult": "sleepmeta.pooling.multilevel",
     "shared_control_vcov": "sleepmeta.pooling.multilevel",
     "correlated_outcomes_vcov": "sleepmeta.pooling.multilevel",

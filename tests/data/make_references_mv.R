@@ -122,6 +122,9 @@ ref <- list(
   clubSandwich_version = as.character(packageVersion("clubSandwich")),
   data = datasets,
   berkey_V = unname(as.matrix(berkey_V)),
+  vcalc = list(call = "vcalc(vi, cluster = trial, obs = outcome, rho = 0.6, data = berkey)",
+               V = unname(as.matrix(vcalc(vi, cluster = trial, obs = outcome, rho = 0.6,
+                                          data = berkey)))),
   cases = lapply(cases, run)
 )
 writeLines(toJSON(ref, digits = I(17), auto_unbox = TRUE, pretty = FALSE, null = "null",

@@ -22,7 +22,10 @@ _Col = Annotated[Optional[str], typer.Option(help="Column name (see the measure'
         "  sleepmeta pool                      (the shipped BCG trials, log risk ratios, REML)\n\n"
         "  sleepmeta pool trials.csv --measure SMD --mean1 m_t --sd1 sd_t --n1 n_t "
         "--mean2 m_c --sd2 sd_c --n2 n_c --labels study --method DL --test knha\n\n"
-        "  sleepmeta pool effects.csv --yi yi --vi vi --mods '~ dose_mg' --forest forest.png --json"
+        "  sleepmeta pool effects.csv --yi yi --vi vi --mods '~ dose_mg' --forest forest.png --json\n\n"
+        "  sleepmeta pool arms.csv --yi yi --vi vi --random '~ 1 | study/arm'\n\n"
+        "  sleepmeta pool endpoints.csv --yi yi --vi vi --random '~ outcome | study' --struct UN "
+        "--rho 0.5 --mods '~ outcome - 1'"
     )
 )
 @fail_on_input_error
@@ -49,6 +52,18 @@ def pool(
     funnel: Annotated[Optional[Path], typer.Option(help="Write a funnel plot (.png/.svg/.pdf).")] = None,
     bubble: Annotated[Optional[Path], typer.Option(
         help="With --mods: write a bubble plot of the first moderator (.png/.svg/.pdf).")] = None,
+    random: Annotated[Optional[str], typer.Option(
+        help="Multilevel/multivariate model (metafor's rma.mv): random effects on the file's "
+             "columns, e.g. '~ 1 | study/arm' (nested) or '~ outcome | study' (see --struct). "
+             "Needs --yi and --vi (or --V).")] = None,
+    struct: Annotated[str, typer.Option(
+        help="With --random '~ inner | outer': CS HCS UN ID DIAG AR GEN.")] = "CS",
+    V: Annotated[Optional[Path], typer.Option(
+        "--V", help="With --random: CSV of sampling covariances, columns row1,row2,cov (rows by "
+                    "--labels value or 1-based number); the diagonal is --vi.")] = None,
+    rho: Annotated[Optional[float], typer.Option(
+        help="With --random: correlation between estimates of the same study (the first "
+             "grouping column of --random), as metafor's vcalc.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON (same field names) instead of the summary.")] = False,
     out: Annotated[Optional[Path], typer.Option(help="Also write the JSON result to this file.")] = None,
 ) -> None:
@@ -65,6 +80,15 @@ def pool(
                                    n2=n2, events1=events1, events2=events2, r=r, n=n,
                                    events=events).items() if v is not None}
     data, given, measure, labels, title = load_table(file, given, measure, labels)
+    if random is not None:
+        from sleepmeta.cli._multilevel import pool_multilevel
+
+        pool_multilevel(data, given, measure, labels, title, random=random, struct=struct,
+                        V=V, rho=rho, mods=mods, method=method, test=test, level=level,
+                        as_json=as_json, out=out)
+        return
+    if V is not None or rho is not None:
+        raise InputError("--V and --rho need --random (a multilevel model)")
 
     def fit(mods_):
         if measure is not None:

@@ -87,6 +87,7 @@ class OutcomeAnalysis:
     by_dose: dict = field(default_factory=dict)  # dose label -> MetaResult (ratio outcomes)
     effects: tuple = ()  # (yi, vi, labels) exactly as pooled
     dose_curve: object = None  # review.dose_curves.DoseCurve when [dose_response] names it
+    multilevel: object = None  # MultilevelResult: arms sharing a control (primary when set)
 
     @property
     def k(self) -> int:
@@ -276,6 +277,7 @@ def analyse_outcome(spec: ReviewSpec, outcome, tables: dict, population: tuple =
         a.small_study = {"done": False, "reason": "No poolable rows: nothing to test."}
         a.dose_note = "No poolable rows: no dose meta-regression."
         return a
+    unsplit = pooled
     pooled = split_shared_controls(pooled, outcome.measure, outcome.key)
     a.pooled_rows = pooled
     yi, vi, labels, correction = _effects(pooled, outcome.measure)
@@ -283,6 +285,13 @@ def analyse_outcome(spec: ReviewSpec, outcome, tables: dict, population: tuple =
         a.notes.append(correction)
     a.result = _fit(spec, yi, vi, labels, outcome.measure)
     a.effects = (yi, vi, labels)
+    if spec.shared_control == "multilevel" and (pooled["split"] > 1).any():
+        from sleepmeta.review.shared_control import multilevel_fit
+
+        uyi, uvi, _, _ = _effects(unsplit, outcome.measure)
+        a.multilevel, note = multilevel_fit(unsplit, uyi, uvi, labels, outcome.measure, spec)
+        if note:
+            a.notes.append(note)
     a.participants, a.participants_unknown = _participants(pooled)
     try:
         _subgroups(a, spec, yi, vi, labels, outcome.measure)

@@ -64,11 +64,7 @@ def methods_payload(ra) -> dict:
         "Published summaries: rows whose notes say they are pooled across trials (label "
         "tables, Cochrane and other pooled analyses) are never pooled with trials; they are "
         "shown beside the pooled results.",
-        "Shared control groups: when a study contributes several dose arms against one "
-        "control group to the same analysis, the control group's n and events are split "
-        "evenly among the arms (Cochrane Handbook v6.4, 23.3.4), so no control participant is "
-        "counted twice; for a difference with an SE its variance is scaled by "
-        "(1/n1 + m/n2)/(1/n1 + 1/n2).",
+        _shared_control_text(spec),
         f"Pooling: inverse-variance random-effects models with the {est} estimator of tau² "
         f"and {TESTS.get(spec.test, spec.test)}, at the {spec.level:.0%} level, with "
         "prediction intervals; a single study is shown as its own estimate with a Wald CI "
@@ -141,3 +137,19 @@ def plain_summary(payload: dict) -> list:
                "results were printed only as 'significant'. Read every verdict with the "
                "number of studies beside it.")
     return out
+
+
+def _shared_control_text(spec) -> str:
+    split = ("the control group's n and events are split evenly among the arms (Cochrane "
+             "Handbook v6.4, 23.3.4), so no control participant is counted twice; for a "
+             "difference with an SE its variance is scaled by (1/n1 + m/n2)/(1/n1 + 1/n2)")
+    if getattr(spec, "shared_control", "split") == "multilevel":
+        return ("Shared control groups: when a study contributes several dose arms against one "
+                "control group to the same analysis, the primary analysis is a multilevel model "
+                "(random effects for studies and for arms within studies, metafor's rma.mv) "
+                "with the covariance the shared control group induces between the arms' "
+                "contrasts (Gleser & Olkin 2009); as a sensitivity analysis, and where that "
+                f"covariance cannot be computed (no control SD printed), {split}.")
+    return ("Shared control groups: when a study contributes several dose arms against one "
+            f"control group to the same analysis, {split} (analysis.shared_control = 'split'; "
+            "the multilevel model with the shared-control covariance is the alternative).")

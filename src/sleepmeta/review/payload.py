@@ -144,6 +144,7 @@ def outcome_payload(a) -> dict:
         "better": o.better, "unit": o.unit, "margin": o.margin,
         "population": list(a.population) or "all",
         "pooled": pooled_payload(a.result, ratio, a.studies),
+        "multilevel": _multilevel_payload(getattr(a, "multilevel", None)),
         "participants": a.participants, "participants_unknown_rows": a.participants_unknown,
         "rows": _rows(a.rows),
         "counts": {s: int((a.rows["status"] == s).sum()) if len(a.rows) else 0
@@ -233,3 +234,14 @@ def report_payload(ra) -> dict:
         "methods": methods_payload(ra),
         "software": software(),
     })
+
+
+def _multilevel_payload(res):
+    """The shared-control multilevel model of an outcome (None when not fitted)."""
+    if res is None:
+        return None
+    d = res.to_dict()
+    first = next(iter(d["coefficients"].values()))
+    return {"estimate": first["estimate"], "se": first["se"], "ci_low": first["ci_low"],
+            "ci_high": first["ci_high"], "sigma2": d["sigma2"], "k": d["k"],
+            "method": d["method"], "test": d["test"]}

@@ -9,7 +9,8 @@ Layout (see ``sleepmeta/data/pregabalin_review.toml`` for a full example)::
 
     [review]     title, drug, comparator
     [data]       efficacy = [...csv], harms = [...csv], notes = [...md]  (paths relative to the spec)
-    [analysis]   method, test, level, single_study_method, small_study_min_k, dose_regression_min_k
+    [analysis]   method, test, level, single_study_method, small_study_min_k, dose_regression_min_k,
+                 shared_control ("multilevel", default, or "split")
     [verdict]    min_studies_supported, count_published_summaries
     [outcomes.KEY]  label, table, select, measure, better, unit, margin, subgroups
     [[claims]]   id, text, outcomes, population, expects, missing
@@ -27,6 +28,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from sleepmeta.errors import SpecError
+from sleepmeta.review.dose_spec import dose_response_spec
 from sleepmeta.review.paths import allowed_roots, review_path, spec_paths
 
 __all__ = ["Claim", "Direction", "Outcome", "ReviewSpec", "check_against_data", "load_spec",
@@ -85,17 +87,6 @@ class Direction:
 
 
 @dataclass(frozen=True)
-class DoseResponseSpec:
-    """``[dose_response]``: which outcomes get a pooled dose curve, and how (see README)."""
-
-    outcomes: tuple
-    model: str = "spline"
-    knots: tuple = ()
-    reference: float = 0.0
-    doses: tuple = (150.0, 300.0, 450.0, 600.0)
-
-
-@dataclass(frozen=True)
 class ReviewSpec:
     """A validated review specification."""
 
@@ -120,41 +111,15 @@ class ReviewSpec:
     sha256: str = ""
     raw: dict = field(default_factory=dict, repr=False, compare=False)
     allow_outside: tuple = ()  # folders outside the spec's own that its paths may name
+    shared_control: str = "multilevel"  # arms sharing a control: multilevel model or split
     labels: dict = field(default_factory=dict)  # data code -> the words a reader sees
-    dose_response: DoseResponseSpec | None = None
+    dose_response: object = None  # review.dose_spec.DoseResponseSpec
 
     def file(self, key: str, name: str) -> Path:
         """The path ``name`` of spec key ``key``, confined to the spec's folder
         (see :func:`sleepmeta.review.paths.review_path`)."""
         return review_path(self.path.parent, name, key, self.allow_outside)
 
-
-def _dose_response(raw: dict, outcomes: dict) -> DoseResponseSpec | None:
-    """Validate the optional ``[dose_response]`` section."""
-    dr = _opt(raw, "dose_response", "spec", dict, None)
-    if dr is None:
-        return None
-    where = "dose_response"
-    _unknown_keys(dr, ("outcomes", "model", "knots", "reference", "doses"), where)
-    keys = _str_list(_req(dr, "outcomes", where, list), f"{where}.outcomes")
-    for k in (k for k in keys if k not in outcomes or outcomes[k].measure != "RR"):
-        raise SpecError(f"{where}.outcomes: unknown outcome {k!r}" if k not in outcomes else
-                        f"{where}.outcomes: {k!r} is not RR; dose curves need arm counts")
-    nums = {key: _opt(dr, key, where, list, default)
-            for key, default in (("knots", []), ("doses", [150, 300, 450, 600]))}
-    for key, vals in nums.items():
-        if not all(isinstance(v, (int, float)) and not isinstance(v, bool) and v >= 0
-                   for v in vals):
-            raise SpecError(f"{where}.{key}: must be a list of doses >= 0, got {vals!r}")
-        nums[key] = tuple(float(v) for v in vals)
-    model = _choice(_opt(dr, "model", where, str, "spline"), f"{where}.model",
-                    ("linear", "quadratic", "spline", "emax"))
-    if nums["knots"] and (model != "spline" or len(nums["knots"]) < 3
-                          or list(nums["knots"]) != sorted(set(nums["knots"]))):
-        raise SpecError(f"{where}.knots: give 3 or more increasing knots, and only for "
-                        f"model = 'spline', got {list(nums['knots'])} with {model!r}")
-    return DoseResponseSpec(outcomes=keys, model=model, knots=nums["knots"], doses=nums["doses"],
-                            reference=float(_opt(dr, "reference", where, (int, float), 0)))
 
 
 def _req(table: dict, key: str, where: str, kind=str):
@@ -284,7 +249,7 @@ def parse_spec(raw: dict, path: str | Path = "review.toml", sha256: str = "") ->
         raise SpecError("data: name at least one efficacy or harms file")
     an = _opt(raw, "analysis", "spec", dict, {})
     _unknown_keys(an, ("method", "test", "level", "single_study_method", "small_study_min_k",
-                       "dose_regression_min_k"), "analysis")
+                       "dose_regression_min_k", "shared_control"), "analysis")
     ve = _opt(raw, "verdict", "spec", dict, {})
     _unknown_keys(ve, ("min_studies_supported", "count_published_summaries"), "verdict")
     outs_raw = _req(raw, "outcomes", "spec", dict)
@@ -334,7 +299,10 @@ def parse_spec(raw: dict, path: str | Path = "review.toml", sha256: str = "") ->
         min_studies_supported=min_k,
         count_published_summaries=_opt(ve, "count_published_summaries", "verdict", bool, True),
         outcomes=outcomes, claims=claims, directions=directions, lhh=tuple(lhh), sha256=sha256,
-        raw=raw, labels=dict(labels), dose_response=_dose_response(raw, outcomes))
+        raw=raw, labels=dict(labels),
+        shared_control=_choice(_opt(an, "shared_control", "analysis", str, "multilevel"),
+                               "analysis.shared_control", ("multilevel", "split")),
+        dose_response=dose_response_spec(raw, outcomes))
 
 
 def load_spec(path: str | Path, *, allow_outside=None) -> ReviewSpec:

@@ -146,7 +146,8 @@ def outcome_verdict(a, expects: str, spec) -> dict:
     elif a.result is None:
         v, why = verdict(k=0, claimed=sign, directions=_directions(a, spec))
     else:
-        v, why = verdict(k=a.studies, ci_low=a.result.ci_low, ci_high=a.result.ci_high,
+        primary = a.multilevel if getattr(a, "multilevel", None) is not None else a.result
+        v, why = verdict(k=a.studies, ci_low=primary.ci_low, ci_high=primary.ci_high,
                          claimed=sign, margin=o.margin, ratio=ratio,
                          directions=_directions(a, spec), min_k=spec.min_studies_supported)
     return {"outcome": o.key, "verdict": v, "reason": why, "claimed_sign": sign,

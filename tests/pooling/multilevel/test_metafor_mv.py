@@ -126,7 +126,10 @@ def check_case(ref, case):
         ci = res.profile_ci()
         for item in case["confint"].values():
             row = ci.loc[item["name"]]
-            tol = 1e-6 if item["name"].startswith("rho") else vc_tol
+            # a correlation's bounds: metafor's refit at rho = -1 can fail, and confint then
+            # starts its search elsewhere (eptries), so the bound agrees only to uniroot's
+            # tolerance eps^0.25 (1.2e-4); variances' bounds follow the same path as metafor
+            tol = 1.3e-4 if item["name"].startswith("rho") else vc_tol
             for col, key in (("estimate", "estimate"), ("ci_low", "lb"), ("ci_high", "ub")):
                 assert row[col] == pytest.approx(item[key], rel=REL, abs=tol), \
                     f"{name} confint {item['name']} {col}"

@@ -1,6 +1,7 @@
 """Multilevel and multivariate meta-analysis (metafor's ``rma.mv``) on a batched engine.
 
-Public API: :func:`meta_analysis_mv` returning :class:`MultilevelResult`
+Public API: :func:`meta_analysis_mv` returning :class:`MultilevelResult`,
+:func:`meta_analysis_mv_batch` (B analyses at once, arrays in and out)
 (``summary()``, ``to_frame()``, ``to_dict()``, ``predict()``,
 ``profile_ci()``, ``robust()``), and the covariance builders
 :func:`shared_control_vcov`, :func:`correlated_outcomes_vcov`,
@@ -52,6 +53,7 @@ as ``rma.mv(yi, V, mods = ~ x1 + x2 - 1, random = ~ x1 + x2 - 1 | id, struct = "
 """
 
 from sleepmeta.pooling.multilevel.api import meta_analysis_mv
+from sleepmeta.pooling.multilevel.batch import MVBatch, meta_analysis_mv_batch
 from sleepmeta.pooling.multilevel.blocks import Blocks, Term, build_blocks
 from sleepmeta.pooling.multilevel.engine import MVFit, fit_blocks
 from sleepmeta.pooling.multilevel.optimise import Parameters
@@ -61,8 +63,9 @@ from sleepmeta.pooling.multilevel.vcov import (
     check_positive_definite,
     correlated_outcomes_vcov,
     shared_control_vcov,
+    vcov_from_long,
 )
 
-__all__ = ["STRUCTS", "Blocks", "MVFit", "MultilevelResult", "Parameters", "Structure", "Term",
+__all__ = ["STRUCTS", "Blocks", "MVBatch", "MVFit", "meta_analysis_mv_batch", "MultilevelResult", "Parameters", "Structure", "Term",
            "build_blocks", "check_positive_definite", "correlated_outcomes_vcov", "fit_blocks",
-           "meta_analysis_mv", "shared_control_vcov"]
+           "meta_analysis_mv", "shared_control_vcov", "vcov_from_long"]

@@ -108,7 +108,7 @@ def meta_analysis_mv(yi=None, V=None, *, random="~ 1 | study", struct: str = "CS
                                f"{int(fit.iterations[0])} iterations; check the random structure")
     model = Model(blocks=blocks, structures=tuple(structures), fixed=fixed, theta=fit.theta,
                   X=design.X, y=y, V=Vm, labels=tuple(labs), data=data, mods=mods, random=random,
-                  struct=struct)
+                  struct=struct, spec=getattr(design, "spec", None))
     return assemble(fit, model, infos, design, method=method, test=test, level=level,
                     measure=measure, notes=tuple(notes))
 

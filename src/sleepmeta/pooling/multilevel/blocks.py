@@ -93,6 +93,29 @@ def connected_blocks(V: np.ndarray, terms, mask: np.ndarray) -> np.ndarray:
     return out
 
 
+def _nested_blocks(V, terms, mask):
+    """Blocks from the coarsest term's clusters when every term nests in them (else None).
+
+    The common case (``~ 1 | study/arm``, ``~ outcome | study``) needs no graph
+    search: rows of one outermost cluster form a block when every other
+    term's clusters and every nonzero covariance stay within it.
+    """
+    if not terms or mask.shape[0] != 1 or not mask.all():
+        return None
+    outer = [t.outer[0] for t in terms]
+    base = min(outer, key=lambda c: np.unique(c).size)
+    for c in outer:
+        first = np.full(int(c.max()) + 1, -1)
+        first[c[::-1]] = base[::-1]  # the base cluster of each code's first row
+        if not np.array_equal(first[c], base):
+            return None
+    i, j = np.nonzero(V[0])
+    if not np.array_equal(base[i], base[j]):
+        return None
+    _, block = np.unique(base, return_inverse=True)
+    return block.reshape(1, -1)
+
+
 def _positions(block: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, int, int]:
     """Position of each row within its block (B, n), the number of blocks and max block size."""
     B, n = block.shape
@@ -128,6 +151,8 @@ def build_blocks(y, V, X, mask, terms, block=None) -> Blocks:
     X = np.asarray(X, float)
     mask = np.asarray(mask, bool)
     B, n = y.shape
+    if block is None:
+        block = _nested_blocks(V, terms, mask)
     if block is None:
         block = connected_blocks(V, terms, mask)
     block = np.where(mask, block, -1)

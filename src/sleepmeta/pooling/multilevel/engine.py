@@ -1,5 +1,9 @@
 """The multilevel engine: fit B models of one random structure at once.
 
+UN and GEN terms are optimised through the Cholesky factor of ``G`` (as
+metafor does); members that do not converge that way are refitted in
+standard deviations and correlations (:func:`_retry_varcor`).
+
 :func:`fit_blocks` is the only place a multilevel/multivariate model is
 fitted; the public :func:`~sleepmeta.pooling.multilevel.api.meta_analysis_mv`,
 the profile CIs and the dose–response models call it.
@@ -79,6 +83,44 @@ def start_values(blocks: Blocks, params: Parameters) -> np.ndarray:
     return params.start(total / max(n_vc, 1))
 
 
+def _retry_varcor(blocks, params, method, theta, conv, iters, maxiter, tol):
+    """Refit unconverged UN/GEN members in SDs and correlations (see the module docstring).
+
+    The Cholesky factor of a ``G`` heading for a correlation of +-1 with a
+    near-zero variance can crawl along a ridge; the same maximum is reached
+    quickly in metafor's variance/correlation form. The better of the two
+    is kept, expressed in the caller's parametrisation.
+    """
+    import dataclasses
+
+    if not any(s.struct in ("UN", "GEN") and not s.varcor for s in params.structures):
+        return theta, conv, iters
+    alt = Parameters([dataclasses.replace(s, varcor=True) if s.struct in ("UN", "GEN") else s
+                      for s in params.structures])
+    bad = np.flatnonzero(~conv)
+    sub = blocks.take(bad)
+    start = _convert(params, alt, theta[bad])
+    th2, c2, it2 = maximise(sub, alt, method, start, maxiter=maxiter, tol=tol)
+    back = _convert(alt, params, th2)
+    old = evaluate(sub, params.coef(theta[bad])[0], method)
+    new = evaluate(sub, params.coef(back)[0], method)
+    take = c2 & ((new.ll_reml if method == "REML" else new.ll_ml)
+                 >= (old.ll_reml if method == "REML" else old.ll_ml))
+    theta, conv, iters = theta.copy(), conv.copy(), iters.copy()
+    theta[bad[take]] = back[take]
+    conv[bad[take]] = True
+    iters[bad] += it2
+    return theta, conv, iters
+
+
+def _convert(src: Parameters, dst: Parameters, theta: np.ndarray) -> np.ndarray:
+    """Re-express working parameters of one parametrisation in another (same model)."""
+    parts = []
+    for s, d, sl in zip(src.structures, dst.structures, src.slices):
+        parts.append(d.from_report(*s.report(theta[:, sl])))
+    return np.concatenate(parts, axis=1)
+
+
 def fit_blocks(blocks: Blocks, structures, method: str = "REML", *, theta0=None, fixed=None,
                maxiter: int = 500, tol: float = 1e-9) -> MVFit:
     """Fit B multilevel models laid out as :class:`~.blocks.Blocks`.
@@ -101,6 +143,8 @@ def fit_blocks(blocks: Blocks, structures, method: str = "REML", *, theta0=None,
         theta0 = start_values(blocks, params)
     theta, conv, iters = maximise(blocks, params, method, np.asarray(theta0, float), fixed,
                                   maxiter=maxiter, tol=tol)
+    if not conv.all() and (fixed is None or not np.asarray(fixed).any()):
+        theta, conv, iters = _retry_varcor(blocks, params, method, theta, conv, iters, maxiter, tol)
     c, _ = params.coef(theta) if params.P else (np.zeros((B, 0)), None)
     ev = evaluate(blocks, c, method)
     return MVFit(theta, ev.beta, ev.vb, ev.ll_ml, ev.ll_reml, conv & ev.ok, iters,

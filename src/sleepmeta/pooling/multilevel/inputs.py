@@ -34,6 +34,12 @@ class TermInfo:
 
 def resolve_yv(yi, V, data, labels):
     """Return ``y`` (n,), the full ``V`` (n, n) and row labels."""
+    if hasattr(yi, "yi") and hasattr(yi, "vi"):  # an EffectSizes brings vi and labels
+        es = yi
+        yi = np.asarray(es.yi, float)
+        V = np.asarray(es.vi, float) if V is None else V
+        if labels is None and getattr(es, "labels", None) is not None:
+            labels = list(map(str, es.labels))
     if yi is None:
         yi = "yi"
     y = column_of(data, yi, "yi") if isinstance(yi, str) else yi
@@ -97,16 +103,13 @@ def _sorted_levels(values: pd.Series):
 
 
 def _codes(data: pd.DataFrame, cols, labs, where) -> np.ndarray:
-    frame = data[list(cols)]
-    for c in cols:
-        bad = frame[c].isna().to_numpy()
-        if bad.any():
-            i = int(np.flatnonzero(bad)[0])
+    code = np.zeros(len(data), dtype=np.int64)
+    for c in cols:  # combine the columns' codes (a nested factor is their interaction)
+        sub, _ = pd.factorize(data[c].to_numpy(), use_na_sentinel=True)
+        if (sub < 0).any():
+            i = int(np.flatnonzero(sub < 0)[0])
             raise InputError(f"study {labs[i]!r}: {where} column {c!r} is missing (no missing "
                              "values allowed in random-effects columns)")
-    code = np.zeros(len(frame), dtype=np.int64)
-    for c in cols:  # combine the columns' codes (a nested factor is their interaction)
-        sub = pd.factorize(frame[c].to_numpy())[0]
         code = pd.factorize(code * (int(sub.max()) + 1) + sub)[0]
     return code
 
@@ -123,7 +126,6 @@ def resolve_random(random, struct, data, labs, n) -> list[TermInfo]:
                                   f"columns: {', '.join(map(str, data.columns))}")
     if len(data) != n:
         raise InputError(f"data has {len(data)} rows but there are {n} estimates")
-    data = data.reset_index(drop=True)
     if struct not in STRUCTS:
         raise unknown_option("struct", struct, STRUCTS)
     out = []

@@ -14,11 +14,14 @@ working parameters, which is fast and batched:
 * a variance at 0 whose score points below 0 (or a correlation at +-1
   pointing outward) is held on its bound — the estimate is on the boundary,
   which metafor approaches through ``exp()`` of a large negative number;
-* a step that lowers the likelihood, leaves the parameter space, or makes a
-  ``G`` matrix indefinite is halved (up to 50 times);
+* a step that lowers the likelihood or leaves the parameter space is halved
+  (up to 50 times), and a variance may shrink at most tenfold in one step
+  (so a long step cannot jump past the maximum onto a local maximum at 0);
 * a member stops when every parameter moves less than ``tol`` relative to
-  the size of the variance components, and the likelihood by less than
-  ``tol`` relative; after ``maxiter`` iterations it is flagged unconverged.
+  the size of the variance components, or the Newton decrement ``s' I^-1 s``
+  is below 1e-16 relative to the likelihood, or the likelihood has not
+  changed (1e-11 relative) for five iterations (a flat ridge, e.g. a
+  correlation of -1); after ``maxiter`` iterations it is flagged unconverged.
 
 Members that have converged are dropped from later iterations.
 """
@@ -121,10 +124,15 @@ def maximise(blocks: Blocks, params: Parameters, method: str, theta0: np.ndarray
     if P == 0 or fixed.all():
         return theta, np.ones(B, bool), iters
     active = np.arange(B)
+    dv = np.diagonal(blocks.V, axis1=-2, axis2=-1)
+    vscale = (dv * blocks.mask).sum(axis=(1, 2)) / np.maximum(blocks.mask.sum(axis=(1, 2)), 1)
+    if params.variance.any() and any(s.struct == "HCS" or s.varcor for s in params.structures):
+        vscale = np.sqrt(vscale)  # SDs are working parameters: compare on their scale
     c, J = params.coef(theta)
     ev = evaluate(blocks, c, method, derivs=True)
     ll, sc, inf = _ll(ev, method), ev.score, _information(ev)
     sub = blocks
+    flat = np.zeros(B, np.int64)  # consecutive iterations with no change in the likelihood
     for it in range(1, maxiter + 1):
         th = theta[active]
         fx = fixed[active]
@@ -138,7 +146,15 @@ def maximise(blocks: Blocks, params: Parameters, method: str, theta0: np.ndarray
         I = np.where(hold[:, :, None] | hold[:, None, :], 0.0, info)
         I[:, np.arange(P), np.arange(P)] += hold
         step = _solve_psd(I, s)
-        scale = np.maximum(np.abs(th[:, params.variance]).max(axis=1, initial=0.0), 1e-12)
+        # a variance may shrink at most tenfold a step (it may still reach 0 once it is tiny),
+        # so a long Newton step cannot land on a boundary local maximum past the global one
+        floor = np.where(params.variance[None, :] & (th > 1e-6 * vscale[active][:, None]),
+                         -0.9 * th, -np.inf)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            shrink = np.where(step < floor, floor / step, 1.0).min(axis=1)
+        step = step * shrink[:, None]  # the whole step, so it stays an ascent direction
+        scale = np.maximum(np.abs(th[:, params.variance]).max(axis=1, initial=0.0),
+                           1e-3 * vscale[active])
         new_th, new_ll = th.copy(), ll.copy()
         new_sc, new_inf, new_J = sc.copy(), inf.copy(), J.copy()
         todo = np.ones(th.shape[0], bool)
@@ -165,6 +181,10 @@ def maximise(blocks: Blocks, params: Parameters, method: str, theta0: np.ndarray
         decrement = np.einsum("bp,bp->b", s, step)  # s' I^+ s: the predicted gain x 2
         done = (np.abs(new_th - th) <= tol * size).all(axis=1) | stuck
         done |= decrement <= 1e-16 * np.maximum(np.abs(ll), 1.0)
+        # on a flat ridge (a singular G) parameters drift without changing the likelihood
+        flat_now = np.abs(new_ll - ll) <= 1e-11 * np.maximum(np.abs(ll), 1.0)
+        flat[active] = np.where(flat_now, flat[active] + 1, 0)
+        done |= flat[active] >= 5
         theta[active] = new_th
         iters[active] = it
         converged[active[done]] = True

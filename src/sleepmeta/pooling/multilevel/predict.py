@@ -24,11 +24,11 @@ def _rows(res, newmods) -> np.ndarray:
         if p > 1 or not res.intercept:
             return res.model.X
         return np.ones((1, 1))
-    if isinstance(newmods, pd.DataFrame) and isinstance(res.model.mods, str):
-        import formulaic
-
-        data = res.model.data.reset_index(drop=True)
-        spec = formulaic.model_matrix(res.model.mods, data, na_action="raise").model_spec
+    if isinstance(newmods, pd.DataFrame):
+        spec = res.model.spec
+        if spec is None:
+            raise InputError("predict: newmods as a DataFrame needs a model fitted with a formula "
+                             "(mods='~ ...'); pass an array of moderator values instead")
         missing = sorted(v for v in spec.required_variables if v not in newmods.columns)
         if missing:
             raise ColumnError(f"predict: term {missing[0]!r} of the model is not a column of "

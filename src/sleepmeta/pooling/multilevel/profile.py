@@ -71,7 +71,7 @@ def profile_ci(res, level: float | None = None) -> pd.DataFrame:
     ...                   "vi": [0.01] * 8, "study": [1, 1, 2, 2, 3, 3, 4, 4]})
     >>> ci = meta_analysis_mv("yi", "vi", random="~ 1 | study", data=d).profile_ci()
     >>> list(ci.index)
-    ['sigma^2']
+    ['sigma^2', 'sigma']
     """
     level = res.level if level is None else level
     m = res.model
@@ -100,6 +100,7 @@ def profile_ci(res, level: float | None = None) -> pd.DataFrame:
             lo[i] = min(0.0, est[i]) if c[4] == "AR" else -1.0
             hi[i] = 1.0
     pos = np.array([c[1] for c in comps])
+    owner = [next(j for j, sl in enumerate(params.slices) if sl.start <= p_ < sl.stop) for p_ in pos]
     # searches: n lower ones then n upper ones, each a refit with one parameter held
     which = np.concatenate([np.arange(n), np.arange(n)])
     blocks = m.blocks.take(np.zeros(2 * n, dtype=np.int64))
@@ -109,7 +110,10 @@ def profile_ci(res, level: float | None = None) -> pd.DataFrame:
         th0 = np.repeat(theta, idx.size, axis=0)
         fx = fixed_base[idx].copy()
         rows_ = np.arange(idx.size)
-        th0[rows_, pos[which[idx]]] = x
+        for r_, (member, val) in enumerate(zip(which[idx], x)):
+            j = owner[member]
+            th0[r_, pos[member]] = structures[j].working_value(pos[member] - params.slices[j].start,
+                                                               val)
         fx[rows_, pos[which[idx]]] = True
         fit = fit_blocks(blocks.take(idx), structures, res.method, theta0=th0, fixed=fx)
         return -2 * (fit.ll - ll_hat) - objective

@@ -42,6 +42,7 @@ class Model:
     mods: Any
     random: Any
     struct: str
+    spec: Any = None  # formulaic ModelSpec of a mods formula (rows for new data)
 
 
 @dataclass(frozen=True)

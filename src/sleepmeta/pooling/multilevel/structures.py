@@ -9,7 +9,8 @@ parametrisation (``.con.E`` in metafor 3.8; Viechtbauer's ``rma.mv`` help page):
 
 * ``ID``: ``tau2 * I``; ``DIAG``: ``diag(tau2_1..tau2_q)``;
 * ``CS``: ``tau2`` on the diagonal, ``rho * tau2`` off it;
-* ``HCS``: ``tau2_a`` on the diagonal, ``rho * tau_a * tau_b`` off it;
+* ``HCS``: ``tau2_a`` on the diagonal, ``rho * tau_a * tau_b`` off it
+  (optimised in ``tau_a``, so a variance of 0 is not a singular point);
 * ``UN`` and ``GEN``: any positive semi-definite matrix (variances ``tau2_a``,
   correlations ``rho_ab`` in R's ``lower.tri`` order), optimised through its
   Cholesky factor as metafor does (``cholesky=TRUE``), so a singular ``G``
@@ -125,6 +126,12 @@ class Structure:
             m[0] = True
         return m
 
+    def working_value(self, i: int, value):
+        """The working parameter ``i`` for a reported value (tau2 -> tau for HCS)."""
+        if (self.struct == "HCS" or (self.struct in ("UN", "GEN") and self.varcor)) and i < self.q:
+            return np.sqrt(value)
+        return value
+
     def correlation_mask(self) -> np.ndarray:
         """Which working parameters are correlations (bounded by -1 and 1)."""
         m = np.zeros(self.n_params, bool)
@@ -150,7 +157,7 @@ class Structure:
             G0 = np.full((q, q), 0.5) + 0.5 * np.eye(q)
             th[:] = _chol_params(np.sqrt(v)[:, :, None] * G0[None] * np.sqrt(v)[:, None, :])
         elif s == "HCS":
-            th[:, :q] = v
+            th[:, :q] = np.sqrt(v)  # standard deviations
             if not self.rho_fixed:
                 th[:, q] = 0.5
         elif s == "CS":
@@ -183,19 +190,17 @@ class Structure:
         elif s == "DIAG":
             c[:, diag] = theta
             J[:, diag, np.arange(q)] = 1.0
-        elif s in ("UN", "GEN") and self.varcor:
-            t2 = theta[:, :q]
-            c[:, diag] = t2
-            J[:, diag, np.arange(q)] = 1.0
-            sd = np.sqrt(np.maximum(t2, 0.0))
+        elif s in ("UN", "GEN") and self.varcor:  # SDs tau_a and correlations rho_ab
+            sd = theta[:, :q]
+            c[:, diag] = sd**2
+            J[:, diag, np.arange(q)] = 2 * sd
             for j, i in enumerate(off):
                 a, b = prs[i]
                 rho = theta[:, q + j]
                 c[:, i] = rho * sd[:, a] * sd[:, b]
                 J[:, i, q + j] = sd[:, a] * sd[:, b]
-                with np.errstate(divide="ignore", invalid="ignore"):
-                    J[:, i, a] = np.where(sd[:, a] > 0, rho * sd[:, b] / (2 * sd[:, a]), 0.0)
-                    J[:, i, b] = np.where(sd[:, b] > 0, rho * sd[:, a] / (2 * sd[:, b]), 0.0)
+                J[:, i, a] += rho * sd[:, b]
+                J[:, i, b] += rho * sd[:, a]
         elif s in ("UN", "GEN"):
             Lm = np.zeros((B, q, q))
             for i, (a, b) in enumerate(prs):
@@ -219,20 +224,18 @@ class Structure:
             if not self.rho_fixed:
                 c[:, off] = theta[:, 1:2]
                 J[:, off, 1] = 1.0
-        elif s == "HCS":
-            t2 = theta[:, :q]
-            c[:, diag] = t2
-            J[:, diag, np.arange(q)] = 1.0
+        elif s == "HCS":  # working parameters: the SDs tau_a (smooth at 0) and rho
+            sd = theta[:, :q]
+            c[:, diag] = sd**2
+            J[:, diag, np.arange(q)] = 2 * sd
             if not self.rho_fixed:
                 rho = theta[:, q]
-                sd = np.sqrt(np.maximum(t2, 0.0))
                 for i in off:
                     a, b = prs[i]
                     c[:, i] = rho * sd[:, a] * sd[:, b]
                     J[:, i, q] = sd[:, a] * sd[:, b]
-                    with np.errstate(divide="ignore", invalid="ignore"):
-                        J[:, i, a] = np.where(sd[:, a] > 0, rho * sd[:, b] / (2 * sd[:, a]), 0.0)
-                        J[:, i, b] = np.where(sd[:, b] > 0, rho * sd[:, a] / (2 * sd[:, b]), 0.0)
+                    J[:, i, a] = rho * sd[:, b]
+                    J[:, i, b] = rho * sd[:, a]
         elif s == "AR":
             t2 = theta[:, 0]
             rho = np.zeros(B) if self.rho_fixed else theta[:, 1]
@@ -284,7 +287,7 @@ class Structure:
         if s in ("ID", "DIAG"):
             return theta.copy(), np.zeros((B, 1))
         if s in ("UN", "GEN") and self.varcor:
-            return theta[:, :q], (theta[:, q:] if q > 1 else np.zeros((B, 1)))
+            return theta[:, :q] ** 2, (theta[:, q:] if q > 1 else np.zeros((B, 1)))
         if s in ("UN", "GEN"):
             c, _ = self.coef(theta)
             t2 = c[:, :q]
@@ -308,7 +311,7 @@ class Structure:
             return t2, rho[:, None]
         if s == "HCS":
             rho = np.zeros((B, 1)) if self.rho_fixed else theta[:, q:q + 1]
-            return theta[:, :q], rho
+            return theta[:, :q] ** 2, rho
         # AR
         rho = np.zeros((B, 1)) if self.rho_fixed else theta[:, 1:2]
         return theta[:, :1], rho
@@ -322,7 +325,8 @@ class Structure:
         if s in ("SIGMA", "ID", "DIAG"):
             return tau2.copy()
         if s in ("UN", "GEN") and self.varcor:
-            return np.column_stack([tau2, rho]) if q > 1 else tau2.copy()
+            sd = np.sqrt(tau2)
+            return np.column_stack([sd, rho]) if q > 1 else sd
         if s in ("UN", "GEN"):
             sd = np.sqrt(tau2)
             R = np.repeat(np.eye(q)[None], B, axis=0)
@@ -334,5 +338,6 @@ class Structure:
                 return tau2
             return np.column_stack([tau2[:, 0], rho[:, 0] * (1 if self.varcor else tau2[:, 0])])
         if s == "HCS":
-            return tau2 if self.rho_fixed else np.column_stack([tau2, rho[:, 0]])
+            sd = np.sqrt(tau2)
+            return sd if self.rho_fixed else np.column_stack([sd, rho[:, 0]])
         return tau2 if self.rho_fixed else np.column_stack([tau2[:, 0], rho[:, 0]])

@@ -19,7 +19,11 @@ def format_summary(r) -> str:
     lines = [f"Multivariate Meta-Analysis Model (k = {r.k}; method: {r.method})", "",
              f"{'logLik':>10}{'Deviance':>11}{'AIC':>11}{'BIC':>11}{'AICc':>11}",
              f"{fs['ll']:>10.4f}{fs['dev']:>11.4f}{fs['AIC']:>11.4f}{fs['BIC']:>11.4f}"
-             f"{fs['AICc']:>11.4f}", "", "Variance Components:", ""]
+             f"{fs['AICc']:>11.4f}", ""]
+    if not r.sigma2_components and r.inner is None:
+        lines += ["Variance Components: none", ""]
+    else:
+        lines += ["Variance Components:", ""]
     if r.sigma2_components:
         width = max(len(c.factor) for c in r.sigma2_components) + 2
         lines.append(f"{'':<12}{'estim':>8}{'sqrt':>8}{'nlvls':>7}{'fixed':>7}{'factor':>{width}}")

@@ -233,3 +233,43 @@ def correlated_outcomes_vcov(vi, cluster, *, rho, outcome=None, data=None, label
                 V[i, j] = V[j, i] = r_ij * np.sqrt(v[i] * v[j])
     check_positive_definite(V, labs, cl)
     return V
+
+
+def vcov_from_long(table: pd.DataFrame, labels, vi) -> np.ndarray:
+    """A covariance matrix from a long table ``row1, row2, cov`` (the CLI's ``--V`` file).
+
+    ``row1`` and ``row2`` name rows by their label (or 1-based row number);
+    each line sets ``V[row1, row2] = V[row2, row1] = cov``. The diagonal is
+    ``vi`` unless the table gives it (``row1 == row2``).
+
+    >>> t = pd.DataFrame({"row1": ["a"], "row2": ["b"], "cov": [0.5]})
+    >>> vcov_from_long(t, ["a", "b", "c"], [1.0, 1.0, 2.0]).tolist()
+    [[1.0, 0.5, 0.0], [0.5, 1.0, 0.0], [0.0, 0.0, 2.0]]
+    """
+    need = {"row1", "row2", "cov"}
+    if not need <= set(table.columns):
+        raise InputError(f"the covariance table needs columns row1, row2, cov; it has "
+                         f"{', '.join(map(str, table.columns))}")
+    labels = [str(x) for x in labels]
+    index = {lab: i for i, lab in enumerate(labels)}
+    V = np.diag(np.asarray(vi, float))
+    for line, (a, b, c) in enumerate(table[["row1", "row2", "cov"]].itertuples(index=False), 2):
+        pos = []
+        for v in (a, b):
+            key = str(v)
+            if key in index:
+                pos.append(index[key])
+            elif key.isdigit() and 1 <= int(key) <= len(labels):
+                pos.append(int(key) - 1)
+            else:
+                raise InputError(f"covariance table line {line}: row {v!r} is not a study label "
+                                 "or row number of the data")
+        try:
+            c = float(c)
+        except (TypeError, ValueError):
+            c = float("nan")
+        if not np.isfinite(c):
+            raise InputError(f"covariance table line {line}: cov must be a finite number, got {c!r}")
+        i, j = pos
+        V[i, j] = V[j, i] = c
+    return V

@@ -1,0 +1,63 @@
+"""Arms sharing a control group: the multilevel model is the review's primary analysis."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from sleepmeta.errors import SpecError
+from sleepmeta.review.analyse import analyse
+from sleepmeta.review.methods import methods_payload
+from sleepmeta.review.spec import load_spec
+from tests.review.conftest import HARM_ROWS, make_review
+
+# study A has two dose arms against one placebo group of 100 (5 events)
+MULTI_ARM = HARM_ROWS + [{"study_id": "A 2001", "event": "dizziness", "events_treat": 30,
+                          "n_treat": 100, "events_ctrl": 5, "n_ctrl": 100, "dose_min_mg": 600,
+                          "dose_max_mg": 600}]
+
+
+def _analysis(tmp_path, extra=""):
+    spec = load_spec(make_review(tmp_path / "rev", harm_rows=MULTI_ARM, extra=extra))
+    return spec, analyse(spec)
+
+
+def test_multilevel_is_primary_and_split_is_sensitivity(tmp_path):
+    from sleepmeta.pooling.multilevel import meta_analysis_mv, shared_control_vcov
+
+    spec, ra = _analysis(tmp_path)
+    a = ra.outcomes["dizziness"]
+    assert spec.shared_control == "multilevel"
+    assert a.multilevel is not None and a.result is not None  # split kept as sensitivity
+    assert any("multilevel model" in n for n in a.notes)
+    # the same model by hand: log RR of each arm, Gleser & Olkin covariance 1/5 - 1/100
+    rows = a.pooled_rows
+    yi = np.log((rows["ai"] / rows["n1i"]) / (rows["ci"] / rows["n2i"]))  # split keeps the ratio
+    assert np.allclose(np.sort(a.multilevel.model.y), np.sort(yi.to_numpy()))
+    V = a.multilevel.model.V
+    both = np.flatnonzero(rows["study_id"].to_numpy() == "A 2001")
+    assert V[both[0], both[1]] == pytest.approx(1 / 5 - 1 / 100)
+    verdict = next(c for c in ra.claims if c["claim"].id == "dizzy")["per_outcome"][0]
+    assert verdict["verdict"] in ("supported", "limited evidence", "uncertain")
+    assert "Gleser & Olkin 2009" in str(methods_payload(ra))
+    assert meta_analysis_mv is not None and shared_control_vcov is not None
+
+
+def test_split_option(tmp_path):
+    spec, ra = _analysis(tmp_path, extra="")
+    spec2 = load_spec(make_review(tmp_path / "rev2", harm_rows=MULTI_ARM, spec_text=(
+        tmp_path / "rev" / "review.toml").read_text().replace(
+            'test = "z"', 'test = "z"\nshared_control = "split"')))
+    ra2 = analyse(spec2)
+    assert spec2.shared_control == "split"
+    assert ra2.outcomes["dizziness"].multilevel is None
+    assert "analysis.shared_control = 'split'" in str(methods_payload(ra2))
+
+
+def test_bad_option_is_spec_error(tmp_path):
+    text = (make_review(tmp_path / "rev", harm_rows=MULTI_ARM)).read_text().replace(
+        'test = "z"', 'test = "z"\nshared_control = "average"')
+    path = tmp_path / "rev" / "review.toml"
+    path.write_text(text)
+    with pytest.raises(SpecError, match="shared_control"):
+        load_spec(path)
