@@ -50,7 +50,7 @@ class EmaxCurve:
     --------
     >>> c = EmaxCurve(hill=1.0)
     >>> est, grad = c.predict([100.0], 0.0, np.array([2.0, np.log(100.0)]))
-    >>> float(est[0])  # Emax * 100 / (100 + 100)
+    >>> round(float(est[0]), 12)  # Emax * 100 / (100 + 100)
     1.0
     """
 
