@@ -154,7 +154,7 @@ def test_two_stage_needs_enough_arms():
 
 @pytest.mark.r
 def test_two_and_one_stage_match_dosresmeta_when_installed(tmp_path):
-    """dosresmeta 2.2.0's alcohol_cvd example (its reference manual), run live.
+    """dosresmeta 2.2.0's alcohol_cvd example: its reference manual's printed numbers and live.
 
     Skips unless R has dosresmeta (not on CRAN's Debian mirror; built locally
     as an oracle). The data are read from the installed package at run time,
@@ -188,8 +188,21 @@ def test_two_and_one_stage_match_dosresmeta_when_installed(tmp_path):
     kw = dict(study="id", dose="dose", events="cases", n="n", logrr="logrr", se="se", type="type")
     l2 = dose_response(d, proc="2stage", **kw)
     q1 = dose_response(d, model="quadratic", **kw)
-    # dosresmeta maximises with Nelder-Mead (reltol 1.5e-8), so agreement is
-    # to its optimiser's precision, not to 1e-8.
+    # Numbers printed in dosresmeta 2.2.0's reference manual (example of
+    # ?dosresmeta, "Second example: Multiple studies", summary(lin) and
+    # summary(quadr)), to the printed 4 decimals:
+    printed = lambda x: pytest.approx(x, abs=6e-5)  # noqa: E731  (half a unit of 4 decimals)
+    assert l2.coef[0] == printed(-0.0044) and l2.se[0] == printed(0.0059)
+    assert l2.qe == printed(14.1464) and l2.qe_df == 5 and l2.i2 == pytest.approx(64.7, abs=0.06)
+    assert np.sqrt(l2.psi[0, 0]) == printed(0.0100) and l2.loglik == printed(14.0341)
+    q2 = dose_response(d, proc="2stage", model="quadratic", **kw)
+    assert q2.coef == printed([-0.0302, 0.0008]) and q2.se == printed([0.0132, 0.0005])
+    assert q2.qe == printed(35.1177) and q2.qe_df == 10 and q2.i2 == pytest.approx(71.5, abs=0.06)
+    sd = np.sqrt(np.diag(q2.psi))
+    assert sd == printed([0.0209, 0.0008])
+    assert q2.psi[0, 1] / (sd[0] * sd[1]) == printed(-0.9063) and q2.loglik == printed(34.6967)
+    # and the live values: dosresmeta maximises with Nelder-Mead (reltol 1.5e-8),
+    # so agreement is to its optimiser's precision, not to 1e-8.
     assert l2.coef[0] == pytest.approx(ref.loc["l2", "b"], rel=1e-4)
     assert l2.se[0] == pytest.approx(ref.loc["l2", "se"], rel=1e-4)
     # One stage: dosresmeta 2.2.0 stops this fit at its 100-iteration limit
