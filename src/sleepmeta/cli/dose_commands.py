@@ -43,10 +43,12 @@ def dose(
     measure: Annotated[str, typer.Option(
         help="RR or OR (--events --n), MD or SMD (--mean --sd --n).")] = "RR",
     events: _Col = None, n: _Col = None, mean: _Col = None, sd: _Col = None,
-    model: Annotated[str, typer.Option(help="linear, quadratic or spline.")] = "linear",
+    model: Annotated[str, typer.Option(
+        help="linear, quadratic, spline, or emax (random Emax, ML).")] = "linear",
     knots: Annotated[Optional[str], typer.Option(
         help="Spline knots as doses, e.g. 75,300,600 (default: 10th, 50th, 90th "
              "percentiles of the doses).")] = None,
+    hill: Annotated[float, typer.Option(help="Hill coefficient of --model emax (fixed).")] = 1.0,
     at: Annotated[Optional[str], typer.Option(
         help="Doses to report, e.g. 150,300,600 (default: the distinct doses).")] = None,
     reference: Annotated[float, typer.Option(help="Reference dose.")] = 0.0,
@@ -76,7 +78,7 @@ def dose(
     except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
         raise InputError(f"file {str(file)!r} is not a readable CSV table: {exc}") from None
     res = dose_response(data, study=study, dose=dose, measure=measure, events=events, n=n,
-                        mean=mean, sd=sd, model=model, knots=_numbers(knots, "--knots"),
+                        mean=mean, sd=sd, model=model, knots=_numbers(knots, "--knots"), hill=hill,
                         reference=reference, proc=proc, method=method, level=level)
     doses = _numbers(at, "--at") or sorted(set(res.arms["dose"]))
     pred = res.predict(doses, reference=reference)
