@@ -83,5 +83,5 @@ def dose_curve_plot(result, *, doses=None, reference: float = 0.0, title: str | 
     ax.set_xlabel(f"Dose ({unit})")
     if title:
         ax.set_title(title)
-    ax.legend(frameon=False, fontsize=8, loc="upper left")
+    ax.legend(frameon=False, fontsize=8, loc="best")
     return fig
