@@ -118,8 +118,7 @@ class Structure:
         if s in ("SIGMA", "ID", "DIAG"):
             m[:] = True
         elif s in ("UN", "GEN"):
-            if self.varcor:
-                m[:q] = True  # else the Cholesky factor: unconstrained
+            m[:q] = True  # SDs, or the Cholesky factor's diagonal (>= 0, the canonical factor)
         elif s == "HCS":
             m[:q] = True
         else:  # CS, AR: tau2 first
