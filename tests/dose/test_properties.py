@@ -79,3 +79,33 @@ def test_order_invariance_and_batch_equals_one_by_one(seed, k):
     one = fit_random_slopes(y1[None], S1[None], X1[None], m1[None])
     assert fit.beta[0] == pytest.approx(one.beta[0], rel=1e-6)
     assert fit.beta[0] == pytest.approx(a.coef, rel=1e-5)
+
+
+@SETTINGS
+@given(st.integers(0, 10_000), st.integers(1, 3))
+def test_slope_blocks_equal_build_blocks(seed, p):
+    # the direct layout of the adapter equals the engine's own build_blocks
+    from sleepmeta.dose.engine import slope_blocks
+    from sleepmeta.pooling.multilevel import Structure, Term, build_blocks
+
+    rng = np.random.default_rng(seed)
+    B, m, a = 2, 4, 3
+    # rows first, padding last in every study (as pad_blocks lays them out)
+    mask = np.arange(a) < rng.integers(1, a + 1, (B, m, 1))
+    X = np.where(mask[..., None], rng.normal(size=(B, m, a, p)), 0.0)
+    y = np.where(mask, rng.normal(size=(B, m, a)), 0.0)
+    L = rng.normal(size=(B, m, a, a)) * 0.1
+    S = L @ np.swapaxes(L, -1, -2) + np.eye(a)
+    S = np.where(mask[..., :, None] & mask[..., None, :], S, 0.0)
+    S[..., np.arange(a), np.arange(a)] = np.where(mask, S[..., np.arange(a), np.arange(a)], 1.0)
+    ours = slope_blocks(y, S, X, mask)
+    n = m * a
+    V = np.zeros((B, m, a, m, a))
+    V[:, np.arange(m), :, np.arange(m), :] = np.moveaxis(S, 0, 1)
+    V = V.reshape(B, n, n) * mask.reshape(B, n, 1) * mask.reshape(B, 1, n)
+    study = np.broadcast_to(np.repeat(np.arange(m), a), (B, n)).copy()
+    term = Term(Structure("GEN", p), study, inner=X.reshape(B, n, p))
+    ref = build_blocks(y.reshape(B, n), V, X.reshape(B, n, p), mask.reshape(B, n), [term],
+                       block=study)
+    for name in ("y", "V", "X", "mask", "bases", "k"):
+        assert np.allclose(getattr(ours, name), getattr(ref, name)), name

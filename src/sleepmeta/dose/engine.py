@@ -11,7 +11,8 @@ random = ~ 0 + X | study, struct = "GEN")``. The second stage of the
 two-stage model is the same with ``X_i = I``. :func:`fit_random_slopes`
 hands these models to the one multilevel engine
 (:func:`sleepmeta.pooling.multilevel.fit_blocks` with a ``GEN`` term whose
-slope covariates are the dose columns, no random intercept), a batch at a
+slope covariates are the dose columns, no random intercept; the padded
+block layout is written directly by :func:`slope_blocks`), a chunk at a
 time, and reads back beta, its covariance, Psi and the log-likelihood
 (metafor's, REML with ``+ 1/2 log|X'X|``). The fixed-effect model (Psi = 0)
 and the heterogeneity Q are the closed-form GLS of the same data.
@@ -25,7 +26,7 @@ import numpy as np
 
 from sleepmeta.errors import ModelError
 
-__all__ = ["SlopesFit", "fit_random_slopes", "pad_blocks"]
+__all__ = ["SlopesFit", "fit_random_slopes", "pad_blocks", "slope_blocks"]
 
 _LOG2PI = np.log(2 * np.pi)
 
@@ -94,23 +95,35 @@ def _score_at_zero(method, A, u, G):
     return 0.5 * s
 
 
-def _engine_chunk(y, S, X, mask, method):
-    from sleepmeta.pooling.multilevel import Parameters, Structure, Term, build_blocks, fit_blocks
+def slope_blocks(y, S, X, mask):
+    """The multilevel engine's :class:`~sleepmeta.pooling.multilevel.Blocks` for random slopes.
+
+    Each study is one block already (``(B, m, a)`` with ``a`` contrasts), so
+    the padded layout that :func:`~sleepmeta.pooling.multilevel.build_blocks`
+    would compute from a full ``(B, n, n)`` covariance is written directly:
+    ``V`` is ``S``, and the GEN term's basis matrices are ``x_a x_c' + x_c x_a'``
+    (``x_a x_a'`` on the diagonal pairs) of the slope columns, in the order of
+    ``pairs(p)``. (The tests check it against ``build_blocks``.)
+    """
+    from sleepmeta.pooling.multilevel import Blocks
+    from sleepmeta.pooling.multilevel.structures import pairs
 
     B, m, a = y.shape
     p = X.shape[-1]
-    n = m * a
-    V = np.zeros((B, m, a, m, a))
-    idx = np.arange(m)
-    V[:, idx, :, idx, :] = np.moveaxis(S, 0, 1)
-    V = V.reshape(B, n, n)
-    flat_mask = mask.reshape(B, n)
-    Z = X.reshape(B, n, p)
-    study = np.broadcast_to(np.repeat(np.arange(m), a), (B, n)).copy()
-    term = Term(Structure("GEN", p), study, inner=Z)
-    blocks = build_blocks(y.reshape(B, n), V, Z, flat_mask, [term], block=study)
-    fit = fit_blocks(blocks, [term.structure], method=method)
-    psi = term.structure.G(fit.theta[:, Parameters([term.structure]).slices[0]])
+    bases = []
+    for u, w in pairs(p):
+        outer = X[..., :, u, None] * X[..., None, :, w]
+        bases.append(outer if u == w else outer + np.swapaxes(outer, -1, -2))
+    rows = np.where(mask, np.arange(m * a).reshape(m, a), -1)
+    return Blocks(y, S, X, mask, np.stack(bases, axis=2), rows, mask.sum(axis=(1, 2)))
+
+
+def _engine_chunk(y, S, X, mask, method):
+    from sleepmeta.pooling.multilevel import Parameters, Structure, fit_blocks
+
+    structure = Structure("GEN", X.shape[-1])
+    fit = fit_blocks(slope_blocks(y, S, X, mask), [structure], method=method)
+    psi = structure.G(fit.theta[:, Parameters([structure]).slices[0]])
     return fit.beta, fit.vb, psi, fit.ll, fit.converged, fit.iterations
 
 
