@@ -11,7 +11,7 @@ metafor. Public names are imported lazily, so ``import sleepmeta`` is quick.
 
 from __future__ import annotations
 
-import importlib
+from sleepmeta.lazy import lazy_exports
 
 __version__ = "0.1.0"
 
@@ -20,6 +20,8 @@ _EXPORTS = {
     "EffectSizes": "sleepmeta.effects",
     "meta_analysis": "sleepmeta.pooling",
     "meta_analysis_batch": "sleepmeta.pooling",
+    "meta_analysis_subgroups": "sleepmeta.pooling",
+    "Control": "sleepmeta.pooling",
     "MetaResult": "sleepmeta.pooling",
     "BatchFit": "sleepmeta.pooling",
     "ESTIMATORS": "sleepmeta.pooling",
@@ -41,16 +43,7 @@ _SUBPACKAGES = ("benefit_risk", "data", "dose", "effects", "plots", "pooling", "
 __all__ = sorted(_EXPORTS) + ["__version__"]
 
 
-def __getattr__(name: str):
-    if name in _SUBPACKAGES:
-        return importlib.import_module(f"sleepmeta.{name}")
-    try:
-        module = _EXPORTS[name]
-    except KeyError:
-        raise AttributeError(f"module 'sleepmeta' has no attribute {name!r}") from None
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
+__getattr__, _dir = lazy_exports(__name__, _EXPORTS, globals(), _SUBPACKAGES)
 
 
 def __dir__():

@@ -25,6 +25,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from sleepmeta.errors import InputError, unknown_option
+from sleepmeta.jsonsafe import clean
 
 __all__ = ["BaselineRisk", "NumberNeeded", "baseline_risk", "likelihood_helped_harmed",
            "number_needed", "number_needed_from_ratio"]
@@ -83,16 +84,7 @@ class NumberNeeded:
 
     def to_dict(self) -> dict:
         """JSON-safe dictionary (infinite numbers become ``None``)."""
-        out = asdict(self)
-        out = {k: (_plain(v) if isinstance(v, float) else v) for k, v in out.items()}
-        out["nntb_bound"] = [_plain(x) for x in self.nntb_bound]
-        out["nnth_bound"] = [_plain(x) for x in self.nnth_bound]
-        out["text"] = self.text
-        return out
-
-
-def _plain(x):
-    return None if x is None or not math.isfinite(x) else float(x)
+        return clean({**asdict(self), "text": self.text})
 
 
 def _fmt(x: float) -> str:
@@ -216,8 +208,8 @@ class BaselineRisk:
 
     def to_dict(self) -> dict:
         """JSON-safe dictionary."""
-        return {"estimate": self.estimate, "ci_low": self.ci_low, "ci_high": self.ci_high,
-                "k": self.k, "method": self.method, "notes": list(self.notes)}
+        return clean({"estimate": self.estimate, "ci_low": self.ci_low, "ci_high": self.ci_high,
+                      "k": self.k, "method": self.method, "notes": list(self.notes)})
 
 
 def _expit(x: float) -> float:
@@ -242,10 +234,11 @@ def baseline_risk(events, n, *, labels=None, method: str = "REML", test: str = "
     """
     from sleepmeta.effects import effect_size
     from sleepmeta.pooling import meta_analysis
+    from sleepmeta.pooling.registry import COMMON_EFFECT
 
     events, n = np.atleast_1d(np.asarray(events, float)), np.atleast_1d(np.asarray(n, float))
     es = effect_size("PLO", events=events, n=n, labels=labels)
-    use = "FE" if len(es) == 1 else method
+    use = COMMON_EFFECT if len(es) == 1 else method
     res = meta_analysis(es, method=use, test=test, level=level)
     return BaselineRisk(estimate=_expit(res.estimate), ci_low=_expit(res.ci_low),
                         ci_high=_expit(res.ci_high), k=res.k, method=use, notes=res.notes)

@@ -64,6 +64,10 @@ class SchedulerError(SleepmetaError, ValueError):
     """A Dask scheduler could not be reached or used."""
 
 
+class DependencyError(SleepmetaError, ImportError):
+    """An optional dependency is not installed; the message names the extra to install."""
+
+
 def unknown_option(kind: str, value: object, valid) -> UnknownOptionError:
     """Build the error for an option that is not one of ``valid``.
 

@@ -31,3 +31,18 @@ def test_python_dash_m_runs_the_command_line():
                          text=True, timeout=120, env={"PYTHONPATH": src, "PATH": "/usr/bin:/bin",
                                                       "COLUMNS": "80"})
     assert run.returncode == 0 and "Usage: sleepmeta" in run.stdout
+
+
+def test_every_option_of_every_command_has_an_example():
+    # README: "Every command's --help explains each option with an example"
+    import click
+    import typer.main
+
+    group = typer.main.get_command(app)
+    for name, command in group.commands.items():
+        for param in command.params:
+            kind = getattr(param, "type", None)
+            if param.name == "help" or isinstance(kind, click.types.BoolParamType) \
+                    or getattr(param, "is_flag", False):
+                continue
+            assert "e.g." in (getattr(param, "help", None) or ""), (name, param.name)

@@ -7,6 +7,8 @@ from typer.testing import CliRunner
 
 from sleepmeta.cli import app
 
+runner = CliRunner()
+
 GRID = """
 replicates = 60
 seed = 5
@@ -55,3 +57,24 @@ def test_unreachable_scheduler(tmp_path):
                                    "--scheduler", "tcp://127.0.0.1:1", "--timeout", "1"])
     assert res.exit_code == 2
     assert "tcp://127.0.0.1:1" in res.output
+
+
+def test_summary_fits_80_columns_without_cutting_cells(tmp_path):
+    # issue 11: at 80 columns (CI logs, pipes) every cell ended in "…"
+    grid = tmp_path / "grid.toml"
+    grid.write_text('replicates = 40\nseed = 3\nestimators = ["DL", "REML"]\n'
+                    'tests = ["z", "knha"]\n[conditions]\nmeasure = "SMD"\nk = [3, 10]\n'
+                    'effect = 0.2\ntau2 = [0.0, 0.1]\nn = 30\n')
+    out = runner.invoke(app, ["simulate", str(grid), "--out", str(tmp_path / "r.parquet"),
+                              "--no-progress"], terminal_width=80)
+    assert out.exit_code == 0, out.output
+    lines = out.output.splitlines()
+    assert max(len(line) for line in lines) <= 80
+    assert "…" not in out.output
+    assert not lines[0].strip() == ""  # no leading blank line when not on a terminal
+    # the conditions shared by every row are said once; every measure is shown
+    assert "measure SMD" in lines[0] and "effect 0.2" in lines[0]
+    for m in ("bias", "empse", "coverage", "pi_coverage", "ci_width", "rejection",
+              "failure_rate"):
+        assert f" {m}" in out.output
+

@@ -55,7 +55,7 @@ def test_errors_are_reported_not_raised(tmp_path):
     bad = tmp_path / "bad.csv"
     bad.write_text("stage\nW\nN9\n")
     res = runner.invoke(app, ["nights", str(bad), "--out", str(tmp_path / "n.csv")])
-    assert res.exit_code == 1
+    assert res.exit_code == 2  # bad input: exit 2 like every other command (issue 18)
     assert "line 3: unknown sleep stage 'N9'" in res.output
     assert not (tmp_path / "n.csv").exists()  # nothing half-written
 
@@ -63,5 +63,100 @@ def test_errors_are_reported_not_raised(tmp_path):
                            "WASO": [1.0, 2.0, 3.0]})
     nights.to_csv(tmp_path / "t.csv", index=False)
     res = runner.invoke(app, ["contrast", str(tmp_path / "t.csv"), "--endpoint", "WASO"])
-    assert res.exit_code == 1
+    assert res.exit_code == 2  # bad input: exit 2 like every other command (issue 18)
     assert "participant 'a' is in both arms" in res.output
+
+
+def test_tables_fit_80_columns_without_cutting_cells(tmp_path):
+    # issue 11: terminal output readable in 80 columns (CI logs, pipes)
+    rows, _ = _write_trial(tmp_path)
+    files = [str(tmp_path / r["file"]) for r in rows]
+    out = tmp_path / "nights.csv"
+    res = runner.invoke(app, ["nights", *files, "--meta", str(tmp_path / "meta.csv"), "--out",
+                              str(out)], terminal_width=80)
+    assert res.exit_code == 0, res.output
+    res2 = runner.invoke(app, ["contrast", str(out), "--endpoint", "SOL", "--endpoint", "WASO",
+                               "--design", "crossover", "--period", "period"], terminal_width=80)
+    assert res2.exit_code == 0, res2.output
+    for text in (res.output, res2.output):
+        assert max(map(len, text.splitlines())) <= 80 and "…" not in text
+
+
+@pytest.mark.parametrize("value", ["-30", "0", "nan", "inf"])
+def test_nights_epoch_seconds_out_of_range_exits_2(tmp_path, value):
+    # issue 18: -30 gave a negative time in bed, 0 SE = NaN, nan all-NaN endpoints, inf inf
+    f = tmp_path / "a.txt"
+    f.write_text("W\nN2\nN2\n")
+    res = runner.invoke(app, ["nights", str(f), "--epoch-seconds", value, "--out", str(tmp_path / "n.csv")])
+    assert res.exit_code == 2
+    assert "epoch_seconds must be a finite number of seconds > 0" in res.output
+    assert not (tmp_path / "n.csv").exists()
+
+
+def test_nights_meta_with_a_night_column_fails_before_writing(tmp_path):
+    write_hypnogram(Hypnogram(["W", "N2"]), tmp_path / "a.csv")
+    pd.DataFrame({"file": ["a.csv"], "night": [1]}).to_csv(tmp_path / "meta.csv", index=False)
+    res = runner.invoke(app, ["nights", str(tmp_path / "a.csv"), "--meta", str(tmp_path / "meta.csv"),
+                              "--out", str(tmp_path / "n.csv")])
+    assert res.exit_code == 2 and "column 'night' is also a night-table column" in res.output
+    assert not (tmp_path / "n.csv").exists()
+
+
+def test_nights_lights_and_coding_options(tmp_path):
+    f = tmp_path / "SC4001.txt"
+    f.write_text("0\n0\n2\n4\n5\n0\n9\n9\n")  # R&K digits: 4 is stage 4 (N3), 5 REM
+    out = tmp_path / "n.csv"
+    res = runner.invoke(app, ["nights", str(f), "--coding", "rk", "--lights-off", "30", "--lights-on", "180",
+                              "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    row = pd.read_csv(out).iloc[0]
+    # lights period = epochs 1..5: W N2 N3 REM W -> TIB 2.5, SOL 0.5, TST 1.5, N3 0.5, REM 0.5
+    assert (row["TIB"], row["SOL"], row["TST"], row["N3"], row["REM"]) == (2.5, 0.5, 1.5, 0.5, 0.5)
+    assert row["lights"] == "argument" and row["format"] == "text, one stage per line, coding 'rk'"
+    res = runner.invoke(app, ["nights", str(f), "--out", str(out)])
+    assert res.exit_code == 2 and "pass coding='rk'" in res.output
+
+
+def test_contrast_on_an_unreadable_table_exits_2(tmp_path):
+    bad = tmp_path / "x.csv"
+    bad.write_bytes(b"\xff\xfe\x00garbage\x00")
+    res = runner.invoke(app, ["contrast", str(bad), "--endpoint", "WASO"])
+    assert res.exit_code == 2
+
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@settings(max_examples=30, deadline=10000, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(content=st.one_of(st.binary(max_size=200), st.text(max_size=200).map(str.encode)),
+       suffix=st.sampled_from([".csv", ".txt", ".xml", ".edf"]),
+       extra=st.sampled_from([[], ["--coding", "rk"], ["--epoch-seconds", "nan"], ["--lights-off", "23:00"],
+                              ["--lights-on", "-5"], ["--min-awakening-minutes", "-1"]]))
+def test_nights_on_any_file_exits_0_or_2_with_one_line(tmp_path, content, suffix, extra):
+    f = tmp_path / f"x{suffix}"
+    f.write_bytes(content)
+    res = runner.invoke(app, ["nights", str(f), "--out", str(tmp_path / "o.csv"), *extra])
+    assert res.exit_code in (0, 2), res.output
+    assert res.exception is None or isinstance(res.exception, SystemExit)
+    if res.exit_code == 2:
+        assert res.output.count("error:") == 1
+
+
+@settings(max_examples=30, deadline=10000, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(content=st.one_of(st.binary(max_size=300), st.text(max_size=300).map(str.encode)),
+       endpoint=st.sampled_from(["WASO", "TST", "nope"]))
+def test_contrast_on_any_table_exits_0_or_2(tmp_path, content, endpoint):
+    f = tmp_path / "n.csv"
+    f.write_bytes(b"subject,arm,WASO,TST\n" + content)
+    res = runner.invoke(app, ["contrast", str(f), "--endpoint", endpoint])
+    assert res.exit_code in (0, 2), res.output
+    assert res.exception is None or isinstance(res.exception, SystemExit)
+
+
+def test_markup_in_file_content_is_printed_as_plain_text(tmp_path):
+    bad = tmp_path / "m.csv"
+    bad.write_text("stage\nW\n[/bold] [red]x[/red]\n")
+    res = runner.invoke(app, ["nights", str(bad), "--out", str(tmp_path / "n.csv")])
+    assert res.exit_code == 2
+    assert "'[/bold] [red]x[/red]'" in res.output  # the value as written, not interpreted

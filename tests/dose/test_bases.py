@@ -1,5 +1,6 @@
 """Dose bases against Harrell's definition and rms::rcs."""
 
+import os
 import shutil
 import subprocess
 
@@ -46,8 +47,8 @@ def test_contrast_is_centred_at_reference():
 
 @pytest.mark.r
 def test_rcs_matches_rms():
-    if shutil.which("Rscript") is None:
-        pytest.skip("R is not installed")
+    if shutil.which("Rscript") is None or os.environ.get("SLEEPMETA_NO_R", "") not in ("", "0"):
+        pytest.skip("R is not installed (or SLEEPMETA_NO_R is set)")
     code = ("if (!requireNamespace('rms', quietly=TRUE)) quit(status=3);"
             "x <- c(0, 40, 75, 120, 300, 450, 600, 800);"
             "m <- unclass(rms::rcs(x, c(75, 150, 300, 600)));"

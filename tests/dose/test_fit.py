@@ -7,6 +7,7 @@ records the R call, versions and date) and, where R exists, live.
 """
 
 import json
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -57,7 +58,7 @@ def test_one_stage_matches_pinned_metafor_small_and_boundary():
 
 
 @pytest.mark.r
-def test_one_stage_matches_live_metafor(tmp_path, metafor):
+def test_one_stage_matches_live_metafor(tmp_path, metafor_live):
     out = tmp_path / "ref.json"
     res = subprocess.run(["Rscript", "--vanilla", str(DATA / "make_dose_references.R"), str(out)],
                          capture_output=True, text=True)
@@ -160,8 +161,8 @@ def test_two_and_one_stage_match_dosresmeta_when_installed(tmp_path):
     as an oracle). The data are read from the installed package at run time,
     never shipped.
     """
-    if shutil.which("Rscript") is None:
-        pytest.skip("R is not installed")
+    if shutil.which("Rscript") is None or os.environ.get("SLEEPMETA_NO_R", "") not in ("", "0"):
+        pytest.skip("R is not installed (or SLEEPMETA_NO_R is set)")
     code = """
     if (!requireNamespace('dosresmeta', quietly=TRUE)) quit(status=3)
     suppressPackageStartupMessages(library(dosresmeta))

@@ -1,4 +1,4 @@
-"""Tests for sleepmeta.effects._columns via the public effect_size boundary."""
+"""Tests for sleepmeta.effects.columns via the public effect_size boundary."""
 
 from __future__ import annotations
 

@@ -117,7 +117,8 @@ def test_sd_from_se():
 def test_cross_check_conv_fivenum_if_available(metafor):
     has = metafor('write.csv(data.frame(has=exists("conv.fivenum")), stdout(), row.names=FALSE)')
     if not bool(has["has"].iloc[0]):
-        pytest.skip("metafor 3.8 has no conv.fivenum (Wan/Luo conversions came in a later release)")
+        pytest.skip("this metafor has no conv.fivenum (added in metafor 4.0); to run this "
+                    "cross-check install metafor >= 4.0 in R: install.packages('metafor')")
     ref = metafor("""
 res <- conv.fivenum(min=2, q1=6, median=10, q3=17, max=30, n=40, test=FALSE)
 write.csv(data.frame(mean=res$mean), stdout(), row.names=FALSE)

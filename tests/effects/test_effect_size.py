@@ -37,3 +37,39 @@ def test_proportion_correction_is_described():
 def test_effect_size_rejects_non_string_measure():
     with pytest.raises(ValueError, match="unknown measure"):
         effect_size(None, r=[0.1], n=[10])
+
+
+# --- fuzz (issue 11): counts and summaries from user tables
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from sleepmeta.errors import SleepmetaError  # noqa: E402
+
+_COUNT = st.integers(-3, 80)
+_ANY_FLOAT = st.floats(allow_nan=True, allow_infinity=True)
+
+
+@settings(max_examples=150, deadline=5000, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.tuples(_COUNT, _COUNT, _COUNT, _COUNT), min_size=1, max_size=6),
+       st.sampled_from(["RR", "OR", "RD", "AS", "PETO"]))
+def test_fuzz_binary_measures_are_finite_or_typed_errors(rows, measure):
+    e1, n1, e2, n2 = map(list, zip(*rows))
+    try:
+        es = effect_size(measure, events1=e1, n1=n1, events2=e2, n2=n2)
+    except SleepmetaError:
+        return
+    assert np.isfinite(es.yi).all() and np.isfinite(es.vi).all() and (es.vi >= 0).all()
+
+
+@settings(max_examples=150, deadline=5000, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.tuples(_ANY_FLOAT, _ANY_FLOAT, st.integers(-2, 50), _ANY_FLOAT, _ANY_FLOAT,
+                          st.integers(-2, 50)), min_size=1, max_size=6),
+       st.sampled_from(["MD", "SMD", "SMDH", "ROM"]))
+def test_fuzz_continuous_measures_are_finite_or_typed_errors(rows, measure):
+    m1, s1, n1, m2, s2, n2 = map(list, zip(*rows))
+    try:
+        es = effect_size(measure, mean1=m1, sd1=s1, n1=n1, mean2=m2, sd2=s2, n2=n2)
+    except SleepmetaError:
+        return
+    assert np.isfinite(es.yi).all() and np.isfinite(es.vi).all()

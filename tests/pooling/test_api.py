@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from sleepmeta.errors import ColumnError, ConvergenceError, InputError, ModelError, UnknownOptionError
-from sleepmeta.pooling import meta_analysis, meta_analysis_batch
+from sleepmeta.pooling import Control, meta_analysis, meta_analysis_batch
 from tests._bcg import bcg_frame, bcg_yi_vi
 
 
@@ -108,16 +108,27 @@ def test_batch_shapes_masks_and_errors():
     assert fit.k.tolist() == [2, 3]
 
 
-def test_nonconvergence_is_an_error_or_a_flag(monkeypatch):
-    import sleepmeta.pooling.estimators as est
-
-    monkeypatch.setattr(est, "MAXITER", 0)
-    monkeypatch.setattr(est, "FALLBACK_MAXITER", 0)
+def test_nonconvergence_is_an_error_or_a_flag():
+    # an explicit control is used as given (no halved-step remedy), as metafor's control=
     yi, vi = bcg_yi_vi()
     with pytest.raises(ConvergenceError, match=r"REML estimator of tau² did not converge after 1"):
-        meta_analysis(yi, vi)
-    fit = meta_analysis_batch(yi[None], vi[None], errors="flag")
+        meta_analysis(yi, vi, control={"maxiter": 0})
+    fit = meta_analysis_batch(yi[None], vi[None], errors="flag", control=Control(maxiter=0))
     assert not fit.converged[0]
+
+
+def test_control_is_metafors_control():
+    # the same answer with a tighter threshold and a smaller step; a bad field is a typed error
+    yi, vi = bcg_yi_vi()
+    base = meta_analysis(yi, vi)
+    tight = meta_analysis(yi, vi, control=Control(threshold=1e-10, stepadj=0.5, maxiter=1000))
+    assert tight.tau2 == pytest.approx(base.tau2, rel=1e-4)
+    assert tight.iterations > base.iterations
+    assert tight.extras["control"].stepadj == 0.5
+    with pytest.raises(UnknownOptionError, match="unknown control 'step'"):
+        meta_analysis(yi, vi, control={"step": 0.5})
+    with pytest.raises(InputError, match="stepadj must be in"):
+        meta_analysis(yi, vi, control={"stepadj": 2})
 
 
 def test_moderator_errors_name_the_term():
@@ -181,9 +192,28 @@ def test_oscillating_case_equals_metafor_with_its_remedy(metafor):
     assert r.se == pytest.approx(ref.se[0], rel=1e-5)
 
 
-def test_knha_needs_residual_degrees_of_freedom():
-    with pytest.raises(ModelError, match="Knapp-Hartung"):
-        meta_analysis([0.3], [0.04], method="FE", test="knha")
+def test_knha_with_one_study_falls_back_to_z_as_metafor():
+    # metafor 3.8: rma(yi=0.3, vi=0.04, method="EE", test="knha") warns 'Setting argument
+    # test="z" since k=1' and reports z = 0.3 / sqrt(0.04) = 1.5 (hand calculation)
+    r = meta_analysis([0.3], [0.04], method="FE", test="knha")
+    assert r.test == "z" and r.df is None
+    assert r.se == pytest.approx(0.2) and r.statistic == pytest.approx(1.5)
+    assert r.ci_low == pytest.approx(0.3 - 1.959963984540054 * 0.2)
+    assert any('test "z"' in n for n in r.notes)
+    # with k - p = 0 and more than one study there is no fallback
+    with pytest.raises(ModelError, match="2 coefficients .* but only 2 studies"):
+        meta_analysis([0.3, 0.1], [0.04, 0.02], method="FE", test="knha", mods=[1.0, 2.0])
+
+
+def test_batch_member_with_one_study_uses_z_and_says_so():
+    yi = np.array([[0.3, 0.0, 0.0], [0.1, 0.3, 0.5]])
+    vi = np.array([[0.04, 1.0, 1.0], [0.01, 0.02, 0.03]])
+    mask = np.array([[True, False, False], [True, True, True]])
+    fit = meta_analysis_batch(yi, vi, mask, method="FE", test="knha")
+    assert fit.z_fallback.tolist() == [True, False]
+    assert fit.se[0] == pytest.approx(0.2) and np.isnan(fit.df[0]) and fit.df[1] == 2
+    assert np.isfinite([fit.ci_low[0], fit.ci_high[0], fit.pvalue[0]]).all()
+    assert 'test "z"' in fit.notes[0] and 1 not in fit.notes
 
 
 def test_knha_with_equal_effects_has_zero_se_and_says_so():
@@ -201,3 +231,67 @@ def test_a_dataframe_passed_positionally_is_a_typed_error():
     with pytest.raises(InputError, match="vi is a DataFrame"):
         meta_analysis(df["yi"], df)
     assert meta_analysis(data=df).k == 3  # the documented way
+
+
+# --- fuzz (issue 11): any user data gives finite documented numbers or a sleepmeta error
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from sleepmeta.errors import SleepmetaError  # noqa: E402
+
+_ANY_FLOAT = st.floats(allow_nan=True, allow_infinity=True)
+
+
+@settings(max_examples=150, deadline=5000, suppress_health_check=[HealthCheck.too_slow])
+@given(yi=st.lists(st.floats(-1e3, 1e3), min_size=1, max_size=10), data=st.data(),
+       method=st.sampled_from(["FE", "DL", "HE", "HS", "HSk", "SJ", "ML", "REML", "EB", "PM"]),
+       test=st.sampled_from(["z", "knha"]))
+def test_fuzz_meta_analysis_is_finite_or_a_typed_error(yi, data, method, test):
+    vi = data.draw(st.lists(st.floats(1e-4, 1e4), min_size=len(yi), max_size=len(yi)))
+    try:
+        res = meta_analysis(yi, vi, method=method, test=test)
+    except SleepmetaError:
+        return
+    for name in ("estimate", "se", "ci_low", "ci_high", "pi_low", "pi_high", "tau2", "i2", "h2",
+                 "q"):
+        assert np.isfinite(getattr(res, name)), name
+    assert res.tau2 >= 0 and 0 <= res.i2 <= 100
+
+
+@settings(max_examples=150, deadline=5000, suppress_health_check=[HealthCheck.too_slow])
+@given(yi=st.one_of(st.lists(_ANY_FLOAT, max_size=5), st.text(max_size=5), st.none(),
+                    st.just(pd.DataFrame({"yi": [0.1, 0.2], "vi": [0.1, 0.1]}))),
+       vi=st.one_of(st.lists(_ANY_FLOAT, max_size=5), st.text(max_size=5), st.none()),
+       level=st.one_of(_ANY_FLOAT, st.text(max_size=4), st.none(), st.booleans()),
+       missing=st.sampled_from(["raise", "drop", "skip"]),
+       mods=st.one_of(st.none(), st.text(max_size=12)))
+def test_fuzz_meta_analysis_bad_arguments_are_typed_errors(yi, vi, level, missing, mods):
+    # issue 11: a DataFrame passed positionally, level="0.95" etc. gave AttributeError/TypeError
+    try:
+        meta_analysis(yi, vi, level=level, missing=missing, mods=mods, method="DL")
+    except SleepmetaError:
+        pass
+
+
+def test_level_given_as_text_is_a_typed_error():
+    with pytest.raises(InputError, match="level must be a number"):
+        meta_analysis([0.1, 0.2], [0.1, 0.1], level="0.95")
+
+
+R_K1 = """
+res <- suppressWarnings(rma(yi=c(0.3), vi=c(0.04), method="{method}", test="knha"))
+write.csv(data.frame(test=res$test, se=res$se, zval=res$zval, pval=res$pval, ci_lb=res$ci.lb,
+                     ci_ub=res$ci.ub), stdout(), row.names=FALSE)
+"""
+
+
+@pytest.mark.r
+def test_one_study_knha_equals_metafor(metafor):
+    # metafor 3.8 sets test = "z" when k = 1 (with a warning); our common-effect fit agrees
+    ref = metafor(R_K1.format(method="EE")).iloc[0]
+    r = meta_analysis([0.3], [0.04], method="FE", test="knha")
+    assert ref["test"] == r.test == "z"
+    for ours, theirs in (("se", "se"), ("statistic", "zval"), ("pvalue", "pval"),
+                         ("ci_low", "ci_lb"), ("ci_high", "ci_ub")):
+        assert getattr(r, ours) == pytest.approx(ref[theirs], rel=1e-10), ours

@@ -293,3 +293,78 @@ def test_level_matches_metafor(metafor):
     ref = metafor(R_FIT.format(setup=BCG_SETUP,
                                call='rma.mh(ai=tpos, n1i=n1, ci=cpos, n2i=n2, data=dat, measure="RR", level=90)'))
     _compare(mantel_haenszel("tpos", "n1", "cpos", "n2", data=bcg(), measure="RR", level=0.9), ref)
+
+
+R_MH_TESTS = """
+{setup}
+res <- rma.mh(ai={ai}, n1i=n1, ci={ci}, n2i=n2, data=dat, measure="OR", correct={correct})
+write.csv(data.frame(MH=res$MH, MHp=res$MHp, BD=res$BD, BDp=res$BDp, TA=res$TA, TAp=res$TAp),
+          stdout(), row.names=FALSE)
+"""
+
+
+@pytest.mark.r
+@pytest.mark.parametrize("correct", [True, False])
+@pytest.mark.parametrize("which", ["bcg", "zeros"])
+def test_cmh_correct_and_breslow_day_match_metafor(metafor, which, correct):
+    # metafor 3.8 rma.mh(..., correct=): the CMH statistic with or without its 0.5 continuity
+    # correction; BD is the Breslow-Day statistic, TA Tarone's corrected version of it
+    if which == "bcg":
+        setup, ai, ci = BCG_SETUP, "tpos", "cpos"
+        res = mantel_haenszel("tpos", "n1", "cpos", "n2", data=bcg(), correct=correct)
+    else:
+        setup, ai, ci = ZERO_SETUP, "e1", "e2"
+        res = mantel_haenszel("events1", "n1", "events2", "n2", data=ZEROS, correct=correct)
+    row = metafor(R_MH_TESTS.format(setup=setup, ai=ai, ci=ci,
+                                    correct="TRUE" if correct else "FALSE")).iloc[0]
+    assert res.correct is correct
+    assert res.cmh == pytest.approx(row["MH"], rel=1e-6)
+    assert res.cmh_pvalue == pytest.approx(row["MHp"], abs=1e-6)
+    assert res.breslow_day == pytest.approx(row["BD"], rel=1e-6)
+    assert res.breslow_day_pvalue == pytest.approx(row["BDp"], abs=1e-6)
+    assert res.tarone == pytest.approx(row["TA"], rel=1e-6)
+    assert res.tarone_pvalue == pytest.approx(row["TAp"], abs=1e-6)
+
+
+def test_cmh_without_correction_by_hand():
+    # one 2x2 table a=4, b=6, c=1, d=9 (n1 = n2 = 10, N = 20): E(a) = 10 * 5 / 20 = 2.5,
+    # Var(a) = n1 n2 m1 m2 / (N^2 (N - 1)) = 10*10*5*15 / (400*19) = 0.98684...;
+    # CMH = (|4 - 2.5| - c)^2 / Var with c = 0.5 (corrected) or 0 (uncorrected)
+    var = 10 * 10 * 5 * 15 / (400 * 19)
+    res_c = mantel_haenszel([4], [10], [1], [10])
+    res_u = mantel_haenszel([4], [10], [1], [10], correct=False)
+    assert res_c.cmh == pytest.approx(1.0**2 / var, rel=1e-12)
+    assert res_u.cmh == pytest.approx(1.5**2 / var, rel=1e-12)
+    assert "Breslow-Day" not in res_u.summary()  # one table: no test (metafor: BDp = NA)
+    with pytest.raises(InputError, match="correct must be True or False"):
+        mantel_haenszel([4], [10], [1], [10], correct="yes")
+
+
+def test_breslow_day_is_reported_beside_tarone():
+    res = mantel_haenszel("tpos", "n1", "cpos", "n2", data=bcg())
+    assert res.breslow_day >= res.tarone  # Tarone subtracts a non-negative term
+    text = res.summary()
+    assert "Breslow-Day test" in text and "Tarone's test" in text
+    d = res.to_dict()
+    assert d["breslow_day"] == res.breslow_day and d["correct"] is True
+
+
+# --- fuzz (issue 11): 2x2 tables from user data
+
+from sleepmeta.errors import SleepmetaError  # noqa: E402
+
+_COUNT = st.integers(-3, 80)
+
+
+@settings(max_examples=150, deadline=5000)
+@given(st.lists(st.tuples(_COUNT, _COUNT, _COUNT, _COUNT), min_size=1, max_size=6),
+       st.sampled_from(["OR", "RR", "RD", "PETO"]))
+def test_fuzz_mh_and_peto_are_finite_or_typed_errors(rows, which):
+    e1, n1, e2, n2 = map(list, zip(*rows))
+    try:
+        res = (peto(e1, n1, e2, n2) if which == "PETO"
+               else mantel_haenszel(e1, n1, e2, n2, measure=which))
+    except SleepmetaError:
+        return
+    for name in ("estimate", "se", "ci_low", "ci_high"):
+        assert math.isfinite(getattr(res, name)), name

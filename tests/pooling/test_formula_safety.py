@@ -164,3 +164,12 @@ def test_fuzzed_formulas_are_checked_or_refused_with_a_typed_error(text):
         formula_model_matrix(text, df)
     except SleepmetaError:
         pass
+
+
+@pytest.mark.parametrize("formula", ["~ 0", "0", "~ -1", "~ x - x - 1"])
+def test_a_formula_without_coefficients_is_a_model_error(frame, formula):
+    # found by the CLI fuzz test: '~ 0' reached the engine with no column (IndexError)
+    from sleepmeta.errors import ModelError
+
+    with pytest.raises(ModelError, match="no coefficients"):
+        meta_analysis("yi", "vi", data=frame, mods=formula)

@@ -17,7 +17,7 @@ import pytest
 from scipy import stats
 
 from sleepmeta.errors import ColumnError, ModelError
-from sleepmeta.pooling import meta_analysis
+from sleepmeta.pooling import meta_analysis, meta_analysis_subgroups
 from sleepmeta.pooling.subgroups import SubgroupResult
 from tests._bcg import bcg_frame as bcg
 
@@ -63,6 +63,27 @@ def test_single_study_group_is_a_typed_error_naming_it():
     assert meta_analysis("yi", "vi", data=d, subgroup="alloc", method="FE").groups["solo"].k == 1
     common = meta_analysis("yi", "vi", data=d, subgroup="alloc", tau2_common=True)
     assert common.table().loc["solo", "k"] == 1
+
+
+def test_one_study_group_with_knha_uses_z_and_says_so():
+    # metafor 3.8 fits the one-study group with test="z" ('Setting argument test="z" since
+    # k=1'); the group's se is sqrt(vi) (hand calculation) and the test for subgroup
+    # differences is finite
+    d = bcg()
+    d.loc[0, "alloc"] = "solo"
+    sg = meta_analysis("yi", "vi", data=d, subgroup="alloc", method="FE", test="knha")
+    solo = sg.groups["solo"]
+    assert solo.test == "z" and solo.se == pytest.approx(np.sqrt(d.vi[0]))
+    assert any('test "z"' in n for n in solo.notes)
+    assert np.isfinite([solo.ci_low, solo.ci_high, solo.pvalue, sg.q_between, sg.p_between]).all()
+    assert sg.groups["random"].test == "knha"
+
+
+def test_meta_analysis_subgroups_is_the_same_as_subgroup_argument():
+    d = bcg()
+    a = meta_analysis_subgroups("yi", "vi", "alloc", data=d, method="DL")
+    b = meta_analysis("yi", "vi", data=d, subgroup="alloc", method="DL")
+    assert a.q_between == b.q_between and a.table().equals(b.table())
 
 
 def test_bad_subgroup_inputs():

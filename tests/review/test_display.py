@@ -4,6 +4,8 @@ only web addresses and DOIs become links."""
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from sleepmeta.review import display
 from sleepmeta.review.display import safe_url
@@ -83,3 +85,18 @@ def test_non_web_urls_never_become_links(url):
 ])
 def test_web_addresses_and_dois_are_links(url, link):
     assert safe_url(url) == link
+
+
+@settings(max_examples=300, deadline=1000)
+@given(st.text(max_size=40) | st.sampled_from(["javascript:", "data:", "https://", "doi:10.1/"])
+       .flatmap(lambda head: st.text(max_size=20).map(lambda tail: head + tail)))
+def test_fuzz_a_link_is_always_a_web_address(text):
+    link = safe_url(text)
+    if link is not None:
+        assert link.lower().startswith(("http://", "https://"))
+        assert not any(c.isspace() or c in '"<>`' for c in link)
+
+
+def test_malformed_host_is_text_not_an_error():
+    # found by the fuzz test: urllib raises ValueError("Invalid IPv6 URL") on an unclosed '['
+    assert safe_url("https://[") is None and safe_url("http://[::1") is None

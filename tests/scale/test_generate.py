@@ -96,15 +96,14 @@ def test_md_moments():
 
 
 @pytest.mark.r
-def test_smd_and_or_match_escalc(metafor, tmp_path):
+def test_smd_and_or_match_escalc(metafor):
     cond = _cond(measure="SMD", k=3, n=12)
     m1, s1, m2, s2, n = _continuous_by_hand(cond, 4, seed=21)
     yi, vi = generate(cond, 4, np.random.default_rng(21))
     frame = pd.DataFrame({"m1": m1.ravel(), "s1": s1.ravel(), "m2": m2.ravel(),
                           "s2": s2.ravel(), "n": n})
-    path = tmp_path / "smd.csv"
-    frame.to_csv(path, index=False, float_format="%.17g")
-    r = metafor(f'd <- read.csv("{path}")\n'
+    text = frame.to_csv(index=False, float_format="%.17g", lineterminator="\n")
+    r = metafor(f'd <- read.csv(text=r"({text})")\n'
                 'es <- escalc("SMD", m1i=m1, sd1i=s1, n1i=n, m2i=m2, sd2i=s2, n2i=n, data=d)\n'
                 'write.csv(data.frame(yi=as.numeric(es$yi), vi=es$vi), stdout(), row.names=FALSE)')
     np.testing.assert_allclose(yi.ravel(), r["yi"], rtol=1e-6)
@@ -117,9 +116,8 @@ def test_smd_and_or_match_escalc(metafor, tmp_path):
     a = rng.binomial(8, expit(logit(0.05) + theta))
     c = rng.binomial(8, np.full(shape, 0.05))
     yi, vi = generate(cond, 20, np.random.default_rng(5))
-    path = tmp_path / "or.csv"
-    pd.DataFrame({"a": a.ravel(), "c": c.ravel()}).to_csv(path, index=False)
-    r = metafor(f'd <- read.csv("{path}")\n'
+    text = pd.DataFrame({"a": a.ravel(), "c": c.ravel()}).to_csv(index=False, lineterminator="\n")
+    r = metafor(f'd <- read.csv(text=r"({text})")\n'
                 'es <- escalc("OR", ai=a, n1i=rep(8, nrow(d)), ci=c, n2i=rep(8, nrow(d)), data=d)\n'
                 'write.csv(data.frame(yi=as.numeric(es$yi), vi=es$vi), stdout(), row.names=FALSE)')
     np.testing.assert_allclose(yi.ravel(), r["yi"], rtol=1e-6)

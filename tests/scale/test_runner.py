@@ -18,6 +18,7 @@ import pandas as pd
 import pytest
 
 from sleepmeta.errors import InputError, SchedulerError, UnknownOptionError
+from sleepmeta.pooling.registry import Control
 from sleepmeta.scale import runner, simulate
 from sleepmeta.scale.store import CHUNKS, MANIFEST, SUMMARY
 
@@ -31,7 +32,8 @@ SMALL = {
 
 @pytest.fixture(scope="module")
 def local_cluster():
-    distributed = pytest.importorskip("distributed")
+    distributed = pytest.importorskip("distributed", reason="Dask is not installed; to test "
+                                      "clusters: pip install 'sleepmeta[dask]'")
     import dask
 
     from sleepmeta.scale import DASK_WORKER_CONFIG
@@ -195,7 +197,7 @@ def test_fallback_rate_counts_fits_that_needed_the_halved_step_remedy(monkeypatc
     assert (normal["DL"] == 0).all()
     # allowing no full-step iteration sends every REML fit that has to iterate to the
     # halved-step remedy, so its rate rises (and DL's stays 0)
-    monkeypatch.setattr(est, "MAXITER", 0)
+    monkeypatch.setattr(est, "DEFAULT_CONTROL", Control(maxiter=0))
     forced = rates(simulate(grid))
     assert (forced["DL"] == 0).all()
     assert (forced["REML"] > normal["REML"]).all()

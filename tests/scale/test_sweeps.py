@@ -78,6 +78,18 @@ def test_too_few_studies():
     assert sweep(d, by="g", method="FE")["k"].tolist() == [2, 1]
 
 
+def test_group_of_one_study_under_knha_uses_z_as_metafor():
+    # metafor 3.8: rma(yi, vi, method="EE", test="knha") with k = 1 warns 'Setting argument
+    # test="z" since k=1'; group b: z = 0.3 / sqrt(0.04) = 1.5 (hand calculation)
+    d = pd.DataFrame({"g": ["a", "a", "b"], "yi": [0.1, 0.2, 0.3], "vi": [0.1, 0.1, 0.04]})
+    res = sweep(d, by="g", method="FE", test="knha").set_index("g")
+    assert res.loc["b", "se"] == pytest.approx(0.2) and res.loc["b", "statistic"] == pytest.approx(1.5)
+    assert np.isfinite(res.loc["b", ["ci_low", "ci_high", "pvalue"]].astype(float)).all()
+    assert np.isnan(res.loc["b", "df"]) and res.loc["a", "df"] == 1
+    assert 'test "z"' in res.loc["b", "note"] and res.loc["a", "note"] == ""
+    assert len(res.attrs["notes"]) == 1 and res.attrs["notes"][0].startswith("group g='b'")
+
+
 def test_missing_and_bad_values_name_the_row_and_group():
     d = pd.DataFrame({"g": ["a", "a", "a", "b", "b"], "yi": [0.1, np.nan, 0.2, 0.3, 0.1],
                       "vi": [0.1, 0.1, 0.1, 0.1, 0.2]})

@@ -7,7 +7,7 @@ import datetime as dt
 import pandas as pd
 import pytest
 
-from sleepmeta.errors import ColumnError, DiaryError
+from sleepmeta.errors import ColumnError, DiaryError, InputError
 from sleepmeta.sleep import diary_table
 
 
@@ -78,3 +78,49 @@ def test_date_times_out_of_order_name_the_fields():
 def test_missing_column():
     with pytest.raises(ColumnError, match="final_wake"):
         diary_table(_diary().drop(columns="final_wake"))
+
+
+# --- hostile and odd inputs (issues 11 and 18): typed errors naming the night and the field
+
+
+def _one_night(**changes):
+    row = {"bed_time": "22:45", "try_time": "23:00", "sol_minutes": 30, "n_awakenings": 2,
+           "waso_minutes": 20, "final_wake": "06:00", "out_of_bed": "06:30"}
+    row.update(changes)
+    return pd.DataFrame([row], index=["mon"])
+
+
+@pytest.mark.parametrize("value", [pd.NaT, "", "nan", "NaT", None, float("nan"), "  "])
+def test_missing_clock_times_name_the_night_and_field(value):
+    with pytest.raises(DiaryError, match=r"night 'mon': try_time is missing"):
+        diary_table(_one_night(try_time=value))
+
+
+def test_timezone_aware_and_naive_mixed_is_a_diary_error():
+    aware = pd.Timestamp("2024-01-01 22:45", tz="UTC")
+    with pytest.raises(DiaryError, match=r"night 'mon': mix of time-zone-aware and naive"):
+        diary_table(_one_night(bed_time=aware, try_time=pd.Timestamp("2024-01-01 23:00"),
+                           final_wake=pd.Timestamp("2024-01-02 06:00"), out_of_bed=pd.Timestamp("2024-01-02 06:30")))
+    # all aware is fine: TIB = 22:45 -> 06:30 = 465 min
+    tz = [pd.Timestamp(t, tz="Europe/Berlin") for t in
+          ("2024-01-01 22:45", "2024-01-01 23:00", "2024-01-02 06:00", "2024-01-02 06:30")]
+    out = diary_table(_one_night(bed_time=tz[0], try_time=tz[1], final_wake=tz[2], out_of_bed=tz[3]))
+    assert out.loc["mon", "TIB"] == 465.0
+
+
+def test_mixed_clock_and_date_times_and_objects_are_diary_errors():
+    with pytest.raises(DiaryError, match="mix of clock times and date-times"):
+        diary_table(_one_night(bed_time=pd.Timestamp("2024-01-01 22:45")))
+    with pytest.raises(DiaryError, match=r"bed_time \[1, 2\] is not a clock time"):
+        diary_table(_one_night(bed_time=[1, 2]))
+
+
+@pytest.mark.parametrize("max_hours", [float("nan"), float("inf"), 0, -5, True, "24"])
+def test_max_hours_must_be_a_positive_finite_number(max_hours):
+    with pytest.raises(InputError, match="max_hours must be a finite number of hours > 0"):
+        diary_table(_one_night(), max_hours=max_hours)
+
+
+def test_boolean_in_a_numeric_column_is_not_read_as_one():
+    with pytest.raises(DiaryError, match=r"night 'mon': n_awakenings is a true/false value \(True\)"):
+        diary_table(_one_night(n_awakenings=True))

@@ -50,7 +50,9 @@ def test_csv_single_stage_column_and_headerless(tmp_path):
     assert read_hypnogram_csv(p).codes.tolist() == [0, 1, 3, 4]
     q = tmp_path / "b.txt"
     q.write_text("0\n2\n2\n4\n")
-    h = read_hypnogram(q, epoch_seconds=20)
+    with pytest.raises(HypnogramError, match="bare digits.*pass coding='rk'"):
+        read_hypnogram(q, epoch_seconds=20)  # 4 is REM for YASA, stage 4 for Sleep-EDF: refuse to guess
+    h = read_hypnogram(q, epoch_seconds=20, coding="yasa")
     assert h.codes.tolist() == [0, 2, 2, 4] and h.epoch_seconds == 20
 
 
@@ -108,7 +110,7 @@ def test_sleep_edf_style_file(tmp_path):
          r"annotation 2 \('Sleep stage 2' at 60 s\): duration 45 s is not a positive whole number"),
         ([(0, 60, "Sleep stage W"), (90, 30, "Sleep stage 2")], r"annotation 2 .* leaving a gap after"),
         ([(0, 60, "Sleep stage W"), (30, 30, "Sleep stage 2")], r"annotation 2 .* an overlap with"),
-        ([(0, 30, "Sleep stage W"), (30, 30, "Lights on")], r"annotation 2 \('Lights on' at 30 s\): not a sleep stage"),
+        ([(0, 30, "Sleep stage W"), (30, 30, "Snoring")], r"annotation 2 \('Snoring' at 30 s\): not a sleep stage"),
     ],
 )
 def test_malformed_edf_names_annotation(tmp_path, annotations, message):

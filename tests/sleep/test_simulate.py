@@ -20,10 +20,10 @@ def test_seeded_and_labelled():
 
 def test_parameters_shift_latency_waso_and_slow_wave_sleep():
     # 300 nights per condition: the shifts are large against night-to-night noise
-    base = night_table(simulate_nights(300, hours=8, seed=1)).mean()
-    slow = night_table(simulate_nights(300, hours=8, sol_minutes=40, seed=2)).mean()
-    wakeful = night_table(simulate_nights(300, hours=8, waso_scale=2.5, seed=3)).mean()
-    deep = night_table(simulate_nights(300, hours=8, sws_scale=2.0, seed=4)).mean()
+    base = night_table(simulate_nights(300, hours=8, seed=1)).mean(numeric_only=True)
+    slow = night_table(simulate_nights(300, hours=8, sol_minutes=40, seed=2)).mean(numeric_only=True)
+    wakeful = night_table(simulate_nights(300, hours=8, waso_scale=2.5, seed=3)).mean(numeric_only=True)
+    deep = night_table(simulate_nights(300, hours=8, sws_scale=2.0, seed=4)).mean(numeric_only=True)
     assert slow["SOL"] > base["SOL"] + 10
     assert wakeful["WASO"] > base["WASO"] * 1.5
     assert deep["N3"] > base["N3"] * 1.2

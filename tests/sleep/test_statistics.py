@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from sleepmeta.errors import HypnogramError, InputError
 from sleepmeta.sleep import FIELDS, Hypnogram, night_table, sleep_statistics
+from sleepmeta.sleep.fields import META_FIELDS
 from sleepmeta.sleep.simulate import simulate_nights
 
 _YASA_CLASS_LABELS = {-2: "UNS", -1: "ART", 0: "WAKE", 1: "N1", 2: "N2", 3: "N3", 4: "REM"}
@@ -45,7 +46,7 @@ def _assert_matches_yasa(codes, epoch_seconds):
     for key, value in legacy.items():
         assert _same(ours[key], value), (key, ours[key], value)
     cls = _yasa_class(codes, epoch_seconds)  # rounded by YASA to 4 decimals
-    for key in ("SOL_5min", "WAKE", "ART", "UNS"):
+    for key in ("SOL_5min", "WAKE", "ART", "UNS", "SFI"):
         expected = float(cls.get(key, 0.0))  # YASA omits ART/UNS when absent
         got = ours[key]
         assert (math.isnan(got) and math.isnan(expected)) or abs(got - expected) <= 5.1e-5, key
@@ -183,7 +184,7 @@ def test_night_table_labels_and_mapping():
     assert list(night_table({"first": a, "second": b}).index) == ["first", "second"]
     assert list(night_table(a).index) == ["x"]
     table = night_table([a, b])
-    assert list(table.columns) == [*FIELDS, "epoch_seconds"]
+    assert list(table.columns) == [*FIELDS, *META_FIELDS]
     assert isinstance(table, pd.DataFrame)
 
 

@@ -305,3 +305,32 @@ def test_feeds_meta_analysis():
     res = meta_analysis(data=frame)
     # two identical trials: the pooled estimate is their common MD
     assert res.estimate == pytest.approx(frame["yi"].iloc[0])
+
+
+# --- fuzz (issue 11): participant tables from users
+
+from hypothesis import HealthCheck  # noqa: E402
+
+from sleepmeta.errors import SleepmetaError  # noqa: E402
+
+_VALUE = st.one_of(st.floats(allow_nan=True, allow_infinity=True), st.floats(-1e3, 1e3),
+                   st.floats(-1e-150, 1e-150))
+
+
+@settings(max_examples=150, deadline=5000, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.tuples(st.sampled_from(["s1", "s2", "s3", "s4", "s5", "s6"]),
+                          st.sampled_from(["drug", "placebo", "other"]), st.sampled_from([1, 2]),
+                          _VALUE, _VALUE), max_size=14),
+       st.sampled_from(["parallel", "crossover"]), st.booleans(), st.booleans(),
+       st.sampled_from([None, "welch", "pooled", "ancova", "change", "paired"]))
+def test_fuzz_contrast_is_finite_or_a_typed_error(rows, design, use_period, use_baseline,
+                                                  method):
+    df = pd.DataFrame(rows, columns=["subject", "arm", "period", "WASO", "base"])
+    try:
+        out = contrast(df, "WASO", design=design, period="period" if use_period else None,
+                       baseline="base" if use_baseline and design == "parallel" else None,
+                       method=method)
+    except SleepmetaError:
+        return
+    for col in ("md", "se", "ci_low", "ci_high", "df"):
+        assert np.isfinite(out[col].to_numpy(float)).all(), col

@@ -19,3 +19,10 @@ def test_welch_df_is_finite_and_scale_free_for_tiny_variances(scale):
     r = welch(np.array([1.0, 2.0, 3.0]) * scale, np.array([0.0, 2.0]) * scale)
     assert math.isfinite(r["df"]) and r["df"] == pytest.approx(32 / 19, rel=1e-12)
     assert r["se"] == pytest.approx(math.sqrt(4 / 3) * scale, rel=1e-12)
+
+
+def test_welch_overflowing_variance_is_a_typed_error():
+    from sleepmeta.errors import InputError
+
+    with pytest.raises(InputError, match="variance overflows"):
+        welch([1e200, -1e200, 3e200], [0.0, 1.0])

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import functools
-import os
-import tempfile
 from pathlib import Path
 
 import typer
 from rich.console import Console
+
+from sleepmeta.atomic import atomic_write_text
 
 console = Console()
 err_console = Console(stderr=True)
@@ -18,14 +18,7 @@ def write_text_atomic(path: Path, text: str) -> None:
     """Write ``text`` to ``path`` through a temporary file and a rename."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write_text(path, text)
 
 
 def fail_on_input_error(func):
@@ -38,7 +31,10 @@ def fail_on_input_error(func):
         try:
             return func(*args, **kwargs)
         except (SleepmetaError, FileNotFoundError) as exc:
-            err_console.print(f"[bold red]error:[/] {exc}", highlight=False, markup=True)
+            from rich.markup import escape  # the message is text, not markup ('[simulate]')
+
+            err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False,
+                              markup=True)
             raise typer.Exit(2) from None
 
     return wrapper

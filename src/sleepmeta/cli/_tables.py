@@ -9,6 +9,7 @@ from rich.panel import Panel
 from rich.table import Table
 
 from sleepmeta.errors import InputError
+from sleepmeta.pooling.registry import ESTIMATOR_INFO
 
 BCG_DEFAULTS = dict(events1="tpos", n1="n1", events2="cpos", n2="n2")
 
@@ -48,13 +49,15 @@ def summary_panel(res, title: str) -> Panel:
 
     table = Table(show_edge=False, header_style="bold")
     for col in ("", "estimate", "se", "zval" if res.test == "z" else "tval", "pval", "ci.lb", "ci.ub"):
-        table.add_column(col, justify="right" if col else "left")
+        # numbers never wrap; a long term name folds onto the next line instead of "…"
+        table.add_column(col, justify="right" if col else "left", no_wrap=bool(col),
+                         overflow="fold", min_width=None if col else 8)
     for term, row in res.coefficients.iterrows():
         p = "<.0001" if row.pvalue < 1e-4 else f"{row.pvalue:.4f}"
         table.add_row(str(term), *(f"{x:.4f}" for x in (row.estimate, row.se, row.statistic)), p,
                       f"{row.ci_low:.4f}", f"{row.ci_high:.4f}")
     lines = [res.summary().split("\n\n")[0]]
-    if res.method != "FE":
+    if ESTIMATOR_INFO[res.method].estimates_tau2:
         lines.append(f"tau² = {res.tau2:.4f} (SE {res.tau2_se:.4f}), tau = {res.tau:.4f}")
     lines.append(f"I² = {res.i2:.2f}%, H² = {res.h2:.2f}; Q({res.q_df}) = {res.q:.4f}, "
                  f"p = {res.q_pvalue:.4g}")

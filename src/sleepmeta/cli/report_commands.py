@@ -24,12 +24,15 @@ DEFAULT_OUT = Path("sleepmeta-report")
 @fail_on_input_error
 def report(
     review: Annotated[Optional[Path], typer.Argument(
-        help="Review spec (TOML). Omit to run the bundled review of pregabalin and sleep.")] = None,
+        help="Review spec (TOML), e.g. my_review.toml. Omit to run the bundled review of "
+             "pregabalin and sleep.")] = None,
     out: Annotated[Path, typer.Option(
-        "--out", help="Folder for the report (replaced only when the new one is complete).")]
+        "--out", help="Folder for the report (replaced only when the new one is complete), "
+                      "e.g. --out my-report.")]
         = DEFAULT_OUT,
     fmt: Annotated[str, typer.Option(
-        "--format", help="html (report.html + report.json) or json (report.json only).")] = "html",
+        "--format", help="html (report.html + report.json) or json (report.json only), "
+                         "e.g. --format json.")] = "html",
     allow_outside: Annotated[Optional[list[Path]], typer.Option(
         "--allow-outside", metavar="PATH",
         help="Let the spec read data or notes under PATH, outside the spec's own folder "

@@ -6,7 +6,6 @@ import math
 from pathlib import Path
 
 import typer
-from rich.table import Table
 
 from sleepmeta.cli._app import app
 from sleepmeta.cli._output import console, fail_on_input_error
@@ -17,15 +16,20 @@ _SHOWN = ("bias", "empse", "coverage", "pi_coverage", "ci_width", "rejection", "
 @app.command()
 @fail_on_input_error
 def simulate(
-    grid: Path = typer.Argument(..., help="Grid TOML file (conditions, replicates, methods)."),
+    grid: Path = typer.Argument(..., help="Grid TOML file (conditions, replicates, methods; "
+                                "see the README), e.g. grid.toml."),
     out: Path = typer.Option(..., "--out", "-o",
-                             help="Output folder of Parquet files (resumed if it exists)."),
+                             help="Output folder of Parquet files (resumed if it exists), e.g. "
+                                  "--out results.parquet. Needs the simulate extra (pyarrow)."),
     scheduler: str = typer.Option(None, "--scheduler", "-s",
-                                  help="'processes', or a Dask scheduler 'tcp://host:port'. "
-                                       "Default: this process."),
-    workers: int = typer.Option(None, "--workers", help="Processes for --scheduler processes."),
+                                  help="Where chunks run: default this process; 'processes' "
+                                       "(local processes), or a Dask scheduler's address, e.g. "
+                                       "--scheduler tcp://10.0.0.5:8786."),
+    workers: int = typer.Option(None, "--workers",
+                                help="Processes for --scheduler processes, e.g. --workers 4 "
+                                     "(default: one per core)."),
     timeout: float = typer.Option(10.0, "--timeout",
-                                  help="Seconds to wait for a Dask scheduler."),
+                                  help="Seconds to wait for a Dask scheduler, e.g. --timeout 30."),
     progress: bool = typer.Option(None, "--progress/--no-progress",
                                   help="Progress bar (default: when in a terminal)."),
 ) -> None:
@@ -38,23 +42,45 @@ def simulate(
     tidy = run(grid, out=out, scheduler=scheduler, n_workers=workers, progress=progress,
                timeout=timeout)
     wide = summary_table(tidy, _SHOWN)
-    console.print(_table(wide))
+    for part in _tables(wide, console.width):
+        console.print(part)
     console.print(f"{len(tidy)} rows written to {out / 'summary.parquet'}; failed fits are "
                   "counted in 'failed' and left out of the other measures. "
                   "Values: estimate (Monte Carlo SE).", highlight=False)
 
 
-def _table(wide) -> Table:
-    table = Table(title="Simulation summary")
+def _tables(wide, width: int) -> list:
+    """The summary as text that fits ``width`` columns.
+
+    Condition settings shared by every row are said once above the table;
+    the performance measures are split over as many tables as the width
+    needs, each repeating the columns that tell the rows apart. No cell is
+    cut short.
+    """
+    from rich.text import Text
+
+    from sleepmeta.cli._layout import fitted_tables
+
     skip = {"condition", "n_sim", "n_failed", *(f"{m}_mcse" for m in _SHOWN), *_SHOWN}
     keys = [c for c in wide.columns if c not in skip]
-    for col in (*keys, "n_sim", "n_failed", *_SHOWN):
-        table.add_column(col.replace("n_failed", "failed"), justify="right")
-    for row in wide.to_dict("records"):
-        cells = [_plain(row[c]) for c in keys] + [str(row["n_sim"]), str(row["n_failed"])]
-        cells += [f"{row[m]:.4g} ({row[m + '_mcse']:.2g})" for m in _SHOWN]
-        table.add_row(*cells)
-    return table
+    shared = [c for c in keys if wide[c].nunique(dropna=False) == 1]
+    varying = [c for c in keys if c not in shared]
+    counts = ["n_sim"] if wide["n_sim"].nunique() > 1 else []
+    counts += ["n_failed"] if (wide["n_failed"] > 0).any() else []
+    cells = {c: [_plain(v) for v in wide[c]] for c in (*varying, *counts)}
+    for m in _SHOWN:
+        cells[m] = [f"{e:.4g} ({se:.2g})" for e, se in zip(wide[m], wide[m + "_mcse"])]
+
+    out = []
+    head = [f"{c} {_plain(wide[c].iloc[0])}" for c in shared]
+    if "n_sim" not in counts:
+        head.append(f"{int(wide['n_sim'].iloc[0])} analyses per row")
+    if "n_failed" not in counts:
+        head.append("none failed")
+    out.append(Text("Simulation summary: " + ", ".join(head)))
+    cells = {("failed" if c == "n_failed" else c): v for c, v in cells.items()}
+    keys = [*varying, *("failed" if c == "n_failed" else c for c in counts)]
+    return out + fitted_tables(cells, keys, width, right=list(cells))
 
 
 def _plain(value) -> str:

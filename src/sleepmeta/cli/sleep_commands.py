@@ -12,7 +12,6 @@ from typing import Annotated, Optional
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.table import Table
 
 from sleepmeta.cli._app import app
 from sleepmeta.errors import SleepmetaError
@@ -23,8 +22,9 @@ _errors = Console(stderr=True)
 
 
 def _fail(exc: Exception) -> typer.Exit:
-    _errors.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
-    return typer.Exit(code=1)
+    """One plain-text line on stderr and exit code 2, as every command does for bad input."""
+    _errors.print("[bold red]error:[/] " + escape(str(exc)), highlight=False, soft_wrap=True)
+    return typer.Exit(code=2)
 
 
 def _read_csv(path: Path, what: str):
@@ -32,29 +32,44 @@ def _read_csv(path: Path, what: str):
 
     try:
         return pd.read_csv(path)
-    except (OSError, ValueError) as exc:
-        raise _fail(f"{what} file '{path}': cannot be read: {exc}") from None
+    except (OSError, ValueError, pd.errors.ParserError) as exc:
+        raise _fail(f"{what} file '{path}': cannot be read: {type(exc).__name__}: {exc}") from None
 
 
 def _show(frame, columns: list[str], title: str) -> None:
-    table = Table(title=title, title_justify="left")
-    for col in columns:
-        table.add_column(col, justify="left" if frame[col].dtype == object else "right")
-    for _, row in frame[columns].iterrows():
-        table.add_row(*(f"{v:.4g}" if isinstance(v, float) else str(v) for v in row))
-    _console.print(table)
+    import pandas as pd
+
+    from sleepmeta.cli._layout import fitted_tables
+
+    text = [c for c in columns if not pd.api.types.is_numeric_dtype(frame[c])]
+    shared = [c for c in text if len(frame) > 1 and frame[c].nunique(dropna=False) == 1]
+    if shared:  # the same in every row: said once, in the title
+        title += " (" + ", ".join(f"{c} {frame[c].iloc[0]}" for c in shared) + ")"
+    columns = [c for c in columns if c not in shared]
+    cells = {c: [f"{v:.4g}" if isinstance(v, float) else str(v) for v in frame[c]]
+             for c in columns}
+    keys = [c for c in columns if c in text][:2]  # what tells the rows apart
+    for table in fitted_tables(cells, keys, _console.width, title,
+                               right=[c for c in columns if c not in text]):
+        _console.print(table)
 
 
 @app.command()
 def nights(
-    files: Annotated[list[Path], typer.Argument(help="Hypnogram files: .csv, .edf (Sleep-EDF style), .xml (NSRR).")],
-    out: Annotated[Path, typer.Option("--out", "-o", help="CSV to write: one row per night.")],
-    epoch_seconds: Annotated[Optional[float], typer.Option(help="Epoch length for files that do not state it.")] = None,
-    meta: Annotated[Optional[Path], typer.Option(help="CSV with a 'file' column and participant columns (subject, arm, period...) to join.")] = None,
-    persistent_minutes: Annotated[float, typer.Option(help="Uninterrupted sleep defining LPS.")] = 10.0,
-    min_awakening_minutes: Annotated[float, typer.Option(help="Shortest wake run counted as an awakening.")] = 0.0,
+    files: Annotated[list[Path], typer.Argument(help="Hypnogram files: .csv, .txt (one stage per line), .edf (Sleep-EDF style), .xml (NSRR, Profusion, Embla), e.g. data/*.edf.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="CSV to write: one row per night, e.g. --out nights.csv.")],
+    epoch_seconds: Annotated[Optional[float], typer.Option(help="Epoch length (seconds) for files that do not state it, e.g. --epoch-seconds 30.")] = None,
+    meta: Annotated[Optional[Path], typer.Option(help="CSV with a 'file' column and participant columns (subject, arm, period...) to join; optional lights_off/lights_on columns, e.g. --meta participants.csv.")] = None,
+    coding: Annotated[Optional[str], typer.Option(help="Coding of digit stages: rk (4 = stage 4, Sleep-EDF/NSRR) or yasa (4 = REM), e.g. --coding rk.")] = None,
+    lights_off: Annotated[Optional[str], typer.Option(help="Lights off for every night: seconds from the start, or a clock time, e.g. --lights-off 23:10.")] = None,
+    lights_on: Annotated[Optional[str], typer.Option(help="Lights on for every night: seconds from the start, or a clock time, e.g. --lights-on 07:05.")] = None,
+    persistent_minutes: Annotated[float, typer.Option(help="Minutes of uninterrupted sleep defining LPS, e.g. --persistent-minutes 10.")] = 10.0,
+    min_awakening_minutes: Annotated[float, typer.Option(help="Shortest wake run (minutes) counted as an awakening or wake bout, e.g. --min-awakening-minutes 1.")] = 0.0,
 ) -> None:
-    """Sleep endpoints (TIB, TST, SOL, LPS, WASO, SE, stages...) of each night.
+    """Sleep endpoints (TIB, TST, SOL, LPS, WASO, SE, stages, cycles...) of each night.
+
+    Statistics cover lights off to lights on (from the files, the meta
+    columns or --lights-off/--lights-on; the 'lights' column says which).
 
     Example: sleepmeta nights data/*.edf --meta participants.csv --out nights.csv
     """
@@ -63,33 +78,44 @@ def nights(
         from sleepmeta.sleep import read_nights
 
         table = read_nights(
-            files, epoch_seconds=epoch_seconds, meta=meta_frame,
+            files, epoch_seconds=epoch_seconds, meta=meta_frame, coding=coding,
+            lights_off=_time_or_seconds(lights_off), lights_on=_time_or_seconds(lights_on),
             persistent_minutes=persistent_minutes, min_awakening_minutes=min_awakening_minutes,
         )
         atomic_write_text(out, table.to_csv(lineterminator="\n"))
     except (SleepmetaError, ValueError, OSError) as exc:
         raise _fail(exc) from None
     shown = table.reset_index()
-    _show(shown, ["night", "TIB", "TST", "SOL", "LPS", "WASO", "SE", "n_awakenings"],
+    _show(shown, ["night", "TIB", "TST", "SOL", "LPS", "WASO_AASM", "SE", "lights"],
           f"{len(table)} night(s) -> {out}")
+
+
+def _time_or_seconds(text: Optional[str]):
+    """A number of seconds when the text is one, else the text (a clock time)."""
+    if text is None:
+        return None
+    try:
+        return float(text)
+    except ValueError:
+        return text
 
 
 @app.command()
 def contrast(
-    nights_csv: Annotated[Path, typer.Argument(metavar="NIGHTS", help="Night table CSV (from 'sleepmeta nights' plus subject/arm columns).")],
+    nights_csv: Annotated[Path, typer.Argument(metavar="NIGHTS", help="Night table CSV (from 'sleepmeta nights' plus subject/arm columns), e.g. nights.csv.")],
     endpoint: Annotated[list[str], typer.Option("--endpoint", "-e", help="Endpoint column(s), e.g. WASO; repeat for more.")],
-    design: Annotated[str, typer.Option(help="parallel or crossover.")] = "parallel",
-    arm: Annotated[str, typer.Option(help="Arm column.")] = "arm",
-    subject: Annotated[str, typer.Option(help="Participant column.")] = "subject",
-    period: Annotated[Optional[str], typer.Option(help="Period column (crossover; adjusts for period).")] = None,
-    baseline: Annotated[Optional[str], typer.Option(help="True/False column marking baseline nights (parallel; ANCOVA).")] = None,
-    treatment: Annotated[Optional[str], typer.Option(help="Arm value of the treatment.")] = None,
-    control: Annotated[Optional[str], typer.Option(help="Arm value of the control.")] = None,
-    method: Annotated[Optional[str], typer.Option(help="welch, pooled, ancova, change, paired or senn.")] = None,
-    study: Annotated[Optional[str], typer.Option(help="Column naming the trial: one contrast per trial.")] = None,
-    label: Annotated[Optional[str], typer.Option(help="Study label when there is no study column.")] = None,
-    missing: Annotated[str, typer.Option(help="raise or omit nights without a value.")] = "raise",
-    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="CSV to write (ready for a meta-analysis: yi, vi).")] = None,
+    design: Annotated[str, typer.Option(help="parallel or crossover, e.g. --design crossover.")] = "parallel",
+    arm: Annotated[str, typer.Option(help="Column with each night's arm, e.g. --arm arm.")] = "arm",
+    subject: Annotated[str, typer.Option(help="Column with the participant, e.g. --subject subject.")] = "subject",
+    period: Annotated[Optional[str], typer.Option(help="Period column (crossover; adjusts for period), e.g. --period period.")] = None,
+    baseline: Annotated[Optional[str], typer.Option(help="True/False column marking baseline nights (parallel; ANCOVA), e.g. --baseline is_baseline.")] = None,
+    treatment: Annotated[Optional[str], typer.Option(help="Arm value of the treatment, e.g. --treatment drug.")] = None,
+    control: Annotated[Optional[str], typer.Option(help="Arm value of the control, e.g. --control placebo.")] = None,
+    method: Annotated[Optional[str], typer.Option(help="welch, pooled, ancova, change, paired or senn, e.g. --method pooled.")] = None,
+    study: Annotated[Optional[str], typer.Option(help="Column naming the trial: one contrast per trial, e.g. --study trial.")] = None,
+    label: Annotated[Optional[str], typer.Option(help="Study label when there is no study column, e.g. --label 'Roth 2012'.")] = None,
+    missing: Annotated[str, typer.Option(help="raise, or omit nights without a value, e.g. --missing omit.")] = "raise",
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="CSV to write (ready for a meta-analysis: yi, vi), e.g. --out contrasts.csv.")] = None,
 ) -> None:
     """Treatment-minus-control mean difference per trial and endpoint.
 

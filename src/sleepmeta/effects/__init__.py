@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 from sleepmeta.effects import binary, continuous, correlation, proportion
-from sleepmeta.effects._columns import (
+from sleepmeta.effects.columns import (
     as_frame,
     check_finite,
     handle_missing,

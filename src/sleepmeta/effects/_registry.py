@@ -36,12 +36,27 @@ class Family:
 
 @dataclass(frozen=True)
 class Measure:
-    """One effect-size measure: ``compute(**prepared) -> (yi, vi)``."""
+    """One effect-size measure: ``compute(**prepared) -> (yi, vi)``.
+
+    ``label`` is its display name on the natural scale (a plot axis, a
+    table); ``log_scale`` says that ``yi`` is a logarithm, shown
+    back-transformed with ``exp``; ``null`` is the value of "no effect" on
+    the natural scale (1 for ratios, 0 for differences, ``None`` where the
+    measure has none, e.g. a single proportion).
+    """
 
     compute: Callable[..., tuple[np.ndarray, np.ndarray]]
     description: str
     family: Family
     add: float = 0.0
+    label: str = ""
+    log_scale: bool = False
+    null: float | None = 0.0
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        """The column arguments the measure takes."""
+        return self.family.columns
 
 
 def no_correction(arrays: Arrays, add: float) -> tuple[dict[str, np.ndarray], np.ndarray]:

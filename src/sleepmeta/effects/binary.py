@@ -20,7 +20,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from sleepmeta.effects._columns import check_counts
+from sleepmeta.effects.columns import check_counts
 from sleepmeta.effects._registry import Arrays, Family, Measure
 
 COLUMNS = ("events1", "n1", "events2", "n2")
@@ -109,9 +109,13 @@ def _prepare(arrays: Arrays, add: float):
 FAMILY = Family("two groups of counts", COLUMNS, _validate, _prepare, zero_rule="a zero cell")
 
 MEASURES = {
-    "RR": Measure(_log_rr, "log risk ratio", FAMILY, add=0.5),
-    "OR": Measure(_log_or, "log odds ratio", FAMILY, add=0.5),
-    "RD": Measure(_rd, "risk difference", FAMILY, add=0.5),
-    "AS": Measure(_as, "arcsine square-root risk difference", FAMILY, add=0.0),
-    "PETO": Measure(_peto, "log odds ratio (Peto's method)", FAMILY, add=0.5),
+    "RR": Measure(_log_rr, "log risk ratio", FAMILY, add=0.5, label="Risk ratio",
+                  log_scale=True, null=1.0),
+    "OR": Measure(_log_or, "log odds ratio", FAMILY, add=0.5, label="Odds ratio",
+                  log_scale=True, null=1.0),
+    "RD": Measure(_rd, "risk difference", FAMILY, add=0.5, label="Risk difference"),
+    "AS": Measure(_as, "arcsine square-root risk difference", FAMILY, add=0.0,
+                  label="Arcsine risk difference"),
+    "PETO": Measure(_peto, "log odds ratio (Peto's method)", FAMILY, add=0.5,
+                    label="Peto odds ratio", log_scale=True, null=1.0),
 }

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 import numpy as np
 from scipy.special import gammaln
 
-from sleepmeta.effects._columns import check, check_positive, study_error
+from sleepmeta.effects.columns import check, check_positive, study_error
 from sleepmeta.effects._registry import Arrays, Family, Measure, no_correction
 
 COLUMNS = ("mean1", "sd1", "n1", "mean2", "sd2", "n2")
@@ -48,11 +48,19 @@ def _md(mean1, sd1, n1, mean2, sd2, n2):
     return mean1 - mean2, sd1**2 / n1 + sd2**2 / n2
 
 
-def _smd(mean1, sd1, n1, mean2, sd2, n2):
+def smd(mean1, sd1, n1, mean2, sd2, n2):
     """Hedges' g (Hedges 1981): ``c(m) * (mean1 - mean2) / s_pooled``, ``m = n1 + n2 - 2``.
 
     ``vi = 1/n1 + 1/n2 + g^2 / (2 (n1 + n2))``, the large-sample variance
-    (metafor's default vtype "LS"; Hedges & Olkin 1985, eq. 5.15).
+    (metafor's default vtype "LS"; Hedges & Olkin 1985, eq. 5.15). The one
+    Hedges' g of the package: ``effect_size("SMD")`` and the trial stage's
+    contrasts use it. Inputs are trusted (validated by the caller).
+
+    Examples
+    --------
+    >>> g, v = smd(2.0, 2.0, 10, 0.0, 2.0, 10)
+    >>> round(float(g), 6), round(float(v), 6)
+    (0.957646, 0.222927)
     """
     m = n1 + n2 - 2
     sd_pooled = np.sqrt(((n1 - 1) * sd1**2 + (n2 - 1) * sd2**2) / m)
@@ -111,8 +119,11 @@ def _validate(arrays: Arrays, labels: Sequence[str], measure: str) -> None:
 FAMILY = Family("two-group continuous", COLUMNS, _validate, no_correction)
 
 MEASURES = {
-    "MD": Measure(_md, "raw mean difference", FAMILY),
-    "SMD": Measure(_smd, "standardised mean difference (Hedges' g)", FAMILY),
-    "SMDH": Measure(_smdh, "standardised mean difference, heteroscedastic SDs", FAMILY),
-    "ROM": Measure(_rom, "log ratio of means", FAMILY),
+    "MD": Measure(_md, "raw mean difference", FAMILY, label="Mean difference"),
+    "SMD": Measure(smd, "standardised mean difference (Hedges' g)", FAMILY,
+                   label="Standardised mean difference"),
+    "SMDH": Measure(_smdh, "standardised mean difference, heteroscedastic SDs", FAMILY,
+                    label="Standardised mean difference"),
+    "ROM": Measure(_rom, "log ratio of means", FAMILY, label="Ratio of means",
+                   log_scale=True, null=1.0),
 }

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from sleepmeta.effects._columns import check
+from sleepmeta.effects.columns import check
 from sleepmeta.effects._registry import Arrays, Family, Measure, no_correction
 
 COLUMNS = ("r", "n")
@@ -44,6 +44,7 @@ def _validate(arrays: Arrays, labels: Sequence[str], measure: str) -> None:
 FAMILY = Family("correlations", COLUMNS, _validate, no_correction)
 
 MEASURES = {
-    "COR": Measure(_cor, "raw correlation coefficient", FAMILY),
-    "ZCOR": Measure(_zcor, "Fisher's r-to-z transformed correlation", FAMILY),
+    "COR": Measure(_cor, "raw correlation coefficient", FAMILY, label="Correlation"),
+    "ZCOR": Measure(_zcor, "Fisher's r-to-z transformed correlation", FAMILY,
+                    label="Fisher's z"),
 }

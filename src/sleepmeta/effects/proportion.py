@@ -18,7 +18,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from sleepmeta.effects._columns import check_counts
+from sleepmeta.effects.columns import check_counts
 from sleepmeta.effects._registry import Arrays, Family, Measure
 
 COLUMNS = ("events", "n")
@@ -69,9 +69,13 @@ def _prepare(arrays: Arrays, add: float):
 FAMILY = Family("single proportions", COLUMNS, _validate, _prepare, zero_rule="no events or only events")
 
 MEASURES = {
-    "PR": Measure(_pr, "raw proportion", FAMILY, add=0.5),
-    "PLN": Measure(_pln, "log proportion", FAMILY, add=0.5),
-    "PLO": Measure(_plo, "logit proportion", FAMILY, add=0.5),
-    "PAS": Measure(_pas, "arcsine square-root proportion", FAMILY, add=0.0),
-    "PFT": Measure(_pft, "Freeman-Tukey double arcsine proportion", FAMILY, add=0.0),
+    "PR": Measure(_pr, "raw proportion", FAMILY, add=0.5, label="Proportion", null=None),
+    "PLN": Measure(_pln, "log proportion", FAMILY, add=0.5, label="Proportion",
+                   log_scale=True, null=None),
+    "PLO": Measure(_plo, "logit proportion", FAMILY, add=0.5, label="Odds", log_scale=True,
+                   null=None),
+    "PAS": Measure(_pas, "arcsine square-root proportion", FAMILY, add=0.0,
+                   label="Arcsine proportion", null=None),
+    "PFT": Measure(_pft, "Freeman-Tukey double arcsine proportion", FAMILY, add=0.0,
+                   label="Freeman-Tukey proportion", null=None),
 }

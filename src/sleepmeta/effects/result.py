@@ -6,7 +6,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from scipy.stats import norm
+
+from sleepmeta.effects.intervals import wald_interval
 
 
 @dataclass(frozen=True, eq=False)
@@ -64,16 +65,16 @@ class EffectSizes:
         ``z`` the ``(1 + level)/2`` normal quantile (as metafor's
         ``summary.escalc``).
         """
-        z = norm.ppf(0.5 + level / 2)
         sei = self.sei
+        ci_low, ci_high = wald_interval(self.yi, sei, level)
         return pd.DataFrame(
             {
                 "study": list(self.labels),
                 "yi": self.yi,
                 "vi": self.vi,
                 "sei": sei,
-                "ci_low": self.yi - z * sei,
-                "ci_high": self.yi + z * sei,
+                "ci_low": ci_low,
+                "ci_high": ci_high,
                 "corrected": np.asarray(self.corrected, dtype=bool),
             }
         )

@@ -14,10 +14,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
 
+from sleepmeta.effects.intervals import wald_interval
 from sleepmeta.errors import InputError
 from sleepmeta.plots._style import fmt, fmt_p
+from sleepmeta.pooling.registry import ESTIMATOR_INFO
 
 
 @dataclass(frozen=True)
@@ -130,12 +131,11 @@ def _weights_by_label(overall) -> dict | None:
 
 
 def _study_rows(res, names, weights, back, digits) -> list[Row]:
-    crit = stats.norm.isf((1 - res.level) / 2)  # study CIs: normal, as metafor's forest
     yi = np.asarray(res.yi, float)
-    se = np.sqrt(np.asarray(res.vi, float))
+    low, high = wald_interval(yi, np.sqrt(np.asarray(res.vi, float)), res.level)  # as metafor
     rows = []
-    for name, y, s, w in zip(names, yi, se, np.asarray(weights, float)):
-        est, lo, hi = _scale((y, y - crit * s, y + crit * s), back)
+    for name, y, lo_, hi_, w in zip(names, yi, low, high, np.asarray(weights, float)):
+        est, lo, hi = _scale((y, lo_, hi_), back)
         rows.append(Row("study", name, est, lo, hi, float(w), _interval(est, lo, hi, digits)))
     return rows
 
@@ -143,7 +143,7 @@ def _study_rows(res, names, weights, back, digits) -> list[Row]:
 def _pooled_rows(res, kind, label, back, digits, show_pi) -> list[Row]:
     est, lo, hi = _scale((res.estimate, res.ci_low, res.ci_high), back)
     rows = [Row(kind, label, est, lo, hi, 100.0, _interval(est, lo, hi, digits))]
-    if show_pi and res.method != "FE":
+    if show_pi and ESTIMATOR_INFO[res.method].estimates_tau2:
         plo, phi = _scale((res.pi_low, res.pi_high), back)
         lvl = f"{100 * res.level:g}%"
         rows.append(Row("pi", f"{lvl} prediction interval", est, plo, phi,
@@ -165,13 +165,13 @@ def _interval(est, lo, hi, digits) -> str:
 
 def _model_label(res) -> str:
     knha = ", Knapp-Hartung" if res.test == "knha" else ""
-    if res.method == "FE":
+    if not ESTIMATOR_INFO[res.method].estimates_tau2:
         return f"Common-effect model{' (Knapp-Hartung)' if knha else ''}"
     return f"Random-effects model ({res.method}{knha})"
 
 
 def _heterogeneity(res, *, full: bool) -> str:
-    parts = [] if res.method == "FE" else [f"\u03c4\u00b2 = {fmt(res.tau2, 2)}"]
+    parts = [] if not ESTIMATOR_INFO[res.method].estimates_tau2 else [f"\u03c4\u00b2 = {fmt(res.tau2, 2)}"]
     parts.append(f"I\u00b2 = {res.i2:.1f}%")
     if full:
         parts.append(f"Q({res.q_df}) = {fmt(res.q, 2)}, {fmt_p(res.q_pvalue)}")

@@ -17,6 +17,7 @@ from matplotlib.font_manager import FontProperties
 from matplotlib.text import Text
 from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
 
+from sleepmeta.effects.measures import display_name, is_log_scale
 from sleepmeta.errors import unknown_option
 from sleepmeta.formatting import decimal_text
 
@@ -27,15 +28,6 @@ GREY = "#555555"
 LIGHT = "#bbbbbb"
 ACCENT = "#b2182b"  # trim-and-fill / adjusted estimates
 
-RATIO_MEASURES = frozenset({"RR", "OR", "ROM", "PETO", "PLN", "PLO", "IRR"})
-MEASURE_NAMES = {
-    "RR": "Risk ratio", "OR": "Odds ratio", "PETO": "Peto odds ratio", "ROM": "Ratio of means",
-    "PLN": "Proportion", "PLO": "Odds", "IRR": "Incidence rate ratio",
-    "MD": "Mean difference", "SMD": "Standardised mean difference",
-    "SMDH": "Standardised mean difference", "RD": "Risk difference",
-    "AS": "Arcsine risk difference", "COR": "Correlation", "ZCOR": "Fisher's z",
-    "PR": "Proportion", "PAS": "Arcsine proportion", "PFT": "Freeman-Tukey proportion",
-}
 TRANSFORMS = ("auto", "exp", "none")
 
 
@@ -77,7 +69,7 @@ def is_ratio(result) -> bool:
     flag = getattr(result, "is_ratio", None)
     if flag is not None:
         return bool(flag)
-    return getattr(result, "measure", None) in RATIO_MEASURES
+    return is_log_scale(getattr(result, "measure", None))
 
 
 def resolve_transform(transform, result) -> bool:
@@ -91,8 +83,8 @@ def resolve_transform(transform, result) -> bool:
 
 def measure_name(measure, back: bool) -> str:
     """Axis wording for a measure: ``"Risk ratio"`` or ``"Log risk ratio"``."""
-    name = MEASURE_NAMES.get(measure, "Effect size" if measure is None else str(measure))
-    if measure in RATIO_MEASURES and not back:
+    name = display_name(measure, "Effect size" if measure is None else str(measure))
+    if is_log_scale(measure) and not back:
         return "Log " + name[0].lower() + name[1:]
     return name
 

@@ -114,7 +114,7 @@ def funnel_plot(result, *, contours=False, trimfill=None, transform="auto", titl
         ax.plot(f([adj, adj]), [top, 0], color=ACCENT, ls="-.", lw=1.1, zorder=2,
                 gid="adjusted-estimate")
         handles += [Line2D([], [], ls="none", marker="o", markerfacecolor="white", color=INK,
-                           label=f"Filled studies (k0 = {int(getattr(trimfill, 'k0', len(filled[0])))})"),
+                           label=f"Filled studies (k0 = {len(filled[0])})"),
                     Line2D([], [], color=ACCENT, ls="-.", lw=1.1, label="Adjusted estimate")]
     if contours:
         handles += [Patch(facecolor=c, edgecolor=GREY, lw=0.5, label=lab) for c, lab in (

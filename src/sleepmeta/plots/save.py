@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
+from sleepmeta.atomic import atomic_path
 from sleepmeta.errors import InputError
 
 #: File suffix to matplotlib format.
@@ -58,22 +57,7 @@ def save_figure(fig, path) -> Path:
     folder = path.parent
     if not folder.is_dir():
         raise InputError(f"save_figure: folder {str(folder)!r} of {str(path)!r} does not exist")
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fig.savefig(fh, format=fmt, dpi=DPI, bbox_inches="tight", pad_inches=0.1,
-                        facecolor="white", metadata=_METADATA[fmt])
-        os.chmod(tmp, _file_mode())  # mkstemp makes 0600; give the usual mode
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    with atomic_path(path) as tmp, open(tmp, "wb") as fh:
+        fig.savefig(fh, format=fmt, dpi=DPI, bbox_inches="tight", pad_inches=0.1,
+                    facecolor="white", metadata=_METADATA[fmt])
     return path
-
-
-def _file_mode() -> int:
-    """The mode a plain ``open(path, "w")`` would give: 0o666 less the umask."""
-    mask = os.umask(0)
-    os.umask(mask)
-    return 0o666 & ~mask

@@ -4,12 +4,7 @@ from __future__ import annotations
 
 import math
 
-MODEL_NAMES = {"FE": "Common-effect model"}
-METHOD_NAMES = {
-    "DL": "DerSimonian-Laird", "HE": "Hedges", "HS": "Hunter-Schmidt",
-    "HSk": "Hunter-Schmidt (k-corrected)", "SJ": "Sidik-Jonkman", "ML": "maximum likelihood",
-    "REML": "restricted maximum likelihood", "EB": "empirical Bayes", "PM": "Paule-Mandel",
-}
+from sleepmeta.pooling.registry import ESTIMATOR_INFO, TESTS
 
 
 def _p(p: float) -> str:
@@ -17,14 +12,22 @@ def _p(p: float) -> str:
 
 
 def format_summary(r) -> str:
-    """Format a result like metafor's ``print.rma.uni`` (four decimals)."""
-    if r.method == "FE":
+    """Format a result like metafor's ``print.rma.uni`` (four decimals).
+
+    Examples
+    --------
+    >>> from sleepmeta.pooling import meta_analysis
+    >>> print(format_summary(meta_analysis([0.1, 0.3], [0.01, 0.02], method="FE")).splitlines()[0])
+    Common-effect model (k = 2)
+    """
+    est = ESTIMATOR_INFO[r.method]
+    if not est.estimates_tau2:
         head = f"Common-effect model (k = {r.k})"
     else:
         kind = "Mixed-effects" if r.p > 1 else "Random-effects"
-        head = f"{kind} model (k = {r.k}; tau^2 estimator: {r.method}, {METHOD_NAMES[r.method]})"
+        head = f"{kind} model (k = {r.k}; tau^2 estimator: {r.method}, {est.label})"
     lines = [head, ""]
-    if r.method != "FE":
+    if est.estimates_tau2:
         se = "" if math.isnan(r.tau2_se) else f" (SE = {r.tau2_se:.4f})"
         resid = "residual " if r.p > 1 else ""
         lines.append(f"tau^2 ({resid}heterogeneity): {r.tau2:.4f}{se}")
@@ -41,7 +44,7 @@ def format_summary(r) -> str:
         dist = f"QM(df = {m})" if d is None else f"F(df1 = {m}, df2 = {int(d)})"
         lines += ["", f"Test of moderators (coefficients {', '.join(r.coefficients.index[list(range(r.p - m, r.p))])}):",
                   f"{dist} = {r.qm:.4f}, p-val {_pval_text(r.qm_pvalue)}"]
-    stat = "tval" if r.test == "knha" else "zval"
+    stat = "tval" if TESTS[r.test].residual_df else "zval"
     lines += ["", "Model results:", "",
               f"{'':<12}{'estimate':>10}{'se':>9}{stat:>10}{'pval':>9}{'ci.lb':>10}{'ci.ub':>10}"]
     for term, row in r.coefficients.iterrows():
@@ -55,8 +58,8 @@ def format_summary(r) -> str:
                 f"Back-transformed (exp): estimate {math.exp(r.estimate):.4f}, "
                 f"{lvl}% CI [{math.exp(r.ci_low):.4f}, {math.exp(r.ci_high):.4f}], "
                 f"PI [{math.exp(r.pi_low):.4f}, {math.exp(r.pi_high):.4f}]")
-    if r.test == "knha":
-        lines.append("Knapp-Hartung adjustment: t and F tests with k - p degrees of freedom.")
+    if TESTS[r.test].summary_note:
+        lines.append(TESTS[r.test].summary_note)
     lines += [f"Note: {n}" for n in r.notes]
     return "\n".join(lines)
 

@@ -23,14 +23,28 @@ import numpy as np
 
 def rowsum(a: np.ndarray) -> np.ndarray:
     """Row sums of a ``(B, k)`` array (einsum: several times faster than
-    ``a.sum(axis=1)`` for the short rows of meta-analyses)."""
+    ``a.sum(axis=1)`` for the short rows of meta-analyses).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rowsum(np.array([[1.0, 2.0], [3.0, 4.0]])).tolist()
+    [3.0, 7.0]
+    """
     if a.shape[0] < 64:  # einsum's set-up cost dominates for small batches
         return np.add.reduce(a, axis=1)
     return np.einsum("ij->i", a)
 
 
 def xdx(X: np.ndarray, d: np.ndarray) -> np.ndarray:
-    """``X' diag(d) X`` for a batch: ``(B, p, p)``."""
+    """``X' diag(d) X`` for a batch: ``(B, p, p)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> xdx(np.ones((1, 3, 1)), np.array([[1.0, 2.0, 3.0]]))[0].tolist()   # sum(d)
+    [[6.0]]
+    """
     Xb = np.broadcast_to(X, d.shape + X.shape[-1:])
     return np.einsum("bkp,bk,bkq->bpq", Xb, d, Xb)
 
@@ -42,7 +56,16 @@ def _trace_prod(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 @dataclass
 class WLS:
-    """Weighted least-squares fit of ``y`` on ``X`` with weights ``w`` (batched)."""
+    """Weighted least-squares fit of ``y`` on ``X`` with weights ``w`` (batched).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> X = np.column_stack([np.ones(3), [0.0, 1.0, 2.0]])[None]
+    >>> f = wls(X, np.array([[1.0, 3.0, 5.0]]), np.ones((1, 3)))   # y = 1 + 2x exactly
+    >>> np.round(f.beta, 10).tolist(), float(np.round(f.rss[0], 10))
+    ([[1.0, 2.0]], 0.0)
+    """
 
     X: np.ndarray
     y: np.ndarray
@@ -91,6 +114,13 @@ def wls(X: np.ndarray, y: np.ndarray, w: np.ndarray, ones: bool | None = None) -
     Raises ``numpy.linalg.LinAlgError`` when ``X'WX`` is singular for a
     member of the batch; callers check the rank beforehand. ``ones`` says
     whether ``X`` is a single shared intercept column (found if not given).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> f = wls(np.ones((1, 2, 1)), np.array([[1.0, 3.0]]), np.array([[1.0, 3.0]]))
+    >>> float(f.beta[0, 0])   # weighted mean (1*1 + 3*3) / 4
+    2.5
     """
     if X.shape[-1] == 1:
         return _wls1(X, y, w, ones)
@@ -108,6 +138,13 @@ class WLS1(WLS):
 
     Algebraically identical to :class:`WLS` with ``p = 1`` (``A = 1/sum(w x²)``);
     it skips the small-matrix machinery, which dominates for short analyses.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> f = wls(np.ones((1, 2, 1)), np.array([[1.0, 3.0]]), np.array([[1.0, 3.0]]), ones=True)
+    >>> type(f).__name__, float(f.beta[0, 0]), float(f.rss[0])   # 1*(1-2.5)² + 3*(3-2.5)²
+    ('WLS1', 2.5, 3.0)
     """
 
     x2: np.ndarray = None  # (B or 1, k): squared design column

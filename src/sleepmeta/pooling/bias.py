@@ -28,14 +28,26 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from sleepmeta.errors import ModelError
-from sleepmeta.pooling._kendall import kendall_test
-from sleepmeta.pooling.design import Design
-from sleepmeta.pooling.engine import check_options, fit_batch
+from sleepmeta.pooling.augment import fit_with_column
+from sleepmeta.pooling.engine import fit_batch
+from sleepmeta.pooling.kendall import kendall_test
+from sleepmeta.pooling.registry import COMMON_EFFECT, check_options
+
+__all__ = ["EggerResult", "PetPeeseResult", "RankTestResult", "egger_test", "pet_peese",
+           "rank_test"]
 
 
 @dataclass(frozen=True)
 class EggerResult:
-    """Regression test for funnel-plot asymmetry (``statistic`` is z or t)."""
+    """Regression test for funnel-plot asymmetry (``statistic`` is z or t).
+
+    Examples
+    --------
+    >>> from sleepmeta.pooling import meta_analysis
+    >>> eg = meta_analysis([0.9, 0.5, 0.4, 0.2], [0.25, 0.09, 0.04, 0.01], method="FE").egger_test()
+    >>> eg.predictor, eg.fit.coefficients.index.tolist()
+    ('sei', ['intrcpt', 'sei'])
+    """
 
     statistic: float
     pvalue: float
@@ -49,7 +61,15 @@ class EggerResult:
 
 @dataclass(frozen=True)
 class RankTestResult:
-    """Begg & Mazumdar's rank correlation test."""
+    """Begg & Mazumdar's rank correlation test.
+
+    Examples
+    --------
+    >>> from sleepmeta.pooling import meta_analysis
+    >>> rt = meta_analysis([0.9, 0.5, 0.4, 0.2], [0.25, 0.09, 0.04, 0.01], method="FE").rank_test()
+    >>> rt.tau, rt.exact   # concordant pairs only: tau = 1
+    (1.0, True)
+    """
 
     tau: float
     pvalue: float
@@ -58,7 +78,16 @@ class RankTestResult:
 
 @dataclass(frozen=True)
 class PetPeeseResult:
-    """PET and PEESE fits and the conditionally chosen estimate."""
+    """PET and PEESE fits and the conditionally chosen estimate.
+
+    Examples
+    --------
+    >>> from sleepmeta.pooling import meta_analysis
+    >>> pp = meta_analysis([0.9, 0.5, 0.4, 0.2, 0.25], [0.25, 0.09, 0.04, 0.01, 0.0025],
+    ...                    method=COMMON_EFFECT).pet_peese()
+    >>> pp.estimate == (pp.peese if pp.use_peese else pp.pet).estimate
+    True
+    """
 
     pet: object = field(repr=False)  # MetaResult, coefficients intrcpt and sei
     peese: object = field(repr=False)  # MetaResult, coefficients intrcpt and vi
@@ -78,27 +107,6 @@ def _need_k(res, what: str, k_min: int = 3) -> None:
                          f"({', '.join(map(repr, res.labels))})")
 
 
-def _augmented(res, column: np.ndarray, name: str, method: str, test: str):
-    """Fit the model's design plus one column (one engine call) as a MetaResult."""
-    from sleepmeta.pooling.api import result_from_fit
-
-    X = np.column_stack([res.X, column])
-    p = X.shape[1]
-    if np.linalg.matrix_rank(X) < p:
-        raise ModelError(f"the design is rank-deficient after adding {name!r} "
-                         "(e.g. all studies have the same variance); the test cannot be done")
-    if method != "FE" and res.k <= p:
-        raise ModelError(f"k = {res.k} studies for {p} coefficients with {name!r}: tau² cannot be "
-                         "estimated; a random-effects regression test needs k >= p + 2")
-    fit = fit_batch(res.yi[None], res.vi[None], np.ones((1, res.k), bool), X[None],
-                    method=method, test=test, level=res.level, intercept=res.intercept)
-    if not fit.converged[0]:
-        raise ModelError(f"the {method} estimator of tau² did not converge for the model with "
-                         f"{name!r}")
-    design = Design(X, (*res.coefficients.index, name), res.intercept)
-    return result_from_fit(fit, 0, res.yi, res.vi, design, res.labels, res.measure, ())
-
-
 def egger_test(res) -> EggerResult:
     """Egger's regression test (metafor's ``regtest(res)``, ``model="rma"``, predictor ``sei``).
 
@@ -112,7 +120,7 @@ def egger_test(res) -> EggerResult:
     (True, True)
     """
     _need_k(res, "egger_test")
-    fit = _augmented(res, np.sqrt(res.vi), "sei", res.method, res.test)
+    fit = fit_with_column(res, np.sqrt(res.vi), "sei", res.method, res.test)
     row = fit.coefficients.loc["sei"]
     limit = res.p == 1 and res.intercept
     return EggerResult(
@@ -134,7 +142,7 @@ def rank_test(res) -> RankTestResult:
     """
     _need_k(res, "rank_test")
     fe = fit_batch(res.yi[None], res.vi[None], np.ones((1, res.k), bool), np.ones((1, res.k, 1)),
-                   method="FE")
+                   method=COMMON_EFFECT)
     theta, vb = float(fe.estimate[0]), float(fe.se[0]) ** 2
     ystar = (res.yi - theta) / np.sqrt(res.vi - vb)
     tau, p, exact = kendall_test(ystar, res.vi)
@@ -167,8 +175,8 @@ def pet_peese(res, *, alpha: float = 0.05, method: str = "FE",
     if not (res.p == 1 and res.intercept):
         raise ModelError("pet_peese: only for models without moderators")
     _need_k(res, "pet_peese")
-    pet = _augmented(res, np.sqrt(res.vi), "sei", method, test)
-    peese = _augmented(res, res.vi, "vi", method, test)
+    pet = fit_with_column(res, np.sqrt(res.vi), "sei", method, test)
+    peese = fit_with_column(res, res.vi, "vi", method, test)
     p_one = pet.pvalue / 2  # one-sided, in the direction of the PET estimate
     use_peese = bool(p_one < alpha)
     chosen = peese if use_peese else pet

@@ -17,7 +17,14 @@ from sleepmeta.pooling.formula_safety import formula_model_matrix, parse_formula
 
 @dataclass(frozen=True)
 class Design:
-    """A design matrix with the names of its columns."""
+    """A design matrix with the names of its columns.
+
+    Examples
+    --------
+    >>> d = design_matrix(None, None, 3, ["a", "b", "c"])
+    >>> d.X.shape, d.terms, d.intercept, d.spec is None
+    ((3, 1), ('intrcpt',), True, True)
+    """
 
     X: np.ndarray  # (k, p)
     terms: tuple[str, ...]
@@ -26,7 +33,15 @@ class Design:
 
 
 def design_matrix(mods, data: pd.DataFrame | None, k: int, labels) -> Design:
-    """Build the ``(k, p)`` design of a model (validated: finite, full rank, p < k)."""
+    """Build the ``(k, p)`` design of a model (validated: finite, full rank, p < k).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> d = design_matrix("~ dose", pd.DataFrame({"dose": [1.0, 2.0, 4.0]}), 3, ["a", "b", "c"])
+    >>> d.terms, d.X[:, 1].tolist()
+    (('intrcpt', 'dose'), [1.0, 2.0, 4.0])
+    """
     if mods is None:
         return Design(np.ones((k, 1)), ("intrcpt",), True)
     if isinstance(mods, str):
@@ -75,6 +90,9 @@ def _no_missing(frame: pd.DataFrame, labels) -> None:
 
 def _check_rank(X: np.ndarray, terms, labels) -> None:
     k, p = X.shape
+    if p == 0:
+        raise ModelError("the model has no coefficients: the formula removes the intercept "
+                         "('0' or '- 1') and names no moderator")
     if p >= k:
         raise ModelError(f"the model has {p} coefficients ({', '.join(terms)}) but only {k} studies; "
                          "it needs fewer coefficients than studies")

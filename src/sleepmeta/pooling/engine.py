@@ -25,16 +25,25 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import special
 
-from sleepmeta.errors import unknown_option
-from sleepmeta.pooling._wls import rowsum
-from sleepmeta.pooling.estimators import ESTIMATORS, Problem
-
-TESTS = ("z", "knha")
+from sleepmeta.pooling.estimators import ESTIMATORS
+from sleepmeta.pooling.problem import Problem, loglik
+from sleepmeta.pooling.feasibility import falls_back_to_z
+from sleepmeta.pooling.heterogeneity import i2_h2_from_q, i2_h2_from_tau2
+from sleepmeta.pooling.registry import ESTIMATOR_INFO, Control
 
 
 @dataclass
 class BatchFit:
-    """Arrays for a batch of fitted models (leading axis = analysis)."""
+    """Arrays for a batch of fitted models (leading axis = analysis).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> fit = fit_batch(np.array([[0.2, 0.4]]), np.array([[0.01, 0.01]]),
+    ...                 np.ones((1, 2), bool), np.ones((1, 2, 1)), method="FE")
+    >>> round(float(fit.estimate[0]), 4), fit.converged.tolist()
+    (0.3, [True])
+    """
 
     method: str
     test: str
@@ -69,6 +78,8 @@ class BatchFit:
     iterations: np.ndarray
     fallback: np.ndarray  # Fisher scoring converged only with metafor's stepadj=0.5 remedy
     btt: np.ndarray = field(default_factory=lambda: np.array([0]))
+    z_fallback: np.ndarray | None = None  # k = 1 under a residual-df test: z used (metafor)
+    notes: dict = field(default_factory=dict)  # member -> note, filled by the public entry points
 
     # the first coefficient (the pooled estimate of an intercept-only model)
     @property
@@ -104,14 +115,6 @@ class BatchFit:
         return self.estimate + self.crit * np.sqrt(self.se**2 + self.tau2)
 
 
-def check_options(method: str, test: str) -> None:
-    """Raise :class:`UnknownOptionError` for an unknown estimator or test."""
-    if method not in ESTIMATORS:
-        raise unknown_option("method", method, ESTIMATORS)
-    if test not in TESTS:
-        raise unknown_option("test", test, TESTS)
-
-
 def fit_batch(
     yi: np.ndarray,
     vi: np.ndarray,
@@ -122,22 +125,38 @@ def fit_batch(
     test: str = "z",
     level: float = 0.95,
     intercept: bool = True,
+    control: Control | None = None,
 ) -> BatchFit:
     """Fit B random- or common-effects (meta-regression) models at once.
 
     Inputs are trusted: validated ``(B, k)`` arrays (masked entries any
     finite value), ``X`` of shape ``(B or 1, k, p)`` of full column rank on
-    each analysis's studies, and every analysis with ``k > p`` (``k >= 1``
-    for ``FE``). ``intercept`` says whether column 0 of ``X`` is an
-    intercept (then the omnibus test QM leaves it out, as metafor does).
+    each analysis's studies, names from :mod:`.registry`, and every analysis
+    feasible by :mod:`.feasibility` (``k > p``, ``k >= 1`` for ``FE``).
+    ``intercept`` says whether column 0 of ``X`` is an intercept (then the
+    omnibus test QM leaves it out, as metafor does). ``control`` is
+    metafor's ``control=`` for the iterative estimators (see
+    :class:`.registry.Control`; ``None``: metafor's defaults with its
+    halved-step remedy). A one-study member under a residual-df test
+    (``knha``) gets a z test, as metafor's ``k = 1`` rule; ``z_fallback``
+    flags it.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> yi = np.array([[0.1, 0.3, 0.5], [0.4, 0.0, 0.0]])
+    >>> vi = np.array([[0.01, 0.02, 0.03], [0.04, 1.0, 1.0]])
+    >>> mask = np.array([[True, True, True], [True, False, False]])
+    >>> fit = fit_batch(yi, vi, mask, np.ones((1, 3, 1)), method="FE", test="knha")
+    >>> fit.k.tolist(), fit.z_fallback.tolist(), round(float(fit.se[1]), 4)
+    ([3, 1], [False, True], 0.2)
     """
-    check_options(method, test)
     mask = np.asarray(mask, bool)
     yi = np.where(mask, yi, 0.0)
     vi = np.where(mask, vi, 1.0)
     k = mask.sum(axis=1)
     p = X.shape[-1]
-    pr = Problem(X=X, yi=yi, vi=vi, mask=mask, k=k, p=p)
+    pr = Problem(X=X, yi=yi, vi=vi, mask=mask, k=k, p=p, control=control)
 
     t2 = ESTIMATORS[method](pr)
     tau2 = t2.tau2
@@ -145,10 +164,12 @@ def fit_batch(
     kp = (k - p).astype(float)
     vb = fit.A.copy()
     s2w = np.ones_like(tau2)
+    z1 = falls_back_to_z(k, test)
     if test == "knha":
         rss = fit.rss
         with np.errstate(divide="ignore", invalid="ignore"):
             s2w = np.where(rss <= np.finfo(float).eps, 0.0, rss / kp)
+        s2w = np.where(z1, 1.0, s2w)
         vb = vb * s2w[:, None, None]
     se_beta = np.sqrt(np.einsum("bii->bi", vb))
     with np.errstate(divide="ignore", invalid="ignore"):  # se = 0 only when s2w = 0 (metafor: z = ±Inf)
@@ -159,11 +180,15 @@ def fit_batch(
     qm = _wald(fit.beta[:, btt], vb[:, btt][:, :, btt])
     # scipy.special's distribution functions (the ones scipy.stats calls), without its overhead
     if test == "knha":
-        df = kp
-        crit = special.stdtrit(df, 1 - alpha / 2)
-        pval = 2 * special.stdtr(df[:, None], -np.abs(stat))
+        df = np.where(z1, np.nan, kp)
+        with np.errstate(invalid="ignore"):
+            crit = np.where(z1, -special.ndtri(alpha / 2), special.stdtrit(df, 1 - alpha / 2))
+            pval = np.where(z1[:, None], 2 * special.ndtr(-np.abs(stat)),
+                            2 * special.stdtr(df[:, None], -np.abs(stat)))
         qm = qm / m
-        qm_p = special.fdtrc(m, df, qm) if m else np.ones_like(qm)
+        with np.errstate(invalid="ignore"):
+            qm_p = np.where(z1, special.chdtrc(m, qm * m), special.fdtrc(m, df, qm)) if m \
+                else np.ones_like(qm)
         qm_df = (m, df)
     else:
         df = np.full_like(tau2, np.nan)
@@ -175,13 +200,14 @@ def fit_batch(
     ci_high = fit.beta + crit[:, None] * se_beta
 
     q, q_p, i2, h2, vt = _heterogeneity(pr, tau2, method)
-    ll_ml, ll_reml = _loglik(pr, fit, tau2)
+    ll_ml, ll_reml = loglik(pr, tau2, fit)
     return BatchFit(
         method=method, test=test, level=level, k=k, p=p, beta=fit.beta, vb=vb, se_beta=se_beta,
         stat_beta=stat, pval_beta=pval, ci_low_beta=ci_low, ci_high_beta=ci_high, tau2=tau2,
         tau2_se=t2.se, q=q, q_df=kp, q_pvalue=q_p, i2=i2, h2=h2, vt=vt, qm=qm, qm_df=qm_df,
         qm_pvalue=qm_p, df=df, crit=crit, s2w=s2w, weights=fit.w, ll_ml=ll_ml, ll_reml=ll_reml,
         converged=t2.converged, iterations=t2.iterations, fallback=t2.fallback, btt=btt,
+        z_fallback=z1,
     )
 
 
@@ -216,21 +242,10 @@ def _heterogeneity(pr: Problem, tau2: np.ndarray, method: str):
     q_p = np.where(has_df, special.chdtrc(np.where(has_df, kp, 1), q), 1.0)
     with np.errstate(divide="ignore", invalid="ignore"):
         vt = np.where(has_df, kp / f.tr_pd(pr.m), 0.0)
-        if method == "FE":
-            i2 = np.where(has_df & (q > 0), np.maximum(0, 100 * (q - kp) / q), 0.0)
-            h2 = np.where(has_df, q / kp, 1.0)
+        if ESTIMATOR_INFO[method].estimates_tau2:
+            i2, h2 = i2_h2_from_tau2(tau2, vt)
         else:
-            i2 = np.where(has_df, 100 * tau2 / (vt + tau2), 0.0)
-            h2 = np.where(has_df, tau2 / vt + 1, 1.0)
+            i2, h2 = i2_h2_from_q(q, kp)
+        i2 = np.where(has_df, i2, 0.0)
+        h2 = np.where(has_df, h2, 1.0)
     return q, q_p, i2, h2, vt
-
-
-def _loglik(pr: Problem, fit, tau2):
-    """ML and REML log-likelihoods as metafor reports them (``REMLf = TRUE``)."""
-    rss = fit.rss
-    lv = rowsum(np.log(pr.vi + tau2[:, None]) * pr.m)
-    ll_ml = -0.5 * pr.k * np.log(2 * np.pi) - 0.5 * lv - 0.5 * rss
-    logdet_xx = fit.logdet_xdx(pr.m)
-    ll_reml = (-0.5 * (pr.k - pr.p) * np.log(2 * np.pi) + 0.5 * logdet_xx - 0.5 * lv
-               - 0.5 * fit.logdet_xwx() - 0.5 * rss)
-    return ll_ml, ll_reml

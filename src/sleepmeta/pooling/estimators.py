@@ -26,69 +26,16 @@ A new estimator is one function and one line in :data:`ESTIMATORS`.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import numpy as np
 
 from sleepmeta.pooling._wls import rowsum as _rowsum
-from sleepmeta.pooling._wls import wls
-from sleepmeta.pooling.zeroin import DEFAULT_TOL, zeroin
-
-THRESHOLD = 1e-5  # metafor's convergence threshold for Fisher scoring
-MAXITER = 100  # metafor's iteration limit
-FALLBACK_STEPADJ = 0.5  # metafor's documented remedy: control=list(stepadj=0.5, maxiter=1000)
-FALLBACK_MAXITER = 1000
-TAU2_MAX = 100.0  # metafor's upper bound for the PM search (made adaptive below)
-
-
-@dataclass
-class Problem:
-    """A batch of analyses: ``(B, k)`` arrays with a mask, and a shared design."""
-
-    X: np.ndarray  # (B or 1, k, p)
-    yi: np.ndarray  # (B, k), zero where masked
-    vi: np.ndarray  # (B, k), one where masked
-    mask: np.ndarray  # (B, k) bool
-    k: np.ndarray  # (B,) studies per analysis
-    p: int
-
-    def __post_init__(self) -> None:
-        # an intercept-only design shared by the batch takes wls's scalar path
-        self.ones = self.X.shape[0] == 1 and self.p == 1 and bool(np.all(self.X == 1))
-        self.m = self.mask.astype(float)  # the mask as 0/1 weights
-        mean = _rowsum(self.yi * self.m) / self.k
-        # yi centred on its (unweighted) mean, as metafor uses for tau²
-        self.ymc = (self.yi - mean[:, None]) * self.m
-
-    def fit(self, w: np.ndarray, y: np.ndarray | None = None):
-        """Weighted least squares with weights ``w`` (zeroed outside the mask)."""
-        return wls(self.X, self.ymc if y is None else y, w * self.m, self.ones)
-
-    def inverse_weights(self, tau2: np.ndarray) -> np.ndarray:
-        """``1 / (vi + tau²)``, zero outside the mask."""
-        return self.m / (self.vi + tau2[:, None])
-
-
-@dataclass
-class Tau2Fit:
-    """What an estimator returns for each analysis of a batch."""
-
-    tau2: np.ndarray
-    se: np.ndarray
-    converged: np.ndarray
-    iterations: np.ndarray
-    fallback: np.ndarray  # Fisher scoring needed the halved step (see _scoring)
-
-
-def _done(tau2, se, iterations=None, converged=None, fallback=None) -> Tau2Fit:
-    n = tau2.shape[0]
-    return Tau2Fit(
-        tau2=tau2,
-        se=se,
-        converged=np.ones(n, bool) if converged is None else converged,
-        iterations=np.zeros(n, int) if iterations is None else iterations,
-        fallback=np.zeros(n, bool) if fallback is None else fallback,
-    )
+from sleepmeta.pooling.paule_mandel import pm
+from sleepmeta.pooling.problem import (Problem, Tau2Fit, eb_pm_se, generalised_q, loglik,
+                                       subset_problem)
+from sleepmeta.pooling.problem import tau2_fit as _done
+from sleepmeta.pooling.registry import DEFAULT_CONTROL, FALLBACK_CONTROL, Control
+from sleepmeta.pooling.zeroin import DEFAULT_TOL
 
 
 def _se_p_form(trP, kp, tau2, trPP):
@@ -98,13 +45,34 @@ def _se_p_form(trP, kp, tau2, trPP):
 
 
 def fe(pr: Problem) -> Tau2Fit:
-    """Common (fixed/equal) effect: tau² = 0."""
+    """Common (fixed/equal) effect: tau² = 0.
+
+    Examples
+    --------
+    >>> from sleepmeta.data import bcg
+    >>> from sleepmeta.effects import effect_size
+    >>> es = effect_size("RR", bcg(), events1="tpos", n1="n1", events2="cpos", n2="n2")
+    >>> pr = Problem.of(es.yi, es.vi)
+    >>> fe(pr).tau2.tolist()
+    [0.0]
+    """
     n = pr.k.shape[0]
     return _done(np.zeros(n), np.full(n, np.nan))
 
 
 def dl(pr: Problem) -> Tau2Fit:
-    """DerSimonian–Laird: ``(Q - (k - p)) / tr(P)`` with weights ``1/vi``, truncated at 0."""
+    """DerSimonian–Laird: ``(Q - (k - p)) / tr(P)`` with weights ``1/vi``, truncated at 0.
+
+    Examples
+    --------
+    >>> from sleepmeta.data import bcg
+    >>> from sleepmeta.effects import effect_size
+    >>> es = effect_size("RR", bcg(), events1="tpos", n1="n1", events2="cpos", n2="n2")
+    >>> pr = Problem.of(es.yi, es.vi)
+    >>> fit = dl(pr)   # metafor 3.8 on dat.bcg (RR): rma(yi, vi, method="DL") -> tau² 0.3088, SE 0.2299
+    >>> round(float(fit.tau2[0]), 4), round(float(fit.se[0]), 4)
+    (0.3088, 0.2299)
+    """
     f = pr.fit(1 / pr.vi)
     one = pr.m
     trP = f.tr_pd(one)
@@ -114,7 +82,18 @@ def dl(pr: Problem) -> Tau2Fit:
 
 
 def he(pr: Problem) -> Tau2Fit:
-    """Hedges: ``(RSS_ols - tr(P0 V)) / (k - p)`` from an unweighted fit, truncated at 0."""
+    """Hedges: ``(RSS_ols - tr(P0 V)) / (k - p)`` from an unweighted fit, truncated at 0.
+
+    Examples
+    --------
+    >>> from sleepmeta.data import bcg
+    >>> from sleepmeta.effects import effect_size
+    >>> es = effect_size("RR", bcg(), events1="tpos", n1="n1", events2="cpos", n2="n2")
+    >>> pr = Problem.of(es.yi, es.vi)
+    >>> fit = he(pr)   # metafor 3.8 on dat.bcg (RR): rma(yi, vi, method="HE") -> tau² 0.3286, SE 0.2071
+    >>> round(float(fit.tau2[0]), 4), round(float(fit.se[0]), 4)
+    (0.3286, 0.2071)
+    """
     tau2_raw, f = _he_raw(pr)
     tau2 = np.maximum(0, tau2_raw)
     kp = pr.k - pr.p
@@ -138,17 +117,50 @@ def _hs_common(pr: Problem, scale: np.ndarray) -> Tau2Fit:
 
 
 def hs(pr: Problem) -> Tau2Fit:
-    """Hunter–Schmidt: ``(Q - k) / sum(1/vi)``, truncated at 0."""
+    """Hunter–Schmidt: ``(Q - k) / sum(1/vi)``, truncated at 0.
+
+    Examples
+    --------
+    >>> from sleepmeta.data import bcg
+    >>> from sleepmeta.effects import effect_size
+    >>> es = effect_size("RR", bcg(), events1="tpos", n1="n1", events2="cpos", n2="n2")
+    >>> pr = Problem.of(es.yi, es.vi)
+    >>> fit = hs(pr)   # metafor 3.8 on dat.bcg (RR): rma(yi, vi, method="HS") -> tau² 0.2284, SE 0.1279
+    >>> round(float(fit.tau2[0]), 4), round(float(fit.se[0]), 4)
+    (0.2284, 0.1279)
+    """
     return _hs_common(pr, np.ones(pr.k.shape[0]))
 
 
 def hsk(pr: Problem) -> Tau2Fit:
-    """Hunter–Schmidt with the k-correction: ``(k/(k-p) Q - k) / sum(1/vi)``."""
+    """Hunter–Schmidt with the k-correction: ``(k/(k-p) Q - k) / sum(1/vi)``.
+
+    Examples
+    --------
+    >>> from sleepmeta.data import bcg
+    >>> from sleepmeta.effects import effect_size
+    >>> es = effect_size("RR", bcg(), events1="tpos", n1="n1", events2="cpos", n2="n2")
+    >>> pr = Problem.of(es.yi, es.vi)
+    >>> fit = hsk(pr)   # metafor 3.8 on dat.bcg (RR): rma(yi, vi, method="HSk") -> tau² 0.2492, SE 0.1507
+    >>> round(float(fit.tau2[0]), 4), round(float(fit.se[0]), 4)
+    (0.2492, 0.1507)
+    """
     return _hs_common(pr, pr.k / (pr.k - pr.p))
 
 
 def sj(pr: Problem) -> Tau2Fit:
-    """Sidik–Jonkman: ``tau0² Q(tau0²)/(k - p)`` with ``tau0² = sum((y - ybar)²)/k``."""
+    """Sidik–Jonkman: ``tau0² Q(tau0²)/(k - p)`` with ``tau0² = sum((y - ybar)²)/k``.
+
+    Examples
+    --------
+    >>> from sleepmeta.data import bcg
+    >>> from sleepmeta.effects import effect_size
+    >>> es = effect_size("RR", bcg(), events1="tpos", n1="n1", events2="cpos", n2="n2")
+    >>> pr = Problem.of(es.yi, es.vi)
+    >>> fit = sj(pr)   # metafor 3.8 on dat.bcg (RR): rma(yi, vi, method="SJ") -> tau² 0.3455, SE 0.1497
+    >>> round(float(fit.tau2[0]), 4), round(float(fit.se[0]), 4)
+    (0.3455, 0.1497)
+    """
     tau0 = _rowsum(pr.ymc**2) / pr.k
     f = pr.fit(pr.inverse_weights(tau0))
     kp = pr.k - pr.p
@@ -161,25 +173,28 @@ def sj(pr: Problem) -> Tau2Fit:
 def _scoring(pr: Problem, step: Callable):
     """Fisher scoring from the (truncated) HE estimate, metafor's rules.
 
-    Each member iterates until its change is below ``THRESHOLD``; a step that
-    would make tau² negative is halved until it does not. Members that do not
-    converge in ``MAXITER`` steps (the algorithm can oscillate) are run again
+    Each member iterates until its change is at most ``control.threshold``;
+    a step that would make tau² negative is halved until it does not. With
+    the default control (``pr.control is None``), members that do not
+    converge in ``maxiter`` steps (the algorithm can oscillate) are run again
     from the start with every step halved and up to 1000 iterations — the
     remedy metafor's documentation gives (``control=list(stepadj=0.5,
     maxiter=1000)``); they are flagged in ``fallback`` and results report it.
+    An explicit control is used as given (no remedy), as metafor does.
     """
+    con = DEFAULT_CONTROL if pr.control is None else pr.control
     start = np.maximum(0, _he_raw(pr)[0])
-    tau2, iters, converged = _iterate(pr, step, start.copy(), 1.0, MAXITER)
-    fallback = ~converged
+    tau2, iters, converged = _iterate(pr, step, start.copy(), con)
+    fallback = ~converged if pr.control is None else np.zeros_like(converged)
     if fallback.any():
         idx = np.flatnonzero(fallback)
-        t2, it, ok = _iterate(_subset(pr, idx), step, start[idx], FALLBACK_STEPADJ, FALLBACK_MAXITER)
+        t2, it, ok = _iterate(subset_problem(pr, idx), step, start[idx], FALLBACK_CONTROL)
         tau2[idx], iters[idx], converged[idx] = t2, it, ok
     return tau2, iters, converged, fallback
 
 
-def _iterate(pr: Problem, step: Callable, tau2, stepadj: float, maxiter: int):
-    """Scoring steps until each member's change is at most ``THRESHOLD``.
+def _iterate(pr: Problem, step: Callable, tau2, con: Control):
+    """Scoring steps (times ``con.stepadj``) until each member's change is at most ``con.threshold``.
 
     Converged members are frozen (their step is discarded) and leave the
     working set once it is half converged, so late iterations cost only as
@@ -191,18 +206,18 @@ def _iterate(pr: Problem, step: Callable, tau2, stepadj: float, maxiter: int):
     cur = tau2.copy()
     live = np.ones(n, bool)
     sub = pr
-    for _ in range(maxiter + 1):
+    for _ in range(con.maxiter + 1):
         if not live.any():
             break
         adj = step(sub, cur)
-        adj = _halve_into_range(cur, np.where(live & ~np.isnan(adj), adj, 0.0) * stepadj)
+        adj = _halve_into_range(cur, np.where(live & ~np.isnan(adj), adj, 0.0) * con.stepadj)
         cur = cur + adj
         iters[idx[live]] += 1
-        live &= np.abs(adj) > THRESHOLD
+        live &= np.abs(adj) > con.threshold
         if live.sum() * 2 < live.size:
             tau2[idx] = cur
             keep = np.flatnonzero(live)
-            idx, cur, live, sub = idx[keep], cur[keep], live[keep], _subset(sub, keep)
+            idx, cur, live, sub = idx[keep], cur[keep], live[keep], subset_problem(sub, keep)
     tau2[idx] = cur
     converged = np.ones(n, bool)
     converged[idx[live]] = False
@@ -234,48 +249,56 @@ def _halve_into_range(cur: np.ndarray, adj: np.ndarray) -> np.ndarray:
     return out
 
 
-def _subset(pr: Problem, idx: np.ndarray) -> Problem:
-    X = pr.X if pr.X.shape[0] == 1 else pr.X[idx]
-    return Problem(X=X, yi=pr.yi[idx], vi=pr.vi[idx], mask=pr.mask[idx], k=pr.k[idx], p=pr.p)
-
-
 def _ml_step(pr: Problem, tau2):
+    # Fisher scoring for ML (Viechtbauer 2005, J Educ Behav Stat 30:261-293; metafor's
+    # rma.uni, method "ML"): with w_i = 1/(v_i + tau²) and residuals e_i = y_i - x_i'beta(tau²),
+    #   tau²_new = tau² + [sum w_i² e_i² - sum w_i] / sum w_i²
+    # (the score of the ML log-likelihood divided by its expected information, sum w_i² / 2).
     f = pr.fit(pr.inverse_weights(tau2))
     w = f.w
     return (_rowsum((w * f.resid) ** 2) - _rowsum(w)) / _rowsum(w**2)
 
 
 def _reml_step(pr: Problem, tau2):
+    # Fisher scoring for REML (Viechtbauer 2005, REML estimation; metafor's rma.uni, "REML"):
+    # with P = W - W X (X'WX)^-1 X'W, W = diag(1/(v_i + tau²)),
+    #   tau²_new = tau² + [y'PPy - tr(P)] / tr(PP),
+    # y'PPy = sum (w_i e_i)² (P y = w * e; the traces by the identities of _wls).
     f = pr.fit(pr.inverse_weights(tau2))
     return (_rowsum((f.w * f.resid) ** 2) - f.tr_pd(pr.m)) / f.tr_pdpd(pr.m)
 
 
 def _eb_step(pr: Problem, tau2):
+    # Empirical Bayes (Morris 1983, JASA 78:47-55; Berkey et al. 1995, Stat Med 14:395-411),
+    # iterated as metafor's rma.uni, method "EB":
+    #   tau²_new = tau² + [k/(k - p) y'Py - k] / sum w_i,
+    # i.e. the fixed point where the generalised Q, scaled by k/(k - p), equals k.
     f = pr.fit(pr.inverse_weights(tau2))
     return (f.rss * pr.k / (pr.k - pr.p) - pr.k) / _rowsum(f.w)
 
 
-def _loglik(pr: Problem, tau2, restricted: bool):
-    """Log-likelihood (up to metafor's constants that cancel) at ``tau2``."""
-    f = pr.fit(pr.inverse_weights(tau2))
-    ll = -0.5 * _rowsum(np.log(pr.vi + tau2[:, None]) * pr.m) - 0.5 * f.rss
-    if restricted:
-        ll = ll - 0.5 * f.logdet_xwx() - 0.5 * (pr.k - pr.p) * np.log(2 * np.pi)
-    else:
-        ll = ll - 0.5 * pr.k * np.log(2 * np.pi)
-    return ll
-
-
 def _ll0check(pr: Problem, tau2, converged, restricted):
     """metafor's check: if tau² = 0 has a higher likelihood, use tau² = 0."""
-    ll0 = _loglik(pr, np.zeros_like(tau2), restricted)
-    ll = _loglik(pr, tau2, restricted)
-    reset = converged & (ll0 - ll > DEFAULT_TOL) & (tau2 > THRESHOLD)
+    ll0 = loglik(pr, np.zeros_like(tau2))[restricted]
+    ll = loglik(pr, tau2)[restricted]
+    con = DEFAULT_CONTROL if pr.control is None else pr.control
+    reset = converged & (ll0 - ll > DEFAULT_TOL) & (tau2 > con.threshold)
     return np.where(reset, 0.0, tau2)
 
 
 def ml(pr: Problem) -> Tau2Fit:
-    """Maximum likelihood by Fisher scoring; se ``sqrt(2 / sum(w²))``."""
+    """Maximum likelihood by Fisher scoring; se ``sqrt(2 / sum(w²))``.
+
+    Examples
+    --------
+    >>> from sleepmeta.data import bcg
+    >>> from sleepmeta.effects import effect_size
+    >>> es = effect_size("RR", bcg(), events1="tpos", n1="n1", events2="cpos", n2="n2")
+    >>> pr = Problem.of(es.yi, es.vi)
+    >>> fit = ml(pr)   # metafor 3.8 on dat.bcg (RR): rma(yi, vi, method="ML") -> tau² 0.28, SE 0.1443
+    >>> round(float(fit.tau2[0]), 4), round(float(fit.se[0]), 4)
+    (0.28, 0.1443)
+    """
     tau2, it, ok, fb = _scoring(pr, _ml_step)
     tau2 = _ll0check(pr, tau2, ok, restricted=False)
     w = pr.inverse_weights(tau2)
@@ -283,66 +306,39 @@ def ml(pr: Problem) -> Tau2Fit:
 
 
 def reml(pr: Problem) -> Tau2Fit:
-    """Restricted maximum likelihood by Fisher scoring; se ``sqrt(2 / tr(PP))``."""
+    """Restricted maximum likelihood by Fisher scoring; se ``sqrt(2 / tr(PP))``.
+
+    Examples
+    --------
+    >>> from sleepmeta.data import bcg
+    >>> from sleepmeta.effects import effect_size
+    >>> es = effect_size("RR", bcg(), events1="tpos", n1="n1", events2="cpos", n2="n2")
+    >>> pr = Problem.of(es.yi, es.vi)
+    >>> fit = reml(pr)   # metafor 3.8 on dat.bcg (RR): rma(yi, vi) -> tau² 0.3132, SE 0.1664
+    >>> round(float(fit.tau2[0]), 4), round(float(fit.se[0]), 4)
+    (0.3132, 0.1664)
+    """
     tau2, it, ok, fb = _scoring(pr, _reml_step)
     tau2 = _ll0check(pr, tau2, ok, restricted=True)
     f = pr.fit(pr.inverse_weights(tau2))
     return _done(tau2, np.sqrt(2 / f.tr_pdpd(pr.m)), it, ok, fb)
 
 
-def _eb_pm_se(pr: Problem, tau2):
-    sw = _rowsum(pr.inverse_weights(tau2))
-    return np.sqrt(2 * pr.k**2 / (pr.k - pr.p) / sw**2)
-
-
 def eb(pr: Problem) -> Tau2Fit:
-    """Empirical Bayes by metafor's fixed-point scoring."""
-    tau2, it, ok, fb = _scoring(pr, _eb_step)
-    return _done(tau2, _eb_pm_se(pr, tau2), it, ok, fb)
+    """Empirical Bayes by metafor's fixed-point scoring.
 
-
-def generalised_q(pr: Problem, tau2: np.ndarray, y: np.ndarray | None = None) -> np.ndarray:
-    """The generalised Q statistic ``y'P(tau²)y`` (Paule–Mandel, Q-profile).
-
-    ``y`` defaults to the centred yi, as metafor's PM estimator uses.
+    Examples
+    --------
+    >>> from sleepmeta.data import bcg
+    >>> from sleepmeta.effects import effect_size
+    >>> es = effect_size("RR", bcg(), events1="tpos", n1="n1", events2="cpos", n2="n2")
+    >>> pr = Problem.of(es.yi, es.vi)
+    >>> fit = eb(pr)   # metafor 3.8 on dat.bcg (RR): rma(yi, vi, method="EB") -> tau² 0.3181, SE 0.1737
+    >>> round(float(fit.tau2[0]), 4), round(float(fit.se[0]), 4)
+    (0.3181, 0.1737)
     """
-    return pr.fit(pr.inverse_weights(tau2), y=y).rss
-
-
-def _mad2(pr: Problem) -> np.ndarray:
-    """R's ``mad(yi)^2`` per analysis (median absolute deviation, constant 1.4826)."""
-    y = np.where(pr.mask, pr.yi, np.nan)
-    med = np.nanmedian(y, axis=1, keepdims=True)
-    return (1.4826 * np.nanmedian(np.abs(y - med), axis=1)) ** 2
-
-
-def tau2_search_max(pr: Problem) -> np.ndarray:
-    """metafor's upper bound of the PM search, ``max(100, 10 mad(yi)²)``."""
-    return np.maximum(TAU2_MAX, 10 * _mad2(pr))
-
-
-def pm(pr: Problem) -> Tau2Fit:
-    """Paule–Mandel: root of ``Q(tau²) = k - p`` on ``[0, max(100, 10 mad²)]``."""
-    n = pr.k.shape[0]
-    target = (pr.k - pr.p).astype(float)
-    upper = tau2_search_max(pr)
-    q0 = generalised_q(pr, np.zeros(n)) - target
-    qmax = generalised_q(pr, upper) - target
-    tau2 = np.zeros(n)
-    iters = np.zeros(n, int)
-    converged = qmax <= 0  # otherwise the root lies above the search bound
-    search = np.flatnonzero((q0 >= 0) & converged)
-    if search.size:
-        sub = _subset(pr, search)
-
-        def f(x, idx):
-            return generalised_q(_subset(sub, idx), x) - target[search][idx]
-
-        root, it, ok = zeroin(f, np.zeros(search.size), upper[search], q0[search], qmax[search],
-                              maxiter=MAXITER)
-        tau2[search], iters[search], converged[search] = root, it, ok
-    tau2 = np.maximum(0, tau2)
-    return _done(tau2, _eb_pm_se(pr, tau2), iters, converged)
+    tau2, it, ok, fb = _scoring(pr, _eb_step)
+    return _done(tau2, eb_pm_se(pr, tau2), it, ok, fb)
 
 
 ESTIMATORS: dict[str, Callable[[Problem], Tau2Fit]] = {

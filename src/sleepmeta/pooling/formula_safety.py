@@ -1,11 +1,10 @@
 """Moderator formulas parsed into a safe subset before formulaic evaluates them.
 
-formulaic evaluates every term of a formula as Python, so a formula from a
-shared review spec, a command-line flag or an API string could otherwise run
-any code (``I(x.__class__.__init__.__globals__[...])``). Every formula is
-therefore parsed here first -- the formula operators by a small tokenizer,
-each term by Python's :mod:`ast` (never evaluated) -- and only a formula made
-of the allowed pieces reaches formulaic, rewritten from the parsed pieces.
+formulaic evaluates every term of a formula as Python, so a formula from a shared
+review spec, a command-line flag or an API string could otherwise run any code
+(``I(x.__class__.__init__.__globals__[...])``). Every formula is therefore parsed
+here first -- the operators by a small tokenizer, each term by Python's :mod:`ast`
+(never evaluated) -- and only a formula of allowed pieces reaches formulaic.
 
 Allowed
 -------
@@ -16,14 +15,12 @@ Allowed
 * ``I(...)`` of arithmetic on columns and numbers: ``+ - * / **``;
 * ``np.log``, ``np.log2``, ``np.log10``, ``np.exp``, ``np.sqrt``, ``np.abs``
   and ``log``, ``log2``, ``log10``, ``exp`` of such arithmetic;
-* ``scale(...)`` and ``center(...)`` of such arithmetic;
-* splines ``bs``, ``cr``, ``cs``, ``cc`` and ``poly`` of such arithmetic,
-  with integer ``df``/``degree`` and boolean ``include_intercept``.
+* ``scale(...)``, ``center(...)`` and splines ``bs``, ``cr``, ``cs``, ``cc``,
+  ``poly`` of such arithmetic (integer ``df``/``degree``, boolean ``include_intercept``).
 
-Everything else -- attribute access, subscripts, strings, other calls,
-lambdas, comprehensions, dunder names, a left-hand side, formulaic's ``.``,
-``|`` and ``%in%`` -- is refused with a :class:`~sleepmeta.errors.FormulaError`
-that names the term.
+Everything else -- attribute access, subscripts, strings, other calls, lambdas,
+comprehensions, dunder names, a left-hand side, formulaic's ``.``, ``|`` and
+``%in%`` -- is refused with a :class:`~sleepmeta.errors.FormulaError` naming the term.
 """
 
 from __future__ import annotations
@@ -62,13 +59,12 @@ _TOKEN = re.compile(r"""
 class SafeFormula:
     """A formula that passed the safe-subset check.
 
-    Attributes
-    ----------
-    text : str
-        The formula rebuilt from its parsed pieces; this (not the user's
-        string) is what formulaic sees.
-    variables : tuple of str
-        The column names the formula uses, in order of appearance.
+    ``text`` is the formula rebuilt from its parsed pieces (this, not the
+    user's string, is what formulaic sees); ``variables`` the column names it
+    uses, in order of appearance.
+
+    >>> parse_formula("~ dose + C(g)", ["dose", "g"]).variables
+    ('dose', 'g')
     """
 
     text: str
@@ -337,38 +333,27 @@ def _dotted(node) -> str | None:
 def _bad_name(name: str, quoted: bool = False) -> str | None:
     if "__" in name:
         return f"the dunder name {name!r}"
-    if quoted:
-        return None if name and name.isprintable() else "an empty or non-printable column name"
-    if keyword.iskeyword(name):
-        return f"the Python keyword {name!r}"
-    if "." in name:
-        return (f"attribute access {name!r} (a column name with a dot goes in backticks: "
-                f"`{name}`)")
-    if not name or any(not c.isprintable() for c in name):
+    if not name or not name.isprintable():
         return "an empty or non-printable column name"
+    if not quoted and keyword.iskeyword(name):
+        return f"the Python keyword {name!r}"
+    if not quoted and "." in name:
+        return f"attribute access {name!r} (a column name with a dot goes in backticks)"
     return None
 
 
 _KINDS = {ast.Attribute: "attribute access", ast.Subscript: "a subscript",
           ast.Lambda: "a lambda", ast.Constant: "a literal", ast.Compare: "a comparison",
-          ast.BoolOp: "a boolean operator", ast.ListComp: "a comprehension",
-          ast.GeneratorExp: "a comprehension", ast.DictComp: "a comprehension",
-          ast.SetComp: "a comprehension", ast.List: "a list", ast.Tuple: "a tuple",
-          ast.Dict: "a dict", ast.Set: "a set", ast.NamedExpr: "an assignment",
-          ast.IfExp: "a conditional", ast.JoinedStr: "a string", ast.Starred: "a starred value",
-          ast.Await: "await", ast.Yield: "yield", ast.YieldFrom: "yield"}
+          ast.BoolOp: "a boolean operator", ast.NamedExpr: "an assignment",
+          ast.IfExp: "a conditional", ast.JoinedStr: "a string", ast.List: "a list",
+          ast.Tuple: "a tuple", ast.Dict: "a dict", ast.Set: "a set"}
 
 
 def _describe(node) -> str:
+    if isinstance(node, (ast.BinOp, ast.UnaryOp)):
+        return f"the operator {type(node.op).__name__} {ast.unparse(node)!r}"
     kind = _KINDS.get(type(node), f"a {type(node).__name__} expression")
-    if isinstance(node, ast.BinOp):
-        kind = f"the operator {type(node.op).__name__}"
-    elif isinstance(node, ast.UnaryOp):
-        kind = f"the operator {type(node.op).__name__}"
-    try:
-        return f"{kind} {ast.unparse(node)!r}"
-    except Exception:  # pragma: no cover - unparse of a parsed node does not fail
-        return kind
+    return f"{kind} {ast.unparse(node)!r}"
 
 
 def _refuse(where: str, term: str, what: str) -> FormulaError:
@@ -379,17 +364,11 @@ def _refuse(where: str, term: str, what: str) -> FormulaError:
 
 
 def formula_model_matrix(formula, data, *, where: str = "mods"):
-    """Build formulaic's model matrix of a formula that passed :func:`parse_formula`.
+    """formulaic's model matrix (its ``model_spec`` builds the same columns for new data).
 
-    The one place sleepmeta hands a user's formula to formulaic: the formula
-    is checked against ``data``'s columns, rebuilt from its parsed pieces and
-    evaluated with no caller context (only the data and formulaic's own
-    transforms are visible).
-
-    Returns
-    -------
-    formulaic.ModelMatrix
-        Its ``model_spec`` builds the same columns for new data.
+    The one place sleepmeta hands a user's formula to formulaic: the formula is
+    checked against ``data``'s columns (:func:`parse_formula`), rebuilt from its
+    parsed pieces and evaluated with no caller context.
 
     Examples
     --------
@@ -405,5 +384,6 @@ def formula_model_matrix(formula, data, *, where: str = "mods"):
     try:
         with np.errstate(all="ignore"):  # a non-finite value is the caller's to report
             return formulaic.model_matrix(safe.text, data, na_action="raise", context={})
-    except (FormulaicError, ValueError, TypeError, ArithmeticError) as exc:
+    except (FormulaicError, ValueError, TypeError, ArithmeticError, LookupError,
+            AttributeError, RecursionError) as exc:  # formulaic's own failures, typed here
         raise InputError(f"{where}: cannot build the model from {formula!r}: {exc}") from None

@@ -27,7 +27,7 @@ import pandas as pd
 from scipy import stats
 
 from sleepmeta.errors import ModelError
-from sleepmeta.pooling._members import fit_members
+from sleepmeta.pooling.members import fit_members
 
 EPS = np.finfo(float).eps
 
@@ -36,6 +36,14 @@ def hat_values(res) -> np.ndarray:
     """Diagonal of the hat matrix ``X (X'WX)^-1 X'W`` with ``W = 1/(v + tau²)``.
 
     Values within ``10 eps`` of 1 are set to 1, as metafor (and ``lm.influence``).
+
+    Examples
+    --------
+    >>> from sleepmeta.pooling import meta_analysis
+    >>> res = meta_analysis([0.1, 0.3, 0.5], [1.0, 1.0, 0.5], method="FE")
+    >>> h = hat_values(res)          # w_i / sum(w) for an intercept-only common-effect model
+    >>> [round(float(x), 4) for x in h], round(float(h.sum()), 10)   # trace = p = 1
+    ([0.25, 0.25, 0.5], 1.0)
     """
     w = 1 / (res.vi + res.tau2)
     A = np.linalg.inv(res.X.T @ (w[:, None] * res.X))

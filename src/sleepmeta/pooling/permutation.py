@@ -51,6 +51,14 @@ class PermutationResult:
     ``na.rm``); ``statistic_perm`` and ``qm_perm`` hold the permutation
     distributions of the kept models (row 0 = observed data for approximate
     tests).
+
+    Examples
+    --------
+    >>> from sleepmeta.pooling import meta_analysis
+    >>> res = meta_analysis([0.1, 0.3, 0.5, 0.6], [0.01] * 4, mods=[0, 1, 2, 3], method="FE")
+    >>> pt = res.permutation_test(exact=True)
+    >>> pt.exact, pt.n, pt.pvalues.index.tolist()
+    (True, 24, ['intrcpt', 'x1'])
     """
 
     qm_pvalue: float
@@ -68,7 +76,15 @@ class PermutationResult:
 
 
 def count_exact(res) -> int:
-    """Number of distinct permutations (``2^k`` sign vectors, or distinct row orders of X)."""
+    """Number of distinct permutations (``2^k`` sign vectors, or distinct row orders of X).
+
+    Examples
+    --------
+    >>> from sleepmeta.pooling import meta_analysis
+    >>> res = meta_analysis([0.1, 0.3, 0.5, 0.6], [0.01] * 4, mods=[0, 1, 2, 3], method="FE")
+    >>> count_exact(res)   # 4! orderings of the moderator's distinct values
+    24
+    """
     if res.p == 1 and res.intercept:
         return 2**res.k
     _, counts = np.unique(res.X, axis=0, return_counts=True)
@@ -185,7 +201,7 @@ def _run(res, signs, X):
         fit = _fit(res, np.broadcast_to(res.yi, (X.shape[0], res.k)), X)
     # metafor's permutest drops a permuted model whose default Fisher scoring fails; the
     # engine rescues such models with halved steps (``fallback``): drop them too, to match
-    ok = fit.converged & ~getattr(fit, "fallback", np.zeros_like(fit.converged))
+    ok = fit.converged & ~fit.fallback
     stat = np.where(ok[:, None], fit.stat_beta, np.nan)
     qm = np.where(ok, fit.qm, np.nan)
     return stat, qm

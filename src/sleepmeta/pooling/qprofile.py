@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import stats
 
-from sleepmeta.pooling.estimators import Problem, _subset, generalised_q
+from sleepmeta.pooling.problem import Problem, generalised_q, subset_problem
 from sleepmeta.pooling.zeroin import zeroin
 
 
@@ -24,6 +24,17 @@ def tau2_ci_batch(pr: Problem, tau2: np.ndarray, level: float = 0.95):
 
     Returns ``(lower, upper, upper_capped)``; ``upper_capped`` marks an
     upper limit at the search bound (metafor prints it as ``>bound``).
+
+    Examples
+    --------
+    >>> from sleepmeta.data import bcg
+    >>> from sleepmeta.effects import effect_size
+    >>> from sleepmeta.pooling.estimators import Problem, reml
+    >>> es = effect_size("RR", bcg(), events1="tpos", n1="n1", events2="cpos", n2="n2")
+    >>> pr = Problem.of(es.yi, es.vi)
+    >>> lo, hi, _ = tau2_ci_batch(pr, reml(pr).tau2, 0.95)
+    >>> round(float(lo[0]), 4), round(float(hi[0]), 4)   # metafor: confint(rma(yi, vi))
+    (0.1197, 1.1115)
     """
     alpha = 1 - level
     kp = (pr.k - pr.p).astype(float)
@@ -46,11 +57,11 @@ def tau2_ci_batch(pr: Problem, tau2: np.ndarray, level: float = 0.95):
 def _root(pr, idx, target, lo, hi, q_lo, q_hi):
     if idx.size == 0:
         return np.empty(0)
-    sub = _subset(pr, idx)
+    sub = subset_problem(pr, idx)
     tgt = target[idx]
 
     def f(x, j):
-        s = _subset(sub, j)
+        s = subset_problem(sub, j)
         return generalised_q(s, x, y=s.yi) - tgt[j]
 
     root, _, _ = zeroin(f, lo[idx], hi[idx], q_lo[idx] - tgt, q_hi[idx] - tgt, maxiter=1000)

@@ -25,18 +25,32 @@ from scipy import stats
 
 from sleepmeta.errors import ColumnError, InputError, ModelError
 from sleepmeta.pooling.engine import BatchFit, fit_batch
+from sleepmeta.pooling.registry import COMMON_EFFECT, ESTIMATOR_INFO
 
 
 def pseudo_r2(fit: BatchFit, yi: np.ndarray, vi: np.ndarray,
               intercept: bool) -> tuple[float | None, str | None]:
-    """R² of member 0 of ``fit`` (see module docstring); returns ``(r2, note)``."""
+    """R² of member 0 of ``fit`` (see module docstring); returns ``(r2, note)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sleepmeta.pooling.engine import fit_batch
+    >>> yi, vi = np.array([0.1, 0.3, 0.5, 0.6]), np.full(4, 0.01)
+    >>> X = np.column_stack([np.ones(4), [0.0, 1.0, 2.0, 3.0]])
+    >>> fit = fit_batch(yi[None], vi[None], np.ones((1, 4), bool), X[None], method="FE")
+    >>> r2, note = pseudo_r2(fit, yi, vi, True)
+    >>> bool(0 <= r2 <= 100), note
+    (True, None)
+    """
     k, p = int(fit.k[0]), fit.p
     if p == 1 or not intercept:
         return None, None
-    if fit.method == "FE":
+    if not ESTIMATOR_INFO[fit.method].estimates_tau2:
         if np.var(yi) == 0:
             return 0.0, None
-        f0 = fit_batch(yi[None], vi[None], np.ones((1, k), bool), np.ones((1, k, 1)), method="FE")
+        f0 = fit_batch(yi[None], vi[None], np.ones((1, k), bool), np.ones((1, k, 1)),
+                       method=COMMON_EFFECT)
         r2 = 1 - (fit.q[0] / f0.q[0]) * (k - 1) / (k - p)
         return float(max(0.0, 100 * r2)), None
     f0 = fit_batch(yi[None], vi[None], np.ones((1, k), bool), np.ones((1, k, 1)),

@@ -1,4 +1,12 @@
-"""``MetaResult``: one fitted meta-analysis (or meta-regression), plain data."""
+"""``MetaResult``: one fitted meta-analysis (or meta-regression), plain data.
+
+A result is built from a member of an engine fit by :meth:`MetaResult.from_fit`
+(the one place a :class:`~sleepmeta.pooling.engine.BatchFit` becomes a
+result, with the notes the fit calls for). The diagnostic methods delegate
+to their modules, imported when called; those modules never import this one
+(a refit is ``type(res).from_fit(...)``), so dependencies point one way:
+engine -> result -> diagnostics.
+"""
 
 from __future__ import annotations
 
@@ -11,9 +19,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sleepmeta.errors import ModelError
+from sleepmeta.effects.intervals import wald_interval
+from sleepmeta.effects.measures import is_log_scale
+from sleepmeta.errors import ConvergenceError, ModelError
+from sleepmeta.jsonsafe import clean
+from sleepmeta.pooling.engine import BatchFit
+from sleepmeta.pooling.feasibility import k1_note
 
-RATIO_MEASURES = {"RR", "OR", "ROM", "PETO", "PLN", "PLO", "IRR"}
+__all__ = ["COEF_COLUMNS", "FIELDS", "MetaResult", "fit_notes", "raise_unconverged"]
+
 COEF_COLUMNS = ("estimate", "se", "statistic", "pvalue", "ci_low", "ci_high")
 FIELDS = ("estimate", "se", "statistic", "pvalue", "ci_low", "ci_high", "pi_low", "pi_high",
           "tau2", "tau2_se", "i2", "h2", "q", "q_df", "q_pvalue", "k")
@@ -27,6 +41,13 @@ class MetaResult:
     effect of an intercept-only model); a meta-regression has them all in
     ``coefficients``. Ratio measures are on the log scale, as metafor
     reports them; ``summary()`` adds the back-transformed values.
+
+    Examples
+    --------
+    >>> from sleepmeta.pooling import meta_analysis
+    >>> res = meta_analysis([0.1, 0.3, 0.5], [0.01, 0.02, 0.03], method="FE")
+    >>> res.k, round(res.estimate, 4), res.coefficients.index.tolist()
+    (3, 0.2273, ['intrcpt'])
     """
 
     method: str
@@ -95,7 +116,62 @@ class MetaResult:
     @property
     def is_ratio(self) -> bool:
         """Whether the measure is a log ratio (shown back-transformed)."""
-        return self.measure in RATIO_MEASURES
+        return is_log_scale(self.measure)
+
+    @classmethod
+    def from_fit(cls, fit: BatchFit, b: int, yi, vi, design, labels, measure, notes=(), *,
+                 r2: float | None = None, extras: dict | None = None) -> MetaResult:
+        """The result of member ``b`` of an engine fit (``design``: a :class:`.design.Design`).
+
+        ``notes`` come first, then the notes the fit itself calls for
+        (:func:`fit_notes`). A one-study member under Knapp-Hartung reports
+        ``test="z"``, as metafor.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from sleepmeta.pooling.design import Design
+        >>> from sleepmeta.pooling.engine import fit_batch
+        >>> fit = fit_batch(np.array([[0.2, 0.4]]), np.array([[0.01, 0.01]]),
+        ...                 np.ones((1, 2), bool), np.ones((1, 2, 1)), method="FE")
+        >>> d = Design(np.ones((2, 1)), ("intrcpt",), True)
+        >>> round(MetaResult.from_fit(fit, 0, [0.2, 0.4], [0.01, 0.01], d, ["a", "b"], None).estimate, 4)
+        0.3
+        """
+        m = fit.k[b] > 0
+        w = fit.weights[b]
+        coef = np.column_stack([fit.beta[b], fit.se_beta[b], fit.stat_beta[b], fit.pval_beta[b],
+                                fit.ci_low_beta[b], fit.ci_high_beta[b]])
+        df = None if np.isnan(fit.df[b]) else float(fit.df[b])
+        qm_df = (fit.qm_df[0], None if fit.qm_df[1] is None or np.isnan(fit.qm_df[1][b])
+                 else int(fit.qm_df[1][b]))
+        z1 = fit.z_fallback is not None and bool(fit.z_fallback[b])
+        yi, vi = np.asarray(yi, float), np.asarray(vi, float)
+        return cls(
+            method=fit.method, test="z" if z1 else fit.test, level=fit.level, k=int(fit.k[b]),
+            p=fit.p, estimate=float(fit.estimate[b]), se=float(fit.se[b]),
+            statistic=float(fit.statistic[b]), pvalue=float(fit.pvalue[b]),
+            ci_low=float(fit.ci_low[b]), ci_high=float(fit.ci_high[b]),
+            pi_low=float(fit.pi_low[b]), pi_high=float(fit.pi_high[b]), tau2=float(fit.tau2[b]),
+            tau2_se=float(fit.tau2_se[b]), i2=float(fit.i2[b]), h2=float(fit.h2[b]),
+            q=float(fit.q[b]), q_df=int(fit.q_df[b]), q_pvalue=float(fit.q_pvalue[b]), df=df,
+            qm=float(fit.qm[b]), qm_df=qm_df, qm_pvalue=float(fit.qm_pvalue[b]),
+            coef_table=coef, terms=tuple(design.terms), vcov=fit.vb[b], yi=yi, vi=vi,
+            X=design.X, labels=tuple(labels),
+            weights=100 * w[: len(yi)] / w.sum() if m else w, vt=float(fit.vt[b]),
+            ll_ml=float(fit.ll_ml[b]), ll_reml=float(fit.ll_reml[b]),
+            iterations=int(fit.iterations[b]), intercept=design.intercept, measure=measure,
+            notes=tuple(notes) + tuple(fit_notes(fit, b)), r2=r2,
+            extras={} if extras is None else extras,
+        )
+
+    def _problem(self):
+        """The one-analysis :class:`.estimators.Problem` of this result (for refits)."""
+        from sleepmeta.pooling.problem import Problem
+
+        k = self.k
+        return Problem(X=self.X[None], yi=self.yi[None], vi=self.vi[None],
+                       mask=np.ones((1, k), bool), k=np.array([k]), p=self.p)
 
     def tau2_ci(self) -> pd.DataFrame:
         """Q-profile confidence intervals for tau², tau, I² and H².
@@ -103,19 +179,21 @@ class MetaResult:
         As metafor's ``confint(res)``; rows ``tau2, tau, i2, h2``, columns
         ``estimate, ci_low, ci_high``.
         """
-        from sleepmeta.pooling.api import _problem_of
+        from sleepmeta.pooling.heterogeneity import i2_h2_from_tau2
         from sleepmeta.pooling.qprofile import tau2_ci_batch
+        from sleepmeta.pooling.registry import ESTIMATOR_INFO
 
-        if self.method == "FE":
-            raise ModelError("tau2_ci: the common-effect (FE) model has no tau² to estimate")
-        lo, hi, _ = tau2_ci_batch(_problem_of(self), np.array([self.tau2]), self.level)
+        if not ESTIMATOR_INFO[self.method].estimates_tau2:
+            raise ModelError(f"tau2_ci: the {ESTIMATOR_INFO[self.method].label} ({self.method}) "
+                             "has no tau² to estimate")
+        lo, hi, _ = tau2_ci_batch(self._problem(), np.array([self.tau2]), self.level)
         lo, hi = float(lo[0]), float(hi[0])
         vt = self.vt
         rows = {
             "tau2": (self.tau2, lo, hi),
             "tau": (self.tau, math.sqrt(lo), math.sqrt(hi)),
-            "i2": (self.i2, 100 * lo / (vt + lo), 100 * hi / (vt + hi)),
-            "h2": (self.h2, lo / vt + 1, hi / vt + 1),
+            "i2": (self.i2, *(float(i2_h2_from_tau2(t, vt)[0]) for t in (lo, hi))),
+            "h2": (self.h2, *(float(i2_h2_from_tau2(t, vt)[1]) for t in (lo, hi))),
         }
         return pd.DataFrame.from_dict(rows, orient="index", columns=["estimate", "ci_low", "ci_high"])
 
@@ -179,22 +257,22 @@ class MetaResult:
     # ---- views -------------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe dictionary of the results (non-finite numbers become ``None``)."""
-        out: dict[str, Any] = {name: _plain(getattr(self, name)) for name in FIELDS}
+        out: dict[str, Any] = {name: getattr(self, name) for name in FIELDS}
         out.update(method=self.method, test=self.test, level=self.level, measure=self.measure,
-                   tau=_plain(self.tau), df=_plain(self.df), p=self.p, qm=_plain(self.qm),
-                   qe=_plain(self.q), qe_pvalue=_plain(self.q_pvalue),
-                   qm_pvalue=_plain(self.qm_pvalue), r2=_plain(self.r2), notes=list(self.notes))
+                   tau=self.tau, df=self.df, p=self.p, qm=self.qm, qe=self.q,
+                   qe_pvalue=self.q_pvalue, qm_pvalue=self.qm_pvalue, r2=self.r2,
+                   notes=list(self.notes))
         if self.is_ratio:
-            out.update({f"{n}_exp": _plain(math.exp(getattr(self, n)))
+            out.update({f"{n}_exp": math.exp(getattr(self, n))
                         for n in ("estimate", "ci_low", "ci_high", "pi_low", "pi_high")})
         out["coefficients"] = {
-            term: {c: _plain(v) for c, v in row.items()} for term, row in self.coefficients.iterrows()
+            term: dict(row.items()) for term, row in self.coefficients.iterrows()
         }
         out["studies"] = [
-            {"study": lab, "yi": _plain(y), "vi": _plain(v), "weight": _plain(w)}
+            {"study": lab, "yi": y, "vi": v, "weight": w}
             for lab, y, v, w in zip(self.labels, self.yi, self.vi, self.weights)
         ]
-        return out
+        return clean(out)
 
     def to_frame(self) -> pd.DataFrame:
         """One-row DataFrame with the pooled-result fields."""
@@ -204,13 +282,10 @@ class MetaResult:
 
     def study_frame(self) -> pd.DataFrame:
         """Per-study table: yi, vi, CI and weight (%), indexed by study label."""
-        from scipy import stats
-
-        crit = stats.norm.isf((1 - self.level) / 2)
-        se = np.sqrt(self.vi)
+        ci_low, ci_high = wald_interval(self.yi, np.sqrt(self.vi), self.level)
         return pd.DataFrame(
-            {"yi": self.yi, "vi": self.vi, "ci_low": self.yi - crit * se,
-             "ci_high": self.yi + crit * se, "weight": self.weights},
+            {"yi": self.yi, "vi": self.vi, "ci_low": ci_low, "ci_high": ci_high,
+             "weight": self.weights},
             index=pd.Index(self.labels, name="study"))
 
     def summary(self) -> str:
@@ -231,10 +306,48 @@ class MetaResult:
         return "<pre>" + html.escape(self.summary()) + "</pre>"
 
 
-def _plain(x):
-    if x is None:
-        return None
-    if isinstance(x, (np.integer, int)) and not isinstance(x, bool):
-        return int(x)
-    x = float(x)
-    return x if math.isfinite(x) else None
+def fit_notes(fit: BatchFit, b: int) -> list[str]:
+    """The notes member ``b`` of an engine fit calls for (metafor's k = 1 rule, s² = 0, remedy).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sleepmeta.pooling.engine import fit_batch
+    >>> fit = fit_batch(np.array([[0.3]]), np.array([[0.04]]), np.ones((1, 1), bool),
+    ...                 np.ones((1, 1, 1)), method="FE", test="knha")
+    >>> fit_notes(fit, 0)[0][:31]
+    'k = 1: test "z" is used instead'
+    """
+    notes = []
+    if fit.z_fallback is not None and fit.z_fallback[b]:
+        notes.append(k1_note(fit.test))
+    elif fit.test == "knha" and fit.s2w[b] == 0:
+        notes.append("Knapp-Hartung scale s² = 0 (the model fits the yi exactly): the standard "
+                     "errors are 0, as in metafor")
+    if fit.fallback[b] and fit.converged[b]:
+        notes.append(f"Fisher scoring for {fit.method} oscillated with full steps; it converged "
+                     "with halved steps (metafor: control=list(stepadj=0.5, maxiter=1000))")
+    return notes
+
+
+def raise_unconverged(fit: BatchFit, method: str, labels=None) -> None:
+    """Raise :class:`ConvergenceError` for the first member of ``fit`` that did not converge.
+
+    ``labels[b]`` names member ``b`` (default ``"analysis b"``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sleepmeta.pooling.engine import fit_batch
+    >>> fit = fit_batch(np.array([[0.2, 0.4]]), np.array([[0.01, 0.01]]),
+    ...                 np.ones((1, 2), bool), np.ones((1, 2, 1)), method="DL")
+    >>> raise_unconverged(fit, "DL")  # DL does not iterate: nothing to raise
+    """
+    bad = np.flatnonzero(~fit.converged)
+    if bad.size:
+        b = int(bad[0])
+        where = f"analysis {b}" if labels is None else f"analysis {labels[b]!r}"
+        raise ConvergenceError(
+            f"{where}: the {method} estimator of tau² did not converge after "
+            f"{int(fit.iterations[b])} iterations (last tau² = {fit.tau2[b]:.6g}); "
+            "try method='DL' or 'PM', or check the data")

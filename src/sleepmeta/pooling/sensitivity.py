@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from sleepmeta.errors import InputError, ModelError
-from sleepmeta.pooling._members import fit_members
+from sleepmeta.pooling.members import fit_members
 
 
 def _frame(res, members, labels) -> pd.DataFrame:

@@ -20,7 +20,9 @@ Handbook 10.11.3):
 
 A group with a single study cannot estimate its own tau²: with separate tau²
 and a random-effects estimator this is a :class:`ModelError` naming the group
-(use ``tau2_common=True`` or ``method="FE"``).
+(use ``tau2_common=True`` or ``method="FE"``). A common-effect group of one
+study under Knapp-Hartung is tested with z, as metafor's ``k = 1`` rule (said
+in the group's ``notes``). The rule is :func:`.feasibility.check_fit`.
 """
 
 from __future__ import annotations
@@ -34,8 +36,15 @@ import numpy as np
 import pandas as pd
 
 from sleepmeta.errors import InputError, ModelError
+from sleepmeta.jsonsafe import clean
 from sleepmeta.pooling.design import Design
 from sleepmeta.pooling.engine import fit_batch
+from sleepmeta.pooling.feasibility import check_fit
+from sleepmeta.pooling.heterogeneity import i2_h2_from_tau2
+from sleepmeta.pooling.registry import COMMON_EFFECT, Control
+from sleepmeta.pooling.result import MetaResult, raise_unconverged
+
+__all__ = ["SubgroupResult", "subgroup_analysis"]
 
 TABLE = ("k", "estimate", "se", "ci_low", "ci_high", "pi_low", "pi_high", "tau2", "i2", "q",
          "q_pvalue")
@@ -43,7 +52,16 @@ TABLE = ("k", "estimate", "se", "ci_low", "ci_high", "pi_low", "pi_high", "tau2"
 
 @dataclass(frozen=True)
 class SubgroupResult:
-    """Per-group fits, the overall fit and the test for subgroup differences."""
+    """Per-group fits, the overall fit and the test for subgroup differences.
+
+    Examples
+    --------
+    >>> from sleepmeta.pooling import meta_analysis_subgroups
+    >>> res = meta_analysis_subgroups([0.1, 0.2, 0.5, 0.6], [0.01] * 4, ["a", "a", "b", "b"],
+    ...                               method="FE")
+    >>> sorted(res.groups), round(res.q_between, 4)
+    (['a', 'b'], 16.0)
+    """
 
     subgroup: str
     groups: dict
@@ -63,13 +81,11 @@ class SubgroupResult:
 
     def to_dict(self) -> dict:
         """JSON-safe dictionary (groups as their ``to_dict()``)."""
-        from sleepmeta.pooling.result import _plain
-
-        return {"subgroup": self.subgroup, "tau2_common": self.tau2_common,
-                "q_between": _plain(self.q_between), "df_between": self.df_between,
-                "p_between": _plain(self.p_between),
-                "groups": {n: r.to_dict() for n, r in self.groups.items()},
-                "overall": self.overall.to_dict()}
+        return clean({"subgroup": self.subgroup, "tau2_common": self.tau2_common,
+                      "q_between": self.q_between, "df_between": self.df_between,
+                      "p_between": self.p_between,
+                      "groups": {n: r.to_dict() for n, r in self.groups.items()},
+                      "overall": self.overall.to_dict()})
 
     def summary(self) -> str:
         """Text table of the groups and the test for subgroup differences."""
@@ -104,71 +120,89 @@ def _levels(values, labels) -> tuple[np.ndarray, list[str]]:
 
 
 def subgroup_analysis(yi, vi, labels, values, *, name: str, method: str, test: str,
-                      level: float, measure, notes=(), tau2_common: bool = False) -> SubgroupResult:
-    """Fit the subgroup models (see the module docstring); inputs are validated arrays."""
-    from sleepmeta.pooling.api import _raise_unconverged, result_from_fit
+                      level: float, measure, notes=(), tau2_common: bool = False,
+                      control: Control | None = None) -> SubgroupResult:
+    """Fit the subgroup models (see the module docstring); inputs are validated arrays.
 
+    The public entry point is :func:`sleepmeta.pooling.meta_analysis_subgroups`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> res = subgroup_analysis(np.array([0.1, 0.2, 0.5]), np.array([0.01] * 3),
+    ...                         ["s1", "s2", "s3"], ["a", "a", "b"], name="g", method="FE",
+    ...                         test="knha", level=0.95, measure=None)
+    >>> res.groups["b"].test, res.groups["b"].notes[0][:31]
+    ('z', 'k = 1: test "z" is used instead')
+    """
     codes, names = _levels(values, labels)
     G, k = len(names), yi.size
     if G < 2:
         raise ModelError(f"subgroup {name!r}: only one group ({names[0]!r}); need at least two")
     members = [np.flatnonzero(codes == g) for g in range(G)]
-    sizes = np.array([m.size for m in members])
-    if not tau2_common and method != "FE" and (sizes == 1).any():
-        g = int(np.flatnonzero(sizes == 1)[0])
-        raise ModelError(f"subgroup {name!r}: group {names[g]!r} has 1 study "
-                         f"({labels[members[g][0]]!r}); a random-effects model ({method}) cannot "
-                         "estimate its tau²; use tau2_common=True or method='FE'")
+    if not tau2_common:
+        for g, idx in enumerate(members):
+            try:
+                check_fit(idx.size, 1, method, test)
+            except ModelError as exc:
+                one = f" ({labels[idx[0]]!r})" if idx.size == 1 else ""
+                raise ModelError(f"subgroup {name!r}: group {names[g]!r} has {idx.size} "
+                                 f"stud{'y' if idx.size == 1 else 'ies'}{one}: "
+                                 f"{str(exc).split(';')[0]}; use tau2_common=True or "
+                                 "method='FE'") from None
     # one batch: G groups (left-aligned, padded) + the overall model
     Y, V, M = np.zeros((G + 1, k)), np.ones((G + 1, k)), np.zeros((G + 1, k), bool)
     for g, idx in enumerate(members):
         Y[g, :idx.size], V[g, :idx.size], M[g, :idx.size] = yi[idx], vi[idx], True
     Y[G], V[G], M[G] = yi, vi, True
-    sep_method = "FE" if tau2_common else method
+    sep_method = COMMON_EFFECT if tau2_common else method
     sep_test = "z" if tau2_common else test
-    fit = fit_batch(Y, V, M, np.ones((1, k, 1)), method=sep_method, test=sep_test, level=level)
+    fit = fit_batch(Y, V, M, np.ones((1, k, 1)), method=sep_method, test=sep_test, level=level,
+                    control=control)
     if not tau2_common:
-        _raise_unconverged(fit, method, labels=[f"subgroup {n}" for n in names] + ["overall"])
+        raise_unconverged(fit, method, labels=[f"subgroup {n}" for n in names] + ["overall"])
     one = Design(np.ones((k, 1)), ("intrcpt",), True)
     groups = {}
     for g, idx in enumerate(members):
         d = Design(np.ones((idx.size, 1)), ("intrcpt",), True)
-        groups[names[g]] = result_from_fit(fit, g, yi[idx], vi[idx], d,
-                                           [labels[i] for i in idx], measure, tuple(notes))
+        groups[names[g]] = MetaResult.from_fit(fit, g, yi[idx], vi[idx], d,
+                                               [labels[i] for i in idx], measure, notes)
     if tau2_common:
         ov = fit_batch(yi[None], vi[None], np.ones((1, k), bool), np.ones((1, k, 1)),
-                       method=method, test=test, level=level)
-        _raise_unconverged(ov, method, labels=["overall"])
-        overall = result_from_fit(ov, 0, yi, vi, one, labels, measure, tuple(notes))
+                       method=method, test=test, level=level, control=control)
+        raise_unconverged(ov, method, labels=["overall"])
+        overall = MetaResult.from_fit(ov, 0, yi, vi, one, labels, measure, notes)
         model, groups, qb, pb = _common(yi, vi, labels, codes, names, groups, name=name,
-                                        method=method, test=test, level=level, measure=measure)
+                                        method=method, test=test, level=level, measure=measure,
+                                        control=control)
         return SubgroupResult(subgroup=name, groups=groups, overall=overall, q_between=qb,
                               df_between=G - 1, p_between=pb, tau2_common=True, model=model)
-    overall = result_from_fit(fit, G, yi, vi, one, labels, measure, tuple(notes))
+    overall = MetaResult.from_fit(fit, G, yi, vi, one, labels, measure, notes)
     est = fit.estimate[:G]
     qb_fit = fit_batch(est[None], (fit.se[:G] ** 2)[None], np.ones((1, G), bool),
-                       np.ones((1, G, 1)), method="FE")
+                       np.ones((1, G, 1)), method=COMMON_EFFECT)
     return SubgroupResult(subgroup=name, groups=groups, overall=overall,
                           q_between=float(qb_fit.q[0]), df_between=G - 1,
                           p_between=float(qb_fit.q_pvalue[0]), tau2_common=False)
 
 
-def _common(yi, vi, labels, codes, names, fe_groups, *, name, method, test, level, measure):
+def _common(yi, vi, labels, codes, names, fe_groups, *, name, method, test, level, measure,
+            control):
     """Mixed-effects model on the factor: QM (with intercept) and group means (without)."""
-    from sleepmeta.pooling.api import _raise_unconverged, result_from_fit
-
     G, k = len(names), yi.size
-    if method != "FE" and k <= G:
-        raise ModelError(f"subgroup {name!r}: {k} studies for {G} groups: tau² cannot be "
-                         "estimated with a common-tau² model")
+    try:
+        check_fit(k, G, method, test)
+    except ModelError as exc:
+        raise ModelError(f"subgroup {name!r}: {k} studies for {G} groups with a common-tau² "
+                         f"model: {str(exc).split(';')[0]}") from None
     dummies = (codes[:, None] == np.arange(G)[None, :]).astype(float)
     X_int = np.column_stack([np.ones(k), dummies[:, 1:]])
     fit = fit_batch(np.tile(yi, (2, 1)), np.tile(vi, (2, 1)), np.ones((2, k), bool),
                     np.stack([X_int, dummies]), method=method, test=test, level=level,
-                    intercept=True)
-    _raise_unconverged(fit, method, labels=["common-tau² model", "common-tau² model"])
+                    intercept=True, control=control)
+    raise_unconverged(fit, method, labels=["common-tau² model", "common-tau² model"])
     terms = ("intrcpt", *(f"{name}[{n}]" for n in names[1:]))
-    model = result_from_fit(fit, 0, yi, vi, Design(X_int, terms, True), labels, measure, ())
+    model = MetaResult.from_fit(fit, 0, yi, vi, Design(X_int, terms, True), labels, measure)
     tau2 = float(fit.tau2[1])
     crit = float(fit.crit[1])
     groups = {}
@@ -176,9 +210,8 @@ def _common(yi, vi, labels, codes, names, fe_groups, *, name, method, test, leve
         base = fe_groups[gname]
         est, se = float(fit.beta[1, g]), float(fit.se_beta[1, g])
         w = 1 / (base.vi + tau2)
-        has_df = base.k > 1
-        i2 = 100 * tau2 / (base.vt + tau2) if has_df and base.vt + tau2 > 0 else 0.0
-        h2 = tau2 / base.vt + 1 if has_df else 1.0
+        has_df = base.k > 1 and base.vt + tau2 > 0
+        i2, h2 = (float(x) for x in i2_h2_from_tau2(tau2, base.vt)) if has_df else (0.0, 1.0)
         coef = np.array([[est, se, fit.stat_beta[1, g], fit.pval_beta[1, g], fit.ci_low_beta[1, g],
                           fit.ci_high_beta[1, g]]])
         groups[gname] = dataclasses.replace(

@@ -28,7 +28,12 @@ import numpy as np
 import pandas as pd
 
 from sleepmeta.errors import ConvergenceError, InputError, ModelError, unknown_option
-from sleepmeta.pooling._members import fit_members
+from sleepmeta.pooling.augment import fit_with_column
+from sleepmeta.pooling.design import Design
+from sleepmeta.pooling.engine import fit_batch
+from sleepmeta.pooling.members import fit_members
+
+__all__ = ["TrimFillResult", "trim_and_fill"]
 
 MAXITER = 100
 ESTIMATORS = ("L0", "R0")
@@ -36,7 +41,19 @@ ESTIMATORS = ("L0", "R0")
 
 @dataclass(frozen=True)
 class TrimFillResult:
-    """Estimated number of missing studies, the filled studies and the adjusted fit."""
+    """Estimated number of missing studies, the filled studies and the adjusted fit.
+
+    ``adjusted.estimate`` is the trim-and-fill estimate (metafor's ``beta``
+    of the ``trimfill`` object).
+
+    Examples
+    --------
+    >>> from sleepmeta.pooling import meta_analysis
+    >>> tf = meta_analysis([0.1, 0.3, 0.35, 0.5, 0.6], [0.01, 0.02, 0.03, 0.05, 0.06],
+    ...                    method="FE").trim_and_fill()
+    >>> tf.k0 == len(tf.filled), tf.adjusted.k == 5 + tf.k0
+    (True, True)
+    """
 
     k0: int
     se_k0: float
@@ -49,9 +66,7 @@ class TrimFillResult:
 
 
 def _side(res) -> str:
-    from sleepmeta.pooling.bias import _augmented
-
-    fit = _augmented(res, np.sqrt(res.vi), "sei", res.method, "z")
+    fit = fit_with_column(res, np.sqrt(res.vi), "sei", res.method, "z")
     return "right" if fit.coefficients["estimate"].iloc[1] < 0 else "left"
 
 
@@ -156,13 +171,18 @@ def trim_and_fill(res, estimator: str = "L0", side: str | None = None) -> TrimFi
 
 
 def _refit(res, fill_y, fill_v, names):
-    from sleepmeta.pooling.api import meta_analysis
-
+    """The model of ``res`` on the studies plus the filled ones (metafor: test "z", level 0.95)."""
     labels = list(res.labels)
     dup = set(labels) & set(names)
     if dup:
         raise InputError(f"trim_and_fill: study label {sorted(dup)[0]!r} clashes with the "
                          "labels of the filled studies")
-    adjusted = meta_analysis(np.concatenate([res.yi, fill_y]), np.concatenate([res.vi, fill_v]),
-                             method=res.method, labels=labels + names, measure=res.measure)
-    return adjusted
+    yi, vi = np.concatenate([res.yi, fill_y]), np.concatenate([res.vi, fill_v])
+    k = yi.size
+    fit = fit_batch(yi[None], vi[None], np.ones((1, k), bool), np.ones((1, k, 1)),
+                    method=res.method, test="z", level=0.95, control=res.extras.get("control"))
+    if not fit.converged[0]:
+        raise ConvergenceError(f"trim_and_fill: the {res.method} estimator of tau² did not "
+                               "converge on the augmented data")
+    design = Design(np.ones((k, 1)), ("intrcpt",), True)
+    return type(res).from_fit(fit, 0, yi, vi, design, labels + names, res.measure)

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sleepmeta.errors import ModelError, SpecError
+from sleepmeta.errors import ConvergenceError, ModelError, SpecError
 from sleepmeta.review.evidence import classify, split_shared_controls
 from sleepmeta.review.spec import ReviewSpec, check_against_data
 
@@ -196,6 +196,11 @@ def _subgroups(a: OutcomeAnalysis, spec, yi, vi, labels, measure) -> None:
 
 
 def _small_study(a: OutcomeAnalysis, spec) -> None:
+    """Egger's test, the rank test and trim-and-fill (metafor's regtest, ranktest, trimfill).
+
+    A check that cannot run is reported with its reason in ``notes`` (its entry
+    is ``None``), as subgroup analyses are; the others still run.
+    """
     k = a.k
     need = spec.small_study_min_k
     if k < need:
@@ -206,15 +211,28 @@ def _small_study(a: OutcomeAnalysis, spec) -> None:
     from sleepmeta.pooling.bias import egger_test, rank_test
     from sleepmeta.pooling.trimfill import trim_and_fill
 
-    eg, rk = egger_test(a.result), rank_test(a.result)
-    tf = trim_and_fill(a.result)
-    a.small_study = {"done": True, "egger": {"statistic": eg.statistic, "pvalue": eg.pvalue},
-                     "rank": {"statistic": float(getattr(rk, "tau", np.nan)),
-                              "pvalue": float(rk.pvalue)},
-                     "trimfill": {"k0": int(getattr(tf, "k0", 0)),
-                                  "estimate": float(tf.result.estimate)
-                                  if hasattr(tf, "result") else None},
-                     "trimfill_object": tf}
+    out: dict = {"done": True, "egger": None, "rank": None, "trimfill": None, "notes": []}
+    checks = (
+        ("egger", "Egger's regression test", egger_test,
+         lambda eg: {"statistic": eg.statistic, "pvalue": eg.pvalue, "df": eg.df,
+                     "limit_estimate": eg.limit_estimate}),
+        ("rank", "Begg's rank test", rank_test,
+         lambda rk: {"statistic": rk.tau, "pvalue": rk.pvalue, "exact": rk.exact}),
+        ("trimfill", "Trim-and-fill", trim_and_fill,
+         lambda tf: {"k0": tf.k0, "side": tf.side, "se_k0": tf.se_k0,
+                     "estimate": tf.adjusted.estimate, "ci_low": tf.adjusted.ci_low,
+                     "ci_high": tf.adjusted.ci_high, "pvalue": tf.adjusted.pvalue}),
+    )
+    for key, name, run, fields in checks:
+        try:
+            got = run(a.result)
+        except (ModelError, ConvergenceError) as exc:
+            out["notes"].append(f"{name} not possible: {exc}")
+            continue
+        out[key] = fields(got)
+        if key == "trimfill":
+            out["trimfill_object"] = got
+    a.small_study = out
 
 
 def _dose_regression(a: OutcomeAnalysis, spec, yi, vi, labels, measure) -> None:
@@ -295,7 +313,7 @@ def analyse_outcome(spec: ReviewSpec, outcome, tables: dict, population: tuple =
     a.participants, a.participants_unknown = _participants(pooled)
     try:
         _subgroups(a, spec, yi, vi, labels, outcome.measure)
-    except ModelError as exc:
+    except (ModelError, ConvergenceError) as exc:
         a.subgroup_notes.append(f"Subgroup analysis not possible: {exc}")
     _small_study(a, spec)
     _dose_regression(a, spec, yi, vi, labels, outcome.measure)

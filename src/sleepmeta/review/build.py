@@ -195,6 +195,7 @@ def build_report(spec_path=None, out_dir="sleepmeta-report", *, fmt: str = "html
     SpecError
         The spec or its data break a rule (the message names the key and study).
     """
+    from sleepmeta.atomic import default_dir_mode
     from sleepmeta.errors import SpecError, unknown_option
     from sleepmeta.review.analyse import analyse, load_tables
     from sleepmeta.review.payload import to_json, report_payload
@@ -229,7 +230,7 @@ def build_report(spec_path=None, out_dir="sleepmeta-report", *, fmt: str = "html
             files.append(out_dir / "report.html")
         (tmp / "report.json").write_text(to_json(payload), encoding="utf-8")
         files.append(out_dir / "report.json")
-        os.chmod(tmp, 0o755)
+        os.chmod(tmp, default_dir_mode())  # mkdtemp makes 0700; give the usual mode
         _swap_into_place(tmp, out_dir)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)

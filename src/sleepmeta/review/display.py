@@ -157,7 +157,10 @@ def safe_url(url):
     doi = u[4:] if u.lower().startswith("doi:") else u
     if re.fullmatch(r"10\.\d{4,9}/\S+", doi):
         return "https://doi.org/" + quote(doi, safe="/:;()._-")
-    parts = urlsplit(u)
+    try:
+        parts = urlsplit(u)
+    except ValueError:  # e.g. 'https://[' (an unclosed IPv6 host): not an address
+        return None
     if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
         return None
     return u

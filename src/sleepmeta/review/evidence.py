@@ -35,16 +35,13 @@ import math
 
 import numpy as np
 import pandas as pd
-from scipy import stats
-
+from sleepmeta.effects import conversions
 from sleepmeta.errors import SpecError
 
-__all__ = ["STATUS", "classify", "dose_label", "round_half_up"]
+__all__ = ["STATUS", "binary_counts", "classify", "dose_label", "round_half_up"]
 
 #: The statuses a row can have.
 STATUS = ("pooled", "reported, not poolable", "published summary", "other comparator")
-
-Z975 = float(stats.norm.ppf(0.975))
 
 
 def round_half_up(x: float) -> int:
@@ -114,7 +111,7 @@ def _continuous(row):
     lo, hi, se = _num(row, "diff_ci_low"), _num(row, "diff_ci_high"), _num(row, "diff_se")
     nt, nc = _num(row, "n_treat"), _num(row, "n_ctrl")
     if diff is not None and lo is not None and hi is not None and lo < hi:
-        s = (hi - lo) / (2 * Z975)
+        s = float(conversions.se_from_ci(lo, hi, level=0.95))
         return diff, s * s, "difference with 95% CI", \
             f"SE from the 95% CI: ({hi:g} - ({lo:g})) / (2 x 1.96) = {s:.4g}"
     if diff is not None and se is not None and se > 0:
@@ -122,12 +119,12 @@ def _continuous(row):
     p = _p_exact(row)
     if diff is not None and diff != 0 and p is not None:
         if nt is not None and nc is not None and nt + nc > 2:
-            crit = float(stats.t.isf(p / 2, nt + nc - 2))
+            df = nt + nc - 2
             how = f"t quantile with {nt + nc - 2:g} df (n = {nt:g} + {nc:g})"
         else:
-            crit = float(stats.norm.isf(p / 2))
+            df = None
             how = "normal quantile (n not printed)"
-        s = abs(diff) / crit
+        s = float(conversions.se_from_p(diff, p, df=df))
         return diff, s * s, "difference with exact p", \
             f"SE from the exact p = {p:g}: |diff| / {how} = {s:.4g}"
     mt, mc = _num(row, "mean_treat"), _num(row, "mean_ctrl")
@@ -136,9 +133,10 @@ def _continuous(row):
         how = "per-arm means and SDs"
         if sdt is None or sdc is None:
             st, sc = _num(row, "se_treat"), _num(row, "se_ctrl")
-            if st is None or sc is None:
+            if st is None or sc is None or st <= 0 or sc <= 0:
                 return None
-            sdt, sdc = st * math.sqrt(nt), sc * math.sqrt(nc)
+            sdt, sdc = (float(conversions.sd_from_se(se_arm, n))
+                        for se_arm, n in ((st, nt), (sc, nc)))
             how = "per-arm means and SEs (SD = SE x sqrt(n))"
         if sdt > 0 and sdc > 0:
             from sleepmeta.effects import effect_size
@@ -160,8 +158,16 @@ def _arm_count(row, arm: str):
     return None, n, False
 
 
-def _binary(row):
-    """(events_treat, n_treat, events_ctrl, n_ctrl, form, conversion) or a reason string."""
+def binary_counts(row):
+    """(events_treat, n_treat, events_ctrl, n_ctrl, form, conversion) or a reason string.
+
+    Counts as printed, or percent x n rounded half up (see the module docstring).
+
+    Examples
+    --------
+    >>> binary_counts({"events_treat": 3, "n_treat": 50, "events_ctrl": 1, "n_ctrl": 48})[:5]
+    (3.0, 50.0, 1.0, 48.0, 'counts with n')
+    """
     et, nt, rt = _arm_count(row, "treat")
     ec, nc, rc = _arm_count(row, "ctrl")
     if nt is None or nc is None:
@@ -242,7 +248,7 @@ def classify(outcome, table: pd.DataFrame, spec) -> pd.DataFrame:
         elif rec.get("comparator") != spec.comparator:
             rec["status"], rec["form"] = "other comparator", f"versus {rec.get('comparator')}"
         elif binary:
-            got = _binary(rec)
+            got = binary_counts(rec)
             if isinstance(got, str):
                 rec["status"], rec["form"] = "reported, not poolable", got
             else:

@@ -7,14 +7,10 @@ verdict rule with its thresholds, and the software versions.
 
 from __future__ import annotations
 
-__all__ = ["VERDICT_RULE", "methods_payload", "plain_summary"]
+from sleepmeta.pooling.registry import ESTIMATOR_INFO, TESTS
+from sleepmeta.review.software import software_versions
 
-TESTS = {"z": "Wald-type z tests and confidence intervals",
-         "knha": "the Knapp-Hartung adjustment (t tests and intervals with k - 1 df)"}
-ESTIMATOR_NAMES = {"REML": "restricted maximum likelihood (REML)", "DL": "DerSimonian-Laird",
-                   "ML": "maximum likelihood", "PM": "Paule-Mandel", "EB": "empirical Bayes",
-                   "HE": "Hedges", "HS": "Hunter-Schmidt", "HSk": "Hunter-Schmidt (small-sample)",
-                   "SJ": "Sidik-Jonkman", "FE": "common-effect (no tau²)"}
+__all__ = ["VERDICT_RULE", "methods_payload", "plain_summary"]
 
 
 def verdict_rule(spec) -> list:
@@ -45,7 +41,7 @@ VERDICT_RULE = verdict_rule
 def methods_payload(ra) -> dict:
     """Methods paragraphs and the per-row conversion table."""
     spec = ra.spec
-    est = ESTIMATOR_NAMES.get(spec.method, spec.method)
+    est = f"{ESTIMATOR_INFO[spec.method].label} ({spec.method})"
     paras = [
         f"Data: the extraction tables named in {spec.path.name} (sha256 {spec.sha256[:12]}...), "
         "read as printed; nothing was imputed. Each row is one study, arm, outcome and time "
@@ -66,7 +62,7 @@ def methods_payload(ra) -> dict:
         "shown beside the pooled results.",
         _shared_control_text(spec),
         f"Pooling: inverse-variance random-effects models with the {est} estimator of tau² "
-        f"and {TESTS.get(spec.test, spec.test)}, at the {spec.level:.0%} level, with "
+        f"and {TESTS[spec.test].label}, at the {spec.level:.0%} level, with "
         "prediction intervals; a single study is shown as its own estimate with a Wald CI "
         "(common-effect model). Subgroups by condition and dose are analysed when there are "
         "more comparisons than groups (a common tau² when a group has one study); each dose "
@@ -107,9 +103,7 @@ def methods_payload(ra) -> dict:
             conversions.append({"outcome": key, "row_id": r["row_id"], "study": r["study_id"],
                                 "status": r["status"], "form": r["form"],
                                 "conversion": r["conversion"]})
-    from sleepmeta.review.payload import software
-
-    sw = software()
+    sw = software_versions()
     paras.append("Software: " + ", ".join(f"{k} {v}" for k, v in sorted(sw.items()))
                  + "; pooling by sleepmeta's engine, validated against R's metafor 3.8.")
     return {"paragraphs": paras, "verdict_rule": verdict_rule(spec),

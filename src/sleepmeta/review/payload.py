@@ -8,10 +8,10 @@ data give byte-identical JSON.
 from __future__ import annotations
 
 import math
-import platform
 
-import numpy as np
 import pandas as pd
+
+from sleepmeta.jsonsafe import clean
 
 __all__ = ["DISCLAIMER", "report_payload", "to_json"]
 
@@ -25,27 +25,6 @@ ROW_FIELDS = ("row_id", "source_file", "study_id", "condition", "design", "weeks
               "status", "form", "conversion", "direction", "direction_source", "yi", "vi", "ai",
               "n1i", "ci", "n2i", "split", "url", "citation", "pmid", "doi", "source_location",
               "notes")
-
-
-def clean(x):
-    """Recursively turn numpy/pandas scalars into plain JSON values (NaN/inf -> None)."""
-    if isinstance(x, dict):
-        return {str(k): clean(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple)):
-        return [clean(v) for v in x]
-    if isinstance(x, np.ndarray):
-        return [clean(v) for v in x.tolist()]
-    if x is None or isinstance(x, (str, bool)):
-        return x
-    if isinstance(x, (np.bool_,)):
-        return bool(x)
-    if isinstance(x, (int, np.integer)):
-        return int(x)
-    if isinstance(x, (float, np.floating)):
-        return float(x) if math.isfinite(float(x)) else None
-    if x is pd.NA or x is pd.NaT:
-        return None
-    return str(x)
 
 
 def to_json(payload: dict) -> str:
@@ -91,9 +70,9 @@ def _rows(df: pd.DataFrame) -> list:
 def _per_arm_rr(row) -> dict:
     """Risk ratio of one arm against its control (not pooled), from counts or percent x n."""
     from sleepmeta.effects import effect_size
-    from sleepmeta.review.evidence import _binary
+    from sleepmeta.review.evidence import binary_counts
 
-    got = _binary(row)
+    got = binary_counts(row)
     if isinstance(got, str):
         return {"rr": None, "rr_low": None, "rr_high": None, "rr_note": got}
     es = effect_size("RR", events1=[got[0]], n1=[got[1]], events2=[got[2]], n2=[got[3]])
@@ -186,21 +165,10 @@ def _claim_payload(c: dict) -> dict:
             "per_outcome": per, "missing": claim.missing}
 
 
-def software() -> dict:
-    """Versions of the software that computed the numbers."""
-    import matplotlib
-    import scipy
-
-    import sleepmeta
-
-    return {"sleepmeta": sleepmeta.__version__, "python": platform.python_version(),
-            "numpy": np.__version__, "scipy": scipy.__version__, "pandas": pd.__version__,
-            "matplotlib": matplotlib.__version__}
-
-
 def report_payload(ra) -> dict:
     """The whole report as a JSON-safe mapping (see :func:`to_json`)."""
     from sleepmeta.review.methods import methods_payload
+    from sleepmeta.review.software import software_versions
 
     spec = ra.spec
     published = []
@@ -232,7 +200,7 @@ def report_payload(ra) -> dict:
         "published_summaries": published,
         "evidence": evidence,
         "methods": methods_payload(ra),
-        "software": software(),
+        "software": software_versions(),
     })
 
 

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from sleepmeta.errors import SpecError
+from sleepmeta.pooling.registry import ESTIMATOR_INFO, TESTS
 from sleepmeta.review.dose_spec import dose_response_spec
 from sleepmeta.review.paths import allowed_roots, review_path, spec_paths
 
@@ -35,8 +36,8 @@ __all__ = ["Claim", "Direction", "Outcome", "ReviewSpec", "check_against_data", 
            "parse_spec"]
 
 MEASURES = {"efficacy": ("MD", "RR"), "harms": ("RR",)}
-ESTIMATORS = ("FE", "DL", "HE", "HS", "HSk", "SJ", "ML", "REML", "EB", "PM")
-TESTS = ("z", "knha")
+#: estimators that pool a single study (no tau² to estimate), for ``single_study_method``
+SINGLE_STUDY_METHODS = tuple(n for n, e in ESTIMATOR_INFO.items() if not e.estimates_tau2)
 EXPECTS = ("benefit", "harm", "dose")
 DIRECTIONS = ("increase", "decrease", "no difference")
 SUBGROUPS = ("condition", "dose")
@@ -289,11 +290,12 @@ def parse_spec(raw: dict, path: str | Path = "review.toml", sha256: str = "") ->
         path=path, title=_req(review, "title", "review"), drug=_req(review, "drug", "review"),
         comparator=_opt(review, "comparator", "review", str, "placebo"), data=files,
         notes=_str_list(data.get("notes", []), "data.notes"),
-        method=_choice(_opt(an, "method", "analysis", str, "REML"), "analysis.method", ESTIMATORS),
-        test=_choice(_opt(an, "test", "analysis", str, "knha"), "analysis.test", TESTS),
+        method=_choice(_opt(an, "method", "analysis", str, "REML"), "analysis.method",
+                       tuple(ESTIMATOR_INFO)),
+        test=_choice(_opt(an, "test", "analysis", str, "knha"), "analysis.test", tuple(TESTS)),
         level=level,
         single_study_method=_choice(_opt(an, "single_study_method", "analysis", str, "FE"),
-                                    "analysis.single_study_method", ("FE",)),
+                                    "analysis.single_study_method", SINGLE_STUDY_METHODS),
         small_study_min_k=_opt(an, "small_study_min_k", "analysis", int, 10),
         dose_regression_min_k=_opt(an, "dose_regression_min_k", "analysis", int, 3),
         min_studies_supported=min_k,

@@ -112,7 +112,7 @@ def claimed_sign(outcome, expects: str) -> int:
     if expects == "harm":
         return -good
     # dose: harms (table "harms") are claimed to grow with dose, benefits likewise
-    return -good if getattr(outcome, "table", "efficacy") == "harms" else good
+    return -good if outcome.table == "harms" else good
 
 
 def _directions(a, spec) -> list:

@@ -38,8 +38,7 @@ from pathlib import Path
 import pandas as pd
 
 from sleepmeta.errors import InputError, SpecError, unknown_option
-from sleepmeta.pooling.engine import TESTS
-from sleepmeta.pooling.estimators import ESTIMATORS
+from sleepmeta.pooling.registry import ESTIMATOR_INFO, TESTS
 
 CONTINUOUS = ("MD", "SMD")
 BINARY = ("OR", "RR")
@@ -175,8 +174,8 @@ def parse_grid(raw: dict) -> Grid:
     level = raw.get("level", 0.95)
     if not (isinstance(level, (int, float)) and 0 < level < 1):
         raise InputError(f"grid: level must be a number between 0 and 1, got {level!r}")
-    estimators = _options(raw["estimators"], "estimator", ESTIMATORS)
-    tests = _options(raw.get("tests", ["z"]), "test", TESTS)
+    estimators = _options(raw["estimators"], "estimator", tuple(ESTIMATOR_INFO))
+    tests = _options(raw.get("tests", ["z"]), "test", tuple(TESTS))
     conditions = _conditions(raw["conditions"])
     return Grid(replicates, seed, estimators, tests, float(level), chunk_size, conditions)
 

@@ -16,21 +16,33 @@ refused rather than mixed in.
 
 from __future__ import annotations
 
-import contextlib
+import importlib.util
 import json
-import os
-import tempfile
 from pathlib import Path
 
 import pandas as pd
 
 from sleepmeta import __version__
-from sleepmeta.errors import InputError
+from sleepmeta.atomic import atomic_path
+from sleepmeta.errors import DependencyError, InputError
 from sleepmeta.scale.grid import Grid
 
 MANIFEST = "_manifest.json"
 CHUNKS = "_chunks"
 SUMMARY = "summary.parquet"
+
+
+def require_parquet() -> None:
+    """Raise :class:`DependencyError` unless pandas can write Parquet (pyarrow or fastparquet).
+
+    Parquet output is an extra, ``pip install 'sleepmeta[simulate]'``; without it
+    ``simulate`` still runs and returns its table when no ``out`` is given.
+    """
+    if not any(importlib.util.find_spec(m) for m in ("pyarrow", "fastparquet")):
+        raise DependencyError(
+            "writing simulation results (out=/--out) needs Parquet support, which is not "
+            "installed: pip install 'sleepmeta[simulate]' (pyarrow); or run simulate() "
+            "without out= to get the summary table in memory")
 
 
 class ChunkStore:
@@ -41,9 +53,12 @@ class ChunkStore:
     InputError
         ``out`` is a file, a folder that is not a sleepmeta simulation
         output, or the output of a different grid.
+    DependencyError
+        No Parquet engine (pyarrow) is installed.
     """
 
     def __init__(self, out, grid: Grid):
+        require_parquet()
         self.root = Path(out)
         self.grid_hash = grid.hash()
         if self.root.exists() and not self.root.is_dir():
@@ -92,13 +107,6 @@ class ChunkStore:
 
 def _atomic_write(path: Path, write) -> None:
     """Call ``write(tmp)`` on a temporary file beside ``path``, then rename it to ``path``."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
+    with atomic_path(path) as tmp:
         write(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
 

@@ -15,6 +15,7 @@ import pandas as pd
 from sleepmeta.errors import ColumnError, ConvergenceError, InputError, ModelError, \
     unknown_option
 from sleepmeta.pooling import meta_analysis_batch
+from sleepmeta.pooling.registry import ESTIMATOR_INFO, check_options
 
 _FIELDS = ("estimate", "se", "statistic", "pvalue", "ci_low", "ci_high", "pi_low", "pi_high",
            "tau2", "tau2_se", "i2", "h2", "q", "q_df", "q_pvalue")
@@ -40,7 +41,8 @@ def sweep(data: pd.DataFrame, by, yi: str = "yi", vi: str = "vi", *, method: str
         A row with a missing ``yi`` or ``vi`` raises an error naming its
         group and row, or is dropped (listed in ``result.attrs["dropped"]``).
     too_few : {"raise", "drop"}
-        A group with too few studies for ``method`` (2, or 1 for ``FE``)
+        A group with too few studies for ``method`` (2, or 1 for ``FE``;
+        :meth:`.registry.Estimator.min_k`)
         raises :class:`ModelError`, or is left out (listed in
         ``result.attrs["skipped"]``).
     errors : {"raise", "flag"}
@@ -53,7 +55,10 @@ def sweep(data: pd.DataFrame, by, yi: str = "yi", vi: str = "vi", *, method: str
         One row per group: the ``by`` columns, ``k``, ``estimate``, ``se``,
         ``statistic``, ``pvalue``, ``ci_low``, ``ci_high``, ``pi_low``,
         ``pi_high``, ``tau2``, ``tau2_se``, ``i2``, ``h2``, ``q``, ``q_df``,
-        ``q_pvalue``, ``df`` (Knapp-Hartung only) and ``converged``.
+        ``q_pvalue``, ``df`` (Knapp-Hartung only), ``converged`` and ``note``
+        (e.g. a group of one study under Knapp-Hartung is tested with z, as
+        metafor's ``k = 1`` rule; empty otherwise). The notes are also
+        listed in ``result.attrs["notes"]``.
 
     Examples
     --------
@@ -65,6 +70,7 @@ def sweep(data: pd.DataFrame, by, yi: str = "yi", vi: str = "vi", *, method: str
     {'drug': ['a', 'b'], 'k': [3, 2]}
     """
     by = [by] if isinstance(by, str) else list(by)
+    check_options(method, test)
     for opt, value in (("missing", missing), ("too_few", too_few)):
         if value not in ("raise", "drop"):
             raise unknown_option(opt, value, ("raise", "drop"))
@@ -85,7 +91,7 @@ def sweep(data: pd.DataFrame, by, yi: str = "yi", vi: str = "vi", *, method: str
     frame = frame.astype({"_yi": float, "_vi": float})
     groups = frame.groupby(by, sort=True, dropna=False)
     keys = groups.size().reset_index(name="k")
-    need = 1 if method == "FE" else 2
+    need = ESTIMATOR_INFO[method].min_k(1)
     small = keys["k"] < need
     skipped = [_describe(by, row) for row in keys[small][by].to_dict("records")]
     if small.any() and too_few == "raise":
@@ -107,6 +113,8 @@ def sweep(data: pd.DataFrame, by, yi: str = "yi", vi: str = "vi", *, method: str
     if test == "knha":
         out["df"] = fit.df
     out["converged"] = fit.converged
+    out["note"] = [fit.notes.get(b, "") for b in range(len(out))]
+    notes = [f"group {_describe(by, out.loc[b, by].to_dict())}: {n}" for b, n in fit.notes.items()]
     bad = np.flatnonzero(~fit.converged)
     if bad.size and errors == "raise":
         b = int(bad[0])
@@ -114,7 +122,8 @@ def sweep(data: pd.DataFrame, by, yi: str = "yi", vi: str = "vi", *, method: str
             f"group {_describe(by, out.loc[b, by].to_dict())}: the {method} estimator of tau² "
             f"did not converge after {int(fit.iterations[b])} iterations (last tau² = "
             f"{fit.tau2[b]:.6g}); try method='DL' or 'PM', or errors='flag'")
-    out.attrs.update(method=method, test=test, level=level, dropped=dropped, skipped=skipped)
+    out.attrs.update(method=method, test=test, level=level, dropped=dropped, skipped=skipped,
+                     notes=notes)
     return out
 
 

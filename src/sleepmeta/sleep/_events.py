@@ -5,11 +5,17 @@ Shared by the EDF+ and NSRR XML readers and writers.
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 
 from sleepmeta.errors import HypnogramError
 
 _TOL = 1e-3  # seconds: annotation times are stored to the millisecond or better
+#: Most epochs a file may expand to (20 million: 19 years of 30-s epochs, 231
+#: days of 1-s epochs). Checked on what the annotations claim before allocating.
+MAX_EPOCHS = 20_000_000
+_NOT_LETTERS = re.compile(r"[^a-z]+")
 
 
 def events_to_codes(onsets, durations, codes, epoch_seconds: float, describe, where: str) -> np.ndarray:
@@ -36,6 +42,21 @@ def events_to_codes(onsets, durations, codes, epoch_seconds: float, describe, wh
             f"{where}: {describe(k)}: duration {durations[k]:g} s is not a positive whole number "
             f"of {epoch_seconds:g}-s epochs (inconsistent epoch length)"
         )
+    back = np.flatnonzero(onsets[1:] < onsets[:-1])
+    if back.size:
+        k = int(back[0]) + 1
+        raise HypnogramError(
+            f"{where}: {describe(k)}: starts at {onsets[k]:g} s, before the previous stage annotation "
+            f"(at {onsets[k - 1]:g} s): stage annotations out of order"
+        )
+    total = np.cumsum(whole)
+    if total[-1] > MAX_EPOCHS:
+        k = int(np.searchsorted(total, MAX_EPOCHS, side="right"))
+        raise HypnogramError(
+            f"{where}: {describe(k)}: the annotations claim {total[-1]:.3g} epochs of "
+            f"{epoch_seconds:g} s, more than the {MAX_EPOCHS:,} a night file may hold "
+            f"({MAX_EPOCHS * epoch_seconds / 86400:.0f} days); nothing was allocated"
+        )
     expected = onsets[0] + np.concatenate([[0.0], np.cumsum(durations)[:-1]])
     off = np.abs(onsets - expected) > _TOL
     if off.any():
@@ -58,3 +79,34 @@ def codes_to_events(codes) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     starts = np.flatnonzero(np.concatenate([[True], codes[1:] != codes[:-1]]))
     lengths = np.diff(np.append(starts, codes.size))
     return starts, lengths, codes[starts]
+
+
+def lights_from_file(hypnogram, lights_off, lights_on, where: str, first_onset: float = 0.0):
+    """Attach lights times found in a file (seconds from the recording start).
+
+    ``first_onset`` is the recording time of the hypnogram's first epoch. A
+    lights time outside the scored night or lights on before lights off is
+    a :class:`HypnogramError` naming the file.
+    """
+    if lights_off is None and lights_on is None:
+        return hypnogram
+    off = None if lights_off is None else lights_off - first_onset
+    on = None if lights_on is None else lights_on - first_onset
+    try:
+        return hypnogram.with_lights(off, on, source="file")
+    except HypnogramError as exc:
+        raise HypnogramError(f"{where}: lights annotations: {exc}") from None
+
+
+def lights_kind(text: str) -> str | None:
+    """``"off"``/``"on"`` for a lights annotation text, else None.
+
+    >>> lights_kind("Lights Off"), lights_kind("LIGHTS-ON"), lights_kind("Lights off|LightsOff"), lights_kind("Wake")
+    ('off', 'on', 'off', None)
+    """
+    flat = _NOT_LETTERS.sub("", str(text).lower())
+    if flat.startswith(("lightsoff", "lightsout", "lightoff", "lightout")):
+        return "off"
+    if flat.startswith(("lightson", "lighton")):
+        return "on"
+    return None

@@ -79,6 +79,9 @@ def diary_table(diary: pd.DataFrame, *, max_hours: float = 24.0) -> pd.DataFrame
         raise InputError(f"diary must be a pandas DataFrame, got {type(diary).__name__}")
     if len(diary) == 0:
         raise DiaryError("diary has no nights")
+    if isinstance(max_hours, bool) or not isinstance(max_hours, (int, float, np.integer, np.floating)) \
+            or not np.isfinite(max_hours) or max_hours <= 0:
+        raise InputError(f"max_hours must be a finite number of hours > 0, got {max_hours!r}")
     for col in (*_TIMES, *_NUMBERS):
         if col not in diary.columns:
             raise ColumnError(f"diary column {col!r} is missing; CSD columns: {', '.join((*_TIMES, *_NUMBERS))}")
@@ -121,10 +124,36 @@ def _first_bad(mask, names, message) -> None:
 
 
 def _numbers(column: pd.Series, names, field) -> np.ndarray:
-    values = pd.to_numeric(column, errors="coerce").to_numpy(dtype=float)
+    flags = [isinstance(v, (bool, np.bool_)) for v in column]
+    _first_bad(np.array(flags, dtype=bool), names,
+               lambda i: f"{field} is a true/false value ({bool(column.iloc[i])}), not a number")
+    try:
+        values = pd.to_numeric(column, errors="coerce").to_numpy(dtype=float)
+    except (TypeError, ValueError):
+        values = np.array([_to_float(v) for v in column], dtype=float)
     _first_bad(~np.isfinite(values), names, lambda i: f"{field} is missing or not a number: {column.iloc[i]!r}")
     _first_bad(values < 0, names, lambda i: f"{field} must be >= 0, got {values[i]:g}")
     return values
+
+
+def _to_float(value) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError, OverflowError):
+        return np.nan
+
+
+def _is_missing(value) -> bool:
+    if value is None or value is pd.NaT:
+        return True
+    if isinstance(value, (float, np.floating)):
+        return bool(np.isnan(value))
+    if isinstance(value, np.datetime64):
+        return bool(np.isnat(value))
+    return False
+
+
+_MISSING_TEXT = {"", "nan", "nat", "none", "null", "na", "n/a"}
 
 
 def _parse(value, name, field):
@@ -134,6 +163,8 @@ def _parse(value, name, field):
     if isinstance(value, (_dt.datetime, pd.Timestamp, np.datetime64)):
         return pd.Timestamp(value)
     if isinstance(value, str):
+        if value.strip().lower() in _MISSING_TEXT:
+            raise DiaryError(f"night {name!r}: {field} is missing ({value!r})")
         m = _CLOCK.match(value)
         if m:
             h, mi, s = int(m[1]), int(m[2]), int(m[3] or 0)
@@ -141,9 +172,11 @@ def _parse(value, name, field):
                 return h * 60 + mi + s / 60
         else:
             try:
-                return pd.Timestamp(value)
-            except (ValueError, TypeError):
-                pass
+                stamp = pd.Timestamp(value)
+            except (ValueError, TypeError, OverflowError):
+                stamp = pd.NaT
+            if not pd.isna(stamp):
+                return stamp
     raise DiaryError(f"night {name!r}: {field} {value!r} is not a clock time (HH:MM) or date-time")
 
 
@@ -153,10 +186,12 @@ def _ordered_minutes(diary, names, max_hours) -> np.ndarray:
     for i, name in enumerate(names):
         raw = [diary[f].iloc[i] for f in _TIMES]
         for f, value in zip(_TIMES, raw):
-            if value is None or (not isinstance(value, str) and pd.isna(value)):
+            if _is_missing(value):
                 raise DiaryError(f"night {name!r}: {f} is missing")
         parsed = [_parse(v, name, f) for v, f in zip(raw, _TIMES)]
         stamps = [isinstance(p, pd.Timestamp) for p in parsed]
+        if all(stamps) and len({p.tzinfo is None for p in parsed}) > 1:
+            raise DiaryError(f"night {name!r}: mix of time-zone-aware and naive date-times; use one kind")
         if all(stamps):
             rel = [(p - parsed[0]).total_seconds() / 60 for p in parsed]
             for k in range(1, 4):

@@ -31,12 +31,22 @@ class Hypnogram:
     name : str, optional
         Label of the night (file, participant, night number); used as the
         row label of :func:`~sleepmeta.sleep.night_table` and in errors.
+    lights_off, lights_on : float, str or Timestamp, optional
+        Lights off and lights on, in seconds from the start of the first
+        epoch, or as clock times when ``start`` is known. The statistics use
+        the epochs that start in ``[lights_off, lights_on)`` (AASM: time in
+        bed runs from lights off to lights on). Either may be given alone
+        (the other defaults to the start or the end of the recording).
+    lights_source : str, optional
+        Where the lights times came from (``"file"``, ``"meta"``,
+        ``"argument"``); reported by :func:`~sleepmeta.sleep.night_table`.
 
     Raises
     ------
     HypnogramError
         Empty ``stages``, an unknown label (naming the epoch and the value),
-        a non-positive ``epoch_seconds`` or an unreadable ``start``.
+        a non-positive ``epoch_seconds``, an unreadable ``start``, lights on
+        before lights off or lights outside the recording.
 
     Examples
     --------
@@ -49,9 +59,10 @@ class Hypnogram:
     3.5
     """
 
-    __slots__ = ("_codes", "_epoch_seconds", "_start", "_name")
+    __slots__ = ("_codes", "_epoch_seconds", "_start", "_name", "_lights", "_format")
 
-    def __init__(self, stages, epoch_seconds: float = 30, start=None, *, name: str | None = None):
+    def __init__(self, stages, epoch_seconds: float = 30, start=None, *, name: str | None = None,
+                 lights_off=None, lights_on=None, lights_source: str = "argument"):
         where = f"night {name!r}" if name is not None else ""
         self._epoch_seconds = _check_epoch_seconds(epoch_seconds, where)
         codes = to_codes(stages, where=where)
@@ -61,16 +72,87 @@ class Hypnogram:
         self._codes = codes
         self._start = _check_start(start, where)
         self._name = None if name is None else str(name)
+        self._lights = None
+        self._format = None
+        if lights_off is not None or lights_on is not None:
+            self._lights = _check_lights(self, lights_off, lights_on, str(lights_source), where)
 
     @classmethod
-    def _trusted(cls, codes: np.ndarray, epoch_seconds: float, start=None, name=None) -> "Hypnogram":
+    def _trusted(cls, codes: np.ndarray, epoch_seconds: float, start=None, name=None,
+                 lights=None, fmt=None) -> "Hypnogram":
         """Build from already validated int8 codes (no checks)."""
         self = object.__new__(cls)
         codes = np.asarray(codes, dtype=np.int8)
         codes.setflags(write=False)
         self._codes, self._epoch_seconds = codes, float(epoch_seconds)
-        self._start, self._name = start, name
+        self._start, self._name, self._lights, self._format = start, name, lights, fmt
         return self
+
+    def with_lights(self, lights_off=None, lights_on=None, source: str = "argument") -> "Hypnogram":
+        """The same night with lights off/on set (seconds from the start, or clock times).
+
+        Raises
+        ------
+        HypnogramError
+            Lights on at or before lights off, a time outside the recording,
+            or a clock time without a known ``start``.
+
+        >>> h = Hypnogram(["W", "W", "N1", "N2", "W", "UNS"]).with_lights(30, 150)
+        >>> h.lights_off, h.lights_on, h.lights_source
+        (30.0, 150.0, 'argument')
+        """
+        where = f"night {self._name!r}" if self._name is not None else ""
+        lights = _check_lights(self, lights_off, lights_on, str(source), where)
+        return Hypnogram._trusted(self._codes, self._epoch_seconds, self._start, self._name,
+                                  lights, self._format)
+
+    @property
+    def lights(self) -> tuple[float, float, str] | None:
+        """``(lights_off, lights_on, lights_source)`` or None."""
+        return self._lights
+
+    @property
+    def lights_off(self) -> float | None:
+        """Lights off in seconds from the start of the first epoch, or None."""
+        return None if self._lights is None else self._lights[0]
+
+    @property
+    def lights_on(self) -> float | None:
+        """Lights on in seconds from the start of the first epoch, or None."""
+        return None if self._lights is None else self._lights[1]
+
+    @property
+    def lights_source(self) -> str | None:
+        """Where the lights times came from, or None when there are none."""
+        return None if self._lights is None else self._lights[2]
+
+    @property
+    def format(self) -> str | None:
+        """The file format a reader detected (e.g. ``"NSRR XML"``), or None."""
+        return self._format
+
+    @property
+    def is_sleep_wake(self) -> bool:
+        """True when sleep is not staged (any ``S`` epoch): a sleep/wake series."""
+        return bool((self._codes == 5).any())
+
+    def lights_epochs(self) -> tuple[int, int]:
+        """First epoch and one past the last epoch inside lights off..on.
+
+        An epoch belongs to the lights period when it starts at or after
+        lights off and before lights on.
+
+        >>> Hypnogram(["W"] * 6).with_lights(45, 150).lights_epochs()
+        (2, 5)
+        """
+        n = self.n_epochs
+        if self._lights is None:
+            return 0, n
+        off, on, _ = self._lights
+        step = self._epoch_seconds
+        lo = int(np.ceil(off / step - 1e-9))
+        hi = int(np.ceil(on / step - 1e-9))
+        return lo, min(hi, n)
 
     @property
     def codes(self) -> np.ndarray:
@@ -113,7 +195,8 @@ class Hypnogram:
         >>> Hypnogram(["W", "N1"]).rename("s01 night 2").name
         's01 night 2'
         """
-        return Hypnogram._trusted(self._codes, self._epoch_seconds, self._start, name)
+        return Hypnogram._trusted(self._codes, self._epoch_seconds, self._start, name,
+                                  self._lights, self._format)
 
     def to_frame(self) -> pd.DataFrame:
         """One row per epoch: ``epoch``, ``onset`` (s), ``duration`` (s), ``stage``.
@@ -148,6 +231,7 @@ class Hypnogram:
         return (
             self._epoch_seconds == other._epoch_seconds
             and self._start == other._start
+            and self._lights == other._lights
             and np.array_equal(self._codes, other._codes)
         )
 
@@ -182,3 +266,54 @@ def _check_start(value, where: str) -> pd.Timestamp | None:
     if pd.isna(stamp):
         raise HypnogramError(f"{prefix}start must be a date-time, got {value!r}")
     return stamp
+
+
+def _check_lights(h: Hypnogram, off, on, source: str, where: str):
+    """Lights off/on as seconds from the start; checked against the recording."""
+    prefix = f"{where}: " if where else ""
+    end = h.n_epochs * h.epoch_seconds
+    off_s = 0.0 if off is None else _seconds(h, off, "lights_off", prefix)
+    on_s = end if on is None else _seconds(h, on, "lights_on", prefix)
+    if off_s < -1e-6 or off_s > end + 1e-6:
+        raise HypnogramError(f"{prefix}lights_off at {off_s:g} s is outside the recording (0 to {end:g} s)")
+    if on_s < -1e-6 or on_s > end + 1e-6:
+        raise HypnogramError(f"{prefix}lights_on at {on_s:g} s is outside the recording (0 to {end:g} s)")
+    if on_s <= off_s:
+        raise HypnogramError(f"{prefix}lights_on ({on_s:g} s) is not after lights_off ({off_s:g} s)")
+    step = h.epoch_seconds
+    if np.ceil(on_s / step - 1e-9) <= np.ceil(off_s / step - 1e-9):
+        raise HypnogramError(f"{prefix}no epoch starts between lights_off ({off_s:g} s) and lights_on ({on_s:g} s)")
+    return (max(off_s, 0.0), min(on_s, end), source)
+
+
+def _seconds(h: Hypnogram, value, field: str, prefix: str) -> float:
+    if isinstance(value, (str, _dt.datetime, pd.Timestamp, np.datetime64)):
+        if h.start is None:
+            raise HypnogramError(f"{prefix}{field} {value!r} is a clock time but the night has no start time")
+        try:
+            stamp = pd.Timestamp(value)
+        except (ValueError, TypeError):
+            raise HypnogramError(f"{prefix}{field} {value!r} is not a time") from None
+        if pd.isna(stamp):
+            raise HypnogramError(f"{prefix}{field} is missing (NaT)")
+        start = h.start
+        if (stamp.tzinfo is None) != (start.tzinfo is None):
+            raise HypnogramError(f"{prefix}{field} {value!r} and the start time mix time-zone-aware and naive times")
+        if isinstance(value, str) and _is_clock(value):
+            # a bare clock time: the first such time at or after the start (nights cross midnight)
+            day = start.normalize() + (stamp - stamp.normalize())
+            if day < start - pd.Timedelta(seconds=1):
+                day += pd.Timedelta(days=1)
+            stamp = day
+        return float((stamp - start).total_seconds())
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise HypnogramError(f"{prefix}{field} must be seconds from the start or a time, got {value!r}")
+    value = float(value)
+    if not np.isfinite(value):
+        raise HypnogramError(f"{prefix}{field} must be finite, got {value!r}")
+    return value
+
+
+def _is_clock(text: str) -> bool:
+    parts = text.strip().split(":")
+    return 2 <= len(parts) <= 3 and all(p.isascii() and p.replace(".", "", 1).isdigit() for p in parts)

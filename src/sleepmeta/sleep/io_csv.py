@@ -27,13 +27,15 @@ import pandas as pd
 from sleepmeta.errors import HypnogramError
 from sleepmeta.sleep._files import atomic_write_text
 from sleepmeta.sleep.hypnogram import Hypnogram
-from sleepmeta.sleep.labels import to_codes
+from sleepmeta.sleep.io_text import stage_codes
 
 _STAGE_NAMES = ("stage", "stages", "sleep_stage", "hypnogram", "label")
 _TOL = 1e-6
+_MAX_BYTES = 512 * 1024 * 1024
 
 
-def read_hypnogram_csv(path, *, epoch_seconds: float | None = None, name: str | None = None) -> Hypnogram:
+def read_hypnogram_csv(path, *, epoch_seconds: float | None = None, name: str | None = None,
+                       coding: str | None = None) -> Hypnogram:
     """Read a hypnogram from a CSV file.
 
     Parameters
@@ -44,10 +46,14 @@ def read_hypnogram_csv(path, *, epoch_seconds: float | None = None, name: str | 
         (default 30); when it has, the two must agree.
     name : str, optional
         Name of the night (default: the file name without suffix).
+    coding : {"rk", "yasa"}, optional
+        Meaning of digit stages; required when the stage column holds bare
+        digits (4 is R&K stage 4 in Sleep-EDF/NSRR files, REM in YASA's).
 
     Returns
     -------
     Hypnogram
+        ``format`` is ``"CSV"``.
 
     Examples
     --------
@@ -61,10 +67,18 @@ def read_hypnogram_csv(path, *, epoch_seconds: float | None = None, name: str | 
     path = Path(path)
     where = f"file '{path}'"
     try:
+        if path.stat().st_size > _MAX_BYTES:
+            raise HypnogramError(f"{where}: larger than {_MAX_BYTES:,} bytes; not a hypnogram")
         text = path.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
         raise HypnogramError(f"{where}: cannot be read: {exc}") from None
-    rows = [(reader.line_num, row) for reader in [csv.reader(io.StringIO(text))] for row in reader]
+    reader = csv.reader(io.StringIO(text))
+    rows = []
+    try:
+        for row in reader:
+            rows.append((reader.line_num, row))
+    except csv.Error as exc:  # e.g. a field over the csv module's 131,072-character limit
+        raise HypnogramError(f"{where}: line {reader.line_num}: not readable as CSV: {exc}") from None
     rows = [(line, row) for line, row in rows if any(cell.strip() for cell in row)]
     if not rows:
         raise HypnogramError(f"{where}: empty file (no epochs)")
@@ -89,24 +103,10 @@ def read_hypnogram_csv(path, *, epoch_seconds: float | None = None, name: str | 
                 )
         column, stages = {}, [row[0].strip() for _, row in body]
     lines = np.array([line for line, _ in body])
-    codes = _codes(stages, lines, where)
+    codes = stage_codes(stages, lines, coding, where)
     epoch = _epoch_length(column, lines, epoch_seconds, where)
     start = _start(column.get("time"), lines, where)
-    return Hypnogram._trusted(codes, epoch, start, name if name is not None else path.stem)
-
-
-def _codes(stages, lines, where) -> np.ndarray:
-    """Stage codes; an unknown stage is reported by its line number."""
-    values = [int(s) if s.lstrip("-").isdigit() else s for s in stages]
-    contiguous = lines.size and np.all(np.diff(lines) == 1)
-    if contiguous:
-        return to_codes(np.asarray(values, dtype=object), where=where, unit="line", first=int(lines[0]))
-    try:
-        return to_codes(np.asarray(values, dtype=object), where=where)
-    except HypnogramError:  # blank lines in between: find the line of the bad row
-        for line, value in zip(lines, values):
-            to_codes(np.asarray([value], dtype=object), where=where, unit="line", first=int(line))
-        raise
+    return Hypnogram._trusted(codes, epoch, start, name if name is not None else path.stem, None, "CSV")
 
 
 def _floats(values, lines, field, where) -> np.ndarray:
@@ -114,7 +114,7 @@ def _floats(values, lines, field, where) -> np.ndarray:
     for k, (value, line) in enumerate(zip(values, lines)):
         try:
             out[k] = float(value)
-        except ValueError:
+        except (ValueError, OverflowError):
             raise HypnogramError(f"{where}: line {line}: {field} {value!r} is not a number") from None
         if not np.isfinite(out[k]):
             raise HypnogramError(f"{where}: line {line}: {field} {value!r} is not finite")
@@ -164,9 +164,12 @@ def _start(times, lines, where):
     if not times:
         return None
     try:
-        return pd.Timestamp(times[0])
-    except (ValueError, TypeError):
-        raise HypnogramError(f"{where}: line {lines[0]}: time {times[0]!r} is not a date-time") from None
+        stamp = pd.Timestamp(times[0])
+    except (ValueError, TypeError, OverflowError):
+        stamp = pd.NaT
+    if pd.isna(stamp):
+        raise HypnogramError(f"{where}: line {lines[0]}: time {times[0]!r} is not a date-time")
+    return stamp
 
 
 def write_hypnogram_csv(hypnogram: Hypnogram, path) -> None:

@@ -5,7 +5,8 @@ stores each night's hypnogram as an EDF+ file without signals whose
 annotations are ``(onset s, duration s, "Sleep stage W")``, one per run of
 epochs in the same stage, with texts ``Sleep stage W``, ``Sleep stage 1`` ..
 ``Sleep stage 4``, ``Sleep stage R``, ``Sleep stage ?`` and ``Movement
-time``. Read and written with pyedflib (EDFlib; Van Beelen).
+time``. Read by :mod:`sleepmeta.sleep.edfplus` (annotations only, sizes
+checked before reading); written with pyedflib (EDFlib; Van Beelen).
 """
 
 from __future__ import annotations
@@ -16,10 +17,11 @@ import numpy as np
 import pandas as pd
 
 from sleepmeta.errors import HypnogramError
-from sleepmeta.sleep._events import codes_to_events, events_to_codes
+from sleepmeta.sleep._events import codes_to_events, events_to_codes, lights_from_file, lights_kind
 from sleepmeta.sleep._files import atomic_path
+from sleepmeta.sleep.edfplus import read_edf_annotations
 from sleepmeta.sleep.hypnogram import Hypnogram
-from sleepmeta.sleep.labels import _lookup
+from sleepmeta.sleep.labels import stage_code
 
 #: Annotation text written for each code (Sleep-EDF; N3 as stage 3).
 EDF_TEXT = {
@@ -43,12 +45,15 @@ def read_hypnogram_edf(
         Name of the night (default: file name without suffix).
     ignore : iterable of str
         Annotation texts that are not stages and may be skipped (e.g.
-        ``"Lights off"``). Any other non-stage annotation is an error.
+        ``"Snoring"``). Any other non-stage annotation is an error, except
+        ``Lights off``/``Lights on`` (any case), which set the night's
+        lights times unless listed here.
 
     Returns
     -------
     Hypnogram
-        Starting at the recording start plus the first annotation's onset.
+        Starting at the recording start plus the first stage annotation's
+        onset; ``format`` is ``"Sleep-EDF EDF+"``.
 
     Raises
     ------
@@ -59,40 +64,54 @@ def read_hypnogram_edf(
     """
     path = Path(path)
     where = f"file '{path}'"
-    pyedflib = _pyedflib()
-    try:
-        reader = pyedflib.EdfReader(str(path))
-    except (OSError, ValueError) as exc:
-        raise HypnogramError(f"{where}: not a readable EDF/EDF+ file: {exc}") from None
-    try:
-        onsets, durations, texts = reader.readAnnotations()
-        recording_start = pd.Timestamp(reader.getStartdatetime())
-    finally:
-        reader.close()
+    recording_start, onsets, durations, uniques, inverse = read_edf_annotations(path, where)
     skip = {str(t).strip().lower() for t in ignore}
-    keep = np.array([str(t).strip().lower() not in skip for t in texts], dtype=bool)
-    numbers = np.flatnonzero(keep)
-    onsets, durations = np.asarray(onsets)[keep], np.asarray(durations)[keep]
-    texts = [str(t) for t in np.asarray(texts)[keep]]
+    # each distinct annotation text is classified once (a night has ~1,000 annotations, ~10 texts)
+    kinds = np.empty(len(uniques), dtype=np.int8)  # stage code, or 20 skip, 21 lights off, 22 on, 99 unknown
+    for u, text in enumerate(uniques):
+        light = lights_kind(text)
+        code = stage_code(text)
+        if text.strip().lower() in skip:
+            kinds[u] = 20
+        elif light is not None:
+            kinds[u] = 21 if light == "off" else 22
+        else:
+            kinds[u] = 99 if code is None or code == 5 else code
+    kind = kinds[inverse]
+    numbers = np.flatnonzero(kind < 20)
+
+    def text_of(i):
+        return uniques[inverse[i]]
 
     def describe(k):
-        return f"annotation {numbers[k] + 1} ({texts[k]!r} at {onsets[k]:g} s)"
+        i = numbers[k] if k < numbers.size else k
+        return f"annotation {i + 1} ({text_of(i)!r} at {onsets[i]:g} s)"
 
-    codes = []
-    for k, text in enumerate(texts):
-        code = _lookup(str(text))
-        if code is None:
-            raise HypnogramError(f"{where}: {describe(k)}: not a sleep stage; pass ignore=[...] to skip it")
-        codes.append(code)
-    epochs = events_to_codes(onsets, durations, codes, float(epoch_seconds), describe, where)
-    start = recording_start + pd.to_timedelta(float(onsets[0]), unit="s") if onsets.size else None
-    return Hypnogram._trusted(epochs, epoch_seconds, start, name if name is not None else path.stem)
+    bad = np.flatnonzero(kind == 99)
+    if bad.size:
+        i = int(bad[0])
+        raise HypnogramError(
+            f"{where}: annotation {i + 1} ({text_of(i)!r} at {onsets[i]:g} s): not a sleep stage; "
+            "pass ignore=[...] to skip it"
+        )
+    if not numbers.size:
+        raise HypnogramError(f"{where}: no sleep-stage annotations")
+    stage_onsets = onsets[numbers]
+    epochs = events_to_codes(stage_onsets, durations[numbers], kind[numbers], float(epoch_seconds), describe, where)
+    first = float(stage_onsets[0])
+    start = recording_start + pd.to_timedelta(first, unit="s")
+    offs, ons = onsets[kind == 21], onsets[kind == 22]
+    h = Hypnogram._trusted(epochs, epoch_seconds, start, name if name is not None else path.stem,
+                           None, "Sleep-EDF EDF+")
+    return lights_from_file(h, float(offs[0]) if offs.size else None,
+                            float(ons[0]) if ons.size else None, where, first)
 
 
 def write_hypnogram_edf(hypnogram: Hypnogram, path) -> None:
     """Write a hypnogram as a Sleep-EDF style EDF+ file (annotations only).
 
-    One annotation per run of epochs in the same stage. Without a ``start``
+    One annotation per run of epochs in the same stage, and ``Lights off`` /
+    ``Lights on`` annotations when the night has lights times. Without a ``start``
     the EDF+ date of an unknown recording (1 Jan 1985, 00:00) is written.
     Written atomically (temporary file, then rename).
 
@@ -104,6 +123,8 @@ def write_hypnogram_edf(hypnogram: Hypnogram, path) -> None:
     """
     if not isinstance(hypnogram, Hypnogram):
         raise HypnogramError(f"expected a Hypnogram, got {type(hypnogram).__name__}")
+    if hypnogram.is_sleep_wake:
+        raise HypnogramError("a sleep/wake series (S epochs) has no Sleep-EDF stage text; write it as CSV")
     pyedflib = _pyedflib()
     start = hypnogram.start if hypnogram.start is not None else _UNKNOWN_DATE
     starts, lengths, codes = codes_to_events(hypnogram.codes)
@@ -114,6 +135,9 @@ def write_hypnogram_edf(hypnogram: Hypnogram, path) -> None:
             writer.setStartdatetime(start.to_pydatetime())
             for first, n, code in zip(starts, lengths, codes):
                 writer.writeAnnotation(float(first * epoch), float(n * epoch), EDF_TEXT[int(code)])
+            if hypnogram.lights is not None:  # lights as Sleep-EDF-style instant annotations
+                writer.writeAnnotation(float(hypnogram.lights_off), 0.0, "Lights off")
+                writer.writeAnnotation(float(hypnogram.lights_on), 0.0, "Lights on")
         finally:
             writer.close()
 

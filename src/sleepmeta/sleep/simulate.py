@@ -18,7 +18,6 @@ end, giving the usual slow-wave-early, REM-late architecture.
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 
 from sleepmeta.errors import InputError, unknown_option
 from sleepmeta.sleep.hypnogram import Hypnogram
@@ -149,7 +148,8 @@ def simulate_trial(
     hours: float = 8.0,
     treatment: dict | None = None,
     seed=None,
-) -> pd.DataFrame:
+    return_hypnograms: bool = False,
+):
     """Simulate a placebo-controlled trial: one row of endpoints per night.
 
     Each simulated participant has their own sleep-onset latency, WASO and
@@ -171,12 +171,16 @@ def simulate_trial(
     treatment : dict, optional
         Multipliers ``{"sol_minutes": .., "waso_scale": .., "sws_scale": ..}``.
     seed : int, optional
+    return_hypnograms : bool, default False
+        Also return the simulated nights, ``{row label: Hypnogram}`` (to
+        write them as files, for example).
 
     Returns
     -------
     pandas.DataFrame
         :func:`~sleepmeta.sleep.night_table` columns plus ``subject``,
-        ``arm``, ``period`` (1 or 2), ``night_number`` and ``simulated`` (True).
+        ``arm``, ``period`` (1 or 2), ``night_number`` and ``simulated`` (True);
+        with ``return_hypnograms``, the pair ``(table, hypnograms)``.
 
     Examples
     --------
@@ -211,11 +215,12 @@ def simulate_trial(
     hyps = simulate_nights(len(rows), hours=hours, seed=rng, **params)
     night_no = np.arange(len(rows)) % k + 1
     names = [f"simulated s{r[0] + 1:02d} period {r[2]} night {j}" for r, j in zip(rows, night_no)]
-    table = night_table(dict(zip(names, hyps)))
+    nights_by_name = {name: h.rename(name) for name, h in zip(names, hyps)}
+    table = night_table(nights_by_name)
     table.insert(0, "subject", [f"s{r[0] + 1:02d}" for r in rows])
     table.insert(1, "arm", [r[1] for r in rows])
     table.insert(2, "period", [r[2] for r in rows])
     table.insert(3, "night_number", night_no)
     table["simulated"] = True
     table.attrs["simulated"] = True
-    return table
+    return (table, nights_by_name) if return_hypnograms else table

@@ -9,9 +9,9 @@ degrees of freedom ``df``.
 from __future__ import annotations
 
 import numpy as np
-from scipy.special import gammaln
 
-from sleepmeta.errors import ModelError
+from sleepmeta.effects import continuous
+from sleepmeta.errors import InputError, ModelError
 
 
 def welch(x1, x2) -> dict[str, float]:
@@ -27,7 +27,10 @@ def welch(x1, x2) -> dict[str, float]:
     """
     x1, x2 = np.asarray(x1, float), np.asarray(x2, float)
     n1, n2 = x1.size, x2.size
-    a, b = x1.var(ddof=1) / n1, x2.var(ddof=1) / n2
+    with np.errstate(over="ignore", invalid="ignore"):
+        a, b = x1.var(ddof=1) / n1, x2.var(ddof=1) / n2
+    if not np.isfinite(a + b):
+        raise InputError("values too large: their variance overflows float64 (rescale the endpoint)")
     # (a + b)^2 / (a^2/(n1-1) + b^2/(n2-1)) written with w = a / (a + b), so tiny
     # variances (a^2 underflowing to 0, e.g. variances near 1e-160) give the same df
     w = a / (a + b) if a + b > 0 else 0.5
@@ -107,19 +110,6 @@ def ancova(y, treated, base) -> dict[str, float]:
     return {"md": float(coef[1]), "se": float(np.sqrt(cov[1, 1])), "df": float(y.size - 3)}
 
 
-def hedges_correction(m) -> np.ndarray:
-    """Exact small-sample correction ``J(m) = G(m/2) / (sqrt(m/2) G((m-1)/2))``.
-
-    As metafor's ``.cmicalc`` (Hedges 1981, *J Educ Stat* 6:107).
-
-    >>> round(float(hedges_correction(10)), 6)
-    0.922746
-    """
-    m = np.asarray(m, dtype=float)
-    with np.errstate(invalid="ignore"):
-        return np.where(m > 1, np.exp(gammaln(m / 2) - 0.5 * np.log(m / 2) - gammaln((m - 1) / 2)), np.nan)
-
-
 def hedges_g(md, sd1, sd2, n1, n2) -> tuple[float, float]:
     """Hedges' g for two independent groups and its variance, as metafor.
 
@@ -134,8 +124,8 @@ def hedges_g(md, sd1, sd2, n1, n2) -> tuple[float, float]:
     sp = np.sqrt(((n1 - 1) * sd1**2 + (n2 - 1) * sd2**2) / (n1 + n2 - 2))
     if not sp > 0:  # no spread: the standardised difference is undefined
         return float("nan"), float("nan")
-    g = float(hedges_correction(n1 + n2 - 2) * md / sp)
-    return g, 1 / n1 + 1 / n2 + g**2 / (2 * (n1 + n2))
+    g, v = continuous.smd(md, sd1, n1, 0.0, sd2, n2)  # the effect-size stage's Hedges' g
+    return float(g), float(v)
 
 
 def smcrp(md, sd1, sd2, n, r) -> tuple[float, float]:
@@ -156,5 +146,7 @@ def smcrp(md, sd1, sd2, n, r) -> tuple[float, float]:
     if not sdp > 0 or not np.isfinite(r):  # undefined without spread or correlation
         return float("nan"), float("nan")
     m = 2 * (n - 1) / (1 + r**2)
-    g = float(hedges_correction(m) * md / sdp)
+    if not m > 1:  # Hedges' correction is defined for m > 1
+        return float("nan"), float("nan")
+    g = float(continuous.hedges_c(m) * md / sdp)
     return g, 2 * (1 - r) / n + g**2 * (1 + r**2) / (4 * n)

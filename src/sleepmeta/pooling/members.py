@@ -28,6 +28,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from sleepmeta.pooling.engine import fit_batch
+from sleepmeta.pooling.feasibility import feasible_members
+from sleepmeta.pooling.registry import COMMON_EFFECT
+
+__all__ = ["Members", "fit_members"]
 
 FIELDS_1D = ("tau2", "tau2_se", "q", "q_pvalue", "i2", "h2", "s2w", "qm", "qm_pvalue", "df", "crit")
 FIELDS_2D = ("beta", "se_beta", "stat_beta", "pval_beta", "ci_low_beta", "ci_high_beta")
@@ -35,7 +39,18 @@ FIELDS_2D = ("beta", "se_beta", "stat_beta", "pval_beta", "ci_low_beta", "ci_hig
 
 @dataclass
 class Members:
-    """Per-member arrays (NaN where ``ok`` is False), aligned with the masks."""
+    """Per-member arrays (NaN where ``ok`` is False), aligned with the masks.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sleepmeta.pooling import meta_analysis
+    >>> res = meta_analysis([0.1, 0.3, 0.5], [0.01, 0.02, 0.03], method="FE")
+    >>> m = fit_members(res, res.yi[None], res.vi[None], np.array([[True, True, False]]),
+    ...                 np.ones((1, 3, 1)))
+    >>> m.ok.tolist(), round(float(m.frame_columns()["estimate"][0]), 4)
+    ([True], 0.1667)
+    """
 
     k: np.ndarray
     ok: np.ndarray
@@ -76,15 +91,24 @@ def fit_members(res, yi: np.ndarray, vi: np.ndarray, mask: np.ndarray, X: np.nda
 
     ``yi``, ``vi`` are ``(B, k)``, ``X`` is ``(1 or B, k, p)``.
     ``labels_of(b)`` describes member ``b`` in notes (default ``"member b"``).
+    Which members can be fitted is :func:`.feasibility.feasible_members`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sleepmeta.pooling import meta_analysis
+    >>> res = meta_analysis([0.1, 0.3, 0.5], [0.01, 0.01, 0.01], method="FE")
+    >>> masks = ~np.eye(3, dtype=bool)                  # leave each study out
+    >>> m = fit_members(res, np.tile(res.yi, (3, 1)), np.tile(res.vi, (3, 1)), masks,
+    ...                 np.ones((1, 3, 1)))
+    >>> np.round(m.beta[:, 0], 4).tolist()              # means of the two others
+    [0.4, 0.3, 0.2]
     """
     B, k = mask.shape
     p = X.shape[-1]
     kb = mask.sum(axis=1)
     notes = [""] * B
-    fe = res.method == "FE"
-    need = p if fe else p + 1
-    k1 = (kb == 1) & (p == 1)  # metafor's k = 1 rule (intercept-only)
-    ok = (kb >= need) | k1
+    ok, k1 = feasible_members(kb, p, res.method)  # k1: metafor's k = 1 rule (intercept-only)
     for b in np.flatnonzero(~ok):
         notes[b] = (f"{int(kb[b])} stud{'y' if kb[b] == 1 else 'ies'} for {p} coefficient(s): "
                     f"the {res.method} model cannot be fitted")
@@ -99,19 +123,20 @@ def fit_members(res, yi: np.ndarray, vi: np.ndarray, mask: np.ndarray, X: np.nda
     out = {name: np.full(B, np.nan) for name in FIELDS_1D}
     out.update({name: np.full((B, p), np.nan) for name in FIELDS_2D})
     vb = np.full((B, p, p), np.nan)
-    groups = [(ok & ~k1, res.method, res.test), (ok & k1, "FE", "z")]
+    groups = [(ok & ~k1, res.method, res.test), (ok & k1, COMMON_EFFECT, "z")]
     for sel, method, test in groups:
         idx = np.flatnonzero(sel)
         if not idx.size:
             continue
         Xs = X if X.shape[0] == 1 else X[idx]
         fit = fit_batch(yi[idx], vi[idx], mask[idx], Xs, method=method, test=test,
-                        level=res.level, intercept=res.intercept)
+                        level=res.level, intercept=res.intercept,
+                        control=res.extras.get("control"))
         conv = fit.converged
         for name in FIELDS_1D + FIELDS_2D:
             out[name][idx] = getattr(fit, name)
         vb[idx] = fit.vb
-        for j in np.flatnonzero(getattr(fit, "fallback", np.zeros_like(conv)) & conv):
+        for j in np.flatnonzero(fit.fallback & conv):
             notes[idx[j]] = (f"Fisher scoring ({method}) converged only with halved steps "
                              "(metafor's default would report NA)")
         for j in np.flatnonzero(~conv):

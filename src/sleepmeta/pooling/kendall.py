@@ -35,7 +35,14 @@ def inversion_cdf(n: int) -> np.ndarray:
 
 
 def kendall_test(x: np.ndarray, y: np.ndarray) -> tuple[float, float, bool]:
-    """Kendall's tau(-b) and its two-sided p-value; returns ``(tau, pvalue, exact)``."""
+    """Kendall's tau(-b) and its two-sided p-value; returns ``(tau, pvalue, exact)``.
+
+    Examples
+    --------
+    >>> tau, p, exact = kendall_test([1.0, 2.0, 3.0, 4.0], [1.0, 2.0, 3.0, 4.0])
+    >>> tau, round(p, 4), exact   # exact two-sided p = 2 / 4! (one ordering of 24)
+    (1.0, 0.0833, True)
+    """
     x, y = np.asarray(x, float), np.asarray(y, float)
     n = x.size
     tau = float(stats.kendalltau(x, y).statistic)

@@ -8,11 +8,21 @@ import numpy as np
 import pandas as pd
 
 from sleepmeta._lookup import column_of
+from sleepmeta.effects.columns import resolve_labels
 from sleepmeta.errors import InputError, unknown_option
 
 
 @dataclass
 class Inputs:
+    """Validated inputs of one analysis: finite ``yi``, ``vi > 0``, labels, notes.
+
+    Examples
+    --------
+    >>> inp = resolve_inputs([0.1, 0.3], [0.01, 0.02], labels=["a", "b"])
+    >>> inp.labels, inp.measure, inp.notes
+    (['a', 'b'], None, ())
+    """
+
     yi: np.ndarray
     vi: np.ndarray
     labels: list[str]
@@ -21,24 +31,27 @@ class Inputs:
     notes: tuple[str, ...]
 
 
-def _column(data: pd.DataFrame | None, value, name: str):
+def column_or_values(data: pd.DataFrame | None, value, name: str):
+    """``value`` itself, or the column of ``data`` it names (a string).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> column_or_values(pd.DataFrame({"a": [1, 2]}), "a", "yi").tolist(), column_or_values(None, [3], "yi")
+    ([1, 2], [3])
+    """
     return column_of(data, value, name) if isinstance(value, str) else value
 
 
-def _labels(labels, data, k: int) -> list[str]:
-    if labels is None:
-        if data is not None and not isinstance(data.index, pd.RangeIndex):
-            return [str(x) for x in data.index]
-        return [str(i + 1) for i in range(k)]
-    values = _column(data, labels, "labels")
-    values = [str(x) for x in values]
-    if len(values) != k:
-        raise InputError(f"labels has {len(values)} entries but there are {k} studies")
-    return values
-
-
 def resolve_inputs(yi, vi, *, data=None, labels=None, missing="raise", measure=None) -> Inputs:
-    """Turn the user's ``yi``/``vi`` into validated float arrays with labels."""
+    """Turn the user's ``yi``/``vi`` into validated float arrays with labels.
+
+    Examples
+    --------
+    >>> inp = resolve_inputs([0.1, float("nan"), 0.3], [0.01, 0.02, 0.03], missing="drop")
+    >>> inp.yi.tolist(), inp.labels, inp.notes
+    ([0.1, 0.3], ['1', '3'], ('dropped 1 incomplete study: 2',))
+    """
     if missing not in ("raise", "drop"):
         raise unknown_option("missing", missing, ("raise", "drop"))
     notes: list[str] = []
@@ -49,9 +62,9 @@ def resolve_inputs(yi, vi, *, data=None, labels=None, missing="raise", measure=N
     if hasattr(yi, "yi") and hasattr(yi, "vi"):  # an EffectSizes
         es = yi
         y, v = np.asarray(es.yi, float), np.asarray(es.vi, float)
-        labs = list(map(str, es.labels)) if labels is None else _labels(labels, data, y.size)
-        measure = measure or getattr(es, "measure", None)
-        corr = getattr(es, "correction", None)
+        labs = list(map(str, es.labels)) if labels is None else resolve_labels(labels, data, y.size)
+        measure = measure or es.measure
+        corr = es.correction
         if corr:
             notes.append(str(corr))
     else:
@@ -60,11 +73,11 @@ def resolve_inputs(yi, vi, *, data=None, labels=None, missing="raise", measure=N
             vi = "vi" if vi is None else vi
         if yi is None or vi is None:
             raise InputError("meta_analysis needs yi and vi (arrays, or column names with data=)")
-        y = np.asarray(_column(data, yi, "yi"), dtype=float).ravel()
-        v = np.asarray(_column(data, vi, "vi"), dtype=float).ravel()
+        y = np.asarray(column_or_values(data, yi, "yi"), dtype=float).ravel()
+        v = np.asarray(column_or_values(data, vi, "vi"), dtype=float).ravel()
         if y.size != v.size:
             raise InputError(f"yi has {y.size} values but vi has {v.size}; they must be equal")
-        labs = _labels(labels, data, y.size)
+        labs = resolve_labels(labels, data, y.size)
     if y.size == 0:
         raise InputError("no studies: yi is empty")
     incomplete = ~(np.isfinite(y) & np.isfinite(v))

@@ -1,0 +1,137 @@
+"""The annotations of an EDF+ file, read directly from its bytes.
+
+EDF+ (Kemp & Olivan 2003, *Clin Neurophysiol* 114:1755; edfplus.info):
+a 256-byte header, 256 bytes per signal, then data records. The signal
+labelled ``EDF Annotations`` holds, in every record, Time-stamped
+Annotation Lists (TALs): ``+onset[\\x15duration]\\x14text\\x14...\\x00``.
+The first TAL of each record keeps time (its text is empty) and is skipped.
+
+This reader takes only what a hypnogram needs (start date-time, onset,
+duration and text of each annotation): every size the header claims is
+checked against the file before anything is read, the data records are
+memory-mapped (a large PSG file is not loaded), and the TALs of all records
+are parsed with one regular expression - faster than a general EDF library
+for files of annotations only (``benchmarks/bench_sleep.py``).
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from sleepmeta.errors import HypnogramError
+
+_TAL = re.compile(rb"([+-][\d.]+)(?:\x15([\d.]+))?\x14([^\x00]*)\x00")
+# the usual TAL: one annotation (or none, for time keeping)
+_TAL1 = re.compile(rb"([+-][\d.]+)(?:\x15([\d.]+))?\x14([^\x00\x14]*)\x14\x00")
+_SMALL = 16 * 1024 * 1024  # files up to this size are read in one go
+_LABEL = b"EDF Annotations"
+
+
+def read_edf_annotations(path, where: str):
+    """``(recording start, onsets, durations, texts, text of each)`` of an EDF+ file.
+
+    ``texts`` are the distinct annotation texts and ``text of each`` the
+    index into them of every annotation (each distinct text is decoded
+    once). Durations are NaN where an annotation gives none. Raises
+    :class:`HypnogramError` naming the header field at fault.
+    """
+    path = Path(path)
+    try:
+        size = path.stat().st_size
+        with open(path, "rb") as handle:
+            whole = handle.read() if size <= _SMALL else None
+            head = whole[:256] if whole is not None else handle.read(256)
+            if len(head) < 256:
+                raise HypnogramError(f"{where}: not a readable EDF/EDF+ file: {size} bytes, shorter than a header")
+            n_signals = _int(head[252:256], "number of signals", where, 0, 4096)
+            header_bytes = _int(head[184:192], "header bytes", where, 256, 256 * 4097)
+            if header_bytes != 256 * (n_signals + 1):
+                raise HypnogramError(f"{where}: header says {header_bytes} header bytes, but "
+                                     f"{n_signals} signals need {256 * (n_signals + 1)}")
+            sig = whole[256: header_bytes] if whole is not None else handle.read(256 * n_signals)
+    except OSError as exc:
+        raise HypnogramError(f"{where}: cannot be read: {exc}") from None
+    if not head[192:197].startswith(b"EDF+"):
+        raise HypnogramError(f"{where}: not an EDF+ file (reserved field {head[192:236].strip()!r}); "
+                             "hypnograms need EDF+ annotations")
+    if len(sig) < 256 * n_signals:
+        raise HypnogramError(f"{where}: file ends inside the signal headers")
+    labels = [sig[16 * i: 16 * i + 16].strip() for i in range(n_signals)]
+    off = 216 * n_signals  # samples per record: 8 bytes per signal after 216 bytes of other fields
+    samples = [_int(sig[off + 8 * i: off + 8 * i + 8], f"samples per record of signal {i + 1}", where, 1, 10**8)
+               for i in range(n_signals)]
+    record_bytes = 2 * sum(samples)
+    n_records = _int(head[236:244], "number of data records", where, -1, 10**9)
+    available = (size - header_bytes) // record_bytes
+    if n_records < 0:
+        n_records = available  # -1: unknown while recording; the file says how many
+    if n_records > available:
+        raise HypnogramError(f"{where}: header claims {n_records:,} data records of {record_bytes:,} bytes, "
+                             f"but the file holds {available:,}; nothing was allocated")
+    annot = [i for i, lab in enumerate(labels) if lab == _LABEL]
+    if not annot:
+        raise HypnogramError(f"{where}: no 'EDF Annotations' signal: not an EDF+ hypnogram")
+    start = _start(head, where)
+    empty = (start, np.empty(0), np.empty(0), [], np.empty(0, dtype=np.int64))
+    if n_records == 0:
+        return empty
+    data = _annotation_bytes(path, whole, header_bytes, n_records, record_bytes, samples, annot)
+    found = _TAL1.findall(data)
+    if len(found) != data.count(b"\x00"):  # some TAL holds several annotations: the general pattern
+        found = [(o, d, text) for o, d, body in _TAL.findall(data) for text in body.split(b"\x14")]
+    found = [t for t in found if t[2]]  # time-keeping TALs have no text
+    if not found:
+        return empty
+    onset, duration, body = zip(*found)
+    onsets = np.array(onset).astype(float)
+    dur = np.array(duration)
+    durations = np.where(dur == b"", b"nan", dur).astype(float)
+    index: dict[bytes, int] = {}
+    inverse = np.fromiter((index.setdefault(b, len(index)) for b in body), dtype=np.int64, count=len(body))
+    texts = [u.decode("utf-8", errors="replace") for u in index]  # each distinct text decoded once
+    return start, onsets, durations, texts, inverse
+
+
+def _annotation_bytes(path, whole, header_bytes, n_records, record_bytes, samples, annot) -> bytes:
+    """The bytes of the annotation signal(s), record after record."""
+    total = n_records * record_bytes
+    if whole is not None:  # small files (hypnograms): already read
+        records = np.frombuffer(whole, dtype=np.uint8, count=total, offset=header_bytes).reshape(n_records, record_bytes)
+    else:  # a PSG with signals: map it, take only the annotation columns
+        records = np.memmap(path, dtype=np.uint8, mode="r", offset=header_bytes, shape=(n_records, record_bytes))
+    parts = []
+    for i in annot:
+        a = 2 * sum(samples[:i])
+        parts.append(records[:, a: a + 2 * samples[i]])
+    block = np.ascontiguousarray(np.concatenate(parts, axis=1) if len(parts) > 1 else parts[0]).reshape(-1)
+    keep = block != 0  # drop the zero padding, keeping the one zero that ends each TAL
+    keep[1:] |= block[:-1] != 0
+    return block[keep].tobytes()
+
+
+def _int(raw: bytes, field: str, where: str, low: int, high: int) -> int:
+    text = raw.decode("ascii", errors="replace").strip()
+    try:
+        value = int(text)
+    except ValueError:
+        raise HypnogramError(f"{where}: not a readable EDF/EDF+ file: header field '{field}' is {text!r}, "
+                             "not a whole number") from None
+    if not low <= value <= high:
+        raise HypnogramError(f"{where}: header field '{field}' is {value}, outside {low}..{high:,}")
+    return value
+
+
+def _start(head: bytes, where: str) -> pd.Timestamp:
+    """Start date-time: EDF's dd.mm.yy and hh.mm.ss (years 85-99 are 19xx, 00-84 20xx)."""
+    date, time = head[168:176].decode("ascii", "replace"), head[176:184].decode("ascii", "replace")
+    try:
+        day, month, year = (int(x) for x in date.split("."))
+        hour, minute, second = (int(x) for x in time.split("."))
+        year += 1900 if year >= 85 else 2000
+        return pd.Timestamp(year=year, month=month, day=day, hour=hour, minute=minute, second=second)
+    except (ValueError, TypeError, OverflowError):
+        raise HypnogramError(f"{where}: header start date/time {date!r} {time!r} is not dd.mm.yy hh.mm.ss") from None

@@ -1,0 +1,127 @@
+"""Embla (RemLogic) XML event exports.
+
+Embla RemLogic names sleep stages as events of type ``SLEEP-S0`` (wake),
+``SLEEP-S1`` ... ``SLEEP-S4`` (R&K; S3 and S4 are N3), ``SLEEP-REM``,
+``SLEEP-MT`` (movement time, artefact) and ``SLEEP-UNSCORED``. An XML
+export lists ``<Event>`` elements, each with its type in a ``<Type>`` (or
+``<EventType>``/``<Name>``) child and its time either as ``<StartTime>`` /
+``<StopTime>`` date-times or as ``<Start>`` / ``<Duration>`` seconds from
+the start of the recording. Events whose type reads "Lights off"/"Lights
+on" (e.g. ``LIGHTS-OFF``) set the lights times; other events (arousals,
+desaturations) are skipped. The hypnogram starts at the first stage event
+(``start`` is its date-time when the file gives date-times). Read through
+:func:`sleepmeta.sleep.read_hypnogram_xml`, which detects the layout.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from sleepmeta.errors import HypnogramError
+from sleepmeta.sleep._events import events_to_codes, lights_from_file, lights_kind
+from sleepmeta.sleep._xmlread import epoch_length, number
+from sleepmeta.sleep.hypnogram import Hypnogram
+
+FORMAT = "Embla XML"
+_TYPE_TAGS = ("Type", "EventType", "Name")
+#: Embla stage event types -> our codes.
+EMBLA_STAGES = {
+    "sleep-s0": 0, "sleep-s1": 1, "sleep-s2": 2, "sleep-s3": 3, "sleep-s4": 3, "sleep-rem": 4,
+    "sleep-mt": -1, "sleep-unscored": -2,
+}
+
+
+def _type_of(event) -> str | None:
+    for tag in _TYPE_TAGS:
+        text = event.findtext(tag)
+        if text is not None:
+            return text.strip()
+    return None
+
+
+def is_embla(root) -> bool:
+    """True when some element names a ``SLEEP-...`` event type."""
+    return any(el.tag in _TYPE_TAGS and (el.text or "").strip().upper().startswith("SLEEP-")
+               for el in root.iter())
+
+
+def read_embla(root, where: str, epoch_seconds, name) -> Hypnogram:
+    """Hypnogram of a parsed Embla event export (see the module docstring).
+
+    >>> import xml.etree.ElementTree as ET
+    >>> root = ET.fromstring("<EventExport><Events>"
+    ...     "<Event><Type>SLEEP-S0</Type><Start>0</Start><Duration>60</Duration></Event>"
+    ...     "<Event><Type>SLEEP-S4</Type><Start>60</Start><Duration>30</Duration></Event>"
+    ...     "</Events></EventExport>")
+    >>> read_embla(root, "f", None, "n").labels.tolist()
+    ['W', 'W', 'N3']
+    """
+    epoch = epoch_length(root, where, epoch_seconds)
+    events = [el for el in root.iter() if _type_of(el) is not None and el.tag not in _TYPE_TAGS]
+    onsets, durations, codes, labels = [], [], [], []
+    lights: dict[str, float] = {}
+    origin = None  # date-time of the first event with date-times
+    memo: dict[str, int | None] = {}
+    for k, event in enumerate(events, start=1):
+        etype = _type_of(event)
+        kind = lights_kind(etype)
+        is_stage = etype.upper().startswith("SLEEP-")
+        if kind is None and not is_stage:
+            continue
+        label = f"<{event.tag}> {k} ({etype!r})"
+        start, duration, stamp = _times(event, label, where, origin)
+        if origin is None and stamp is not None:
+            origin = stamp
+            start = 0.0
+        if kind is not None:
+            lights.setdefault(kind, start)
+            continue
+        if etype not in memo:  # each distinct type is looked up once
+            memo[etype] = EMBLA_STAGES.get(etype.lower())
+        code = memo[etype]
+        if code is None:
+            raise HypnogramError(f"{where}: {label}: unknown Embla stage {etype!r}; "
+                                 f"valid: {', '.join(s.upper() for s in EMBLA_STAGES)}")
+        onsets.append(start)
+        durations.append(duration)
+        codes.append(code)
+        labels.append(f"{label} at {start:g} s")
+    if not codes:
+        raise HypnogramError(f"{where}: no Embla stage events (types SLEEP-S0 ... SLEEP-REM)")
+    epochs = events_to_codes(onsets, durations, codes, epoch, lambda k: labels[k], where)
+    first = onsets[0]
+    start = None if origin is None else origin + pd.to_timedelta(first, unit="s")
+    h = Hypnogram._trusted(epochs, epoch, start, name, None, FORMAT)
+    return lights_from_file(h, lights.get("off"), lights.get("on"), where, first)
+
+
+def _times(event, label, where, origin):
+    """(start s, duration s, start date-time or None) of an event."""
+    start_text, stop_text = event.findtext("StartTime"), event.findtext("StopTime")
+    if start_text is not None:
+        begin, end = _stamp(start_text, "StartTime", label, where), None
+        if stop_text is not None:
+            end = _stamp(stop_text, "StopTime", label, where)
+        if (begin.tzinfo is None) != (origin is None or origin.tzinfo is None) and origin is not None:
+            raise HypnogramError(f"{where}: {label}: StartTime mixes time-zone-aware and naive times")
+        rel = 0.0 if origin is None else (begin - origin).total_seconds()
+        if end is None:
+            duration = number(event.findtext("Duration"), "Duration", label, where)
+        else:
+            if (end.tzinfo is None) != (begin.tzinfo is None):
+                raise HypnogramError(f"{where}: {label}: StopTime mixes time-zone-aware and naive times")
+            duration = (end - begin).total_seconds()
+        return rel, duration, begin
+    start = number(event.findtext("Start"), "Start", label, where)
+    duration = number(event.findtext("Duration"), "Duration", label, where)
+    return start, duration, None
+
+
+def _stamp(text, field, label, where) -> pd.Timestamp:
+    try:
+        stamp = pd.Timestamp(text.strip())
+    except (ValueError, TypeError, OverflowError):
+        stamp = pd.NaT
+    if pd.isna(stamp):
+        raise HypnogramError(f"{where}: {label}: {field} {text!r} is not a date-time")
+    return stamp

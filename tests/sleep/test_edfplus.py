@@ -1,0 +1,98 @@
+"""The EDF+ annotation reader: equal to pyedflib's reading, sizes checked before reading."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from sleepmeta.errors import HypnogramError
+from sleepmeta.sleep.edfplus import read_edf_annotations
+
+pyedflib = pytest.importorskip("pyedflib")
+
+
+def _write(annotations, start=None) -> Path:
+    path = Path(tempfile.mkdtemp()) / "a.edf"
+    writer = pyedflib.EdfWriter(str(path), 0, file_type=pyedflib.FILETYPE_EDFPLUS)
+    if start is not None:
+        writer.setStartdatetime(start)
+    for onset, duration, text in annotations:
+        writer.writeAnnotation(onset, duration, text)
+    writer.close()
+    return path
+
+
+TEXTS = st.sampled_from(["Sleep stage W", "Sleep stage 4", "Lights off", "Sleep stage ?", "x", "Snore y"])
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 40_000).map(lambda k: k * 0.5), st.sampled_from([0.0, 30.0, 90.0, -1]),
+                          TEXTS), min_size=1, max_size=30))
+def test_same_annotations_as_pyedflib(annotations):
+    path = _write(annotations)
+    reader = pyedflib.EdfReader(str(path))
+    onsets, durations, texts = reader.readAnnotations()
+    start = reader.getStartdatetime()
+    reader.close()
+    got_start, got_onsets, got_durations, uniques, inverse = read_edf_annotations(path, "f")
+    assert got_start == start
+    np.testing.assert_allclose(got_onsets, onsets)
+    np.testing.assert_allclose(got_durations, np.where(np.asarray(durations) < 0, np.nan, durations))
+    assert [uniques[i] for i in inverse] == list(texts)
+
+
+def _corrupt(path: Path, offset: int, text: bytes) -> Path:
+    raw = bytearray(path.read_bytes())
+    raw[offset: offset + len(text)] = text
+    path.write_bytes(bytes(raw))
+    return path
+
+
+@pytest.mark.parametrize(
+    ("offset", "value", "message"),
+    [
+        (236, b"99999999", r"header claims 99,999,999 data records .* nothing was allocated"),
+        (252, b"-3  ", r"header field 'number of signals' is -3"),
+        (256 + 216, b"-57     ", r"'samples per record of signal 1' is -57"),
+        (236, b"abc     ", r"'number of data records' is 'abc', not a whole number"),
+        (168, b"31.02.24", r"start date/time '31.02.24'"),
+    ],
+)
+def test_header_claims_are_checked_before_reading(offset, value, message):
+    path = _corrupt(_write([(0, 30, "Sleep stage W")]), offset, value)
+    with pytest.raises(HypnogramError, match=message):
+        read_edf_annotations(path, "file 'a.edf'")
+
+
+def test_truncated_and_plain_edf_files():
+    path = _write([(0, 30, "Sleep stage W")])
+    path.write_bytes(path.read_bytes()[:100])
+    with pytest.raises(HypnogramError, match="shorter than a header"):
+        read_edf_annotations(path, "f")
+    path = _corrupt(_write([(0, 30, "Sleep stage W")]), 192, b"        ")
+    with pytest.raises(HypnogramError, match="not an EDF\\+ file"):
+        read_edf_annotations(path, "f")
+
+
+def test_a_million_epoch_hypnogram_reads_in_bounded_time():
+    import time
+
+    from sleepmeta.sleep import read_hypnogram
+
+    # 1,000,000 epochs in runs of 10 (100,000 annotations alternating N2 / W); the reader is linear
+    # in the annotations (about 10 us each), so this takes about a second
+    n, run = 1_000_000, 10
+    path = Path(tempfile.mkdtemp()) / "long.edf"
+    writer = pyedflib.EdfWriter(str(path), 0, file_type=pyedflib.FILETYPE_EDFPLUS)
+    for k in range(n // run):
+        writer.writeAnnotation(k * run * 30.0, run * 30.0, "Sleep stage W" if k % 2 else "Sleep stage 2")
+    writer.close()
+    t0 = time.process_time()
+    h = read_hypnogram(path)
+    assert h.n_epochs == n and h.codes[[0, run]].tolist() == [2, 0]
+    assert time.process_time() - t0 < 60  # generous bound: never a hang
