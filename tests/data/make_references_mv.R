@@ -20,6 +20,12 @@ berkey_V <- bldiag(lapply(split(berkey[, c("v1i", "v2i")], berkey$trial), as.mat
 konst <- dat.konstantopoulos2011
 konst$yc <- (konst$year - 1990) / 10
 assink <- dat.assink2016
+kalaian <- dat.kalaian1996
+kalaian_V <- vcalc(vi, cluster = study, type = outcome, rho = 0.66, data = kalaian)
+ishak <- reshape(dat.ishak2007, direction = "long", idvar = "study", v.names = c("yi", "vi"),
+                 varying = list(c(2, 4, 6, 8), c(3, 5, 7, 9)))
+ishak <- ishak[order(ishak$study, ishak$time), ]
+ishak <- ishak[!is.na(ishak$yi), ]
 
 fitstats <- function(r) {
   fs <- r$fit.stats
@@ -67,6 +73,10 @@ cases <- list(
        call = "rma.mv(yi, berkey_V, mods = ~ outcome - 1, random = ~ outcome | trial, struct = 'ID', data = berkey)"),
   list(name = "berkey_AR", data = "berkey", V = TRUE,
        call = "rma.mv(yi, berkey_V, mods = ~ outcome - 1, random = ~ outcome | trial, struct = 'AR', data = berkey)"),
+  list(name = "kalaian_HCS_ml", data = "kalaian", V = TRUE,
+       call = "rma.mv(yi, kalaian_V, mods = ~ outcome - 1, random = ~ outcome | study, struct = 'HCS', data = kalaian, method = 'ML')"),
+  list(name = "ishak_AR", data = "ishak",
+       call = "rma.mv(yi, vi, mods = ~ factor(time) - 1, random = ~ time | study, struct = 'AR', data = ishak)"),
   list(name = "berkey_CS_t", data = "berkey", V = TRUE,
        call = "rma.mv(yi, berkey_V, mods = ~ outcome - 1, random = ~ outcome | trial, struct = 'CS', data = berkey, test = 't')")
 )
@@ -110,7 +120,9 @@ run <- function(cs) {
 datasets <- list(
   konst = konst[, c("district", "school", "study", "year", "yc", "yi", "vi")],
   assink = assink[, c("study", "esid", "id", "yi", "vi", "deltype")],
-  berkey = berkey[, c("trial", "outcome", "year", "year0", "yi", "vi")]
+  berkey = berkey[, c("trial", "outcome", "year", "year0", "yi", "vi")],
+  kalaian = kalaian[, c("study", "outcome", "yi", "vi")],
+  ishak = ishak[, c("study", "time", "yi", "vi")]
 )
 
 ref <- list(
@@ -122,6 +134,7 @@ ref <- list(
   clubSandwich_version = as.character(packageVersion("clubSandwich")),
   data = datasets,
   berkey_V = unname(as.matrix(berkey_V)),
+  kalaian_V = unname(as.matrix(kalaian_V)),
   vcalc = list(call = "vcalc(vi, cluster = trial, obs = outcome, rho = 0.6, data = berkey)",
                V = unname(as.matrix(vcalc(vi, cluster = trial, obs = outcome, rho = 0.6,
                                           data = berkey)))),

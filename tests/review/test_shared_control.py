@@ -61,3 +61,28 @@ def test_bad_option_is_spec_error(tmp_path):
     path.write_text(text)
     with pytest.raises(SpecError, match="shared_control"):
         load_spec(path)
+
+
+def test_mean_differences_need_the_control_sd(tmp_path):
+    from tests.review.conftest import EFF_ROWS
+
+    # study B prints arm means and SDs for two doses against one placebo group (SD 15, n 32)
+    extra_arm = {"study_id": "B 2002", "outcome": "WASO", "unit": "minutes", "mean_treat": 35.0,
+                 "sd_treat": 11.0, "n_treat": 31, "mean_ctrl": 55.0, "sd_ctrl": 15.0,
+                 "n_ctrl": 32, "dose_min_mg": 600, "dose_max_mg": 600}
+    spec = load_spec(make_review(tmp_path / "rev", eff_rows=EFF_ROWS + [extra_arm]))
+    a = analyse(spec).outcomes["WASO"]
+    assert a.multilevel is not None
+    V = a.multilevel.model.V
+    both = np.flatnonzero(a.pooled_rows["study_id"].to_numpy() == "B 2002")
+    assert V[both[0], both[1]] == pytest.approx(15.0**2 / 32)  # sd_c^2 / n_c
+    # without the control SD the covariance is unknown: the split analysis is primary
+    no_sd = {k: v for k, v in extra_arm.items() if k not in ("mean_treat", "sd_treat",
+                                                             "mean_ctrl", "sd_ctrl")}
+    no_sd.update(diff=-18.0, diff_ci_low=-28.0, diff_ci_high=-8.0)
+    first = {**EFF_ROWS[0], "dose_min_mg": 150, "dose_max_mg": 150}
+    spec = load_spec(make_review(tmp_path / "rev2", eff_rows=[first, {**no_sd,
+                                 "study_id": "A 2001", "n_ctrl": 50}] + EFF_ROWS[1:]))
+    a = analyse(spec).outcomes["WASO"]
+    assert a.multilevel is None
+    assert any("SD or n is not printed" in n for n in a.notes)

@@ -80,16 +80,16 @@ def pool(
              "e.g. --bubble bubble.pdf.")] = None,
     random: Annotated[Optional[str], typer.Option(
         help="Multilevel/multivariate model (metafor's rma.mv): random effects on the file's "
-             "columns, e.g. '~ 1 | study/arm' (nested) or '~ outcome | study' (see --struct). "
+             "columns, e.g. --random '~ 1 | study/arm' (nested) or '~ outcome | study' (see --struct). "
              "Needs --yi and --vi (or --V).")] = None,
     struct: Annotated[str, typer.Option(
-        help="With --random '~ inner | outer': CS HCS UN ID DIAG AR GEN.")] = "CS",
+        help="With --random '~ inner | outer': CS HCS UN ID DIAG AR GEN, e.g. --struct UN.")] = "CS",
     V: Annotated[Optional[Path], typer.Option(
         "--V", help="With --random: CSV of sampling covariances, columns row1,row2,cov (rows by "
-                    "--labels value or 1-based number); the diagonal is --vi.")] = None,
+                    "--labels value or 1-based number); the diagonal is --vi; e.g. --V cov.csv.")] = None,
     rho: Annotated[Optional[float], typer.Option(
         help="With --random: correlation between estimates of the same study (the first "
-             "grouping column of --random), as metafor's vcalc.")] = None,
+             "grouping column of --random), as metafor's vcalc, e.g. --rho 0.5.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON (same field names) instead of the summary.")] = False,
     out: Annotated[Optional[Path], typer.Option(help="Also write the JSON result to this file, e.g. --out result.json.")] = None,
 ) -> None:

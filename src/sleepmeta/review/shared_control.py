@@ -51,6 +51,9 @@ def multilevel_fit(rows: pd.DataFrame, yi, vi, labels, measure: str, spec):
                                     n_ctrl="n_ctrl", labels="label")
         else:
             d["sd_ctrl"] = _control_sd(rows)
+            shared = d["study"].map(d["study"].value_counts()).to_numpy() > 1
+            # only arms that share a control have a covariance; the others' values are unused
+            d.loc[~shared, ["sd_ctrl", "n_ctrl"]] = 1.0
             if not np.isfinite(d["sd_ctrl"]).all() or not np.isfinite(d["n_ctrl"]).all():
                 return None, ("multilevel model not fitted: the shared control group's SD or n "
                               "is not printed, so its covariance is unknown; the split-control "

@@ -50,6 +50,9 @@ CALLS = {
     "berkey_DIAG": dict(random="~ outcome | trial", struct="DIAG", mods="~ outcome - 1"),
     "berkey_ID": dict(random="~ outcome | trial", struct="ID", mods="~ outcome - 1"),
     "berkey_AR": dict(random="~ outcome | trial", struct="AR", mods="~ outcome - 1"),
+    "kalaian_HCS_ml": dict(random="~ outcome | study", struct="HCS", mods="~ outcome - 1",
+                           method="ML"),
+    "ishak_AR": dict(random="~ time | study", struct="AR", mods="~ C(time) - 1"),
     "berkey_CS_t": dict(random="~ outcome | trial", struct="CS", mods="~ outcome - 1", test="t"),
 }
 PREDICT = {  # the Python call of each case's predict() call
@@ -75,7 +78,8 @@ def _close(got, want, what, rel=REL, abs_=1e-9):
 
 def _fit(ref, case):
     data = pd.DataFrame(ref["data"][case["data_name"]])
-    V = np.array(ref["berkey_V"]) if case["data_name"] == "berkey" else "vi"
+    full_v = {"berkey": "berkey_V", "kalaian": "kalaian_V"}
+    V = np.array(ref[full_v[case["data_name"]]]) if case["data_name"] in full_v else "vi"
     return data, meta_analysis_mv("yi", V, data=data, **CALLS[case["name"]])
 
 

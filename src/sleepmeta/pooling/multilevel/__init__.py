@@ -66,6 +66,7 @@ from sleepmeta.pooling.multilevel.vcov import (
     vcov_from_long,
 )
 
-__all__ = ["STRUCTS", "Blocks", "MVBatch", "MVFit", "meta_analysis_mv_batch", "MultilevelResult", "Parameters", "Structure", "Term",
-           "build_blocks", "check_positive_definite", "correlated_outcomes_vcov", "fit_blocks",
-           "meta_analysis_mv", "shared_control_vcov", "vcov_from_long"]
+__all__ = ["STRUCTS", "Blocks", "MVBatch", "MVFit", "MultilevelResult", "Parameters",
+           "Structure", "Term", "build_blocks", "check_positive_definite",
+           "correlated_outcomes_vcov", "fit_blocks", "meta_analysis_mv", "meta_analysis_mv_batch",
+           "shared_control_vcov", "vcov_from_long"]

@@ -19,6 +19,8 @@ from sleepmeta.pooling.multilevel.vcov import check_positive_definite
 METHODS = ("REML", "ML")
 TESTS = ("z", "t")
 
+__all__ = ["meta_analysis_mv"]
+
 
 def meta_analysis_mv(yi=None, V=None, *, random="~ 1 | study", struct: str = "CS", mods=None,
                      data: pd.DataFrame | None = None, method: str = "REML", test: str = "z",
@@ -40,8 +42,9 @@ def meta_analysis_mv(yi=None, V=None, *, random="~ 1 | study", struct: str = "CS
         :func:`~sleepmeta.pooling.multilevel.vcov.shared_control_vcov`).
     random : str, list of str or None
         ``None``: no random effects (the multivariate common-effect model,
-        generalised least squares with ``V``). Otherwise random effects as metafor writes them: ``"~ 1 | district/school"``
-        (nested intercepts, one ``sigma2`` per level, any depth), and at
+        generalised least squares with ``V``). Otherwise random effects as
+        metafor writes them: ``"~ 1 | district/school"`` (nested intercepts,
+        one ``sigma2`` per level, any depth), and at
         most one ``"~ inner | outer"`` term (``"~ outcome | study"``) whose
         ``G`` matrix has structure ``struct``; with ``struct="GEN"`` the inner
         part lists random-slope covariates (``"~ dose - 1 | study"``).
@@ -109,11 +112,11 @@ def meta_analysis_mv(yi=None, V=None, *, random="~ 1 | study", struct: str = "CS
     model = Model(blocks=blocks, structures=tuple(structures), fixed=fixed, theta=fit.theta,
                   X=design.X, y=y, V=Vm, labels=tuple(labs), data=data, mods=mods, random=random,
                   struct=struct, spec=getattr(design, "spec", None))
-    return assemble(fit, model, infos, design, method=method, test=test, level=level,
+    return _assemble(fit, model, infos, design, method=method, test=test, level=level,
                     measure=measure, notes=tuple(notes))
 
 
-def wald(beta, vb, k, p, test, level, intercept):
+def _wald(beta, vb, k, p, test, level, intercept):
     """Coefficient table and omnibus test as rma.mv computes them (df = k - p for t)."""
     se = np.sqrt(np.diag(vb))
     z = beta / se
@@ -138,7 +141,7 @@ def wald(beta, vb, k, p, test, level, intercept):
     return table, qm, qm_df, qm_p, btt
 
 
-def fit_statistics(ll_ml, ll_reml, k, p, parms, logdet_v):
+def _fit_statistics(ll_ml, ll_reml, k, p, parms, logdet_v):
     """metafor's fit.stats: logLik, deviance, AIC, BIC, AICc for ML and REML."""
     ll_qe = -0.5 * k * LOG2PI - 0.5 * logdet_v
     out = {}
@@ -151,13 +154,13 @@ def fit_statistics(ll_ml, ll_reml, k, p, parms, logdet_v):
     return out
 
 
-def assemble(fit, model, infos, design, *, method, test, level, measure, notes, b: int = 0):
+def _assemble(fit, model, infos, design, *, method, test, level, measure, notes, b: int = 0):
     """Build the :class:`MultilevelResult` of member ``b`` of a fit."""
     blocks = model.blocks.take(np.array([b]))
     k = int(blocks.k[0])
     p = design.X.shape[1]
     beta, vb = fit.beta[b], fit.vb[b]
-    table, qm, qm_df, qm_p, btt = wald(beta, vb, k, p, test, level, design.intercept)
+    table, qm, qm_df, qm_p, btt = _wald(beta, vb, k, p, test, level, design.intercept)
     fe = evaluate(blocks, np.zeros((1, Parameters(model.structures).L)), "ML")
     r = blocks.y[0] - np.einsum("gip,p->gi", blocks.X[0], fe.beta[0])
     W = np.linalg.inv(blocks.V[0])
@@ -169,7 +172,7 @@ def assemble(fit, model, infos, design, *, method, test, level, measure, notes, 
     # a UN/GEN term with a single inner level (its rho is never fixed there)
     phantom = sum(1 for s in model.structures if s.struct in ("UN", "GEN") and s.q == 1)
     parms = p + int((~model.fixed[b]).sum()) + phantom
-    fs = fit_statistics(float(fit.ll_ml[b]), float(fit.ll_reml[b]), k, p, parms, logdet_v)
+    fs = _fit_statistics(float(fit.ll_ml[b]), float(fit.ll_reml[b]), k, p, parms, logdet_v)
     comps = []
     sig = 0
     for j, info in enumerate(infos):

@@ -19,10 +19,19 @@ from sleepmeta.pooling.multilevel.engine import fit_blocks
 from sleepmeta.pooling.multilevel.random import parse_random_list
 from sleepmeta.pooling.multilevel.structures import STRUCTS, Structure
 
+__all__ = ["MVBatch", "meta_analysis_mv_batch"]
+
 
 @dataclass(frozen=True)
 class MVBatch:
-    """Arrays over the batch: coefficients (B, p) and variance components."""
+    """Arrays over the batch: coefficients (B, p) and variance components.
+
+    >>> import numpy as np
+    >>> fit = meta_analysis_mv_batch(np.array([[0.1, 0.3, 0.2, 0.5]]), np.full((1, 4), 0.01),
+    ...                              random="~ 1 | s", groups={"s": [1, 1, 2, 2]})
+    >>> fit.estimate.shape, fit.sigma2.shape, bool(fit.converged[0])
+    ((1, 1), (1, 1), True)
+    """
 
     terms: tuple
     estimate: np.ndarray

@@ -20,6 +20,8 @@ import numpy as np
 from sleepmeta.errors import InputError
 from sleepmeta.pooling.multilevel.structures import Structure, pairs
 
+__all__ = ["Term", "Blocks", "build_blocks", "connected_blocks"]
+
 
 @dataclass(frozen=True)
 class Term:
@@ -34,6 +36,11 @@ class Term:
         factor of ``~ inner | outer``); rows of the same code share the effect.
     inner : ndarray of float, shape (B, n, q), optional
         ``Z1``: one-hot inner levels, or the random-slope covariates (GEN).
+
+    >>> import numpy as np
+    >>> t = Term(Structure("SIGMA", 1), np.array([[0, 0, 1, 1]]))
+    >>> t.structure.n_params
+    1
     """
 
     structure: Structure
@@ -48,6 +55,13 @@ class Blocks:
     ``bases`` holds the basis matrices of all terms, term after term
     (``Structure.n_basis`` each); ``rows`` maps every slot to the row of the
     original data (-1 for padding); ``k`` is the number of rows per analysis.
+
+    >>> import numpy as np
+    >>> t = Term(Structure("SIGMA", 1), np.array([[0, 0, 1, 1, 1]]))
+    >>> b = build_blocks(np.zeros((1, 5)), np.eye(5)[None], np.ones((1, 5, 1)),
+    ...                  np.ones((1, 5), bool), [t])
+    >>> b.y.shape, b.bases.shape, b.k.tolist()
+    ((1, 2, 3), (1, 2, 1, 3, 3), [5])
     """
 
     y: np.ndarray      # (B, G, m)
@@ -74,6 +88,16 @@ def connected_blocks(V: np.ndarray, terms, mask: np.ndarray) -> np.ndarray:
     Two rows are linked when ``V`` has a nonzero covariance between them or
     they share the cluster code of any term. Codes are 0..G-1 in order of
     first appearance; rows outside ``mask`` get -1.
+
+    Examples
+    --------
+    Rows 0 and 2 share a sampling covariance, row 1 stands alone:
+
+    >>> import numpy as np
+    >>> V = np.array([[[1.0, 0.0, 0.5], [0.0, 1.0, 0.0], [0.5, 0.0, 1.0]]])
+    >>> t = Term(Structure("SIGMA", 1), np.array([[0, 1, 2]]))
+    >>> connected_blocks(V, [t], np.ones((1, 3), bool)).tolist()
+    [[0, 1, 0]]
     """
     from scipy.sparse import csr_matrix
     from scipy.sparse.csgraph import connected_components
@@ -145,6 +169,18 @@ def build_blocks(y, V, X, mask, terms, block=None) -> Blocks:
     block : (B, n) int, optional
         Block code of each row; computed with :func:`connected_blocks` if omitted.
         Rows of different blocks must not share a cluster or a covariance.
+
+    Examples
+    --------
+    Two analyses of four estimates in two clusters (the second padded):
+
+    >>> import numpy as np
+    >>> codes = np.array([[0, 0, 1, 1], [0, 0, 1, 1]])
+    >>> mask = np.array([[True] * 4, [True, True, True, False]])
+    >>> b = build_blocks(np.zeros((2, 4)), np.broadcast_to(np.eye(4), (2, 4, 4)),
+    ...                  np.ones((2, 4, 1)), mask, [Term(Structure("SIGMA", 1), codes)])
+    >>> b.k.tolist(), b.mask[1].sum(axis=1).tolist()
+    ([4, 3], [2, 1])
     """
     y = np.asarray(y, float)
     V = np.asarray(V, float)

@@ -19,6 +19,8 @@ from sleepmeta.pooling.multilevel.blocks import Blocks
 from sleepmeta.pooling.multilevel.likelihood import evaluate
 from sleepmeta.pooling.multilevel.optimise import Parameters, maximise
 
+__all__ = ["MVFit", "fit_blocks", "start_values"]
+
 
 @dataclass(frozen=True)
 class MVFit:
@@ -32,6 +34,15 @@ class MVFit:
     converged : (B,) bool; iterations : (B,) int.
     structures : the terms' :class:`~.structures.Structure` objects.
     method : "REML" or "ML".
+
+    >>> import numpy as np
+    >>> from sleepmeta.pooling.multilevel import Structure, Term, build_blocks
+    >>> t = Term(Structure("SIGMA", 1), np.array([[0, 0, 1, 1, 2, 2]]))
+    >>> y = np.array([[0.1, 0.3, 0.5, 0.4, 0.9, 0.8]])
+    >>> b = build_blocks(y, np.eye(6)[None] * 0.01, np.ones((1, 6, 1)), np.ones((1, 6), bool), [t])
+    >>> fit = fit_blocks(b, [t.structure])
+    >>> fit.sigma2.shape, bool(fit.converged[0])
+    ((1, 1), True)
     """
 
     theta: np.ndarray
@@ -67,6 +78,20 @@ def start_values(blocks: Blocks, params: Parameters) -> np.ndarray:
     ``total = max(0.001 * n_vc, var(y - X beta_FE) - 1 / mean(1 / diag V))``,
     divided by the number of variance terms (``rma.mv``'s ``sigma2.init`` and
     ``tau2.init``); correlations start at 0.5.
+
+    Examples
+    --------
+    ``y = 0, 1, 2, 3`` with ``v = 0.1`` and one ``~ 1 | f`` term: the
+    intercept-only residual variance is 5/3 (divisor k - 1), so the start is
+    5/3 - 0.1:
+
+    >>> import numpy as np
+    >>> from sleepmeta.pooling.multilevel import Structure, Term, build_blocks
+    >>> t = Term(Structure("SIGMA", 1), np.array([[0, 1, 2, 3]]))
+    >>> b = build_blocks(np.array([[0.0, 1.0, 2.0, 3.0]]), np.eye(4)[None] * 0.1,
+    ...                  np.ones((1, 4, 1)), np.ones((1, 4), bool), [t])
+    >>> round(float(start_values(b, Parameters([t.structure]))[0, 0]), 6)
+    1.566667
     """
     ev = evaluate(blocks, np.zeros((blocks.y.shape[0], 0)) if params.L == 0 else
                   np.zeros((blocks.y.shape[0], params.L)), "ML")
@@ -136,6 +161,17 @@ def fit_blocks(blocks: Blocks, structures, method: str = "REML", *, theta0=None,
         Start values (default: metafor's, :func:`start_values`).
     fixed : (B, P) bool array, optional
         Parameters held at their ``theta0`` value (profile likelihood).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sleepmeta.pooling.multilevel import Structure, Term, build_blocks
+    >>> t = Term(Structure("SIGMA", 1), np.array([[0, 0, 1, 1, 2, 2]]))
+    >>> y = np.array([[0.1, 0.3, 0.5, 0.4, 0.9, 0.8]])
+    >>> b = build_blocks(y, np.eye(6)[None] * 0.01, np.ones((1, 6, 1)), np.ones((1, 6), bool), [t])
+    >>> fit = fit_blocks(b, [t.structure])
+    >>> round(float(fit.beta[0, 0]), 4)  # equal clusters and v: GLS = the plain mean, 3/6
+    0.5
     """
     params = Parameters(structures)
     B = blocks.y.shape[0]

@@ -19,10 +19,19 @@ from sleepmeta.pooling.multilevel.blocks import Term
 from sleepmeta.pooling.multilevel.random import RandomTerm, parse_random_list
 from sleepmeta.pooling.multilevel.structures import STRUCTS, Structure
 
+__all__ = ["TermInfo", "check_identifiable", "resolve_random", "resolve_yv"]
+
 
 @dataclass(frozen=True)
 class TermInfo:
-    """A random term with what the summary prints about it."""
+    """A random term with what the summary prints about it.
+
+    >>> import pandas as pd
+    >>> d = pd.DataFrame({"study": ["a", "a", "b"], "outcome": ["x", "y", "x"]})
+    >>> info = resolve_random("~ outcome | study", "UN", d, ["1", "2", "3"], 3)[0]
+    >>> info.nlevels, info.inner_levels, info.inner_k
+    (2, ('x', 'y'), (2, 1))
+    """
 
     term: RandomTerm
     engine: Term
@@ -33,7 +42,12 @@ class TermInfo:
 
 
 def resolve_yv(yi, V, data, labels):
-    """Return ``y`` (n,), the full ``V`` (n, n) and row labels."""
+    """Return ``y`` (n,), the full ``V`` (n, n) and row labels.
+
+    >>> y, V, labels = resolve_yv([0.1, 0.2], [0.01, 0.02], None, None)
+    >>> V.tolist(), labels
+    ([[0.01, 0.0], [0.0, 0.02]], ['1', '2'])
+    """
     if hasattr(yi, "yi") and hasattr(yi, "vi"):  # an EffectSizes brings vi and labels
         es = yi
         yi = np.asarray(es.yi, float)
@@ -115,7 +129,14 @@ def _codes(data: pd.DataFrame, cols, labs, where) -> np.ndarray:
 
 
 def resolve_random(random, struct, data, labs, n) -> list[TermInfo]:
-    """Parse ``random`` and build the engine's terms, checking every column."""
+    """Parse ``random`` and build the engine's terms, checking every column.
+
+    >>> import pandas as pd
+    >>> d = pd.DataFrame({"study": ["a", "a", "b", "c"]})
+    >>> info = resolve_random("~ 1 | study", "CS", d, ["1", "2", "3", "4"], 4)[0]
+    >>> info.engine.structure.struct, info.engine.outer.tolist(), info.nlevels
+    ('SIGMA', [[0, 0, 1, 2]], 3)
+    """
     terms = parse_random_list(random)
     if data is None:
         raise InputError("random= names columns: pass the data frame as data=")
@@ -174,7 +195,25 @@ def _gen_design(data, t: RandomTerm, labs):
 
 
 def check_identifiable(infos: list[TermInfo], n: int, p: int, labs) -> None:
-    """Refuse models the data cannot identify (more variance parameters than residual rows)."""
+    """Refuse models the data cannot identify (more variance parameters than residual rows).
+
+    A ``UN`` term on two outcomes has three parameters (two variances, one
+    correlation): four estimates leave three residual degrees of freedom for
+    one coefficient, but only two for two.
+
+    >>> import pandas as pd
+    >>> from sleepmeta.errors import ModelError
+    >>> d = pd.DataFrame({"study": ["a", "a", "b", "b"], "outcome": ["x", "y", "x", "y"]})
+    >>> labs = ["1", "2", "3", "4"]
+    >>> infos = resolve_random("~ outcome | study", "UN", d, labs, 4)
+    >>> check_identifiable(infos, 4, 1, labs) is None
+    True
+    >>> try:
+    ...     check_identifiable(infos, 4, 2, labs)
+    ... except ModelError as e:
+    ...     print(str(e)[:52])
+    the random structure has 3 variance parameters but o
+    """
     n_vc = sum(i.engine.structure.n_params for i in infos if not i.fixed_zero)
     if n - p < 1:
         raise ModelError(f"{n} estimates for {p} coefficients: nothing left to estimate variance "

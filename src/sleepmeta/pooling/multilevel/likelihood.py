@@ -32,10 +32,27 @@ from sleepmeta.pooling.multilevel.blocks import Blocks
 
 LOG2PI = float(np.log(2 * np.pi))
 
+__all__ = ["LOG2PI", "Evaluation", "evaluate", "marginal"]
+
 
 @dataclass
 class Evaluation:
-    """Everything one evaluation gives, per member of the batch."""
+    """Everything one evaluation gives, per member of the batch.
+
+    ``y = 0, 1`` in two clusters, ``V = I``, ``sigma2 = 0``: ``beta`` is the
+    mean 0.5 with variance 1/2, and the REML log-likelihood is
+    ``-1/2 log(2 pi) + 1/2 log 2 - 1/2 log 2 - 1/4``:
+
+    >>> import numpy as np
+    >>> from sleepmeta.pooling.multilevel.blocks import Term, build_blocks
+    >>> from sleepmeta.pooling.multilevel.structures import Structure
+    >>> t = Term(Structure("SIGMA", 1), np.array([[0, 1]]))
+    >>> b = build_blocks(np.array([[0.0, 1.0]]), np.eye(2)[None], np.ones((1, 2, 1)),
+    ...                  np.ones((1, 2), bool), [t])
+    >>> ev = evaluate(b, np.array([[0.0]]), "REML")
+    >>> float(ev.beta[0, 0]), float(ev.vb[0, 0, 0]), round(float(ev.ll_reml[0]), 6)
+    (0.5, 0.5, -1.168939)
+    """
 
     ll_ml: np.ndarray
     ll_reml: np.ndarray
@@ -50,7 +67,19 @@ class Evaluation:
 
 
 def marginal(blocks: Blocks, c: np.ndarray) -> np.ndarray:
-    """``M = V + sum_l c_l B_l`` per block (B, G, m, m)."""
+    """``M = V + sum_l c_l B_l`` per block (B, G, m, m).
+
+    Two rows of one cluster, ``V = I`` and ``sigma2 = 0.5``:
+
+    >>> import numpy as np
+    >>> from sleepmeta.pooling.multilevel.blocks import Term, build_blocks
+    >>> from sleepmeta.pooling.multilevel.structures import Structure
+    >>> t = Term(Structure("SIGMA", 1), np.array([[0, 0]]))
+    >>> b = build_blocks(np.array([[0.0, 1.0]]), np.eye(2)[None], np.ones((1, 2, 1)),
+    ...                  np.ones((1, 2), bool), [t])
+    >>> marginal(b, np.array([[0.5]]))[0, 0].tolist()
+    [[1.5, 0.5], [0.5, 1.5]]
+    """
     if c.shape[1] == 0:
         return blocks.V.copy()
     return blocks.V + np.einsum("bl,bglij->bgij", c, blocks.bases)
@@ -74,7 +103,18 @@ def _chol(M: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def evaluate(blocks: Blocks, c: np.ndarray, method: str, *, derivs: bool = False,
              keep: bool = False) -> Evaluation:
-    """Evaluate the model at coefficients ``c`` (B, L) for every member."""
+    """Evaluate the model at coefficients ``c`` (B, L) for every member.
+
+    >>> import numpy as np
+    >>> from sleepmeta.pooling.multilevel.blocks import Term, build_blocks
+    >>> from sleepmeta.pooling.multilevel.structures import Structure
+    >>> t = Term(Structure("SIGMA", 1), np.array([[0, 1]]))
+    >>> b = build_blocks(np.array([[0.0, 1.0]]), np.eye(2)[None], np.ones((1, 2, 1)),
+    ...                  np.ones((1, 2), bool), [t])
+    >>> ev = evaluate(b, np.array([[0.0]]), "ML")
+    >>> float(ev.beta[0, 0]), round(float(ev.ll_ml[0]), 6)   # mean 0.5; -log(2 pi) - 1/4
+    (0.5, -2.087877)
+    """
     M = marginal(blocks, c)
     Lc, ok = _chol(M)
     logdet = 2 * np.log(np.diagonal(Lc, axis1=-2, axis2=-1)).sum(axis=(1, 2))

@@ -33,9 +33,17 @@ import numpy as np
 from sleepmeta.pooling.multilevel.blocks import Blocks
 from sleepmeta.pooling.multilevel.likelihood import evaluate
 
+__all__ = ["Parameters", "maximise"]
+
 
 class Parameters:
-    """The working parameters of all terms of a model, concatenated."""
+    """The working parameters of all terms of a model, concatenated.
+
+    >>> from sleepmeta.pooling.multilevel.structures import Structure
+    >>> p = Parameters([Structure("SIGMA", 1), Structure("UN", 2)])
+    >>> p.P, p.L, p.slices[1]
+    (4, 4, slice(1, 4, None))
+    """
 
     def __init__(self, structures):
         self.structures = tuple(structures)
@@ -115,6 +123,16 @@ def maximise(blocks: Blocks, params: Parameters, method: str, theta0: np.ndarray
     """Run Fisher scoring from ``theta0`` (B, P); ``fixed`` (B, P) bool holds parameters.
 
     Returns ``theta, converged, iterations``.
+
+    >>> import numpy as np
+    >>> from sleepmeta.pooling.multilevel.blocks import Term, build_blocks
+    >>> from sleepmeta.pooling.multilevel.structures import Structure
+    >>> t = Term(Structure("SIGMA", 1), np.array([[0, 1, 2, 3]]))
+    >>> b = build_blocks(np.array([[0.0, 1.0, 2.0, 3.0]]), np.eye(4)[None] * 0.1,
+    ...                  np.ones((1, 4, 1)), np.ones((1, 4), bool), [t])
+    >>> theta, ok, it = maximise(b, Parameters([t.structure]), "ML", np.array([[1.0]]))
+    >>> round(float(theta[0, 0]), 6), bool(ok[0])  # ML: var(y) (divisor k) - v = 1.25 - 0.1
+    (1.15, True)
     """
     B, P = theta0.shape
     theta = params.clip(theta0)

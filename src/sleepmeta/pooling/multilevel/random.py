@@ -28,6 +28,8 @@ from sleepmeta.errors import InputError
 
 _TOKEN = re.compile(r"\s*(?:(?P<name>[A-Za-z_.][A-Za-z0-9_.]*)|(?P<num>[0-9]+)|(?P<op>[~|/+\-]))")
 
+__all__ = ["RandomTerm", "parse_random", "parse_random_list"]
+
 
 @dataclass(frozen=True)
 class RandomTerm:
@@ -37,6 +39,9 @@ class RandomTerm:
     variable(s); ``outer`` the grouping factor(s) whose interaction defines
     the clusters (``("district", "school")`` for ``district/school``);
     ``intercept`` says whether a GEN inner part keeps an intercept.
+
+    >>> parse_random("~ 1 | a/b")[1].outer
+    ('a', 'b')
     """
 
     inner: tuple[str, ...]
@@ -144,7 +149,11 @@ def _inner(lhs, where) -> tuple[list[str], bool]:
 
 
 def parse_random_list(random) -> list[RandomTerm]:
-    """Parse a formula or a list of formulas (metafor's ``random = list(...)``)."""
+    """Parse a formula or a list of formulas (metafor's ``random = list(...)``).
+
+    >>> [t.label for t in parse_random_list(["~ 1 | study", "~ outcome | study"])]
+    ['study', 'outcome | study']
+    """
     if isinstance(random, str):
         random = [random]
     terms: list[RandomTerm] = []

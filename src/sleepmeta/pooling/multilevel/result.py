@@ -13,10 +13,25 @@ import pandas as pd
 
 COEF_COLUMNS = ("estimate", "se", "statistic", "pvalue", "ci_low", "ci_high")
 
+__all__ = ["COEF_COLUMNS", "Component", "Model", "MultilevelResult"]
+
 
 @dataclass(frozen=True)
 class Component:
-    """One ``sigma2`` variance component (a ``~ 1 | f`` term)."""
+    """One ``sigma2`` variance component (a ``~ 1 | f`` term).
+
+    Three clusters of two estimates with equal ``v = 0.01``: the REML
+    ``sigma2`` is the variance of the cluster means (0.2, 0.475, 0.35;
+    divisor J - 1) less ``v / 2``, 0.018958 - 0.005:
+
+    >>> import pandas as pd
+    >>> from sleepmeta.pooling.multilevel import meta_analysis_mv
+    >>> d = pd.DataFrame({"yi": [0.1, 0.3, 0.35, 0.6, 0.2, 0.5], "vi": [0.01] * 6,
+    ...                   "study": [1, 1, 2, 2, 3, 3]})
+    >>> c = meta_analysis_mv("yi", "vi", random="~ 1 | study", data=d).sigma2_components[0]
+    >>> c.factor, c.nlevels, c.name, round(c.estimate, 6)
+    ('study', 3, 'sigma^2.1', 0.013958)
+    """
 
     kind: str
     factor: str
@@ -28,7 +43,15 @@ class Component:
 
 @dataclass(frozen=True)
 class Model:
-    """What refits need (profile CIs, robust tests, predictions); not part of the results."""
+    """What refits need (profile CIs, robust tests, predictions); not part of the results.
+
+    >>> import pandas as pd
+    >>> from sleepmeta.pooling.multilevel import meta_analysis_mv
+    >>> d = pd.DataFrame({"yi": [0.1, 0.3, 0.35, 0.6], "vi": [0.01] * 4, "s": [1, 1, 2, 2]})
+    >>> m = meta_analysis_mv("yi", "vi", random="~ 1 | s", data=d).model
+    >>> m.X.tolist(), m.V.diagonal().tolist(), m.labels
+    ([[1.0], [1.0], [1.0], [1.0]], [0.01, 0.01, 0.01, 0.01], ('1', '2', '3', '4'))
+    """
 
     blocks: Any
     structures: tuple
@@ -54,6 +77,14 @@ class MultilevelResult:
     ``inner | outer`` term (``G`` its covariance matrix); ``qe``/``qm`` the
     heterogeneity and omnibus tests; ``fit_stats`` logLik, deviance, AIC, BIC
     and AICc for ML and REML, as metafor's ``fitstats``.
+
+    >>> import pandas as pd
+    >>> from sleepmeta.pooling.multilevel import meta_analysis_mv
+    >>> d = pd.DataFrame({"yi": [0.1, 0.3, 0.35, 0.6, 0.2, 0.5], "vi": [0.01] * 6,
+    ...                   "study": [1, 1, 2, 2, 3, 3]})
+    >>> res = meta_analysis_mv("yi", "vi", random="~ 1 | study", data=d)
+    >>> list(res.coefficients.columns)[:3], res.k
+    (['estimate', 'se', 'statistic'], 6)
     """
 
     method: str

@@ -30,10 +30,21 @@ from sleepmeta.errors import InputError, ModelError
 from sleepmeta.pooling.multilevel.likelihood import marginal
 from sleepmeta.pooling.multilevel.optimise import Parameters
 
+__all__ = ["RobustResult", "robust"]
+
 
 @dataclass(frozen=True)
 class RobustResult:
-    """Cluster-robust coefficient tests (``coefficients``) and omnibus test."""
+    """Cluster-robust coefficient tests (``coefficients``) and omnibus test.
+
+    >>> import pandas as pd
+    >>> from sleepmeta.pooling.multilevel import meta_analysis_mv
+    >>> d = pd.DataFrame({"yi": [0.1, 0.3, 0.35, 0.6, 0.2, 0.5, 0.4, 0.1], "vi": [0.01] * 8,
+    ...                   "study": [1, 1, 2, 2, 3, 3, 4, 4]})
+    >>> rob = meta_analysis_mv("yi", "vi", random="~ 1 | study", data=d).robust("study")
+    >>> rob.kind, rob.clusters
+    ('CR2', 4)
+    """
 
     kind: str                 # "CR2" or "CR1"
     clusters: int
@@ -84,6 +95,14 @@ def robust(res, cluster, *, small_sample: bool = True) -> RobustResult:
     """Cluster-robust tests of a :class:`~.result.MultilevelResult` (see module docstring).
 
     ``cluster`` is a column of the model's data or one value per row.
+
+    >>> import pandas as pd
+    >>> from sleepmeta.pooling.multilevel import meta_analysis_mv
+    >>> d = pd.DataFrame({"yi": [0.1, 0.3, 0.35, 0.6, 0.2, 0.5, 0.4, 0.1], "vi": [0.01] * 8,
+    ...                   "study": [1, 1, 2, 2, 3, 3, 4, 4]})
+    >>> res = meta_analysis_mv("yi", "vi", random="~ 1 | study", data=d)
+    >>> float(robust(res, "study", small_sample=False).coefficients["df"].iloc[0])  # J - p
+    3.0
     """
     m = res.model
     n, p = m.X.shape

@@ -33,6 +33,8 @@ import numpy as np
 
 STRUCTS = ("CS", "HCS", "UN", "ID", "DIAG", "AR", "GEN")
 
+__all__ = ["STRUCTS", "Structure", "pairs"]
+
 
 def _chol_params(G: np.ndarray) -> np.ndarray:
     """Working parameters of UN/GEN: the Cholesky factor of ``G`` (B, q, q) in pair order."""
@@ -42,7 +44,11 @@ def _chol_params(G: np.ndarray) -> np.ndarray:
 
 
 def pairs(q: int) -> list[tuple[int, int]]:
-    """The basis pairs ``(a, b)``, ``a <= b``: diagonal first, then R's ``lower.tri`` order."""
+    """The basis pairs ``(a, b)``, ``a <= b``: diagonal first, then R's ``lower.tri`` order.
+
+    >>> pairs(3)
+    [(0, 0), (1, 1), (2, 2), (0, 1), (0, 2), (1, 2)]
+    """
     out = [(a, a) for a in range(q)]
     out += [(a, b) for b in range(q) for a in range(b + 1, q)]  # column-major lower triangle
     return [(min(a, b), max(a, b)) for a, b in out]
@@ -65,6 +71,11 @@ class Structure:
         Work in variances and correlations (metafor's own parameters) rather
         than ``(tau2, cov)`` for CS and the Cholesky factor for UN/GEN; the
         profile likelihood fixes one of these at a time.
+
+    >>> import numpy as np
+    >>> s = Structure("CS", 2)
+    >>> s.G(s.from_report(np.array([[2.0]]), np.array([[0.5]])))[0].tolist()
+    [[2.0, 1.0], [1.0, 2.0]]
     """
 
     struct: str

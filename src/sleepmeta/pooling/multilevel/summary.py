@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import math
 
+__all__ = ["format_summary"]
+
 
 def _p(p: float) -> str:
     return "<.0001" if p < 1e-4 else f"{p:.4f}"
@@ -14,7 +16,14 @@ def _pv(p: float) -> str:
 
 
 def format_summary(r) -> str:
-    """Four decimals, the blocks of ``print.rma.mv`` in its order."""
+    """Four decimals, the blocks of ``print.rma.mv`` in its order.
+
+    >>> import pandas as pd
+    >>> from sleepmeta.pooling.multilevel import meta_analysis_mv
+    >>> d = pd.DataFrame({"yi": [0.1, 0.3, 0.35, 0.6], "vi": [0.01] * 4, "s": [1, 1, 2, 2]})
+    >>> format_summary(meta_analysis_mv("yi", "vi", random="~ 1 | s", data=d)).splitlines()[0]
+    'Multivariate Meta-Analysis Model (k = 4; method: REML)'
+    """
     fs = r.fit_stats[r.method]
     lines = [f"Multivariate Meta-Analysis Model (k = {r.k}; method: {r.method})", "",
              f"{'logLik':>10}{'Deviance':>11}{'AIC':>11}{'BIC':>11}{'AICc':>11}",
