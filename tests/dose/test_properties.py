@@ -92,6 +92,7 @@ def test_slope_blocks_equal_build_blocks(seed, p):
     B, m, a = 2, 4, 3
     # rows first, padding last in every study (as pad_blocks lays them out)
     mask = np.arange(a) < rng.integers(1, a + 1, (B, m, 1))
+    mask[:, 0] = True  # one full study, so build_blocks also pads blocks to a rows
     X = np.where(mask[..., None], rng.normal(size=(B, m, a, p)), 0.0)
     y = np.where(mask, rng.normal(size=(B, m, a)), 0.0)
     L = rng.normal(size=(B, m, a, a)) * 0.1
