@@ -30,13 +30,15 @@ _EXPORTS = {
     "MultilevelResult": "sleepmeta.pooling.multilevel",
     "shared_control_vcov": "sleepmeta.pooling.multilevel",
     "correlated_outcomes_vcov": "sleepmeta.pooling.multilevel",
+    "dose_response": "sleepmeta.dose",
+    "DoseResponseResult": "sleepmeta.dose",
     "mantel_haenszel": "sleepmeta.pooling.counts",
     "peto": "sleepmeta.pooling.counts",
     "simulate": "sleepmeta.scale",
     "sweep": "sleepmeta.scale",
 }
-_SUBPACKAGES = ("benefit_risk", "data", "effects", "plots", "pooling", "review", "scale", "sleep",
-                "trials")
+_SUBPACKAGES = ("benefit_risk", "data", "dose", "effects", "plots", "pooling", "review", "scale",
+                "sleep", "trials")
 
 __all__ = sorted(_EXPORTS) + ["__version__"]
 

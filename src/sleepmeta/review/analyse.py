@@ -86,6 +86,7 @@ class OutcomeAnalysis:
     inference: list = field(default_factory=list)  # FE and REML with z, t, knha, adhoc
     grade: object = None  # GRADE rating for this analysis's population
     sensitivity: list = field(default_factory=list)
+    dose_curve: object = None  # review.dose_curves.DoseCurve when [dose_response] names it
     multilevel: object = None  # MultilevelResult: arms sharing a control (primary when set)
 
     @property
@@ -256,6 +257,10 @@ def analyse_outcome(spec: ReviewSpec, outcome, tables: dict, population: tuple =
     pooled = rows[rows["status"] == "pooled"] if len(rows) else rows
     a = OutcomeAnalysis(outcome=outcome, population=tuple(population), rows=rows,
                         pooled_rows=pooled)
+    if spec.dose_response is not None and outcome.key in spec.dose_response.outcomes and len(rows):
+        from sleepmeta.review.dose_curves import fit_dose_curve
+
+        a.dose_curve = fit_dose_curve(rows, spec.dose_response, level=spec.level)
     if pooled.empty:
         a.small_study = {"done": False, "reason": "No poolable rows: nothing to test."}
         a.dose_note = "No poolable rows: no dose meta-regression."

@@ -117,6 +117,13 @@ def _figures(ra, payload: dict, progress=None) -> dict:
         if a.outcome.measure == "RR" and len(arms) and arms["dose_min"].notna().any():
             figs[f"dose:{key}"] = _png(dose_response_plot(
                 arms, title=f"{a.outcome.label}: risk by daily dose"))
+    for key, a in ra.outcomes.items():  # pooled dose curves ([dose_response])
+        curve = a.dose_curve
+        if curve is not None and curve.result is not None:
+            label = a.outcome.label + (" (published pooled table)"
+                                       if curve.arms["published_summary"].any() else "")
+            figs[f"curve:{key}"] = _png(curve.result.plot(
+                reference=ra.spec.dose_response.reference, title=label))
     figs.update(_rob_figures(ra))
     return figs
 

@@ -34,8 +34,10 @@ def verdict_rule(spec) -> list:
         "population has none; they are indirect evidence and GRADE rates them down for "
         "indirectness.",
         "A claim takes the verdict of its first listed outcome that has any row; a dose claim "
-        "uses the slope of a meta-regression on daily dose (no GRADE rating). k counts "
-        "distinct studies: several rows or dose arms of one source count once.",
+        "uses the pooled dose curve where one is fitted (the risk ratio of the highest against "
+        "the lowest reported dose), else the slope of a meta-regression on daily dose (no GRADE "
+        "rating). k counts distinct studies: several rows or dose arms of one source (a pooled "
+        "table) count once.",
     ]
 
 
@@ -86,6 +88,21 @@ def methods_payload(ra) -> dict:
         f"a meta-regression on daily dose (per 100 mg/day) when at least "
         f"{spec.dose_regression_min_k} fixed-dose comparisons at two or more doses exist; "
         "flexible-dose arms are not used.",
+    ]
+    if spec.dose_response is not None:
+        dr = spec.dose_response
+        knots = f" with knots at {', '.join(f'{k:g}' for k in dr.knots)} mg/day" if dr.knots else ""
+        paras.append(
+            f"Dose curves ({', '.join(dr.outcomes)}): a one-stage dose-response meta-analysis "
+            f"(Crippa et al. 2019; dosresmeta's one-stage model, fitted as metafor's rma.mv with "
+            f"random slopes) of log risk ratios of every fixed-dose arm against its study's "
+            f"control arm, with the Greenland-Longnecker covariance of contrasts sharing a "
+            f"control; {dr.model} in dose{knots} (restricted cubic splines as rms::rcs). A "
+            f"pooled table's dose arms against its one placebo column are one study; "
+            f"flexible-dose arms are not used; one study gives a fixed-effect curve. Extra "
+            f"events per 1,000 and NNH at {', '.join(f'{d:g}' for d in dr.doses)} mg/day use "
+            f"the control risk pooled from the same reference arms.")
+    paras += [
         "Benefit-risk: NNH (or NNT) = 1 / RD with RD = p0 (RR - 1) at the baseline risk p0, "
         "the control-group risk pooled from the same studies within the analysis's population "
         "(the claim's, where it names one; logit scale, back-transformed); its CI carries the "

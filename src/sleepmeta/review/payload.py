@@ -140,6 +140,7 @@ def outcome_payload(a) -> dict:
         "baseline_risk": a.baseline.to_dict() if a.baseline is not None else None,
         "nnh": a.nnh.to_dict() if a.nnh is not None else None,
         "harms_by_dose": harms_by_dose(a) if ratio else [],
+        "dose_curve": a.dose_curve.to_dict() if a.dose_curve is not None else None,
         "notes": list(a.notes),
         **certainty_payload(a),
     }

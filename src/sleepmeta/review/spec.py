@@ -18,6 +18,7 @@ Layout (see ``sleepmeta/data/pregabalin_review.toml`` for a full example)::
     [[claims]]   id, text, outcomes, population, expects, missing
     [[directions]]  study, outcome, comparator, dose, direction, quote
     [[lhh]]      benefit, harm, population
+    [dose_response]  outcomes, model, knots, reference, doses (pooled dose curves of harms)
     [labels]     code = "words" for the codes of the data (conditions, events), e.g. DPN
 """
 
@@ -31,6 +32,7 @@ from pathlib import Path
 
 from sleepmeta.errors import SpecError
 from sleepmeta.pooling.registry import ESTIMATOR_INFO, TESTS
+from sleepmeta.review.dose_spec import dose_response_spec
 from sleepmeta.review.grade import check_overrides
 from sleepmeta.review.sof import check_control_risks
 from sleepmeta.review.paths import allowed_roots, review_path, spec_paths
@@ -122,11 +124,13 @@ class ReviewSpec:
     allow_outside: tuple = ()  # folders outside the spec's own that its paths may name
     shared_control: str = "multilevel"  # arms sharing a control: multilevel model or split
     labels: dict = field(default_factory=dict)  # data code -> the words a reader sees
+    dose_response: object = None  # review.dose_spec.DoseResponseSpec
 
     def file(self, key: str, name: str) -> Path:
         """The path ``name`` of spec key ``key``, confined to the spec's folder
         (see :func:`sleepmeta.review.paths.review_path`)."""
         return review_path(self.path.parent, name, key, self.allow_outside)
+
 
 
 def _req(table: dict, key: str, where: str, kind=str):
@@ -250,7 +254,7 @@ def parse_spec(raw: dict, path: str | Path = "review.toml", sha256: str = "") ->
     if not isinstance(raw, dict):
         raise SpecError("the spec must be a TOML table")
     _unknown_keys(raw, ("review", "data", "analysis", "verdict", "outcomes", "claims",
-                        "directions", "lhh", "grade", "labels"), "spec")
+                        "directions", "lhh", "grade", "labels", "dose_response"), "spec")
     review = _req(raw, "review", "spec", dict)
     data = _req(raw, "data", "spec", dict)
     _unknown_keys(data, ("efficacy", "harms", "notes", "risk_of_bias"), "data")
@@ -317,7 +321,8 @@ def parse_spec(raw: dict, path: str | Path = "review.toml", sha256: str = "") ->
                                  "analysis.few_studies_test", tuple(TESTS)),
         few_studies_k=_few_k(an),
         shared_control=_choice(_opt(an, "shared_control", "analysis", str, "multilevel"),
-                               "analysis.shared_control", ("multilevel", "split")))
+                               "analysis.shared_control", ("multilevel", "split")),
+        dose_response=dose_response_spec(raw, outcomes))
 
 
 def _few_k(an: dict) -> int:

@@ -25,9 +25,12 @@ claim's population has no row; they are then indirect evidence, which the
 GRADE indirectness domain rates down (see :mod:`sleepmeta.review.grade`).
 
 A claim's verdict is that of its first listed outcome that has any row;
-a dose claim uses the slope of a meta-regression on daily dose the same
-way (``uncertain`` when rows exist but no dose meta-regression is possible;
-no GRADE rating applies to it).
+a dose claim uses the pooled dose curve when ``[dose_response]`` fits one for
+the outcome (the risk ratio of the highest against the lowest reported dose),
+else the slope of a meta-regression on daily dose, the same way
+(``uncertain`` when rows exist but neither is possible; no GRADE rating applies
+to it).
+k counts distinct studies, not dose arms.
 """
 
 from __future__ import annotations
@@ -161,7 +164,10 @@ def outcome_verdict(a, expects: str, spec, grade=None, indirect: bool = False) -
     sign = claimed_sign(o, expects)
     ratio = o.measure == "RR"
     n_rows = 0 if a.rows is None else len(a.rows[a.rows["status"] != "other comparator"])
-    if expects == "dose":
+    curve = getattr(a, "dose_curve", None)
+    if expects == "dose" and n_rows and curve is not None and curve.result is not None:
+        v, why = _curve_verdict(curve, sign, spec)
+    elif expects == "dose":
         if n_rows == 0:
             v, why = "no data in this review", "no row reports this outcome"
         elif a.dose_regression is None:
@@ -184,6 +190,19 @@ def outcome_verdict(a, expects: str, spec, grade=None, indirect: bool = False) -
     return {"outcome": o.key, "verdict": v, "reason": why, "claimed_sign": sign,
             "n_rows": n_rows, "certainty": cert, "indirect": bool(indirect),
             "grade": grade.to_dict() if grade is not None else None}
+
+
+def _curve_verdict(curve, sign: int, spec) -> tuple:
+    """A dose claim from a pooled dose curve: the effect of the highest reported dose
+    against the lowest (``[dose_response].doses``), on the ratio scale, with k the
+    curve's studies (a pooled table counts once)."""
+    doses = sorted(spec.dose_response.doses)
+    p = curve.result.predict([doses[-1]], reference=doses[0]).iloc[0]
+    v, why = verdict(k=curve.k, ci_low=p["ci_low"], ci_high=p["ci_high"], claimed=sign,
+                     margin=0.0, ratio=True, min_k=spec.min_studies_supported)
+    return v, (f"dose curve ({curve.result.model}): risk ratio {doses[-1]:g} vs {doses[0]:g} "
+               f"mg/day {p['estimate']:.2f} ({p['ci_low']:.2f} to {p['ci_high']:.2f}), "
+               f"{curve.k} stud{'y' if curve.k == 1 else 'ies'}; {why}")
 
 
 def claim_verdict(claim, analyses: list, spec, grades=None, indirect=None) -> dict:
