@@ -43,6 +43,22 @@ def test_multilevel_is_primary_and_split_is_sensitivity(tmp_path):
     assert meta_analysis_mv is not None and shared_control_vcov is not None
 
 
+def test_sensitivity_compares_split_and_multilevel(tmp_path):
+    from sleepmeta.review.sensitivity import sensitivity_analyses
+
+    spec, ra = _analysis(tmp_path)
+    a = ra.outcomes["dizziness"]
+    rows = sensitivity_analyses(a, spec, None)
+    (ml,) = [r for r in rows if r["analysis"].startswith("shared controls")]
+    assert ml["k"] == a.multilevel.k and ml["estimate"] == pytest.approx(a.multilevel.estimate)
+    assert ml["natural"]["estimate"] == pytest.approx(np.exp(a.multilevel.estimate))
+    spec2, ra2 = _analysis(tmp_path / "x", extra="")
+    one = ra2.outcomes["WASO"]  # no arms share a control there
+    (row,) = [r for r in sensitivity_analyses(one, spec2, None)
+              if r["analysis"].startswith("shared controls")]
+    assert row["k"] is None and "nothing to compare" in row["note"]
+
+
 def test_split_option(tmp_path):
     spec, ra = _analysis(tmp_path, extra="")
     spec2 = load_spec(make_review(tmp_path / "rev2", harm_rows=MULTI_ARM, spec_text=(

@@ -27,8 +27,8 @@ metafor's ``rma.mh``/``rma.peto``); leave-one-out; excluding results at high
 risk of bias; adding the rows that print only a bound on p with a
 conservative SE (the bound taken as the p-value: Cochrane Handbook v6.4,
 6.3.2); and the split-control versus multilevel handling of shared controls
-(reported as not available until the multilevel model is part of the
-review). Each gives the verdict of the same rule, and says when it differs.
+(the multilevel model's estimate where arms share a control, else why not).
+Each gives the verdict of the same rule, and says when it differs.
 """
 
 from __future__ import annotations
@@ -76,6 +76,23 @@ def prediction_interval(res, level: float = 0.95) -> dict:
     half = crit * math.sqrt(float(res.se) ** 2 + float(res.tau2))
     return {"low": float(res.estimate) - half, "high": float(res.estimate) + half, "df": k - 2,
             "note": f"t quantile with k - 2 = {k - 2} df (Higgins et al. 2009)"}
+
+
+def _shared_control_entry(a, ratio: bool) -> dict:
+    """Split controls (Cochrane Handbook ch. 23) against the multilevel model with the
+    Gleser-Olkin covariance of arms sharing a control (:mod:`sleepmeta.review.shared_control`)."""
+    name = "shared controls: multilevel model (rma.mv) instead of split controls"
+    ml = getattr(a, "multilevel", None)
+    if ml is not None:
+        return _entry(name, ml, ratio, studies=a.studies,
+                      note="arms sharing a control: random effects for study and arm, "
+                           "Gleser & Olkin 2009 covariance")
+    split = a.pooled_rows["split"] if "split" in a.pooled_rows.columns else None
+    shared = split is not None and bool((split.astype(float) > 1).any())
+    return {"analysis": name, "k": None,
+            "note": ("no arms share a control group: nothing to compare" if not shared else
+                     "multilevel model not fitted (see the outcome's notes); split controls "
+                     "only")}
 
 
 def _entry(name, res, natural, **extra) -> dict:
@@ -260,9 +277,7 @@ def sensitivity_analyses(a, spec, rob=None, *, claimed: int | None = None,
             except ModelError as exc:
                 out.append({"analysis": "adding conservative SEs from p bounds", "k": None,
                             "note": f"not possible: {exc}"})
-    out.append({"analysis": "shared controls: multilevel model instead of split controls",
-                "k": None, "note": "not available: the review's multilevel model (rma.mv) "
-                "for shared controls is not yet part of the review"})
+    out.append(_shared_control_entry(a, ratio))
     if claimed is not None:
         main = _verdict_of(out[0], a, claimed, spec, certainty, a.studies)
         for e in out:
