@@ -46,8 +46,6 @@ def test_closed_form_estimators_give_finite_numbers_or_typed_errors(data, method
     finite_or_typed(lambda: meta_analysis(yi, vi, method=method, test=test), FIELDS)
 
 
-@pytest.mark.xfail(reason="REML/ML/EB/PM loops can spin on some extreme inputs (issue 18): "
-                          "bounded by the engine's loops rewrite (speed helper)", strict=False)
 @fuzz_settings(30)
 @given(studies(), st.sampled_from(ITERATIVE))
 def test_iterative_estimators_give_finite_numbers_or_typed_errors(data, method):

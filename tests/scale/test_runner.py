@@ -214,10 +214,16 @@ def test_draws_outside_the_engine_range_count_as_failures():
 
 
 def test_huge_tau2_counts_failures_instead_of_hanging():
-    # issue 18: tau2 = 1e300 (accepted by the grid check) made REML's Fisher scoring spin
-    # forever on an infinite step; every iteration is bounded, so the fits that cannot
-    # proceed are counted in n_failed
-    res = simulate({"conditions": {"measure": "MD", "k": 5, "effect": 0.0, "tau2": 1e300,
+    # issue 18: tau2 = 1e300 made REML's Fisher scoring spin forever on an infinite step; the
+    # grid now refuses tau2 above the accepted range (1e50), and at that edge every iteration
+    # is bounded, so the fits that cannot proceed are counted in n_failed
+    from sleepmeta.errors import SleepmetaError
+
+    with pytest.raises(SleepmetaError, match="tau2"):
+        simulate({"conditions": {"measure": "MD", "k": 5, "effect": 0.0, "tau2": 1e300,
+                                 "n": 50}}, replicates=6, seed=1, estimators=["REML"], tests=["z"],
+                 progress=False)
+    res = simulate({"conditions": {"measure": "MD", "k": 5, "effect": 0.0, "tau2": 1e50,
                                    "n": 50}},
                    replicates=60, seed=1, estimators=["REML", "ML"], tests=["z"],
                    progress=False)
