@@ -95,3 +95,34 @@ def test_ci_bounds_bracket_value(rd, below, above):
     if not nn.crosses_zero and rd != 0:
         bounds = nn.nnth_bound or nn.nntb_bound
         assert bounds[0] <= nn.value * (1 + 1e-12) and nn.value <= bounds[1] * (1 + 1e-12)
+
+
+def test_nnh_ci_carries_the_baseline_uncertainty_by_hand():
+    import math
+
+    from sleepmeta.benefit_risk import number_needed_uncertain_baseline
+
+    z = 1.959963984540054
+    lg = lambda p: math.log(p / (1 - p))  # noqa: E731
+    ex = lambda x: 1 / (1 + math.exp(-x))  # noqa: E731
+    # RR 3 with SE(log RR) 0.2; p0 = 0.08 with SE(logit p0) 0.3 (hand calculation):
+    # RD = 0.08 x 2 = 0.16; var = (0.08 x 3)^2 0.04 + (2 x 0.08 x 0.92)^2 0.09
+    #    = 0.002304 + 0.0019501 = 0.0042541; SE = 0.065224
+    nn = number_needed_uncertain_baseline(
+        3.0, math.exp(math.log(3) - 0.2 * z), math.exp(math.log(3) + 0.2 * z),
+        0.08, ex(lg(0.08) - 0.3 * z), ex(lg(0.08) + 0.3 * z))
+    se = math.sqrt(0.002304 + (2 * 0.08 * 0.92) ** 2 * 0.09)
+    assert nn.rd == pytest.approx(0.16)
+    assert nn.rd_ci_low == pytest.approx(0.16 - z * se, rel=1e-9)
+    assert nn.kind == "NNH" and nn.value == pytest.approx(6.25)
+    # wider than the CI that ignores the baseline's uncertainty
+    fixed = number_needed_from_ratio(3.0, math.exp(math.log(3) - 0.2 * z),
+                                     math.exp(math.log(3) + 0.2 * z), 0.08)
+    assert nn.rd_ci_high - nn.rd_ci_low > fixed.rd_ci_high - fixed.rd_ci_low
+
+
+def test_nnh_uncertain_baseline_bad_input():
+    from sleepmeta.benefit_risk import number_needed_uncertain_baseline
+
+    with pytest.raises(InputError, match="baseline_low"):
+        number_needed_uncertain_baseline(2.0, 1.5, 3.0, 0.1, 0.2, 0.3)

@@ -8,6 +8,8 @@
   odds ratio and a baseline (control-group) risk: ``RD = p0 (RR - 1)`` or
   ``p1 = OR p0 / (1 - p0 + OR p0)`` (Cochrane Handbook v6.4, section 15.4.4);
   the CI of the RD comes from the CI of the ratio at the same baseline risk.
+* :func:`number_needed_uncertain_baseline` -- the same, with a CI that also
+  carries the uncertainty of the baseline risk (delta method).
 * :func:`baseline_risk` -- the control-group risk pooled from the same
   studies: logit proportions (``effect_size("PLO")``) pooled with the one
   engine (:func:`sleepmeta.pooling.meta_analysis`), back-transformed.
@@ -28,7 +30,7 @@ from sleepmeta.errors import InputError, unknown_option
 from sleepmeta.jsonsafe import clean
 
 __all__ = ["BaselineRisk", "NumberNeeded", "baseline_risk", "likelihood_helped_harmed",
-           "number_needed", "number_needed_from_ratio"]
+           "number_needed", "number_needed_from_ratio", "number_needed_uncertain_baseline"]
 
 
 @dataclass(frozen=True)
@@ -193,6 +195,63 @@ def number_needed_from_ratio(ratio: float, ci_low: float, ci_high: float, baseli
         p = [min(x, 1.0) for x in p]  # a risk cannot exceed 1; cap the upper limit
     rd = [x - baseline for x in p]
     return number_needed(rd[0], rd[1], rd[2], events=events, baseline=baseline)
+
+
+def number_needed_uncertain_baseline(ratio: float, ci_low: float, ci_high: float,
+                                     baseline: float, baseline_low: float, baseline_high: float,
+                                     *, level: float = 0.95,
+                                     events: str = "harmful") -> NumberNeeded:
+    """NNT/NNH from a risk ratio and a baseline risk, both uncertain (delta method).
+
+    ``RD = p0 (RR - 1)``. Its variance by the delta method (first-order Taylor
+    expansion; Oehlert GW. A note on the delta method. Am Stat 1992;46:27-9),
+    with the log RR and the logit baseline risk taken as independent::
+
+        var(RD) = (p0 RR)^2 var(log RR) + ((RR - 1) p0 (1 - p0))^2 var(logit p0)
+
+    where each variance is recovered from its CI, ``((upper - lower) / (2 z))^2``
+    on the log / logit scale (so a t-based CI carries its width over). The CI
+    ``RD ± z sqrt(var)`` (clipped to [-1, 1]) then gives NNT/NNH with Altman's
+    (1998) CI. Ignoring the baseline's uncertainty (as
+    :func:`number_needed_from_ratio` does) understates the NNH's uncertainty
+    when the control risk is estimated from few studies; the need to carry it
+    is discussed by Newcombe & Bender (Evid Based Med 2014;19:6-8).
+
+    Examples
+    --------
+    RR 2 with var(log RR) = 0.1², p0 = 0.1 with var(logit p0) = 0.2² (hand
+    calculation: var = 0.2² x 0.01 + 0.09² x 0.04 = 0.000724, SE = 0.02691):
+
+    >>> import math
+    >>> z = 1.959963984540054
+    >>> lg = lambda p: math.log(p / (1 - p))
+    >>> ex = lambda x: 1 / (1 + math.exp(-x))
+    >>> nn = number_needed_uncertain_baseline(
+    ...     2.0, math.exp(math.log(2) - 0.1 * z), math.exp(math.log(2) + 0.1 * z),
+    ...     0.1, ex(lg(0.1) - 0.2 * z), ex(lg(0.1) + 0.2 * z))
+    >>> round(nn.rd, 10), round((nn.rd_ci_high - nn.rd) / z, 5)
+    (0.1, 0.02691)
+    """
+    from scipy import special
+
+    if events not in ("harmful", "beneficial"):
+        raise unknown_option("events", events, ("harmful", "beneficial"))
+    if not 0 < baseline_low <= baseline <= baseline_high < 1:
+        raise InputError("need 0 < baseline_low <= baseline <= baseline_high < 1, got "
+                         f"{baseline_low}, {baseline}, {baseline_high}")
+    if not 0 < ci_low <= ratio <= ci_high:
+        raise InputError(f"need 0 < ci_low <= ratio <= ci_high, got {ci_low}, {ratio}, {ci_high}")
+    if not 0 < level < 1:
+        raise InputError(f"level must be in (0, 1), got {level!r}")
+    z = float(-special.ndtri((1 - level) / 2))
+    logit = lambda p: math.log(p / (1 - p))  # noqa: E731
+    v_r = ((math.log(ci_high) - math.log(ci_low)) / (2 * z)) ** 2
+    v_b = ((logit(baseline_high) - logit(baseline_low)) / (2 * z)) ** 2
+    p0, rr = float(baseline), float(ratio)
+    rd = p0 * (rr - 1)
+    se = math.sqrt((p0 * rr) ** 2 * v_r + ((rr - 1) * p0 * (1 - p0)) ** 2 * v_b)
+    lo, hi = max(-1.0, rd - z * se), min(1.0, rd + z * se)
+    return number_needed(rd, lo, hi, events=events, baseline=baseline)
 
 
 @dataclass(frozen=True)

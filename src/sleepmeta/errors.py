@@ -60,6 +60,17 @@ class SpecError(InputError):
     """A review specification (TOML) names something that is not there."""
 
 
+class OutputError(InputError):
+    """An output path cannot be written: a folder, link, FIFO or device where a file
+    goes, a folder that is not a report, a path under a file, a full disk, a
+    read-only folder. The message names the path and the reason."""
+
+
+class ResourceError(InputError):
+    """The work asked for would need more memory than this machine has; the message
+    says how much and how to split it."""
+
+
 class SchedulerError(SleepmetaError, ValueError):
     """A Dask scheduler could not be reached or used."""
 

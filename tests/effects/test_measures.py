@@ -13,7 +13,9 @@ from sleepmeta.effects.measures import display_name, is_log_scale, log_scale_mea
 def test_log_scale_measures_are_metafors_log_measures():
     # escalc: RR, OR, PETO ("log odds ratio"), ROM ("log ratio of means"), PLN ("log
     # proportion") and PLO ("logit") are analysed on a log scale
-    assert log_scale_measures() == {"RR", "OR", "PETO", "ROM", "PLN", "PLO"}
+    # and IRR, a metafor name recognised for yi computed elsewhere (log incidence rate ratio)
+    assert log_scale_measures() == {"RR", "OR", "PETO", "ROM", "PLN", "PLO", "IRR"}
+    assert display_name("IRR") == "Incidence rate ratio" and null_value("IRR") == 1.0
     assert all(("log" in m.description) == m.log_scale for m in MEASURES.values())
 
 

@@ -284,3 +284,18 @@ def test_arm_columns_show_events_over_totals():
     assert "Pregabalin n/N" in heads and "Placebo n/N" in heads
     plain = forest_plot(res)
     assert fig.get_figwidth() > plain.get_figwidth()  # room made for the two columns
+
+
+def test_rob_column_one_circle_per_study_in_judgement_colour():
+    from sleepmeta.plots.rob import ROB_COLOURS
+    from sleepmeta.pooling import meta_analysis
+
+    res = meta_analysis([-0.89, -1.59, -1.35], [0.33, 0.19, 0.42], labels=["A", "B", "C"],
+                        measure="RR")
+    fig = forest_plot(res, rob={"A": "high", "B": "low"})
+    cols = {c.get_gid(): c for c in fig.axes[0].collections}
+    assert {"rob-high", "rob-low", "rob-not-assessed"} <= set(cols)  # C is not in the mapping
+    import matplotlib.colors as mc
+    assert mc.to_hex(cols["rob-high"].get_facecolor()[0]) == ROB_COLOURS["high"].lower()
+    with pytest.raises(InputError, match="unknown judgement"):
+        forest_plot(res, rob={"A": "bad"})

@@ -61,3 +61,18 @@ def test_a_failed_write_leaves_the_old_file_and_no_temp_file(tmp_path):
         save_figure(fig, path)
     assert path.read_bytes() == b"old"
     assert [p.name for p in tmp_path.iterdir()] == ["f.png"]
+
+
+def test_a_symlink_or_folder_is_refused_not_replaced(tmp_path):
+    # issue 18: output paths that are not regular files were replaced
+    from sleepmeta.errors import OutputError
+    from sleepmeta.plots._style import new_figure
+
+    target = tmp_path / "target.txt"
+    target.write_text("keep")
+    (tmp_path / "link.png").symlink_to(target)
+    (tmp_path / "dir.png").mkdir()
+    for name, words in (("link.png", "symbolic link"), ("dir.png", "folder")):
+        with pytest.raises(OutputError, match=words):
+            save_figure(new_figure(2, 2), tmp_path / name)
+    assert target.read_text() == "keep" and (tmp_path / "link.png").is_symlink()

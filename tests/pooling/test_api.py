@@ -31,7 +31,7 @@ def test_column_names_with_data_and_default_columns():
         (dict(yi=[0.1, np.nan], vi=[0.1, 0.2]), InputError, "study '2': yi must be a finite"),
         (dict(yi=[0.1, 0.2], vi=[0.1, np.inf]), InputError, "study '2': vi must be a finite"),
         (dict(yi=[0.1, 0.2], vi=[0.1, 0.2], method="XX"), UnknownOptionError, "valid: FE, DL"),
-        (dict(yi=[0.1, 0.2], vi=[0.1, 0.2], test="t"), UnknownOptionError, "valid: z, knha"),
+        (dict(yi=[0.1, 0.2], vi=[0.1, 0.2], test="tt"), UnknownOptionError, "valid: z, t, knha, adhoc"),
         (dict(yi=[0.1], vi=[0.1]), ModelError, "k = 1"),
         (dict(yi=[], vi=[]), InputError, "no studies"),
     ],

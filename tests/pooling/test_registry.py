@@ -30,8 +30,13 @@ def test_tests_and_check_options():
     check_options("PM", "z")
     with pytest.raises(UnknownOptionError, match="valid: FE, DL"):
         check_options("XX", "z")
-    with pytest.raises(UnknownOptionError, match="valid: z, knha"):
+    with pytest.raises(UnknownOptionError, match="valid: z, t, knha, adhoc"):
         check_options("DL", "t2")
+    # t and adhoc (metafor's test="t", "adhoc"): k - p df; only knha and adhoc rescale,
+    # and only adhoc floors the scale at 1 (Röver, Knapp & Friede 2015)
+    assert TESTS["t"].residual_df and not TESTS["t"].scaled
+    assert TESTS["adhoc"].scaled and TESTS["adhoc"].scale_floor == 1
+    assert TESTS["knha"].scaled and TESTS["knha"].scale_floor == 0
 
 
 def test_control_defaults_are_metafors_and_are_checked():

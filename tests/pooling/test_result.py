@@ -48,6 +48,7 @@ def test_to_dict_is_json_safe_and_back_transforms_ratios():
     json.dumps(d, allow_nan=False)                   # NaN and inf became None
     assert d["estimate_exp"] == pytest.approx(math.exp(0.2)) and res.is_ratio
     assert not meta_analysis([0.2, 0.3], [0.1, 0.1], measure="MD").is_ratio
+    assert meta_analysis([0.2, 0.3], [0.1, 0.1], measure="IRR").is_ratio  # recognised by name
 
 
 def test_fit_notes_say_what_the_fit_did():

@@ -197,7 +197,8 @@ def test_report_fits_the_screen(page, report, name):
     assert page.errors() == []
     assert info["scrollWidth"] <= info["innerWidth"], "the page scrolls sideways"
     assert info["images"] and all(w > 0 for w in info["images"])
-    assert all(a.startswith(("Forest plot of ", "Dose-response plot of ")) for a in info["alts"])
+    assert all(a.startswith(("Forest plot of ", "Dose-response plot of ", "Risk-of-bias "))
+               for a in info["alts"])
     n = len(report.payload["claims"])
     assert info["claimRows"] == n == len(info["claims"]) == 10
     for c in info["claims"]:  # every verdict on screen, not cut off at the edge

@@ -32,18 +32,23 @@ def test_pooled_numbers_equal_the_api(review, tmp_path):
     se_c = 8 / stats.t.isf(0.02, 79)
     yi = [-20.0, -15.0, -8.0]
     vi = [se_a**2, 12**2 / 30 + 15**2 / 32, se_c**2]
-    api = meta_analysis(yi, vi, method="REML", test="z")
+    # k = 3 < few_studies_k (5): the review's default few-study test "adhoc"
+    api = meta_analysis(yi, vi, method="REML", test="adhoc")
     got = data["outcomes"]["WASO"]["pooled"]
     for name in ("estimate", "ci_low", "ci_high", "pi_low", "pi_high", "tau2", "i2"):
         assert math.isclose(got[name], getattr(api, name), rel_tol=1e-12, abs_tol=1e-14), name
     # dizziness: counts (B 2002 from percent x n: 16/62 vs 5/61)
     es = effect_size("RR", events1=[20, 16, 9], n1=[100, 62, 40], events2=[5, 5, 3],
                      n2=[100, 61, 38])
-    api = meta_analysis(es, method="REML", test="z")
+    api = meta_analysis(es, method="REML", test="adhoc")
     got = data["outcomes"]["dizziness"]["pooled"]
     assert math.isclose(got["estimate"], api.estimate, rel_tol=1e-12)
     assert math.isclose(got["natural"]["ci_high"], math.exp(api.ci_high), rel_tol=1e-12)
-    assert res.payload["claims"][1]["verdict"] == "supported"
+    # with the few-study test (t, 2 df, scale >= 1) the CI includes 1: "uncertain"; no
+    # risk-of-bias table (-1) and a CI including no effect (imprecision -1): certainty low
+    assert api.ci_low < 0 < meta_analysis(es, method="REML", test="z").ci_low
+    assert res.payload["claims"][1]["certainty"] == "low"
+    assert res.payload["claims"][1]["verdict"] == "uncertain"
 
 
 def test_bundled_numbers_equal_the_api(bundled):
@@ -57,7 +62,7 @@ def test_bundled_numbers_equal_the_api(bundled):
     assert math.isclose(w["ci_low"], api.ci_low, rel_tol=1e-12)
     # somnolence: Ohta 2012 116/250 vs 45/248; Arnold 2016 5/54 vs 2/53 (as printed)
     es = effect_size("RR", events1=[116, 5], n1=[250, 54], events2=[45, 2], n2=[248, 53])
-    api = meta_analysis(es, method="REML", test="z")
+    api = meta_analysis(es, method="REML", test="adhoc")  # k = 2 < 5: the few-study test
     s = out["somnolence"]["pooled"]
     for name in ("estimate", "ci_low", "ci_high", "tau2"):
         assert math.isclose(s[name], getattr(api, name), rel_tol=1e-12, abs_tol=1e-15)
@@ -67,6 +72,16 @@ def test_bundled_numbers_equal_the_api(bundled):
     assert math.isclose(out["somnolence"]["baseline_risk"]["estimate"], p0, rel_tol=1e-12)
     rd = p0 * (math.exp(api.estimate) - 1)
     assert math.isclose(out["somnolence"]["nnh"]["value"], 1 / rd, rel_tol=1e-10)
+    # its CI carries the control risk's uncertainty (delta method, written out here)
+    z = 1.959963984540054
+    v_r = ((api.ci_high - api.ci_low) / (2 * z)) ** 2
+    b = out["somnolence"]["baseline_risk"]
+    lg = lambda p: math.log(p / (1 - p))  # noqa: E731
+    v_b = ((lg(b["ci_high"]) - lg(b["ci_low"])) / (2 * z)) ** 2
+    rr = math.exp(api.estimate)
+    se = math.sqrt((p0 * rr) ** 2 * v_r + ((rr - 1) * p0 * (1 - p0)) ** 2 * v_b)
+    assert math.isclose(out["somnolence"]["nnh"]["rd_ci_low"], max(-1, rd - z * se),
+                        rel_tol=1e-10)
 
 
 def test_bundled_claims_one_row_each_and_gaps(bundled):
@@ -75,7 +90,8 @@ def test_bundled_claims_one_row_each_and_gaps(bundled):
                                          "fibromyalgia", "gad", "dizziness", "somnolence",
                                          "cognition", "dependence", "dose"]
     by = {c["id"]: c["verdict"] for c in claims}
-    assert by["latency"] == "no data in this review"       # no insomnia trial
+    # no insomnia trial: only a direction from healthy volunteers (indirect, never support)
+    assert by["latency"] == "uncertain"
     assert by["dependence"] == "no data in this review"
     assert by["maintenance"] == "limited evidence"          # one trial with a CI (Roth 2012)
 

@@ -49,8 +49,8 @@ def test_margin_on_ratio_scale():
 
 @pytest.mark.parametrize("dirs, expected", [
     ([], "no data in this review"),
-    ([1], "limited evidence"),
-    ([1, 1, 1], "limited evidence"),
+    ([1], "uncertain"),                        # direction-only evidence never supports alone
+    ([1, 1, 1], "uncertain"),
     ([1, -1], "uncertain"),
     ([1, 0], "uncertain"),
     ([1, None], "uncertain"),
@@ -58,6 +58,32 @@ def test_margin_on_ratio_scale():
 ])
 def test_non_poolable_only(dirs, expected):
     assert verdict(k=0, directions=dirs, claimed=1)[0] == expected
+
+
+def test_direction_rows_of_one_source_count_once():
+    # three rows of study A and one of B: two sources, both the claimed way
+    why = verdict(k=0, directions=[("A", 1), ("A", 1), ("A", 1), ("B", 1)], claimed=1)[1]
+    assert "2 of 2 source(s)" in why
+    # a source whose rows disagree has no direction of its own
+    why = verdict(k=0, directions=[("A", 1), ("A", -1), ("B", 1)], claimed=1)[1]
+    assert "1 of 2 source(s)" in why
+
+
+@pytest.mark.parametrize("certainty, expected", [
+    ("high", "supported"), ("moderate", "supported"),     # boundary: moderate still supports
+    ("low", "limited evidence"), ("very low", "limited evidence"),
+    (None, "supported"),                                  # no rating (e.g. a dose slope)
+])
+def test_certainty_caps_support(certainty, expected):
+    assert verdict(k=3, ci_low=0.1, ci_high=1.0, claimed=1, certainty=certainty)[0] == expected
+
+
+def test_certainty_does_not_rescue_a_ci_including_no_effect():
+    assert verdict(k=3, ci_low=-0.1, ci_high=1.0, claimed=1, certainty="high")[0] == "uncertain"
+    # nor a CI against the claim, nor one within the margin
+    assert verdict(k=3, ci_low=-2, ci_high=-1, claimed=1, certainty="high")[0] == "not supported"
+    assert verdict(k=3, ci_low=-1, ci_high=1, claimed=1, margin=2,
+                   certainty="high")[0] == "not supported"
 
 
 def test_pooled_result_ignores_directions():

@@ -202,3 +202,12 @@ def test_fallback_rate_counts_fits_that_needed_the_halved_step_remedy(monkeypatc
     assert (forced["DL"] == 0).all()
     assert (forced["REML"] > normal["REML"]).all()
     assert (forced["REML"] <= 1).all()
+
+
+def test_draws_outside_the_engine_range_count_as_failures():
+    # issue 18: no silent NaN; sd = 1e-300 makes every vi underflow to 0 (outside 1e-50..1e50)
+    res = simulate({"replicates": 6, "seed": 1, "estimators": ["DL"],
+                    "conditions": {"measure": "MD", "k": 3, "effect": 0.0, "tau2": 0.0, "n": 10,
+                                   "sd": 1e-300}}, progress=False)
+    fail = res[res.performance == "failure_rate"].iloc[0]
+    assert fail["estimate"] == 1.0 and fail["n_failed"] == 6

@@ -3,26 +3,70 @@
 from __future__ import annotations
 
 import functools
+import os
+import tempfile
 from pathlib import Path
 
 import typer
 from rich.console import Console
-
-from sleepmeta.atomic import atomic_write_text
 
 console = Console()
 err_console = Console(stderr=True)
 
 
 def write_text_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file and a rename."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(path, text)
+    """Write ``text`` to ``path`` through a temporary file and a rename.
+
+    ``path`` must be a regular file or not exist yet (a folder, link, FIFO or
+    device is refused, see :func:`sleepmeta.outputs.check_output_file`);
+    temporaries an earlier killed run left beside it are removed; an
+    :class:`OSError` (disk full, read-only folder) becomes an ``OutputError``.
+    """
+    from sleepmeta.atomic import default_file_mode
+    from sleepmeta.outputs import check_output_file, clean_stale, output_error, temp_prefix
+
+    path = check_output_file(path, "--out")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        clean_stale(path.parent, [path.name])
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=temp_prefix(path.name, "tmp"))
+    except OSError as exc:
+        raise output_error(exc, path, "--out") from None
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.chmod(tmp, default_file_mode())  # mkstemp makes 0600; give the usual mode
+        os.replace(tmp, path)
+    except OSError as exc:
+        Path(tmp).unlink(missing_ok=True)
+        raise output_error(exc, path, "--out") from None
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def plain(text: str, *, err: bool = False) -> None:
+    """Print user-derived text as it is: no rich markup, no highlighting, no layout.
+
+    rich would read ``[/bold]`` in a study name as markup (and fail, or drop
+    ``[min, max]``), and its line layout takes quadratic time on very long
+    words; this writes the text in linear time.
+    """
+    typer.echo(text, err=err)
+
+
+def error_line(exc: BaseException) -> str:
+    """One line for an error: ``error: <message>`` with line breaks flattened."""
+    if isinstance(exc, OSError) and not str(exc).startswith("cannot "):
+        where = f" {str(exc.filename)!r}" if exc.filename else ""
+        text = f"{exc.strerror or type(exc).__name__}:{where}"
+    else:
+        text = str(exc)
+    return "error: " + " ".join(text.splitlines())
 
 
 def fail_on_input_error(func):
-    """Turn a sleepmeta input error into a one-line message and exit code 2."""
+    """Turn a sleepmeta input error (or an OSError) into one plain line and exit code 2."""
 
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
@@ -30,11 +74,8 @@ def fail_on_input_error(func):
 
         try:
             return func(*args, **kwargs)
-        except (SleepmetaError, FileNotFoundError) as exc:
-            from rich.markup import escape  # the message is text, not markup ('[simulate]')
-
-            err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False,
-                              markup=True)
+        except (SleepmetaError, OSError, MemoryError) as exc:
+            plain(error_line(exc), err=True)
             raise typer.Exit(2) from None
 
     return wrapper

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import csv
 import json
 from pathlib import Path
 
 from rich.panel import Panel
 from rich.table import Table
+from rich.text import Text
 
 from sleepmeta.errors import InputError
 from sleepmeta.pooling.registry import ESTIMATOR_INFO
@@ -28,10 +30,13 @@ def load_table(file: Path | None, given: dict, measure, labels):
         return data, given, measure, labels, "BCG vaccine trials (Colditz et al. 1994)"
     if not Path(file).exists():
         raise InputError(f"file {str(file)!r} does not exist")
+    if not Path(file).is_file():
+        raise InputError(f"file {str(file)!r} is a folder (or not a regular file), not a CSV table")
     try:
         data = pd.read_csv(file)
-    except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
-        raise InputError(f"file {str(file)!r} is not a readable CSV table: {exc}") from None
+    except (ValueError, OverflowError, csv.Error, OSError) as exc:  # parser, encoding, empty
+        text = " ".join(str(exc).split())
+        raise InputError(f"file {str(file)!r} is not a readable CSV table: {text}") from None
     if measure is None and not {"yi", "vi"} <= set(given) and not {"yi", "vi"} <= set(data.columns):
         raise InputError("give --measure with its columns, or --yi and --vi "
                          "(the file has no 'yi'/'vi' columns)")
@@ -54,7 +59,7 @@ def summary_panel(res, title: str) -> Panel:
                          overflow="fold", min_width=None if col else 8)
     for term, row in res.coefficients.iterrows():
         p = "<.0001" if row.pvalue < 1e-4 else f"{row.pvalue:.4f}"
-        table.add_row(str(term), *(f"{x:.4f}" for x in (row.estimate, row.se, row.statistic)), p,
+        table.add_row(Text(str(term)), *(f"{x:.4f}" for x in (row.estimate, row.se, row.statistic)), p,
                       f"{row.ci_low:.4f}", f"{row.ci_high:.4f}")
     lines = [res.summary().split("\n\n")[0]]
     if ESTIMATOR_INFO[res.method].estimates_tau2:
@@ -71,6 +76,5 @@ def summary_panel(res, title: str) -> Panel:
         lines.append(f"QM = {res.qm:.4f}, p = {res.qm_pvalue:.4g}")
     lines += [f"note: {n}" for n in res.notes]
     from rich.console import Group
-    from rich.text import Text
 
-    return Panel(Group(Text("\n".join(lines)), table), title=title, expand=False)
+    return Panel(Group(Text("\n".join(lines)), table), title=Text(title), expand=False)

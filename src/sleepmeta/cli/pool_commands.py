@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 import typer
 
 from sleepmeta.cli._app import app
-from sleepmeta.cli._output import console, fail_on_input_error, write_text_atomic
+from sleepmeta.cli._output import console, fail_on_input_error, plain, write_text_atomic
 from sleepmeta.errors import InputError
 from sleepmeta.pooling.registry import ESTIMATOR_INFO, TESTS
 
@@ -155,9 +155,9 @@ def pool(
     console.print(summary_panel(res, title))
     for path in (forest, funnel, bubble, out):
         if path is not None:
-            console.print(f"wrote {path}")
+            plain(f"wrote {path}")
     for note in notes:
-        console.print(f"note: {note}")
+        plain(f"note: {note}")
 
 
 __all__ = ["pool"]

@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 import typer
 
 from sleepmeta.cli._app import app
-from sleepmeta.cli._output import console, fail_on_input_error
+from sleepmeta.cli._output import console, fail_on_input_error, plain
 
 DEFAULT_OUT = Path("sleepmeta-report")
 
@@ -49,17 +49,21 @@ def report(
 
     from sleepmeta.review.build import build_report
 
-    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
-                  console=console, transient=True) as progress:
-        task = progress.add_task("starting", total=None)
+    if not console.is_terminal:  # no progress output (nor its blank line) in pipes and logs
+        result = build_report(review, out, fmt=fmt, allow_outside=allow_outside)
+    else:
+        with Progress(SpinnerColumn(), TextColumn("{task.description}", markup=False),
+                      TimeElapsedColumn(), console=console, transient=True) as progress:
+            task = progress.add_task("starting", total=None)
 
-        def step(msg: str) -> None:
-            progress.update(task, description=msg)
+            def step(msg: str) -> None:
+                progress.update(task, description=msg[:200])  # user text, kept short
 
-        result = build_report(review, out, fmt=fmt, progress=step, allow_outside=allow_outside)
+            result = build_report(review, out, fmt=fmt, progress=step,
+                                  allow_outside=allow_outside)
     verdicts: dict = {}
     for c in result.payload["claims"]:
         verdicts[c["verdict"]] = verdicts.get(c["verdict"], 0) + 1
-    console.print(f"[bold]{result.payload['title']}[/bold]")
-    console.print("claims: " + ", ".join(f"{n} {v}" for v, n in sorted(verdicts.items())))
-    console.print(f"report written to [bold]{result.main_file}[/bold]")
+    plain(result.payload["title"])  # user text: no markup, no quadratic layout
+    plain("claims: " + ", ".join(f"{n} {v}" for v, n in sorted(verdicts.items())))
+    plain(f"report written to {result.main_file}")

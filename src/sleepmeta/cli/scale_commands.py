@@ -6,6 +6,7 @@ import math
 from pathlib import Path
 
 import typer
+from rich.text import Text
 
 from sleepmeta.cli._app import app
 from sleepmeta.cli._output import console, fail_on_input_error
@@ -44,9 +45,9 @@ def simulate(
     wide = summary_table(tidy, _SHOWN)
     for part in _tables(wide, console.width):
         console.print(part)
-    console.print(f"{len(tidy)} rows written to {out / 'summary.parquet'}; failed fits are "
-                  "counted in 'failed' and left out of the other measures. "
-                  "Values: estimate (Monte Carlo SE).", highlight=False)
+    console.print(Text(f"{len(tidy)} rows written to {out / 'summary.parquet'}; failed fits "
+                       "are counted in 'failed' and left out of the other measures. "
+                       "Values: estimate (Monte Carlo SE)."))  # Text: the path is not markup
 
 
 def _tables(wide, width: int) -> list:

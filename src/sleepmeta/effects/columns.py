@@ -48,10 +48,15 @@ def _column(name: str, value, data: pd.DataFrame | None) -> np.ndarray:
         raise InputError(f"{name} must be a sequence with one value per study, got a scalar")
     if arr.ndim != 1:
         raise InputError(f"{name} must be one-dimensional, got shape {arr.shape}")
+    if arr.dtype == bool or any(isinstance(v, (bool, np.bool_)) for v in arr.ravel()
+                                if arr.dtype == object):
+        raise InputError(f"{name} must be numeric, got a boolean (True/False)")
     try:
         out = pd.to_numeric(pd.Series(arr), errors="raise").to_numpy(dtype=float)
-    except (TypeError, ValueError):
-        bad = next(v for v in arr if not _is_number_or_missing(v))
+    except (TypeError, ValueError, OverflowError) as exc:
+        bad = next((v for v in arr if not _is_number_or_missing(v)), None)
+        if bad is None:
+            raise InputError(f"{name} must be numeric: {type(exc).__name__}: {exc}") from None
         bad = bad.item() if isinstance(bad, np.generic) else bad
         raise InputError(f"{name} must be numeric, got {bad!r}") from None
     return out
@@ -60,9 +65,11 @@ def _column(name: str, value, data: pd.DataFrame | None) -> np.ndarray:
 def _is_number_or_missing(v) -> bool:
     if v is None:
         return True
+    if isinstance(v, (bool, np.bool_)):
+        return False
     try:
         float(v)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         return False
     return True
 

@@ -18,7 +18,7 @@ import numpy as np
 from sleepmeta.effects.intervals import wald_interval
 from sleepmeta.errors import InputError
 from sleepmeta.plots._style import fmt, fmt_p
-from sleepmeta.pooling.registry import ESTIMATOR_INFO
+from sleepmeta.pooling.registry import ESTIMATOR_INFO, TESTS
 
 
 @dataclass(frozen=True)
@@ -99,7 +99,7 @@ def _between_test(sg) -> str:
     stat = f"Q({df})"
     model = getattr(sg, "model", None)
     if getattr(sg, "tau2_common", False) and model is not None:
-        stat = f"F({df}, {model.k - model.p})" if model.test == "knha" else f"QM({df})"
+        stat = f"F({df}, {model.k - model.p})" if TESTS[model.test].residual_df else f"QM({df})"
     return (f"Test for subgroup differences: {stat} = {fmt(float(sg.q_between), 2)}, "
             f"{fmt_p(float(sg.p_between))}")
 
@@ -164,9 +164,10 @@ def _interval(est, lo, hi, digits) -> str:
 
 
 def _model_label(res) -> str:
-    knha = ", Knapp-Hartung" if res.test == "knha" else ""
+    short = TESTS[res.test].short
+    knha = f", {short}" if short else ""
     if not ESTIMATOR_INFO[res.method].estimates_tau2:
-        return f"Common-effect model{' (Knapp-Hartung)' if knha else ''}"
+        return f"Common-effect model{f' ({short})' if short else ''}"
     return f"Random-effects model ({res.method}{knha})"
 
 

@@ -23,12 +23,13 @@ TITLE = 0.35  # inches for a title
 MIN_PLOT_WIDTH = 2.6  # inches of the effect panel
 DIAMOND_HALF_HEIGHT = 0.38  # rows
 LARGEST_SQUARE = 90.0  # points², the heaviest study's square
+ROB_COLUMN = 0.35  # inches of the risk-of-bias column
 
 
 def forest_plot(result, *, labels=None, favours=("Favours treatment", "Favours control"),
                 lower_is_better=True, transform="auto", show_weights=True, show_pi=True,
                 title=None, xlabel=None, xlim=None, digits=2, ax=None, arms=None,
-                arm_headers=("Treatment", "Control")):
+                arm_headers=("Treatment", "Control"), rob=None):
     """Draw a forest plot of a meta-analysis, or of a subgroup analysis.
 
     Columns: study label, effect with its confidence interval as text, and
@@ -73,6 +74,12 @@ def forest_plot(result, *, labels=None, favours=("Favours treatment", "Favours c
     ax : matplotlib Axes, optional
         Draw into this axes (the text columns are placed outside it: leave
         room). By default a figure sized to the number of rows is made.
+    rob : mapping, optional
+        Study label (as shown) to its overall risk-of-bias judgement
+        (``low``, ``some concerns``, ``high``, ``not assessed``): adds a
+        "RoB" column with robvis's coloured circle beside each study
+        (gid ``rob-<judgement>``); a study not in the mapping gets
+        ``not assessed``.
 
     arms : mapping, optional
         Study label (as shown) to ``(treatment text, control text)``: the
@@ -118,10 +125,11 @@ def forest_plot(result, *, labels=None, favours=("Favours treatment", "Favours c
     rows = forest_rows(result, labels=labels, back=back, digits=int(digits), show_pi=show_pi)
     header = _header(first, back)
     cols = _columns(rows, header, show_weights)
+    extra = GAP + ROB_COLUMN if rob is not None else 0.0
     arm_cols = _arm_columns(rows, arms, arm_headers)
     cols["label"] += sum(GAP + w for w in arm_cols)
     n = len(rows) + 1
-    width = 2 * MARGIN + cols["label"] + GAP + cols["plot"] + cols["right"]
+    width = 2 * MARGIN + cols["label"] + GAP + cols["plot"] + cols["right"] + extra
     height = n * ROW_HEIGHT + BOTTOM + MARGIN + (TITLE if title else 0)
     fig, ax, owned = figure_and_axes(ax, width, height)
     if owned:
@@ -136,6 +144,8 @@ def forest_plot(result, *, labels=None, favours=("Favours treatment", "Favours c
     ax.set_ylim(-0.6, n - 0.4)
     _draw_rows(ax, rows, ys, lo, hi)
     _draw_text(ax, rows, ys, header, n - 1, cols, show_weights)
+    if rob is not None:
+        _draw_rob(ax, rows, ys, n - 1, cols, rob)
     if arm_cols:
         _draw_arms(ax, rows, ys, n - 1, arms, arm_headers, arm_cols)
     _null_line(ax, rows, ys, null)
@@ -279,6 +289,27 @@ def _draw_text(ax, rows, ys, header, y_header, cols, show_weights) -> None:
         if show_weights and math.isfinite(r.weight):
             ax.text(1, y, f"{r.weight:.1f}%", transform=at_weight, ha="right",
                     gid=f"weight-{r.kind}", **style)
+
+
+def _draw_rob(ax, rows, ys, y_header, cols, rob) -> None:
+    """A risk-of-bias circle (robvis colours and symbols) beside each study row."""
+    from sleepmeta.plots.rob import ROB_COLOURS, ROB_SYMBOLS
+
+    at = _col(ax, cols["right"] + GAP + ROB_COLUMN / 2)
+    ax.text(1, y_header, "RoB", transform=at, ha="center", va="center", clip_on=False,
+            fontsize=FONT_SIZE, fontweight="bold")
+    for r, y in zip(rows, ys):
+        if r.kind != "study":
+            continue
+        j = str(rob.get(r.label, "not assessed"))
+        if j not in ROB_COLOURS:
+            raise InputError(f"forest_plot: rob[{r.label!r}]: unknown judgement {j!r}; "
+                             f"valid: {', '.join(ROB_COLOURS)}")
+        ax.scatter([1], [y], transform=at, s=70, color=ROB_COLOURS[j], edgecolor=INK,
+                   linewidth=0.4, clip_on=False, zorder=4, gid=f"rob-{j.replace(' ', '-')}")
+        ax.text(1, y, ROB_SYMBOLS[j], transform=at, ha="center", va="center", clip_on=False,
+                fontsize=FONT_SIZE - 2, fontweight="bold", zorder=5,
+                color=INK if j == "some concerns" else "white")
 
 
 def _null_line(ax, rows, ys, null) -> None:

@@ -38,6 +38,8 @@ def save_figure(fig, path) -> Path:
     ------
     InputError
         Unknown suffix, or the folder does not exist.
+    OutputError
+        ``path`` is a folder, a symbolic link, a FIFO or a device (never replaced).
 
     Examples
     --------
@@ -54,6 +56,9 @@ def save_figure(fig, path) -> Path:
     if fmt is None:
         raise InputError(f"save_figure: cannot tell the format of {str(path)!r} from its suffix "
                          f"{path.suffix!r}; use one of {', '.join(FORMATS)}")
+    from sleepmeta.outputs import check_output_file
+
+    check_output_file(path, "figure")  # never replace a folder, link, FIFO or device
     folder = path.parent
     if not folder.is_dir():
         raise InputError(f"save_figure: folder {str(folder)!r} of {str(path)!r} does not exist")

@@ -17,6 +17,8 @@ from sleepmeta.pooling.engine import BatchFit, fit_batch
 from sleepmeta.pooling.feasibility import check_fit, k1_note
 from sleepmeta.pooling.inputs import column_or_values, resolve_inputs
 from sleepmeta.pooling.regression import pseudo_r2
+from sleepmeta.pooling.inputs import (first_out_of_range, nonfinite_error, nonfinite_members,
+                                     out_of_range_text)
 from sleepmeta.pooling.registry import ESTIMATOR_INFO, TESTS, Control, check_options
 from sleepmeta.pooling.result import MetaResult, raise_unconverged
 from sleepmeta.pooling.subgroups import SubgroupResult, subgroup_analysis
@@ -52,9 +54,14 @@ def meta_analysis(
         tau² estimator, one of :data:`.registry.ESTIMATOR_INFO`: ``FE``
         (common effect), ``DL``, ``HE``, ``HS``, ``HSk``, ``SJ``, ``ML``,
         ``REML`` (default), ``EB``, ``PM`` — as metafor's ``rma``.
-    test : {"z", "knha"}
-        Wald-type z tests, or the Knapp & Hartung (2003) adjustment (t with
-        k - p df). With one study, ``z`` is used (as metafor; said in ``notes``).
+    test : {"z", "t", "knha", "adhoc"}
+        One of :data:`.registry.TESTS`: Wald-type z tests; ``"t"``, t tests
+        with k - p df and the variance unchanged; ``"knha"``, the Knapp &
+        Hartung (2003) adjustment (t with k - p df); ``"adhoc"``, Knapp-Hartung
+        with its scale factor floored at 1, never narrower than the Wald
+        interval (Röver, Knapp & Friede 2015, BMC Med Res Methodol 15:99) --
+        metafor's ``test = "t"`` and ``"adhoc"``. With one study, ``z`` is used
+        (as metafor; said in ``notes``).
     level : float
         Confidence level of the intervals (0.95).
     data : DataFrame, optional
@@ -113,6 +120,8 @@ def meta_analysis(
                     method=method, test=test, level=level, intercept=design.intercept,
                     control=control)
     raise_unconverged(fit, method)
+    if nonfinite_members(fit)[0]:
+        raise nonfinite_error(fit, 0, inp.yi, inp.vi, "meta_analysis")
     notes = list(inp.notes)
     if not ESTIMATOR_INFO[method].estimates_tau2 and k == 1:
         notes.append("k = 1: the common-effect estimate is the single study's effect")
@@ -230,7 +239,11 @@ def meta_analysis_batch(
     errors : {"raise", "flag"}
         A member that does not converge raises :class:`ConvergenceError`
         (default), or is flagged in ``converged`` (simulation studies count
-        such failures).
+        such failures). So is a member whose numbers are not finite in
+        double precision (:class:`ModelError` with ``"raise"``). Values
+        outside the accepted range (``|yi| <= 1e50``, ``1e-50 <= vi <=
+        1e50``; see :mod:`sleepmeta.pooling.inputs`) raise
+        :class:`InputError` either way.
     control : Control or dict, optional
         As :func:`meta_analysis`.
 
@@ -269,6 +282,11 @@ def meta_analysis_batch(
         b, i = map(int, np.argwhere(bad)[0])
         raise InputError(f"analysis {b}, study {i}: yi must be finite and vi finite and > 0, "
                          f"got yi={yi[b, i]!r}, vi={vi[b, i]!r}")
+    where = np.where(mask, yi, 0.0), np.where(mask, vi, 1.0)
+    i = first_out_of_range(*where)
+    if i is not None:
+        b, j = np.unravel_index(i, yi.shape)
+        raise InputError(f"analysis {b}, study {j}: {out_of_range_text(yi[b, j], vi[b, j])}")
     k = mask.sum(axis=1)
     need = ESTIMATOR_INFO[method].min_k(X.shape[-1])
     if (small := k < need).any():
@@ -284,4 +302,10 @@ def meta_analysis_batch(
     fit.notes = {int(b): k1_note(test) for b in np.flatnonzero(fit.z_fallback)}
     if errors == "raise":
         raise_unconverged(fit, method)
+    bad = nonfinite_members(fit)
+    if bad.any():
+        if errors == "raise":
+            b = int(np.flatnonzero(bad)[0])
+            raise nonfinite_error(fit, b, yi[b][mask[b]], vi[b][mask[b]], f"analysis {b}")
+        fit.converged = fit.converged & ~bad  # counted as failures, like non-convergence
     return fit

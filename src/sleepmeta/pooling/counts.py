@@ -178,6 +178,11 @@ def _to_result(batch: CountsBatch, labels: list[str], correct: bool = True) -> C
             "(an outcome never occurs in the informative tables of one group or of all)"
         )
     back = (lambda v: v) if batch.measure == "RD" else math.exp
+    if batch.measure != "RD" and max(abs(est), abs(lo), abs(hi)) > 709:  # exp overflows
+        raise ModelError(
+            f"the {batch.method} {batch.measure}'s CI on the log scale [{lo:.4g}, {hi:.4g}] "
+            "cannot be back-transformed (beyond the double range): the tables carry almost "
+            "no information on it")
     return CountsResult(
         estimate=est, se=se, statistic=scalar(batch.statistic),
         pvalue=scalar(batch.pvalue), ci_low=lo, ci_high=hi,

@@ -17,6 +17,7 @@ from sleepmeta.effects import binary
 from sleepmeta.effects.intervals import wald_interval
 from sleepmeta.errors import InputError, unknown_option
 from sleepmeta.pooling.counts_heterogeneity import breslow_day, inverse_variance_q, peto_q
+from sleepmeta.pooling.inputs import COUNT_MAX, check_level
 
 __all__ = ["MH_MEASURES", "CountsBatch", "mantel_haenszel_batch", "peto_batch"]
 
@@ -61,7 +62,14 @@ class CountsBatch:
 
 
 def _batch_cells(events1, n1, events2, n2, mask):
-    arrays = [np.atleast_2d(np.asarray(x, dtype=float)) for x in (events1, n1, events2, n2)]
+    names = ("events1", "n1", "events2", "n2")
+    arrays = []
+    for name, x in zip(names, (events1, n1, events2, n2)):
+        try:
+            arrays.append(np.atleast_2d(np.asarray(x, dtype=float)))
+        except (OverflowError, TypeError, ValueError) as exc:
+            raise InputError(f"{name} must be numbers (counts), got {type(exc).__name__}: "
+                             f"{exc}") from None
     shape = arrays[0].shape
     if arrays[0].ndim != 2 or any(x.shape != shape for x in arrays):
         shapes = [x.shape for x in arrays]
@@ -69,7 +77,6 @@ def _batch_cells(events1, n1, events2, n2, mask):
     mask = np.ones(shape, dtype=bool) if mask is None else np.atleast_2d(np.asarray(mask, dtype=bool))
     if mask.shape != shape:
         raise InputError(f"mask must have shape {shape}, got {mask.shape}")
-    names = ("events1", "n1", "events2", "n2")
     for name, x in zip(names, arrays):
         bad = mask & ~np.isfinite(x)
         if bad.any():
@@ -77,6 +84,12 @@ def _batch_cells(events1, n1, events2, n2, mask):
             raise InputError(f"batch row {row}, study {col}: {name} must be finite, got {x[row, col]}")
     e1, m1, e2, m2 = (np.where(mask, x, 0.0) for x in arrays)
     for ev, n, en, nn in ((e1, m1, "events1", "n1"), (e2, m2, "events2", "n2")):
+        big = mask & (n > COUNT_MAX)
+        if big.any():
+            row, col = np.argwhere(big)[0]
+            raise InputError(f"batch row {row}, study {col}: {nn} must be <= {COUNT_MAX:g} "
+                             f"(counts beyond it lose the precision of the table's "
+                             f"variances), got {nn}={n[row, col]:g}")
         bad = mask & ((n < 1) | (ev < 0) | (ev > n))
         if bad.any():
             row, col = np.argwhere(bad)[0]
@@ -95,8 +108,7 @@ def _wald(beta, se, level):
 
 
 def _check_level(level: float) -> None:
-    if not 0 < level < 1:
-        raise InputError(f"level must be in (0, 1), got {level!r}")
+    check_level(level)
 
 
 # ----------------------------------------------------------------------------- Mantel-Haenszel

@@ -7,9 +7,12 @@ metafor 3.8's ``rma.uni``:
 
 1. tau² from the chosen estimator (:mod:`.estimators`);
 2. weighted least squares with weights ``1/(vi + tau²)``;
-3. Wald-type tests (``z``) or the Knapp & Hartung (2003) adjustment
-   (``knha``: the variance scaled by ``s² = Q(tau²)/(k-p)``, t and F tests with
-   k - p denominator degrees of freedom);
+3. the test of the registry (:data:`.registry.TESTS`): Wald-type tests
+   (``z``); ``t`` (t and F tests with k - p df, the variance unchanged); the
+   Knapp & Hartung (2003) adjustment (``knha``: the variance scaled by
+   ``s² = Q(tau²)/(k-p)``, t and F tests with k - p denominator degrees of
+   freedom); or ``adhoc``, the same with ``s²`` floored at 1 (Röver, Knapp &
+   Friede 2015), as metafor 3.8's ``test = "adhoc"``;
 4. the Q test with weights ``1/vi``; the "typical" within-study variance
    ``vt = (k - p)/tr(P)`` (Higgins & Thompson 2002, generalised), and
    ``I² = 100 tau²/(vt + tau²)``, ``H² = tau²/vt + 1`` (for the common-effect
@@ -29,7 +32,7 @@ from sleepmeta.pooling.estimators import ESTIMATORS
 from sleepmeta.pooling.problem import Problem, loglik
 from sleepmeta.pooling.feasibility import falls_back_to_z
 from sleepmeta.pooling.heterogeneity import i2_h2_from_q, i2_h2_from_tau2
-from sleepmeta.pooling.registry import ESTIMATOR_INFO, Control
+from sleepmeta.pooling.registry import ESTIMATOR_INFO, TESTS, Control
 
 
 @dataclass
@@ -165,10 +168,12 @@ def fit_batch(
     vb = fit.A.copy()
     s2w = np.ones_like(tau2)
     z1 = falls_back_to_z(k, test)
-    if test == "knha":
+    rule = TESTS[test]
+    if rule.scaled:
         rss = fit.rss
         with np.errstate(divide="ignore", invalid="ignore"):
             s2w = np.where(rss <= np.finfo(float).eps, 0.0, rss / kp)
+        s2w = np.maximum(s2w, rule.scale_floor)  # adhoc: s² >= 1, as metafor
         s2w = np.where(z1, 1.0, s2w)
         vb = vb * s2w[:, None, None]
     se_beta = np.sqrt(np.einsum("bii->bi", vb))
@@ -179,7 +184,7 @@ def fit_batch(
     m = btt.size
     qm = _wald(fit.beta[:, btt], vb[:, btt][:, :, btt])
     # scipy.special's distribution functions (the ones scipy.stats calls), without its overhead
-    if test == "knha":
+    if rule.residual_df:
         df = np.where(z1, np.nan, kp)
         with np.errstate(invalid="ignore"):
             crit = np.where(z1, -special.ndtri(alpha / 2), special.stdtrit(df, 1 - alpha / 2))

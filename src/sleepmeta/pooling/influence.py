@@ -28,6 +28,7 @@ from scipy import stats
 
 from sleepmeta.errors import ModelError
 from sleepmeta.pooling.members import fit_members
+from sleepmeta.resources import DIAGNOSTIC_ARRAYS, require_batch_memory
 
 EPS = np.finfo(float).eps
 
@@ -79,6 +80,9 @@ def influence(res) -> pd.DataFrame:
     if k == 1:
         raise ModelError("influence: the model has k = 1 study; nothing to delete")
     X, yi, vi = res.X, res.yi, res.vi
+    require_batch_memory(k, k * res.p, DIAGNOSTIC_ARRAYS, f"influence with k = {k:,} studies",
+                         "it fits k models of k studies in one batch; fit the models in parts "
+                         "of at most {fits} with meta_analysis_batch and masks")
     mask = ~np.eye(k, dtype=bool)
     m = fit_members(res, np.broadcast_to(yi, (k, k)), np.broadcast_to(vi, (k, k)), mask,
                     X[None], labels_of=lambda b: f"without study {res.labels[b]!r}")

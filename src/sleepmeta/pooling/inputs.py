@@ -1,4 +1,22 @@
-"""Resolve and validate ``yi``/``vi`` given as arrays, column names or EffectSizes."""
+"""Resolve and validate ``yi``/``vi`` given as arrays, column names or EffectSizes.
+
+The accepted range
+------------------
+Every estimator works in double precision on sums such as ``sum(yi² / vi)``,
+``sum(1 / vi²)`` and ``tau2²``. So that none of them can overflow (and turn
+into ``inf`` or ``nan`` without a word), the public entry points accept
+
+* ``|yi| <= YI_MAX`` (1e50),
+* ``VI_MIN <= vi <= VI_MAX`` (1e-50 to 1e50),
+
+and refuse anything else with an :class:`~sleepmeta.errors.InputError` that
+names the study. Effect sizes and variances of real studies are many orders
+of magnitude inside it; rescale the data (e.g. seconds to hours) if not.
+Inside the range a fit whose numbers still cannot be represented (variances
+spanning so many orders of magnitude that the weights cancel in double
+precision) is refused after fitting (:func:`check_finite_fit`), never returned
+as NaN or infinity.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +27,14 @@ import pandas as pd
 
 from sleepmeta._lookup import column_of
 from sleepmeta.effects.columns import resolve_labels
-from sleepmeta.errors import InputError, unknown_option
+from sleepmeta.errors import InputError, ModelError, unknown_option
+
+#: Largest accepted ``|yi|`` (see the module docstring).
+YI_MAX = 1e50
+#: Smallest and largest accepted sampling variance ``vi``.
+VI_MIN, VI_MAX = 1e-50, 1e50
+#: What the rule says, for messages and docs.
+RANGE_RULE = f"|yi| <= {YI_MAX:g} and {VI_MIN:g} <= vi <= {VI_MAX:g}"
 
 
 @dataclass
@@ -102,4 +127,106 @@ def resolve_inputs(yi, vi, *, data=None, labels=None, missing="raise", measure=N
     if bad.size:
         i = int(bad[0])
         raise InputError(f"study {labs[i]!r}: vi must be > 0, got {v[i]!r}")
+    i = first_out_of_range(y, v)
+    if i is not None:
+        raise InputError(f"study {labs[i]!r}: {out_of_range_text(y[i], v[i])}")
     return Inputs(y, v, labs, measure, data, tuple(notes))
+
+
+def out_of_range(yi, vi) -> np.ndarray:
+    """Boolean mask of finite entries outside the accepted range (see the module docstring).
+
+    >>> out_of_range(np.array([1.0, 1e60]), np.array([0.1, 0.1])).tolist()
+    [False, True]
+    """
+    yi, vi = np.asarray(yi, float), np.asarray(vi, float)
+    with np.errstate(invalid="ignore"):
+        return (np.abs(yi) > YI_MAX) | (vi < VI_MIN) | (vi > VI_MAX)
+
+
+def first_out_of_range(yi, vi) -> int | None:
+    """Index of the first study outside the accepted range, or None.
+
+    >>> first_out_of_range([0.1, 0.2], [0.01, 1e-60]), first_out_of_range([0.1], [0.01])
+    (1, None)
+    """
+    bad = np.flatnonzero(out_of_range(yi, vi))
+    return int(bad[0]) if bad.size else None
+
+
+def out_of_range_text(y: float, v: float) -> str:
+    """Say which of ``y``, ``v`` breaks the accepted range, and how to fix it.
+
+    >>> out_of_range_text(1e60, 0.1)[:38]
+    'yi = 1e+60 is outside [-1e+50, 1e+50],'
+    """
+    if abs(y) > YI_MAX:
+        what = f"yi = {float(y)!r} is outside [-{YI_MAX:g}, {YI_MAX:g}]"
+    else:
+        what = f"vi = {float(v)!r} is outside [{VI_MIN:g}, {VI_MAX:g}]"
+    return (f"{what}, the accepted range ({RANGE_RULE}) in which every estimator computes "
+            "finite numbers; rescale the effect sizes (e.g. other units)")
+
+
+#: Largest accepted count (events or participants) of a 2x2 table.
+COUNT_MAX = 1e12
+
+
+def check_level(level) -> float:
+    """The confidence level as a float in (0, 1), or an :class:`InputError`.
+
+    >>> check_level(0.9)
+    0.9
+    """
+    if isinstance(level, bool) or not isinstance(level, (int, float, np.floating, np.integer)) \
+            or not 0 < level < 1:
+        raise InputError(f"level must be a number between 0 and 1 (e.g. 0.95), got {level!r}")
+    return float(level)
+
+
+#: Fields of a fit that must be finite for every member with k > p.
+_FINITE_FIELDS = ("estimate", "se", "ci_low", "ci_high", "tau2", "q", "i2", "h2")
+
+
+def nonfinite_members(fit) -> np.ndarray:
+    """Members of a :class:`~sleepmeta.pooling.engine.BatchFit` with a non-finite result.
+
+    A member with ``k > p`` must have a finite estimate, SE, CI, tau², Q, I²,
+    H² (and the SE of tau² for a random-effects method); members that did not
+    converge are left to the convergence check.
+
+    Examples
+    --------
+    >>> from sleepmeta.pooling import meta_analysis_batch
+    >>> fit = meta_analysis_batch([[0.1, 0.3, 0.2]], [[0.01, 0.02, 0.03]], method="DL")
+    >>> nonfinite_members(fit).tolist()
+    [False]
+    """
+    k = np.asarray(fit.k)
+    bad = np.zeros(k.shape, bool)
+    for name in _FINITE_FIELDS + (() if fit.method == "FE" else ("tau2_se",)):
+        bad |= ~np.isfinite(np.asarray(getattr(fit, name), float))
+    with np.errstate(invalid="ignore"):
+        bad |= ~np.isfinite(np.asarray(fit.se_beta, float)).all(axis=-1)
+    return bad & (k > fit.p) & np.asarray(fit.converged, bool)
+
+
+def nonfinite_error(fit, b: int, yi, vi, where: str) -> ModelError:
+    """The error for member ``b`` whose numbers are not finite (see :func:`nonfinite_members`).
+
+    Examples
+    --------
+    >>> from sleepmeta.pooling import meta_analysis_batch
+    >>> fit = meta_analysis_batch([[0.1, 0.3, 0.2]], [[0.01, 0.02, 0.03]], method="DL")
+    >>> fit.tau2[0] = float("inf")
+    >>> str(nonfinite_error(fit, 0, [0.1, 0.3, 0.2], [0.01, 0.02, 0.03], "analysis 0"))[:60]
+    'analysis 0: the DL fit cannot be computed in double precisio'
+    """
+    names = [n for n in _FINITE_FIELDS + (() if fit.method == "FE" else ("tau2_se",))
+             if not np.isfinite(float(np.asarray(getattr(fit, n))[b]))]
+    y, v = np.asarray(yi, float), np.asarray(vi, float)
+    return ModelError(
+        f"{where}: the {fit.method} fit cannot be computed in double precision "
+        f"({', '.join(names) or 'a coefficient'} not finite): the effect sizes span "
+        f"{np.nanmin(np.abs(y)):.3g} to {np.nanmax(np.abs(y)):.3g} in absolute value and the "
+        f"variances {np.nanmin(v):.3g} to {np.nanmax(v):.3g}; check the data or rescale them")

@@ -85,7 +85,11 @@ class Test:
 
     ``residual_df``: the test uses ``k - p`` degrees of freedom (then it
     needs ``k > p``, and metafor falls back to ``z`` when ``k = 1``);
-    ``summary_note``: the line a printed summary adds (none for ``z``).
+    ``scaled``: the variance is multiplied by the Knapp-Hartung factor
+    ``s² = Q(tau²)/(k - p)``, floored at ``scale_floor`` (1 for the ad hoc
+    correction, so the interval is never narrower than the Wald one);
+    ``summary_note``: the line a printed summary adds (none for ``z``);
+    ``short``: the name in a model label (e.g. "Knapp-Hartung").
 
     Examples
     --------
@@ -99,13 +103,26 @@ class Test:
     label: str
     residual_df: bool = False
     summary_note: str = ""
+    scaled: bool = False
+    scale_floor: float = 0.0
+    short: str = ""
 
 
 #: Tests and intervals for the coefficients.
 TESTS: dict[str, Test] = {t.name: t for t in (
     Test("z", "Wald-type z tests and confidence intervals"),
+    Test("t", "t and F tests with k - p df, the variance unchanged (metafor's test='t')",
+         residual_df=True, short="t tests",
+         summary_note="t and F tests with k - p degrees of freedom (variance not rescaled)."),
     Test("knha", "the Knapp-Hartung adjustment (t and F tests with k - p df)", residual_df=True,
-         summary_note="Knapp-Hartung adjustment: t and F tests with k - p degrees of freedom."),
+         summary_note="Knapp-Hartung adjustment: t and F tests with k - p degrees of freedom.",
+         scaled=True, short="Knapp-Hartung"),
+    # Röver, Knapp & Friede 2015 (BMC Med Res Methodol 15:99); metafor's test="adhoc"
+    Test("adhoc", "the Knapp-Hartung adjustment with the ad hoc correction (scale factor at "
+         "least 1: never narrower than the Wald interval; t and F tests with k - p df)",
+         residual_df=True, scaled=True, scale_floor=1.0, short="Knapp-Hartung, ad hoc",
+         summary_note="Knapp-Hartung adjustment with the ad hoc correction (s² >= 1): t and F "
+                      "tests with k - p degrees of freedom."),
 )}
 
 
@@ -121,12 +138,12 @@ def estimator_names() -> tuple[str, ...]:
 
 
 def test_names() -> tuple[str, ...]:
-    """The test names (``z``, ``knha``).
+    """The test names (``z``, ``t``, ``knha``, ``adhoc``).
 
     Examples
     --------
     >>> test_names()
-    ('z', 'knha')
+    ('z', 't', 'knha', 'adhoc')
     """
     return tuple(TESTS)
 

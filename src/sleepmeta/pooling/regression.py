@@ -25,7 +25,7 @@ from scipy import stats
 
 from sleepmeta.errors import ColumnError, InputError, ModelError
 from sleepmeta.pooling.engine import BatchFit, fit_batch
-from sleepmeta.pooling.registry import COMMON_EFFECT, ESTIMATOR_INFO
+from sleepmeta.pooling.registry import COMMON_EFFECT, ESTIMATOR_INFO, TESTS
 
 
 def pseudo_r2(fit: BatchFit, yi: np.ndarray, vi: np.ndarray,
@@ -159,7 +159,7 @@ def predict(res, newdata=None, *, intercept: bool = True,
         raise ModelError("predict: negative variance of a prediction (numerical problem)")
     se = np.sqrt(vpred)
     alpha = 1 - level
-    if res.test == "knha":
+    if TESTS[res.test].residual_df:  # t with k - p df (knha, adhoc, t), as metafor's predict
         crit = stats.t.isf(alpha / 2, res.k - res.p)
     else:
         crit = stats.norm.isf(alpha / 2)

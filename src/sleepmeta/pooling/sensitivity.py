@@ -20,6 +20,7 @@ import pandas as pd
 
 from sleepmeta.errors import InputError, ModelError
 from sleepmeta.pooling.members import fit_members
+from sleepmeta.resources import DIAGNOSTIC_ARRAYS, require_batch_memory
 
 
 def _frame(res, members, labels) -> pd.DataFrame:
@@ -57,6 +58,7 @@ def leave_one_out(res) -> pd.DataFrame:
     k = res.k
     if k == 1:
         raise ModelError("leave_one_out: the model has k = 1 study; nothing to leave out")
+    _require_memory(k, res.p, "leave_one_out")
     mask = ~np.eye(k, dtype=bool)
     yi = np.broadcast_to(res.yi, (k, k))
     vi = np.broadcast_to(res.vi, (k, k))
@@ -108,6 +110,7 @@ def cumulative(res, order=None, *, decreasing: bool = False) -> pd.DataFrame:
         if decreasing:  # R's order(decreasing=TRUE) keeps ties in their original order
             _, inv = np.unique(key, return_inverse=True)
             idx = np.lexsort((np.arange(k), -inv))
+    _require_memory(k, res.p, "cumulative")
     mask = np.tri(k, dtype=bool)
     yi = np.broadcast_to(res.yi[idx], (k, k))
     vi = np.broadcast_to(res.vi[idx], (k, k))
@@ -116,3 +119,10 @@ def cumulative(res, order=None, *, decreasing: bool = False) -> pd.DataFrame:
     members = fit_members(res, yi, vi, mask, X,
                           labels_of=lambda b: f"first {b + 1} stud{'y' if b == 0 else 'ies'}")
     return _frame(res, members, labels)
+
+
+def _require_memory(k: int, p: int, what: str) -> None:
+    """Refuse a k x k diagnostic batch that would not fit in memory (before allocating it)."""
+    require_batch_memory(k, k * p, DIAGNOSTIC_ARRAYS, f"{what} with k = {k:,} studies",
+                         "it fits k models of k studies in one batch; fit the models in parts "
+                         "of at most {fits} with meta_analysis_batch and masks")

@@ -41,7 +41,7 @@ from sleepmeta.pooling.design import Design
 from sleepmeta.pooling.engine import fit_batch
 from sleepmeta.pooling.feasibility import check_fit
 from sleepmeta.pooling.heterogeneity import i2_h2_from_tau2
-from sleepmeta.pooling.registry import COMMON_EFFECT, Control
+from sleepmeta.pooling.registry import COMMON_EFFECT, TESTS, Control
 from sleepmeta.pooling.result import MetaResult, raise_unconverged
 
 __all__ = ["SubgroupResult", "subgroup_analysis"]
@@ -92,7 +92,7 @@ class SubgroupResult:
         t = self.table()
         kind = "common tau²" if self.tau2_common else "separate tau² per group"
         stat = "QM" if self.tau2_common else "Q"
-        if self.tau2_common and self.model is not None and self.model.test == "knha":
+        if self.tau2_common and self.model is not None and TESTS[self.model.test].residual_df:
             stat = f"F(df1 = {self.df_between}, df2 = {self.model.k - self.model.p})"
         else:
             stat = f"{stat}(df = {self.df_between})"

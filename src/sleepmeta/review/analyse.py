@@ -17,18 +17,12 @@ import pandas as pd
 
 from sleepmeta.errors import ConvergenceError, ModelError, SpecError
 from sleepmeta.review.evidence import classify, split_shared_controls
-from sleepmeta.review.spec import ReviewSpec, check_against_data
+from sleepmeta.review.fitting import comparison_labels, effects_of, fit_model
+from sleepmeta.review.spec import ReviewSpec
+from sleepmeta.review.tables import (REQUIRED, check_against_data, check_numbers, check_studies,
+                                     read_table)
 
 __all__ = ["OutcomeAnalysis", "ReviewAnalysis", "analyse", "analyse_outcome", "load_tables"]
-
-REQUIRED = {
-    "efficacy": ("study_id", "comparator", "outcome", "condition", "dose_min_mg", "dose_max_mg",
-                 "n_treat", "n_ctrl", "notes", "url"),
-    "harms": ("study_id", "comparator", "event", "condition", "dose_min_mg", "dose_max_mg",
-              "events_treat", "n_treat", "events_ctrl", "n_ctrl", "pct_treat", "pct_ctrl",
-              "notes", "url"),
-}
-
 
 def load_tables(spec: ReviewSpec) -> dict:
     """Read the spec's data files (paths relative to the spec) into one table per role.
@@ -47,7 +41,9 @@ def load_tables(spec: ReviewSpec) -> dict:
             if not path.is_file():
                 raise SpecError(f"data.{role}[{i}]: file {name!r} not found (relative to "
                                 f"{str(base)!r})")
-            df = read_evidence_table(path)
+            where = f"data.{role}[{i}]"
+            df = check_numbers(check_studies(read_table(path, where, read_evidence_table), where,
+                                             name), where, name)
             missing = [c for c in REQUIRED[role] if c not in df.columns]
             if missing:
                 raise SpecError(f"data.{role}[{i}]: file {name!r} has no column {missing[0]!r} "
@@ -86,6 +82,10 @@ class OutcomeAnalysis:
     notes: list = field(default_factory=list)
     by_dose: dict = field(default_factory=dict)  # dose label -> MetaResult (ratio outcomes)
     effects: tuple = ()  # (yi, vi, labels) exactly as pooled
+    pi: dict = field(default_factory=dict)  # prediction interval, t with k - 2 df (k >= 3)
+    inference: list = field(default_factory=list)  # FE and REML with z, t, knha, adhoc
+    grade: object = None  # GRADE rating for this analysis's population
+    sensitivity: list = field(default_factory=list)
     dose_curve: object = None  # review.dose_curves.DoseCurve when [dose_response] names it
     multilevel: object = None  # MultilevelResult: arms sharing a control (primary when set)
 
@@ -109,41 +109,13 @@ class ReviewAnalysis:
     outcomes: dict  # key -> OutcomeAnalysis over all populations
     claims: list  # one dict per claim: claim, analyses (list of OutcomeAnalysis), verdict
     lhh: list
+    rob: object = None  # RiskOfBias of the review (None: no table in the spec)
 
 
 def _in_population(rows: pd.DataFrame, population: tuple) -> pd.DataFrame:
     if not population or rows.empty:
         return rows
     return rows[rows["condition"].astype("string").isin(population).fillna(False).astype(bool)]
-
-
-def _labels(pooled: pd.DataFrame) -> list[str]:
-    labels = []
-    for _, r in pooled.iterrows():
-        lab = str(r["study_id"])
-        if r["dose"] != "not printed":
-            lab += f", {r['dose']} mg/day"
-        labels.append(lab)
-    seen: dict = {}
-    out = []
-    for lab, rid in zip(labels, pooled["row_id"]):
-        out.append(lab if labels.count(lab) == 1 else f"{lab} [{rid}]")
-        seen[lab] = True
-    return out
-
-
-def _effects(pooled: pd.DataFrame, measure: str):
-    from sleepmeta.effects import effect_size
-
-    labels = _labels(pooled)
-    if measure == "RR":
-        es = effect_size("RR", events1=pooled["ai"].astype(float).to_numpy(),
-                         n1=pooled["n1i"].astype(float).to_numpy(),
-                         events2=pooled["ci"].astype(float).to_numpy(),
-                         n2=pooled["n2i"].astype(float).to_numpy(), labels=labels)
-        return es.yi, es.vi, labels, es.correction
-    return (pooled["yi"].astype(float).to_numpy(), pooled["vi"].astype(float).to_numpy(),
-            labels, "")
 
 
 def _participants(pooled: pd.DataFrame) -> tuple[int, int]:
@@ -156,16 +128,6 @@ def _participants(pooled: pd.DataFrame) -> tuple[int, int]:
             continue
         total += int(nt.sum() + nc.drop_duplicates().sum())  # a shared control counted once
     return total, unknown
-
-
-def _fit(spec, yi, vi, labels, measure, **kw):
-    from sleepmeta.pooling import meta_analysis
-
-    single = len(yi) < 2
-    method = spec.single_study_method if single else spec.method
-    test = "z" if single else spec.test  # one study: its own estimate and Wald CI (no t with 0 df)
-    return meta_analysis(yi, vi, labels=labels, method=method, test=test, level=spec.level,
-                         measure=measure, **kw)
 
 
 def _subgroups(a: OutcomeAnalysis, spec, yi, vi, labels, measure) -> None:
@@ -248,24 +210,32 @@ def _dose_regression(a: OutcomeAnalysis, spec, yi, vi, labels, measure) -> None:
                        "not done.")
         return
     data = pd.DataFrame({"dose_100mg": doses / 100.0})
-    a.dose_regression = _fit(spec, yi[fixed], vi[fixed], [labels[i] for i in np.flatnonzero(fixed)],
-                             measure, mods="~ dose_100mg", data=data)
+    a.dose_regression = fit_model(spec, yi[fixed], vi[fixed],
+                                  [labels[i] for i in np.flatnonzero(fixed)],
+                                  measure, mods="~ dose_100mg", data=data)
     a.dose_note = ("Meta-regression of the effect on daily dose (per 100 mg/day) over "
                    f"{k_fixed} fixed-dose comparisons; flexible-dose arms are not used.")
 
 
 def _nnh(a: OutcomeAnalysis, spec) -> None:
-    from sleepmeta.benefit_risk import baseline_risk, number_needed_from_ratio
+    from sleepmeta.benefit_risk import baseline_risk, number_needed_uncertain_baseline
 
     pr = a.pooled_rows
     base = baseline_risk(pr["ci"].astype(float).to_numpy(), pr["n2i"].astype(float).to_numpy(),
-                         labels=_labels(pr), method=spec.method, test="z", level=spec.level)
+                         labels=comparison_labels(pr), method=spec.method, test="z",
+                         level=spec.level)
     a.baseline = base
     r = a.result
     events = "harmful" if a.outcome.better == "lower" else "beneficial"
-    a.nnh = number_needed_from_ratio(float(np.exp(r.estimate)), float(np.exp(r.ci_low)),
-                                     float(np.exp(r.ci_high)), base.estimate, measure="RR",
-                                     events=events)
+    conds = sorted(pr["condition"].dropna().astype(str).unique())
+    if len(conds) > 1:
+        a.notes.append("The control risk for the NNH is pooled over several conditions ("
+                       + ", ".join(conds) + "); a claim naming one population gets its own.")
+    # control risk from the same studies (this analysis's population); its CI is carried
+    # into the NNH's CI by the delta method
+    a.nnh = number_needed_uncertain_baseline(
+        float(np.exp(r.estimate)), float(np.exp(r.ci_low)), float(np.exp(r.ci_high)),
+        base.estimate, base.ci_low, base.ci_high, level=spec.level, events=events)
 
 
 def analyse_outcome(spec: ReviewSpec, outcome, tables: dict, population: tuple = (),
@@ -298,15 +268,15 @@ def analyse_outcome(spec: ReviewSpec, outcome, tables: dict, population: tuple =
     unsplit = pooled
     pooled = split_shared_controls(pooled, outcome.measure, outcome.key)
     a.pooled_rows = pooled
-    yi, vi, labels, correction = _effects(pooled, outcome.measure)
+    yi, vi, labels, correction = effects_of(pooled, outcome.measure)
     if correction:
         a.notes.append(correction)
-    a.result = _fit(spec, yi, vi, labels, outcome.measure)
+    a.result = fit_model(spec, yi, vi, labels, outcome.measure)
     a.effects = (yi, vi, labels)
     if spec.shared_control == "multilevel" and (pooled["split"] > 1).any():
         from sleepmeta.review.shared_control import multilevel_fit
 
-        uyi, uvi, _, _ = _effects(unsplit, outcome.measure)
+        uyi, uvi, _, _ = effects_of(unsplit, outcome.measure)
         a.multilevel, note = multilevel_fit(unsplit, uyi, uvi, labels, outcome.measure, spec)
         if note:
             a.notes.append(note)
@@ -328,7 +298,7 @@ def _by_dose(a: OutcomeAnalysis, spec, yi, vi, labels) -> None:
     doses = a.pooled_rows["dose"].astype(str).to_numpy()
     for d in sorted(set(doses), key=lambda s: (s == "not printed", s)):
         idx = np.flatnonzero(doses == d)
-        a.by_dose[d] = _fit(spec, yi[idx], vi[idx], [labels[i] for i in idx], "RR")
+        a.by_dose[d] = fit_model(spec, yi[idx], vi[idx], [labels[i] for i in idx], "RR")
 
 
 def analyse(spec: ReviewSpec, tables: dict | None = None, progress=None) -> ReviewAnalysis:
@@ -336,9 +306,11 @@ def analyse(spec: ReviewSpec, tables: dict | None = None, progress=None) -> Revi
 
     ``progress`` is an optional callable taking a short message per step.
     """
+    from sleepmeta.review.certainty import assess, claim_evidence, load_rob
     from sleepmeta.review.verdict import claim_verdict
 
     tables = load_tables(spec) if tables is None else tables
+    rob = load_rob(spec, tables)
     cache: dict = {}
     classified: dict = {}
 
@@ -350,17 +322,19 @@ def analyse(spec: ReviewSpec, tables: dict | None = None, progress=None) -> Revi
             o = spec.outcomes[key]
             if key not in classified:
                 classified[key] = classify(o, tables[o.table], spec)
-            cache[ck] = analyse_outcome(spec, o, tables, tuple(population), classified[key])
+            cache[ck] = assess(analyse_outcome(spec, o, tables, tuple(population),
+                                               classified[key]), spec, rob)
         return cache[ck]
 
     outcomes = {key: get(key, ()) for key in spec.outcomes}
     claims = []
     for claim in spec.claims:
-        analyses = [get(o, claim.population) for o in claim.outcomes]
-        claims.append(claim_verdict(claim, analyses, spec))
+        analyses, grades, indirect = claim_evidence(claim, get, spec, rob)
+        claims.append(claim_verdict(claim, analyses, spec, grades, indirect))
     lhh = [_lhh(pair, get(pair["benefit"], pair["population"]),
                 get(pair["harm"], pair["population"])) for pair in spec.lhh]
-    return ReviewAnalysis(spec=spec, tables=tables, outcomes=outcomes, claims=claims, lhh=lhh)
+    return ReviewAnalysis(spec=spec, tables=tables, outcomes=outcomes, claims=claims, lhh=lhh,
+                          rob=rob)
 
 
 def _lhh(pair: dict, benefit: OutcomeAnalysis, harm: OutcomeAnalysis) -> dict:

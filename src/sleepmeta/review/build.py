@@ -2,7 +2,11 @@
 
 The report is built in a temporary folder beside the output folder and
 moved into place only when complete, so a failed run leaves a previous
-report untouched. Images are PNGs embedded as base64 data URIs; the HTML is
+report untouched (see :mod:`sleepmeta.outputs`: the old and the new folder
+are exchanged atomically on Linux; a run killed elsewhere between its two
+renames leaves the previous report in ``.NAME.old-PID``, which the next run
+puts back). ``--out`` must be a report folder (or not exist yet): a file or
+a folder holding other things is refused, not replaced. Images are PNGs embedded as base64 data URIs; the HTML is
 rendered by jinja2 with autoescaping on (a study named
 ``<script>alert(1)</script>`` appears as text).
 """
@@ -102,10 +106,11 @@ def _figures(ra, payload: dict, progress=None) -> dict:
             progress(f"plots: {key}")
         lower = a.outcome.better == "lower"
         sub = a.subgroups.get("condition") or a.subgroups.get("dose")
+        inputs = _forest_inputs(a, drug, comp)
         fig = forest_plot(sub if sub is not None else a.result,
                           favours=(f"Favours {drug}", f"Favours {comp}"),
                           lower_is_better=lower, title=a.outcome.label,
-                          **_forest_inputs(a, drug, comp))
+                          rob=_rob_labels(ra, a, inputs["labels"]), **inputs)
         figs[f"forest:{key}"] = _png(fig)
     for key, a in ra.outcomes.items():  # every harm with arms at a dose, pooled or not
         arms = pd.DataFrame(payload["outcomes"][key]["harms_by_dose"])
@@ -119,6 +124,39 @@ def _figures(ra, payload: dict, progress=None) -> dict:
                                        if curve.arms["published_summary"].any() else "")
             figs[f"curve:{key}"] = _png(curve.result.plot(
                 reference=ra.spec.dose_response.reference, title=label))
+    figs.update(_rob_figures(ra))
+    return figs
+
+
+def _rob_labels(ra, a, shown: dict) -> dict:
+    """Forest-plot label (as shown) -> overall RoB judgement of that pooled row."""
+    if ra.rob is None:
+        return {}
+    col = a.outcome.column
+    return {shown.get(lab, lab): ra.rob.judgement(str(s), "overall", str(o))
+            for lab, s, o in zip(a.effects[2], a.pooled_rows["study_id"], a.pooled_rows[col])}
+
+
+def _rob_figures(ra) -> dict:
+    """Traffic-light plot and summary plots (unweighted; weighted by meta-analysis weight)."""
+    if ra.rob is None or ra.rob.table.empty:
+        return {}
+    import numpy as np
+
+    from sleepmeta.plots.rob import rob_summary_plot, traffic_light_plot
+
+    t = ra.rob.table
+    figs = {"rob:traffic": _png(traffic_light_plot(t, title="Risk of bias (RoB 2)")),
+            "rob:summary": _png(rob_summary_plot(t, title="Risk of bias: share of studies"))}
+    weight = {}
+    for a in ra.outcomes.values():
+        if a.result is not None:
+            for s, w in zip(a.pooled_rows["study_id"], a.result.weights):
+                weight[str(s)] = weight.get(str(s), 0.0) + float(w)
+    per_row = [0.0 if o else weight.get(s, 0.0) for s, o in zip(t["study_id"], t["outcome"])]
+    if np.sum(per_row) > 0:
+        figs["rob:weighted"] = _png(rob_summary_plot(
+            t, weights=per_row, title="Risk of bias: share of meta-analysis weight"))
     return figs
 
 
@@ -133,6 +171,16 @@ def _dependence_table(text: str) -> dict:
     title = next((ln.lstrip("# ") for ln in lines if ln.startswith("#")), "")
     return {"title": title, "header": rows[0] if rows else [], "rows": rows[1:],
             "prose": prose}
+
+
+def _read_note(path: Path, i: int, name: str) -> dict:
+    from sleepmeta.errors import SpecError
+
+    try:
+        return _dependence_table(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SpecError(f"data.notes[{i}]: file {name!r} cannot be read as UTF-8 text: "
+                        f"{exc}") from None
 
 
 def render_html(payload: dict, figures: dict, notes: list) -> str:
@@ -152,20 +200,23 @@ def render_html(payload: dict, figures: dict, notes: list) -> str:
         labels=payload.get("labels") or {})
 
 
-def _swap_into_place(tmp: Path, out_dir: Path) -> None:
-    """Replace ``out_dir`` by ``tmp`` (same parent): rename old away, rename new in, delete old."""
-    old = None
-    if out_dir.exists():
-        old = out_dir.with_name(f".{out_dir.name}.old-{os.getpid()}")
-        os.replace(out_dir, old)
+#: The files a report folder holds; a folder holding anything else is not replaced.
+REPORT_FILES = ("report.html", "report.json")
+
+
+def _prepare_out(out_dir) -> Path:
+    """The absolute output folder, checked, with an earlier killed run's leftovers handled."""
+    from sleepmeta.outputs import check_report_folder, clean_stale, output_error, recover_folder
+
+    out_dir = Path(os.path.abspath(out_dir))  # not resolve(): a symlink is refused, not followed
+    check_report_folder(out_dir, REPORT_FILES)
     try:
-        os.replace(tmp, out_dir)
-    except OSError:
-        if old is not None:
-            os.replace(old, out_dir)  # put the previous report back
-        raise
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
+        out_dir.parent.mkdir(parents=True, exist_ok=True)
+        clean_stale(out_dir.parent, [out_dir.name])
+        recover_folder(out_dir)
+    except OSError as exc:
+        raise output_error(exc, out_dir, "--out") from None
+    return out_dir
 
 
 def build_report(spec_path=None, out_dir="sleepmeta-report", *, fmt: str = "html",
@@ -197,12 +248,14 @@ def build_report(spec_path=None, out_dir="sleepmeta-report", *, fmt: str = "html
     """
     from sleepmeta.atomic import default_dir_mode
     from sleepmeta.errors import SpecError, unknown_option
+    from sleepmeta.outputs import output_error, swap_folder, temp_prefix
     from sleepmeta.review.analyse import analyse, load_tables
     from sleepmeta.review.payload import to_json, report_payload
     from sleepmeta.review.spec import load_spec
 
     if fmt not in FORMATS:
         raise unknown_option("format", fmt, FORMATS)
+    out_dir = _prepare_out(out_dir)
     say = progress or (lambda msg: None)
     say("reading the review spec")
     spec = load_spec(spec_path or default_spec_path(), allow_outside=allow_outside)
@@ -216,22 +269,27 @@ def build_report(spec_path=None, out_dir="sleepmeta-report", *, fmt: str = "html
     ra = analyse(spec, tables, progress=say)
     say("assembling the numbers")
     payload = report_payload(ra)
-    out_dir = Path(out_dir).resolve()
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=out_dir.parent))
+    notes = [_read_note(path, i, name) for i, (name, path) in enumerate(zip(spec.notes, note_paths))
+             ] if fmt == "html" else []
+    try:
+        tmp = Path(tempfile.mkdtemp(prefix=temp_prefix(out_dir.name, "tmp"), dir=out_dir.parent))
+    except OSError as exc:
+        raise output_error(exc, out_dir, "--out") from None
     try:
         files = []
         if fmt == "html":
             figures = _figures(ra, payload, progress=say)
             say("writing the HTML report")
-            notes = [_dependence_table(p.read_text(encoding="utf-8")) for p in note_paths]
             (tmp / "report.html").write_text(render_html(payload, figures, notes),
                                              encoding="utf-8")
             files.append(out_dir / "report.html")
         (tmp / "report.json").write_text(to_json(payload), encoding="utf-8")
         files.append(out_dir / "report.json")
         os.chmod(tmp, default_dir_mode())  # mkdtemp makes 0700; give the usual mode
-        _swap_into_place(tmp, out_dir)
+        swap_folder(tmp, out_dir)
+    except OSError as exc:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise output_error(exc, out_dir, "--out") from None
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

@@ -189,8 +189,20 @@ def verdict_class(v: str) -> str:
     return "v-" + v.replace(" ", "-")
 
 
+def per_thousand(x) -> str:
+    """A risk per 1,000 as a whole number, halves up (``302.72`` -> ``303``).
+
+    >>> per_thousand(302.72), per_thousand(85.5), per_thousand(None)
+    ('303', '86', '—')
+    """
+    if x is None:
+        return "—"
+    return str(int(math.floor(float(x) + 0.5)))
+
+
 FILTERS = {"num": num, "count": count, "pct": pct, "pvalue": pvalue, "safe_url": safe_url,
            "direction_text": direction_text, "verdict_class": verdict_class,
-           "human": human, "short_name": short_name, "unit_text": unit_text}
+           "human": human, "short_name": short_name, "unit_text": unit_text,
+           "per_thousand": per_thousand}
 GLOBALS = {"estimate_text": estimate_text, "dose_text": dose_text, "ci_text": ci_text,
            "forest_alt": forest_alt}

@@ -19,19 +19,25 @@ def verdict_rule(spec) -> list:
     pub = ("published summaries (label tables, pooled reviews) count as non-poolable rows"
            if spec.count_published_summaries else "published summaries are not counted")
     return [
-        f"supported: the pooled CI excludes no effect on the claimed side (both limits beyond "
-        f"0, or beyond 1 for a risk ratio) and k >= {k} studies.",
-        f"limited evidence: the same with k < {k} studies; or no poolable row but every "
-        f"non-poolable row points the claimed way ({pub}).",
+        f"supported: the pooled CI (with the review's few-study inference) excludes no effect "
+        f"on the claimed side (both limits beyond 0, or beyond 1 for a risk ratio), k >= {k} "
+        "distinct studies, and the GRADE certainty is high or moderate.",
+        f"limited evidence: the CI excludes no effect on the claimed side but k < {k} studies "
+        "or the certainty is low or very low.",
         "not supported: the CI excludes the claimed side, or lies entirely within the "
         "outcome's margin of no effect (checked first).",
-        "uncertain: otherwise (the CI includes no effect, or non-poolable rows disagree or "
-        "state no direction).",
+        "uncertain: otherwise (the CI includes no effect); or no poolable row, only rows "
+        f"stating a direction ({pub}): direction-only evidence is listed with its sources, "
+        "each source counted once, but never counts as support on its own.",
         "no data in this review: no row reports the claim's outcomes.",
+        "Rows from another population than the claim's are used only when the claim's "
+        "population has none; they are indirect evidence and GRADE rates them down for "
+        "indirectness.",
         "A claim takes the verdict of its first listed outcome that has any row; a dose claim "
         "uses the pooled dose curve where one is fitted (the risk ratio of the highest against "
-        "the lowest reported dose), else the slope of a meta-regression on daily dose. k "
-        "counts distinct studies (a pooled table counts once).",
+        "the lowest reported dose), else the slope of a meta-regression on daily dose (no "
+        "GRADE rating). k counts distinct studies: several rows or dose arms of one source "
+        "(a pooled table too) count once.",
     ]
 
 
@@ -62,8 +68,16 @@ def methods_payload(ra) -> dict:
         "shown beside the pooled results.",
         _shared_control_text(spec),
         f"Pooling: inverse-variance random-effects models with the {est} estimator of tau² "
-        f"and {TESTS[spec.test].label}, at the {spec.level:.0%} level, with "
-        "prediction intervals; a single study is shown as its own estimate with a Wald CI "
+        f"and {TESTS[spec.test].label}, at the {spec.level:.0%} level; with fewer "
+        f"than {spec.few_studies_k} comparisons, "
+        f"{TESTS[spec.few_studies_test].label}, following Cochrane's "
+        "Statistical Methods Group (REML and the Hartung-Knapp-Sidik-Jonkman interval, "
+        "endorsed by Cochrane in 2022) and Röver, Knapp & Friede 2015 (BMC Med Res Methodol "
+        "15:99: the ad hoc correction when few studies of varying precision are pooled); "
+        "the alternatives (common effect; REML with z, t, Knapp-Hartung and ad hoc) are "
+        "shown side by side per outcome. Prediction intervals use t with k - 2 df (Higgins, "
+        "Thompson & Spiegelhalter 2009; Cochrane Handbook 10.10.4.3) and are not estimable "
+        "with k = 2; a single study is shown as its own estimate with a Wald CI "
         "(common-effect model). Subgroups by condition and dose are analysed when there are "
         "more comparisons than groups (a common tau² when a group has one study); each dose "
         "group is also pooled on its own (a group with one study is that study). Studies with "
@@ -90,11 +104,14 @@ def methods_payload(ra) -> dict:
             f"the control risk pooled from the same reference arms.")
     paras += [
         "Benefit-risk: NNH (or NNT) = 1 / RD with RD = p0 (RR - 1) at the baseline risk p0, "
-        "the control-group risk pooled from the same studies (logit scale, back-transformed); "
-        "its CI comes from the CI of the RR at the same p0 and is reported as NNTB/NNTH when "
-        "it crosses no effect (Altman 1998). LHH = NNH / NNT where a binary benefit and harm "
+        "the control-group risk pooled from the same studies within the analysis's population "
+        "(the claim's, where it names one; logit scale, back-transformed); its CI carries the "
+        "uncertainty of both the RR and p0 by the delta method (var RD = (p0 RR)² var(log RR) "
+        "+ ((RR - 1) p0 (1 - p0))² var(logit p0), independence assumed; Oehlert 1992) and is "
+        "reported as NNTB/NNTH when it crosses no effect (Altman 1998). LHH = NNH / NNT where a binary benefit and harm "
         "share a population (Citrome & Ketter 2013).",
     ]
+    paras += _certainty_paragraphs(spec, ra)
     conversions = []
     for key, a in ra.outcomes.items():
         if len(a.rows) == 0:
@@ -110,6 +127,30 @@ def methods_payload(ra) -> dict:
             "conversions": conversions}
 
 
+def _certainty_paragraphs(spec, ra) -> list:
+    rob = ("Risk of bias: RoB 2 (Sterne et al. 2019) judgements per study, and per outcome "
+           f"where they differ, from {spec.risk_of_bias}; a domain is judged only where the "
+           "source read supports it, otherwise 'not assessed'." if spec.risk_of_bias else
+           "Risk of bias: no risk-of-bias table is named in the spec; every result is "
+           "'not assessed'.")
+    return [rob, (
+        "Certainty: GRADE, starting at high for randomised trials and rating down 0, 1 or 2 "
+        "levels per domain by documented rules: risk of bias from the weight of results not "
+        "at low risk (2 when >= 50% is at high risk; 1 when >= 50% is not at low risk, "
+        "including not assessed); inconsistency from I² (>= 50% serious; >= 75% very serious "
+        "when the prediction interval includes effects in both directions); indirectness "
+        "when >= 50% of the weight is from another population than the claim's; imprecision "
+        "from the CI against the outcome's margin (or RR 1.25) and the optimal information "
+        "size (300 events, 400 participants; Guyatt et al. 2011); publication bias from "
+        f"Egger's test when k >= {spec.small_study_min_k}, else not assessable. Reviewer "
+        "overrides from the spec are printed with their reasons."), (
+        "Sensitivity analyses per outcome: common vs random effects; Mantel-Haenszel and "
+        "Peto for binary outcomes; leave-one-out; excluding results at high risk of bias; "
+        "adding rows that print only a bound on p with a conservative SE (the bound taken as "
+        "p; Cochrane Handbook 6.3.2); the multilevel handling of shared controls is not yet "
+        "available. A verdict that changes under a sensitivity analysis is flagged.")]
+
+
 def plain_summary(payload: dict) -> list:
     """A few sentences a non-specialist reads first, built from the verdicts."""
     by = {}
@@ -119,7 +160,7 @@ def plain_summary(payload: dict) -> list:
            "published evidence bundled with this review, and pooled the studies where their "
            "numbers allowed it."]
     words = {"supported": "The evidence here supports", "limited evidence":
-             "There is only limited evidence (one study, or results without numbers) for",
+             "There is only limited evidence (one study, or low or very low certainty) for",
              "not supported": "The evidence here does not support", "uncertain":
              "The evidence is uncertain for", "no data in this review":
              "This review found no data for"}

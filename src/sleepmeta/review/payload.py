@@ -142,7 +142,21 @@ def outcome_payload(a) -> dict:
         "harms_by_dose": harms_by_dose(a) if ratio else [],
         "dose_curve": a.dose_curve.to_dict() if a.dose_curve is not None else None,
         "notes": list(a.notes),
+        **certainty_payload(a),
     }
+
+
+def certainty_payload(a) -> dict:
+    """Prediction interval (t, k - 2), inference alternatives, GRADE, sensitivity, RoB."""
+    ratio = a.outcome.measure == "RR"
+    pi = dict(a.pi)
+    if pi.get("low") is not None:
+        f = math.exp if ratio else (lambda v: v)
+        pi["natural"] = {"low": f(pi["low"]), "high": f(pi["high"])}
+    return {"prediction_interval": pi, "inference": list(a.inference),
+            "grade": a.grade.to_dict() if a.grade is not None else None,
+            "sensitivity": list(a.sensitivity),
+            "sensitivity_changes": [e["analysis"] for e in a.sensitivity if e.get("changes")]}
 
 
 def _claim_payload(c: dict) -> dict:
@@ -162,13 +176,29 @@ def _claim_payload(c: dict) -> dict:
     return {"id": claim.id, "text": claim.text, "outcomes": list(claim.outcomes),
             "population": list(claim.population) or "all", "expects": claim.expects,
             "verdict": c["verdict"], "reason": c["reason"], "primary": c["primary"],
+            "certainty": next((p["certainty"] for p in c["per_outcome"]
+                               if p["outcome"] == c["primary"]), None),
             "per_outcome": per, "missing": claim.missing}
+
+
+def _rob_payload(ra) -> dict:
+    """The RoB table and the studies of the pooled analyses that could not be assessed."""
+    pooled = set()
+    for a in ra.outcomes.values():
+        if len(a.pooled_rows):
+            pooled |= set(a.pooled_rows["study_id"].astype(str))
+    rob = ra.rob
+    if rob is None:
+        return {"file": None, "table": [], "not_assessed": sorted(pooled)}
+    return {"file": ra.spec.risk_of_bias, "table": rob.to_records(),
+            "not_assessed": rob.not_assessed(pooled)}
 
 
 def report_payload(ra) -> dict:
     """The whole report as a JSON-safe mapping (see :func:`to_json`)."""
     from sleepmeta.review.methods import methods_payload
     from sleepmeta.review.software import software_versions
+    from sleepmeta.review.sof import sof_table
 
     spec = ra.spec
     published = []
@@ -191,8 +221,12 @@ def report_payload(ra) -> dict:
                      "single_study_method": spec.single_study_method,
                      "small_study_min_k": spec.small_study_min_k,
                      "dose_regression_min_k": spec.dose_regression_min_k,
+                     "few_studies_test": spec.few_studies_test,
+                     "few_studies_k": spec.few_studies_k,
                      "min_studies_supported": spec.min_studies_supported,
                      "count_published_summaries": spec.count_published_summaries},
+        "summary_of_findings": sof_table(ra),
+        "risk_of_bias": _rob_payload(ra),
         "claims": [_claim_payload(c) for c in ra.claims],
         "outcomes": {k: outcome_payload(a) for k, a in ra.outcomes.items()},
         "lhh": ra.lhh,

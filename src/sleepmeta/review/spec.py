@@ -3,16 +3,18 @@
 A spec is parsed with :mod:`tomllib` and validated once, here; every error
 is a :class:`~sleepmeta.errors.SpecError` naming the key (``outcomes.WASO.measure``,
 ``claims[3].outcomes``) and the rule broken. Checks that need the data
-(columns, rows) are in :func:`check_against_data`.
+(columns, rows) are in :func:`sleepmeta.review.tables.check_against_data`.
 
 Layout (see ``sleepmeta/data/pregabalin_review.toml`` for a full example)::
 
     [review]     title, drug, comparator
-    [data]       efficacy = [...csv], harms = [...csv], notes = [...md]  (paths relative to the spec)
+    [data]       efficacy = [...csv], harms = [...csv], notes = [...md], risk_of_bias = "x.csv"
+                 (paths relative to the spec)
     [analysis]   method, test, level, single_study_method, small_study_min_k, dose_regression_min_k,
-                 shared_control ("multilevel", default, or "split")
+                 few_studies_test, few_studies_k, shared_control ("multilevel", default, or "split")
     [verdict]    min_studies_supported, count_published_summaries
-    [outcomes.KEY]  label, table, select, measure, better, unit, margin, subgroups
+    [outcomes.KEY]  label, table, select, measure, better, unit, margin, subgroups, control_risks
+    [grade.KEY]  <domain> = {downgrade = 0|1|2, reason = "..."}  (GRADE overrides)
     [[claims]]   id, text, outcomes, population, expects, missing
     [[directions]]  study, outcome, comparator, dose, direction, quote
     [[lhh]]      benefit, harm, population
@@ -23,16 +25,19 @@ Layout (see ``sleepmeta/data/pregabalin_review.toml`` for a full example)::
 from __future__ import annotations
 
 import hashlib
+import math
 import tomllib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from sleepmeta.errors import SpecError
 from sleepmeta.pooling.registry import ESTIMATOR_INFO, TESTS
+from sleepmeta.review.grade import check_overrides
+from sleepmeta.review.sof import check_control_risks
 from sleepmeta.review.dose_spec import dose_response_spec
 from sleepmeta.review.paths import allowed_roots, review_path, spec_paths
 
-__all__ = ["Claim", "Direction", "Outcome", "ReviewSpec", "check_against_data", "load_spec",
+__all__ = ["Claim", "Direction", "Outcome", "ReviewSpec", "load_spec",
            "parse_spec"]
 
 MEASURES = {"efficacy": ("MD", "RR"), "harms": ("RR",)}
@@ -56,6 +61,7 @@ class Outcome:
     unit: str
     margin: float = 0.0
     subgroups: tuple = ("condition", "dose")
+    control_risks: tuple = ()  # (low, high) assumed control risks for the SoF table
 
     @property
     def column(self) -> str:
@@ -111,6 +117,10 @@ class ReviewSpec:
     lhh: tuple
     sha256: str = ""
     raw: dict = field(default_factory=dict, repr=False, compare=False)
+    risk_of_bias: str = ""  # path of the RoB 2 table, relative to the spec
+    grade_overrides: dict = field(default_factory=dict)  # outcome -> domain -> (n, reason)
+    few_studies_test: str = "adhoc"  # the test used when k < few_studies_k
+    few_studies_k: int = 5
     allow_outside: tuple = ()  # folders outside the spec's own that its paths may name
     shared_control: str = "multilevel"  # arms sharing a control: multilevel model or split
     labels: dict = field(default_factory=dict)  # data code -> the words a reader sees
@@ -166,7 +176,7 @@ def _outcome(key: str, t: dict) -> Outcome:
     if not isinstance(t, dict):
         raise SpecError(f"{where}: must be a table")
     _unknown_keys(t, ("label", "table", "select", "measure", "better", "unit", "margin",
-                      "subgroups"), where)
+                      "subgroups", "control_risks"), where)
     table = _choice(_req(t, "table", where), f"{where}.table", tuple(MEASURES))
     measure = _choice(_req(t, "measure", where), f"{where}.measure", MEASURES[table])
     select = _req(t, "select", where, dict)
@@ -174,7 +184,7 @@ def _outcome(key: str, t: dict) -> Outcome:
         raise SpecError(f"{where}.select: name at least one column and its values")
     select = {col: _str_list(vals, f"{where}.select.{col}") for col, vals in select.items()}
     margin = float(_opt(t, "margin", where, (int, float), 0.0))
-    if margin < 0 or (measure == "RR" and 0 < margin < 1):
+    if not math.isfinite(margin) or margin < 0 or (measure == "RR" and 0 < margin < 1):
         raise SpecError(f"{where}.margin: must be >= 0 (a ratio margin must be >= 1), got {margin}")
     subgroups = _str_list(_opt(t, "subgroups", where, (list, str), list(SUBGROUPS)),
                           f"{where}.subgroups")
@@ -183,7 +193,9 @@ def _outcome(key: str, t: dict) -> Outcome:
     return Outcome(key=key, label=_opt(t, "label", where, str, key), table=table, select=select,
                    measure=measure,
                    better=_choice(_req(t, "better", where), f"{where}.better", ("lower", "higher")),
-                   unit=_opt(t, "unit", where, str, ""), margin=margin, subgroups=subgroups)
+                   unit=_opt(t, "unit", where, str, ""), margin=margin, subgroups=subgroups,
+                   control_risks=check_control_risks(t.get("control_risks"),
+                                                     f"{where}.control_risks", measure))
 
 
 def _claim(i: int, t: dict, outcomes: dict, seen: set) -> Claim:
@@ -212,7 +224,8 @@ def _direction(i: int, t: dict, outcomes: dict) -> Direction:
     dose = t.get("dose")
     if dose is not None:
         if not (isinstance(dose, list) and len(dose) == 2
-                and all(isinstance(x, (int, float)) for x in dose)):
+                and all(isinstance(x, (int, float)) and not isinstance(x, bool)
+                        and math.isfinite(x) for x in dose)):
             raise SpecError(f"{where}.dose: must be [min, max] in mg/day, got {dose!r}")
         dose = (float(dose[0]), float(dose[1]))
     return Direction(study=_req(t, "study", where), outcome=_req(t, "outcome", where),
@@ -241,16 +254,17 @@ def parse_spec(raw: dict, path: str | Path = "review.toml", sha256: str = "") ->
     if not isinstance(raw, dict):
         raise SpecError("the spec must be a TOML table")
     _unknown_keys(raw, ("review", "data", "analysis", "verdict", "outcomes", "claims",
-                        "directions", "lhh", "labels", "dose_response"), "spec")
+                        "directions", "lhh", "grade", "labels", "dose_response"), "spec")
     review = _req(raw, "review", "spec", dict)
     data = _req(raw, "data", "spec", dict)
-    _unknown_keys(data, ("efficacy", "harms", "notes"), "data")
+    _unknown_keys(data, ("efficacy", "harms", "notes", "risk_of_bias"), "data")
     files = {k: _str_list(data.get(k, []), f"data.{k}") for k in ("efficacy", "harms")}
     if not files["efficacy"] and not files["harms"]:
         raise SpecError("data: name at least one efficacy or harms file")
     an = _opt(raw, "analysis", "spec", dict, {})
     _unknown_keys(an, ("method", "test", "level", "single_study_method", "small_study_min_k",
-                       "dose_regression_min_k", "shared_control"), "analysis")
+                       "dose_regression_min_k", "few_studies_test", "few_studies_k",
+                       "shared_control"), "analysis")
     ve = _opt(raw, "verdict", "spec", dict, {})
     _unknown_keys(ve, ("min_studies_supported", "count_published_summaries"), "verdict")
     outs_raw = _req(raw, "outcomes", "spec", dict)
@@ -301,10 +315,21 @@ def parse_spec(raw: dict, path: str | Path = "review.toml", sha256: str = "") ->
         min_studies_supported=min_k,
         count_published_summaries=_opt(ve, "count_published_summaries", "verdict", bool, True),
         outcomes=outcomes, claims=claims, directions=directions, lhh=tuple(lhh), sha256=sha256,
-        raw=raw, labels=dict(labels),
+        raw=raw, labels=dict(labels), risk_of_bias=_opt(data, "risk_of_bias", "data", str, ""),
+        grade_overrides=check_overrides(_opt(raw, "grade", "spec", dict, {}), outcomes),
+        few_studies_test=_choice(_opt(an, "few_studies_test", "analysis", str, "adhoc"),
+                                 "analysis.few_studies_test", tuple(TESTS)),
+        few_studies_k=_few_k(an),
         shared_control=_choice(_opt(an, "shared_control", "analysis", str, "multilevel"),
                                "analysis.shared_control", ("multilevel", "split")),
         dose_response=dose_response_spec(raw, outcomes))
+
+
+def _few_k(an: dict) -> int:
+    k = _opt(an, "few_studies_k", "analysis", int, 5)
+    if k < 2:
+        raise SpecError(f"analysis.few_studies_k: must be >= 2, got {k}")
+    return k
 
 
 def load_spec(path: str | Path, *, allow_outside=None) -> ReviewSpec:
@@ -335,36 +360,11 @@ def load_spec(path: str | Path, *, allow_outside=None) -> ReviewSpec:
         raw = tomllib.loads(content.decode("utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise SpecError(f"review spec {path.name!r} is not valid TOML: {exc}") from None
+    except RecursionError:
+        raise SpecError(f"review spec {path.name!r} nests tables or arrays too deeply to "
+                        "be a review spec") from None
     spec = parse_spec(raw, path, hashlib.sha256(content).hexdigest())
     spec = replace(spec, allow_outside=allowed_roots(allow_outside))
     for key, name in spec_paths(spec).items():
         spec.file(key, name)
     return spec
-
-
-def check_against_data(spec: ReviewSpec, tables: dict) -> None:
-    """Check the spec against the loaded tables: columns, values, rows.
-
-    ``tables`` maps ``"efficacy"``/``"harms"`` to DataFrames. Raises
-    :class:`SpecError` naming the key for an unknown column, an outcome
-    that selects no rows, or a direction coding that matches no row.
-    """
-    for o in spec.outcomes.values():
-        df = tables[o.table]
-        mask = df["comparator"].notna()  # every row has a comparator
-        for col, values in o.select.items():
-            if col not in df.columns:
-                raise SpecError(f"outcomes.{o.key}.select: unknown column {col!r} in the "
-                                f"{o.table} table; columns: {', '.join(map(str, df.columns))}")
-            mask &= df[col].astype("string").isin(values).fillna(False).astype(bool)
-        if not mask.any():
-            raise SpecError(f"outcomes.{o.key}: selects no rows of the {o.table} table "
-                            f"({', '.join(f'{c} in {list(v)}' for c, v in o.select.items())})")
-    for i, d in enumerate(spec.directions):
-        hit = False
-        for df in tables.values():
-            col = "outcome" if "outcome" in df.columns else "event"
-            hit |= bool(((df["study_id"] == d.study) & (df[col] == d.outcome)).any())
-        if not hit:
-            raise SpecError(f"directions[{i}]: no row with study {d.study!r} and outcome "
-                            f"{d.outcome!r}")

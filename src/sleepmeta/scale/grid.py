@@ -38,6 +38,7 @@ from pathlib import Path
 import pandas as pd
 
 from sleepmeta.errors import InputError, SpecError, unknown_option
+from sleepmeta.pooling.inputs import VI_MAX, YI_MAX
 from sleepmeta.pooling.registry import ESTIMATOR_INFO, TESTS
 
 CONTINUOUS = ("MD", "SMD")
@@ -154,8 +155,15 @@ def load_grid(source, **overrides) -> Grid:
                 raw = tomllib.load(fh)
         except FileNotFoundError:
             raise SpecError(f"grid file {str(path)!r} does not exist") from None
-        except tomllib.TOMLDecodeError as exc:
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
             raise SpecError(f"grid file {str(path)!r} is not valid TOML: {exc}") from None
+        except RecursionError:
+            raise SpecError(f"grid file {str(path)!r} nests tables or arrays too deeply "
+                            "to be a grid") from None
+        except IsADirectoryError:
+            raise SpecError(f"grid file {str(path)!r} is a folder, not a TOML file") from None
+        except OSError as exc:
+            raise SpecError(f"grid file {str(path)!r} cannot be read: {exc.strerror}") from None
     raw.update(overrides)
     return parse_grid(raw)
 
@@ -187,7 +195,9 @@ def _int(value, key: str, minimum: int) -> int:
 
 
 def _options(values, kind: str, valid) -> tuple[str, ...]:
-    values = [values] if isinstance(values, str) else list(values)
+    values = [values] if isinstance(values, str) else values
+    if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
+        raise InputError(f"grid: {kind}s must be a name or a list of names, got {values!r}")
     if not values:
         raise InputError(f"grid: name at least one {kind}")
     for v in values:
@@ -278,8 +288,10 @@ def _uniform(v: dict, key: str, ok, rule: str) -> dict:
 _CHECKS = {
     "measure": _measure,
     "k": _k,
-    "effect": _number("effect", "a finite number", lambda x: True),
-    "tau2": _number("tau2", "a finite number >= 0", lambda x: x >= 0),
+    # the engine's accepted range (sleepmeta.pooling.inputs): |yi| <= YI_MAX, vi <= VI_MAX
+    "effect": _number("effect", f"a number in [-{YI_MAX:g}, {YI_MAX:g}]",
+                      lambda x: abs(x) <= YI_MAX),
+    "tau2": _number("tau2", f"a number in [0, {VI_MAX:g}]", lambda x: 0 <= x <= VI_MAX),
     "n": _n,
     "sd": _number("sd", "a finite number > 0", lambda x: x > 0),
     "baseline_risk": _risk,

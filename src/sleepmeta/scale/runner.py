@@ -13,16 +13,19 @@ run.
 
 from __future__ import annotations
 
+import os
 import sys
 
 import numpy as np
 import pandas as pd
 
 from sleepmeta.pooling import meta_analysis_batch
+from sleepmeta.pooling.inputs import out_of_range
 from sleepmeta.scale import metrics
 from sleepmeta.scale.generate import generate
 from sleepmeta.scale.grid import Grid, load_grid
-from sleepmeta.scale.schedulers import DEFAULT_TIMEOUT, executor
+from sleepmeta.resources import SIMULATE_ARRAYS, require_batch_memory
+from sleepmeta.scale.schedulers import DEFAULT_TIMEOUT, check_workers, executor
 from sleepmeta.scale.store import ChunkStore
 
 _KEYS = ["condition", "method"]
@@ -77,6 +80,7 @@ def simulate(grid, *, out=None, scheduler=None, n_workers: int | None = None,
     (2, 3)
     """
     grid = load_grid(grid, **settings)
+    _require_memory(grid, scheduler, n_workers)
     store = None if out is None else ChunkStore(out, grid)
     seeds = [c.spawn(grid.chunks_per_condition)
              for c in np.random.SeedSequence(grid.seed).spawn(len(grid.conditions))]
@@ -84,26 +88,48 @@ def simulate(grid, *, out=None, scheduler=None, n_workers: int | None = None,
     results: dict[tuple[int, int], pd.DataFrame] = {}
     todo = []
     for c, j in plan:
-        if store is not None and store.has(c, j):
-            results[c, j] = store.read(c, j)
+        frame = None if store is None else store.load(c, j)  # verified, or None: recompute
+        if frame is not None:
+            results[c, j] = frame
         else:
             todo.append((c, j))
     tasks = [(grid.conditions[c], grid.methods, grid.level, seeds[c][j], _chunk_size(grid, j))
              for c, j in todo]
     show = sys.stderr.isatty() if progress is None else progress
-    with executor(scheduler, n_workers=n_workers, timeout=timeout) as run, \
-            _progress(show, len(tasks), len(plan) - len(todo)) as advance:
-        for i, rows in run(run_chunk, tasks):
-            c, j = todo[i]
-            frame = pd.DataFrame(rows).assign(condition=c, chunk=j)
-            if store is not None:
-                store.write(c, j, frame)
-            results[c, j] = frame
-            advance()
+    try:
+        with executor(scheduler, n_workers=n_workers, timeout=timeout) as run, \
+                _progress(show, len(tasks), len(plan) - len(todo)) as advance:
+            for i, rows in run(run_chunk, tasks):
+                c, j = todo[i]
+                frame = pd.DataFrame(rows).assign(condition=c, chunk=j)
+                if store is not None:
+                    store.write(c, j, frame)
+                results[c, j] = frame
+                advance()
+    finally:
+        if store is not None:
+            store.flush(force=True)  # the chunks' checksums, also after an interruption
     summary = summarise(grid, [results[key] for key in plan])
     if store is not None:
         store.write_summary(summary)
+        if store.recomputed:
+            summary.attrs["recomputed_chunks"] = store.recomputed
     return summary
+
+
+def _require_memory(grid: Grid, scheduler, n_workers) -> None:
+    """Refuse a grid whose chunks would not fit in this machine's memory (before any work)."""
+    if scheduler not in (None, "in-process", "sync", "processes"):
+        return  # a cluster's workers have their own memory
+    copies = (check_workers(n_workers) or os.cpu_count() or 1) if scheduler == "processes" else 1
+    kmax = max(c["k"] for c in grid.conditions)
+    size = min(grid.chunk_size, grid.replicates)
+    require_batch_memory(
+        size, kmax, SIMULATE_ARRAYS,
+        f"simulate: {copies} chunk(s) of {size:,} analyses of k = {kmax:,} studies at once",
+        "set chunk_size = {fits} (or less) in the grid" + (", or use fewer workers"
+                                                           if copies > 1 else ""),
+        copies=copies)
 
 
 def _chunk_size(grid: Grid, j: int) -> int:
@@ -135,12 +161,14 @@ def _fit(yi, vi, estimator: str, test: str, level: float):
     With ``test="knha"`` an analysis whose yi are all equal has ``s² = 0``
     and a zero standard error (metafor reports se = 0 and no QM); such
     analyses are left out of the batch, and any other analysis that makes
-    the batch's linear algebra fail is isolated by bisection. Both count
-    as failures.
+    the batch's linear algebra fail is isolated by bisection. So are
+    analyses with values outside the engine's accepted range
+    (:mod:`sleepmeta.pooling.inputs`; e.g. a variance that underflowed).
+    All count as failures.
     """
-    skipped = np.zeros(yi.shape[0], bool)
+    skipped = out_of_range(yi, vi).any(axis=1) | ~(np.isfinite(yi) & (vi > 0)).all(axis=1)
     if test == "knha":
-        skipped = np.ptp(yi, axis=1) == 0
+        skipped |= np.ptp(yi, axis=1) == 0
     keep = np.flatnonzero(~skipped)
     fits, ok = _fit_bisect(yi, vi, keep, estimator, test, level)
     skipped[np.setdiff1d(keep, ok)] = True

@@ -26,10 +26,11 @@ from __future__ import annotations
 import contextlib
 import multiprocessing
 import os
+import sys
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
 
-from sleepmeta.errors import SchedulerError, unknown_option
+from sleepmeta.errors import InputError, SchedulerError, unknown_option
 
 SCHEDULERS = ("in-process", "processes", "tcp://host:port", "a dask.distributed.Client",
               "a concurrent.futures.Executor")
@@ -67,8 +68,9 @@ def executor(scheduler=None, *, n_workers: int | None = None, timeout: float = D
         yield _sequential
     elif scheduler == "processes":
         ctx = _process_context()
-        workers = n_workers or os.cpu_count() or 1
-        with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+        workers = check_workers(n_workers) or os.cpu_count() or 1
+        with ProcessPoolExecutor(max_workers=workers, mp_context=ctx,
+                                 initializer=exit_with_parent, initargs=(os.getpid(),)) as pool:
             yield lambda fn, tasks: _pool_run(pool, fn, tasks)
     elif isinstance(scheduler, str) and "://" in scheduler:
         client = _connect(scheduler, timeout)
@@ -82,6 +84,55 @@ def executor(scheduler=None, *, n_workers: int | None = None, timeout: float = D
         yield lambda fn, tasks: _dask_run(scheduler, fn, tasks)
     else:
         raise unknown_option("scheduler", scheduler, SCHEDULERS)
+
+
+def check_workers(n_workers) -> int | None:
+    """``n_workers`` as a positive int (or None for the default), else an InputError.
+
+    >>> check_workers(2), check_workers(None)
+    (2, None)
+    """
+    if n_workers is None:
+        return None
+    if isinstance(n_workers, bool) or not isinstance(n_workers, int) or n_workers < 1:
+        raise InputError(f"workers must be a whole number >= 1, got {n_workers!r}")
+    return n_workers
+
+
+def exit_with_parent(parent_pid: int, interval: float = 0.5) -> None:
+    """Make this worker process exit when ``parent_pid`` (the process running simulate) is gone.
+
+    The initializer of the ``"processes"`` pool. A parent killed by SIGKILL
+    cannot stop its workers, so each worker watches it: on Linux the kernel
+    sends SIGTERM when the worker's own parent (the fork server) dies, and a
+    daemon thread checks every ``interval`` seconds that ``parent_pid`` still
+    lives (and has not been replaced by init as the parent).
+    """
+    import signal
+    import threading
+    import time
+
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(Exception):
+            import ctypes
+
+            pr_set_pdeathsig = 1
+            ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, int(signal.SIGTERM), 0, 0, 0)
+    first_ppid = os.getppid()
+
+    def watch() -> None:
+        while True:
+            time.sleep(interval)
+            try:
+                os.kill(parent_pid, 0)
+            except ProcessLookupError:
+                os._exit(1)
+            except PermissionError:
+                pass
+            if os.getppid() != first_ppid:  # our own parent died: re-parented
+                os._exit(1)
+
+    threading.Thread(target=watch, name="sleepmeta-parent-watch", daemon=True).start()
 
 
 def _process_context():

@@ -15,7 +15,7 @@ import pandas as pd
 from sleepmeta.errors import ColumnError, ConvergenceError, InputError, ModelError, \
     unknown_option
 from sleepmeta.pooling import meta_analysis_batch
-from sleepmeta.pooling.registry import ESTIMATOR_INFO, check_options
+from sleepmeta.pooling.registry import ESTIMATOR_INFO, TESTS, check_options
 
 _FIELDS = ("estimate", "se", "statistic", "pvalue", "ci_low", "ci_high", "pi_low", "pi_high",
            "tau2", "tau2_se", "i2", "h2", "q", "q_df", "q_pvalue")
@@ -110,7 +110,7 @@ def sweep(data: pd.DataFrame, by, yi: str = "yi", vi: str = "vi", *, method: str
     out = keys[keep].reset_index(drop=True)
     for name in _FIELDS:
         out[name] = np.asarray(getattr(fit, name), float)
-    if test == "knha":
+    if TESTS[test].residual_df:
         out["df"] = fit.df
     out["converged"] = fit.converged
     out["note"] = [fit.notes.get(b, "") for b in range(len(out))]
