@@ -12,6 +12,10 @@ from sleepmeta.cli._app import app
 from sleepmeta.cli._output import console, fail_on_input_error, write_text_atomic
 from sleepmeta.errors import InputError
 
+_Col = Annotated[Optional[str], typer.Option(
+    help="Column name for this quantity, e.g. --events events --n n (or --mean m --sd sd).")]
+
+
 def _numbers(text: str | None, option: str) -> list[float] | None:
     if text is None:
         return None
@@ -36,35 +40,32 @@ def dose(
         help="CSV file, one row per dose arm (the reference arm, dose 0, included), the rows "
              "of a study in increasing dose, e.g. arms.csv.")],
     study: Annotated[str, typer.Option(help="Column with the study label, e.g. --study id.")],
-    dose: Annotated[str, typer.Option(help="Column with the daily dose, e.g. --dose dose.")],
+    dose: Annotated[str, typer.Option(help="Column with the daily dose, e.g. --dose dose_mg.")],
     measure: Annotated[str, typer.Option(
         help="RR or OR (--events --n), MD or SMD (--mean --sd --n), e.g. --measure OR.")] = "RR",
-    events: Annotated[Optional[str], typer.Option(
-        help="Column with the events of each arm (RR, OR), e.g. --events events.")] = None,
-    n: Annotated[Optional[str], typer.Option(
-        help="Column with the participants of each arm, e.g. --n n.")] = None,
-    mean: Annotated[Optional[str], typer.Option(
-        help="Column with the arm means (MD, SMD), e.g. --mean m.")] = None,
-    sd: Annotated[Optional[str], typer.Option(
-        help="Column with the arm SDs (MD, SMD), e.g. --sd sd.")] = None,
+    events: _Col = None, n: _Col = None, mean: _Col = None, sd: _Col = None,
     model: Annotated[str, typer.Option(
         help="linear, quadratic, spline, or emax (random Emax, ML), e.g. --model spline.")] = "linear",
     knots: Annotated[Optional[str], typer.Option(
-        help="Spline knots as doses, e.g. 75,300,600 (default: 10th, 50th, 90th "
-             "percentiles of the doses).")] = None,
-    hill: Annotated[float, typer.Option(help="Hill coefficient of --model emax (fixed), e.g. --hill 2.")] = 1.0,
+        help="Spline knots as doses (default: 10th, 50th, 90th percentiles of the doses), "
+             "e.g. --knots 75,300,600.")] = None,
+    hill: Annotated[float, typer.Option(
+        help="Hill coefficient of --model emax (fixed), e.g. --hill 2.")] = 1.0,
     at: Annotated[Optional[str], typer.Option(
-        help="Doses to report, e.g. 150,300,600 (default: the distinct doses).")] = None,
-    reference: Annotated[float, typer.Option(help="Reference dose, e.g. --reference 150.")] = 0.0,
-    proc: Annotated[str, typer.Option(help="1stage (random slopes) or 2stage, e.g. --proc 2stage.")] = "1stage",
+        help="Doses to report (default: the distinct doses), e.g. --at 150,300,600.")] = None,
+    reference: Annotated[float, typer.Option(help="Reference dose, e.g. --reference 0.")] = 0.0,
+    proc: Annotated[str, typer.Option(
+        help="1stage (random slopes) or 2stage, e.g. --proc 2stage.")] = "1stage",
     method: Annotated[str, typer.Option(help="REML, ML or FE, e.g. --method ML.")] = "REML",
     level: Annotated[float, typer.Option(help="Confidence level, e.g. --level 0.9.")] = 0.95,
     control_risk: Annotated[Optional[float], typer.Option(
         help="Risk at the reference dose (0-1): adds NNH/NNT and events per 1,000, "
-             "e.g. --control-risk 0.086.")] = None,
-    plot: Annotated[Optional[Path], typer.Option(help="Write the curve (.png/.svg/.pdf), e.g. --plot curve.png.")] = None,
+             "e.g. --control-risk 0.05.")] = None,
+    plot: Annotated[Optional[Path], typer.Option(
+        help="Write the curve (.png/.svg/.pdf), e.g. --plot curve.png.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of the summary.")] = False,
-    out: Annotated[Optional[Path], typer.Option(help="Also write the JSON result to this file, e.g. --out dose.json.")] = None,
+    out: Annotated[Optional[Path], typer.Option(
+        help="Also write the JSON result to this file, e.g. --out dose.json.")] = None,
 ) -> None:
     """Pool a dose-response curve (dosresmeta's one- or two-stage model) and predict by dose.
 

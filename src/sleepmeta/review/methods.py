@@ -35,9 +35,9 @@ def verdict_rule(spec) -> list:
         "indirectness.",
         "A claim takes the verdict of its first listed outcome that has any row; a dose claim "
         "uses the pooled dose curve where one is fitted (the risk ratio of the highest against "
-        "the lowest reported dose), else the slope of a meta-regression on daily dose (no GRADE "
-        "rating). k counts distinct studies: several rows or dose arms of one source (a pooled "
-        "table) count once.",
+        "the lowest reported dose), else the slope of a meta-regression on daily dose (no "
+        "GRADE rating). k counts distinct studies: several rows or dose arms of one source "
+        "(a pooled table too) count once.",
     ]
 
 

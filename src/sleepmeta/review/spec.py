@@ -32,9 +32,9 @@ from pathlib import Path
 
 from sleepmeta.errors import SpecError
 from sleepmeta.pooling.registry import ESTIMATOR_INFO, TESTS
-from sleepmeta.review.dose_spec import dose_response_spec
 from sleepmeta.review.grade import check_overrides
 from sleepmeta.review.sof import check_control_risks
+from sleepmeta.review.dose_spec import dose_response_spec
 from sleepmeta.review.paths import allowed_roots, review_path, spec_paths
 
 __all__ = ["Claim", "Direction", "Outcome", "ReviewSpec", "load_spec",

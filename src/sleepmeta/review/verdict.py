@@ -28,9 +28,8 @@ A claim's verdict is that of its first listed outcome that has any row;
 a dose claim uses the pooled dose curve when ``[dose_response]`` fits one for
 the outcome (the risk ratio of the highest against the lowest reported dose),
 else the slope of a meta-regression on daily dose, the same way
-(``uncertain`` when rows exist but neither is possible; no GRADE rating applies
-to it).
-k counts distinct studies, not dose arms.
+(``uncertain`` when rows exist but neither is possible; no GRADE rating
+applies to it).
 """
 
 from __future__ import annotations
