@@ -47,10 +47,12 @@ def _umask() -> int:
 
 
 @contextlib.contextmanager
-def atomic_path(path):
+def atomic_path(path, prefix: str | None = None):
     """Yield a temporary path next to ``path``; rename it to ``path`` on success.
 
     On any error the temporary file is removed and ``path`` is untouched.
+    ``prefix`` names the temporary file (default ``.NAME.``); callers that
+    clean up after killed runs pass :func:`sleepmeta.outputs.temp_prefix`.
 
     >>> import pathlib
     >>> target = pathlib.Path(tempfile.mkdtemp()) / "x.txt"
@@ -60,7 +62,8 @@ def atomic_path(path):
     ('done', True)
     """
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
+    fd, tmp = tempfile.mkstemp(prefix=prefix or f".{path.name}.", suffix=".tmp",
+                               dir=path.parent or ".")
     os.close(fd)
     tmp = Path(tmp)
     try:

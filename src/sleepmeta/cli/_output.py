@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import functools
-import os
-import tempfile
 from pathlib import Path
 
 import typer
@@ -22,27 +20,17 @@ def write_text_atomic(path: Path, text: str) -> None:
     temporaries an earlier killed run left beside it are removed; an
     :class:`OSError` (disk full, read-only folder) becomes an ``OutputError``.
     """
-    from sleepmeta.atomic import default_file_mode
+    from sleepmeta.atomic import atomic_path
     from sleepmeta.outputs import check_output_file, clean_stale, output_error, temp_prefix
 
     path = check_output_file(path, "--out")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         clean_stale(path.parent, [path.name])
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=temp_prefix(path.name, "tmp"))
+        with atomic_path(path, prefix=temp_prefix(path.name, "tmp")) as tmp:
+            tmp.write_text(text, encoding="utf-8")
     except OSError as exc:
         raise output_error(exc, path, "--out") from None
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.chmod(tmp, default_file_mode())  # mkstemp makes 0600; give the usual mode
-        os.replace(tmp, path)
-    except OSError as exc:
-        Path(tmp).unlink(missing_ok=True)
-        raise output_error(exc, path, "--out") from None
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def plain(text: str, *, err: bool = False) -> None:

@@ -16,20 +16,18 @@ refused rather than mixed in.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import importlib.util
 import json
 import os
 import stat
-import tempfile
 import time
 from pathlib import Path
 
 import pandas as pd
 
 from sleepmeta import __version__
-from sleepmeta.atomic import default_file_mode
+from sleepmeta.atomic import atomic_path
 from sleepmeta.errors import DependencyError, InputError
 from sleepmeta.outputs import clean_stale, output_error, temp_prefix
 from sleepmeta.scale.grid import Grid
@@ -261,14 +259,5 @@ def _read_manifest(path: Path, root: Path) -> dict:
 
 def _atomic_write(path: Path, write) -> None:
     """Call ``write(tmp)`` on a temporary file beside ``path``, then rename it to ``path``."""
-    fd, tmp = tempfile.mkstemp(prefix=temp_prefix(path.name, "tmp"), dir=path.parent)
-    os.close(fd)
-    try:
+    with atomic_path(path, prefix=temp_prefix(path.name, "tmp")) as tmp:
         write(tmp)
-
-        os.chmod(tmp, default_file_mode())  # mkstemp makes 0600; give the usual mode
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
