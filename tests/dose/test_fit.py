@@ -214,3 +214,17 @@ def test_two_and_one_stage_match_dosresmeta_when_installed(tmp_path):
     if bool(ref.loc["q1a", "conv"]):
         assert q1.coef == pytest.approx(ref.loc[["q1a", "q1b"], "b"].to_numpy(), rel=1e-3)
     assert ll_dosresmeta_form >= ref.loc["q1a", "ll"] - 1e-8
+
+
+def test_a_study_whose_contrasts_have_no_variance_is_refused():
+    # found by tests/fuzz/test_fuzz_models.py: 20/20 events in every arm of a study give
+    # Greenland-Longnecker variances 1/a - 1/n = 1/20 - 1/20 = 0 (a singular covariance),
+    # which reached the solver as numpy's LinAlgError
+    import pandas as pd
+
+    from sleepmeta.errors import InputError
+
+    d = pd.DataFrame({"study": ["s0", "s0", "s1", "s1"], "dose": [0, 75, 0, 75],
+                      "n": [20] * 4, "events": [1, 0, 20, 20]})
+    with pytest.raises(InputError, match=r"study 's1': its sampling variance must be > 0, got 0\.0"):
+        dose_response(d, study="study", dose="dose", events="events", n="n")

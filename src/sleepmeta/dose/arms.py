@@ -18,6 +18,7 @@ import pandas as pd
 
 from sleepmeta.dose import covariance as cov
 from sleepmeta.errors import ColumnError, InputError, unknown_option
+from sleepmeta.pooling.multilevel.vcov import check_positive_definite
 
 __all__ = ["MEASURES", "StudyContrasts", "study_contrasts"]
 
@@ -148,8 +149,12 @@ def study_contrasts(data: pd.DataFrame, *, study: str, dose: str, measure: str,
         kind = types[rows[0]]
         if kind not in cov.TYPES:
             raise unknown_option(f"type of study {lab!r}", kind, cov.TYPES)
-        out.append(_one_study(lab, dd, {f: v[rows] for f, v in vals.items()}, measure,
-                              covariance, adjusted, kind))
+        one = _one_study(lab, dd, {f: v[rows] for f, v in vals.items()}, measure, covariance,
+                         adjusted, kind)
+        # e.g. every participant of every arm had the event: the contrasts' covariance is
+        # singular and no fit can use the study (the multilevel stage's rule, naming it)
+        check_positive_definite(one.S, [lab] * len(one.y), cluster=np.zeros(len(one.y)))
+        out.append(one)
     return out
 
 

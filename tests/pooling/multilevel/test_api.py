@@ -125,3 +125,15 @@ def test_effect_sizes_object_brings_vi_and_labels():
     by_hand = meta_analysis_mv(es.yi, es.vi, random="~ 1 | trial", data=d)
     assert r.model.labels == tuple(map(str, es.labels))
     assert r.estimate == pytest.approx(by_hand.estimate, rel=1e-12)
+
+
+def test_estimates_outside_the_accepted_range_are_refused():
+    # the same range rule as meta_analysis (pooling/inputs.py): |yi| <= 1e50
+    import pandas as pd
+
+    from sleepmeta.errors import InputError
+    from sleepmeta.pooling.multilevel import meta_analysis_mv
+
+    d = pd.DataFrame({"study": [0, 0], "arm": [0, 1], "yi": [0.0, 1e300], "vi": [1.0, 1.0]})
+    with pytest.raises(InputError, match=r"study '2': yi = 1e\+300 is outside"):
+        meta_analysis_mv("yi", "vi", random="~ 1 | study/arm", data=d)

@@ -15,6 +15,7 @@ import pandas as pd
 
 from sleepmeta._lookup import column_of
 from sleepmeta.errors import ColumnError, InputError, ModelError, unknown_option
+from sleepmeta.pooling.inputs import first_out_of_range, out_of_range_text
 from sleepmeta.pooling.multilevel.blocks import Term
 from sleepmeta.pooling.multilevel.random import RandomTerm, parse_random_list
 from sleepmeta.pooling.multilevel.structures import STRUCTS, Structure
@@ -83,6 +84,9 @@ def resolve_yv(yi, V, data, labels):
         if not np.isfinite(V[i, i]) or V[i, i] <= 0:
             raise InputError(f"study {labs[i]!r}: the sampling variance (diagonal of V) must be "
                              f"finite and > 0, got {V[i, i]!r}")
+    bad = first_out_of_range(y, np.diag(V))  # the accepted range of meta_analysis, one rule
+    if bad is not None:
+        raise InputError(f"study {labs[bad]!r}: {out_of_range_text(y[bad], V[bad, bad])}")
     if not np.all(np.isfinite(V)):
         i, j = np.argwhere(~np.isfinite(V))[0]
         raise InputError(f"study {labs[i]!r}: V[{i}, {j}] (covariance with {labs[j]!r}) is not finite")

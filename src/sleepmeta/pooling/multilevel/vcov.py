@@ -51,7 +51,7 @@ def check_positive_definite(V, labels, cluster=None) -> None:
         bad = np.flatnonzero(np.diag(V) <= 0)
         if bad.size:
             raise InputError(f"study {labels[bad[0]]!r}: its sampling variance must be > 0, "
-                             f"got {V[bad[0], bad[0]]!r}")
+                             f"got {float(V[bad[0], bad[0]])!r}")
         return
     if cluster is None:
         _, lab = connected_components(csr_matrix(V != 0), directed=False)
