@@ -79,3 +79,34 @@ def test_shipped_table_names_only_trials_of_the_evidence():
 def test_read_rob_missing_file(tmp_path):
     with pytest.raises(SpecError, match="data.risk_of_bias: file 'no.csv' not found"):
         read_rob(tmp_path / "no.csv")
+
+
+# --- hostile tables (a RoB file may come from someone else; this found an empty file raising
+# pandas' EmptyDataError): a SpecError or a table, never
+# another exception, within a time bound
+from hypothesis import given  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from tests.fuzz._limits import fuzz_settings, within  # noqa: E402
+
+_CELL = st.one_of(st.sampled_from(["low", "some concerns", "high", "not assessed", "", "A",
+                                   "https://example.org"]), st.text(max_size=12))
+
+
+@fuzz_settings(60)
+@given(st.one_of(st.binary(max_size=300),
+                 st.lists(st.lists(_CELL, min_size=1, max_size=10), min_size=1, max_size=5)
+                 .map(lambda rows: "\n".join(",".join(f'"{c}"' for c in r) for r in
+                                             [["study_id", "source", *DOMAINS, "overall"]] + rows)
+                      .encode("utf-8", "surrogatepass"))))
+def test_any_file_gives_a_table_or_a_spec_error(tmp_path_factory, content):
+    path = tmp_path_factory.mktemp("rob") / "rob.csv"
+    try:
+        path.write_bytes(content)
+    except UnicodeEncodeError:
+        return
+    with within(20, "read_rob"):
+        try:
+            read_rob(path, studies={"A"})
+        except SpecError:
+            pass

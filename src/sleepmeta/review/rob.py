@@ -35,6 +35,7 @@ from pathlib import Path
 import pandas as pd
 
 from sleepmeta.errors import SpecError
+from sleepmeta.review.tables import read_table
 
 __all__ = ["DOMAINS", "DOMAIN_LABELS", "JUDGEMENTS", "RiskOfBias", "check_rob", "read_rob"]
 
@@ -202,8 +203,5 @@ def read_rob(path: str | Path, studies=None, where: str = "data.risk_of_bias") -
     path = Path(path)
     if not path.is_file():
         raise SpecError(f"{where}: file {path.name!r} not found")
-    try:
-        table = pd.read_csv(path, dtype=str, keep_default_na=False)
-    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
-        raise SpecError(f"{where}: {path.name!r} is not a readable CSV: {exc}") from None
+    table = read_table(path, where, lambda p: pd.read_csv(p, dtype=str, keep_default_na=False))
     return check_rob(table, studies, where=f"{where} ({path.name})")
