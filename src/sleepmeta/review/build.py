@@ -71,18 +71,14 @@ def _arm_text(row, measure: str, arm: str) -> str:
 def _forest_inputs(a, drug: str, comp: str) -> dict:
     """Labels shown, per-arm columns and the axis label (with the unit) of an outcome's forest."""
     from sleepmeta.review.display import dose_text, unit_text
+    from sleepmeta.review.fitting import comparison_labels
 
     measure = a.outcome.measure
-    shown, arms = {}, {}
-    for lab, (_, r) in zip(a.effects[2], a.pooled_rows.iterrows()):
-        row = r.to_dict()
-        name = str(row["study_id"])
-        if row.get("dose") != "not printed":
-            name += ", " + dose_text(row.get("dose_min_mg"), row.get("dose_max_mg"))
-        if lab.endswith("]"):  # the row id that tells two rows of one study apart
-            name += " " + lab[lab.rindex("["):]
-        shown[lab] = name
-        arms[name] = (_arm_text(row, measure, "treat"), _arm_text(row, measure, "ctrl"))
+    names = comparison_labels(a.pooled_rows, dose_text=dose_text)
+    shown = dict(zip(a.effects[2], names))
+    rows = [r.to_dict() for _, r in a.pooled_rows.iterrows()]
+    arms = {name: (_arm_text(row, measure, "treat"), _arm_text(row, measure, "ctrl"))
+            for name, row in zip(names, rows)}
     heads = ("n/N", "n/N") if measure == "RR" else ("mean (SD) n", "mean (SD) n")
     unit = unit_text(a.outcome.unit)
     xlabel = None if measure == "RR" else (

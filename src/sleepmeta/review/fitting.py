@@ -12,21 +12,27 @@ import pandas as pd
 __all__ = ["chosen_test", "comparison_labels", "effects_of", "fit_model", "fit_rows"]
 
 
-def comparison_labels(pooled: pd.DataFrame) -> list[str]:
+def comparison_labels(pooled: pd.DataFrame, dose_text=None) -> list[str]:
     """One label per pooled row: study, dose, and the row id where two rows would share one.
+
+    ``dose_text(dose_min_mg, dose_max_mg)`` words the dose for display (the
+    report's ``300–450 mg/day``); by default the row's own ``dose`` text.
 
     >>> comparison_labels(pd.DataFrame({"study_id": ["A", "A"], "dose": ["300", "300"],
     ...                                 "row_id": ["e:2", "e:3"]}))
     ['A, 300 mg/day [e:2]', 'A, 300 mg/day [e:3]']
     """
-    labels = []
+    labels, keys = [], []
     for _, r in pooled.iterrows():
-        lab = str(r["study_id"])
+        key = lab = str(r["study_id"])
         if r["dose"] != "not printed":
-            lab += f", {r['dose']} mg/day"
+            key += f", {r['dose']} mg/day"
+            lab += (f", {r['dose']} mg/day" if dose_text is None
+                    else ", " + dose_text(r.get("dose_min_mg"), r.get("dose_max_mg")))
         labels.append(lab)
-    return [lab if labels.count(lab) == 1 else f"{lab} [{rid}]"
-            for lab, rid in zip(labels, pooled["row_id"])]
+        keys.append(key)
+    return [lab if keys.count(key) == 1 else f"{lab} [{rid}]"
+            for lab, key, rid in zip(labels, keys, pooled["row_id"])]
 
 
 def effects_of(pooled: pd.DataFrame, measure: str):
