@@ -1,0 +1,300 @@
+"""The multilevel likelihood, its score and information, compiled (numba), block by block.
+
+One pass over the blocks of a member factorises each block's marginal
+covariance ``M_g = V_g + sum_l c_l B_gl`` (Cholesky), inverts it
+(``W_g``) and accumulates ``log|M|``, ``A = X'WX`` and ``X'Wy``; a second
+pass, once ``beta`` is known, accumulates ``r'Wr`` and, when asked, the
+per-block sums behind the score and the information (the formulas of
+:mod:`.likelihood`: ``tr(W B_l)``, ``u'B_l u``, ``tr(W B_l W B_m)``,
+``u'B_l W B_m u``, ``X'W B_l u``, ``T_l = X'W B_l W X`` and
+``tr(A^-1 X'W B_l W B_m W X)`` with ``u = W r``). No ``n x n`` matrix is
+formed and nothing is allocated per block, so one fit and a batch of
+10,000 run the same loops. A block (or ``A``) that is not positive definite
+flags its member (``ok = False``, log-likelihoods ``-inf``, a zero score).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+__all__ = ["evaluate_kernel"]
+
+_LOG2PI = math.log(2 * math.pi)
+
+
+@njit(cache=True, error_model="numpy")
+def _spd_inverse(M, n, Lw, out):
+    """``out = M^-1`` for a symmetric positive definite ``M`` (n x n); returns ``log|M|`` or NaN."""
+    logdet = 0.0
+    for j in range(n):
+        s = M[j, j]
+        for t in range(j):
+            s -= Lw[j, t] * Lw[j, t]
+        if not s > 0:
+            return math.nan
+        d = math.sqrt(s)
+        Lw[j, j] = d
+        logdet += 2.0 * math.log(d)
+        for i in range(j + 1, n):
+            s = M[i, j]
+            for t in range(j):
+                s -= Lw[i, t] * Lw[j, t]
+            Lw[i, j] = s / d
+    # Lw's upper triangle (above the diagonal) is free: hold U = Lw^-1 transposed there,
+    # i.e. Lw[j, i] (j < i) = U[i, j]; the diagonal of U is 1 / Lw[i, i]
+    for j in range(n):
+        for i in range(j + 1, n):
+            s = Lw[i, j] / Lw[j, j]
+            for t in range(j + 1, i):
+                s += Lw[i, t] * Lw[j, t]  # U[t, j] stored at Lw[j, t]
+            Lw[j, i] = -s / Lw[i, i]
+    for r in range(n):  # M^-1 = U'U
+        for c in range(r, n):
+            s = 0.0
+            for t in range(c, n):
+                ut_r = 1.0 / Lw[t, t] if t == r else Lw[r, t]
+                ut_c = 1.0 / Lw[t, t] if t == c else Lw[c, t]
+                s += ut_r * ut_c
+            out[r, c] = s
+            out[c, r] = s
+    return logdet
+
+
+@njit(cache=True, error_model="numpy")
+def evaluate_kernel(y, V, X, bases, c, k, reml, derivs,
+                    ll_ml, ll_reml, beta, vb, ok, score, info, observed):
+    """Fill the outputs for every member (see the module docstring).
+
+    Shapes: ``y`` (B, G, m), ``V`` (B, G, m, m), ``X`` (B, G, m, p),
+    ``bases`` (B, G, L, m, m), ``c`` (B, L), ``k`` (B,);
+    outputs ``ll_ml``, ``ll_reml``, ``ok`` (B,), ``beta`` (B, p), ``vb``
+    (B, p, p), and with ``derivs`` ``score`` (B, L), ``info`` and
+    ``observed`` (B, L, L). ``reml`` chooses the score and information of
+    the restricted likelihood.
+    """
+    B, G, m = y.shape
+    p = X.shape[3]
+    L = bases.shape[2]
+    M = np.empty((m, m))
+    Lw = np.empty((m, m))
+    W = np.empty((G, m, m))
+    WX = np.empty((G, m, p))
+    Wy = np.empty((G, m))
+    U = np.empty((G, m))
+    A = np.empty((p, p))
+    XtX = np.empty((p, p))
+    Xinv = np.empty((p, p))
+    Ainv = np.empty((p, p))
+    La = np.empty((p, p))
+    rhs = np.empty(p)
+    WB = np.empty((L, m, m))
+    Bu = np.empty((L, m))
+    WBu = np.empty((L, m))
+    BWX = np.empty((L, m, p))
+    WBWX = np.empty((L, m, p))
+    XWBu = np.empty((L, p))
+    T = np.empty((L, p, p))
+    AT = np.empty((L, p, p))
+    trWB = np.empty(L)
+    quad = np.empty(L)
+    trWBWB = np.empty((L, L))
+    uBWBu = np.empty((L, L))
+    trAQ = np.empty((L, L))
+    for b in range(B):
+        good = True
+        logdet = 0.0
+        A[:, :] = 0.0
+        XtX[:, :] = 0.0
+        rhs[:] = 0.0
+        for g in range(G):
+            for i in range(m):
+                for j in range(i, m):
+                    s = V[b, g, i, j]
+                    for l in range(L):
+                        s += c[b, l] * bases[b, g, l, i, j]
+                    M[i, j] = s
+                    M[j, i] = s
+            ld = _spd_inverse(M, m, Lw, W[g])
+            if not ld == ld:
+                good = False
+                break
+            logdet += ld
+            for i in range(m):
+                s = 0.0
+                for j in range(m):
+                    s += W[g, i, j] * y[b, g, j]
+                Wy[g, i] = s
+                for q in range(p):
+                    s = 0.0
+                    for j in range(m):
+                        s += W[g, i, j] * X[b, g, j, q]
+                    WX[g, i, q] = s
+            for q1 in range(p):
+                s = 0.0
+                for i in range(m):
+                    s += X[b, g, i, q1] * Wy[g, i]
+                rhs[q1] += s
+                for q2 in range(q1, p):
+                    s = 0.0
+                    for i in range(m):
+                        s += X[b, g, i, q1] * WX[g, i, q2]
+                    A[q1, q2] += s
+                    s = 0.0
+                    for i in range(m):
+                        s += X[b, g, i, q1] * X[b, g, i, q2]
+                    XtX[q1, q2] += s
+        if good:
+            for q1 in range(p):
+                for q2 in range(q1):
+                    A[q1, q2] = A[q2, q1]
+                    XtX[q1, q2] = XtX[q2, q1]
+            lda = _spd_inverse(A, p, La, Ainv)
+            ldx = _spd_inverse(XtX, p, La, Xinv)
+            good = lda == lda and ldx == ldx
+        ok[b] = good
+        if not good:
+            ll_ml[b] = -np.inf
+            ll_reml[b] = -np.inf
+            beta[b, :] = np.nan
+            vb[b, :, :] = np.nan
+            if derivs:
+                score[b, :] = 0.0
+                info[b, :, :] = 0.0
+                observed[b, :, :] = 0.0
+                for l in range(L):
+                    info[b, l, l] = 1.0
+                    observed[b, l, l] = -1.0
+            continue
+        for q1 in range(p):
+            s = 0.0
+            for q2 in range(p):
+                s += Ainv[q1, q2] * rhs[q2]
+                vb[b, q1, q2] = Ainv[q1, q2]
+            beta[b, q1] = s
+        rss = 0.0
+        for g in range(G):
+            for i in range(m):
+                fit = 0.0
+                wfit = 0.0
+                for q in range(p):
+                    fit += X[b, g, i, q] * beta[b, q]
+                    wfit += WX[g, i, q] * beta[b, q]
+                U[g, i] = Wy[g, i] - wfit
+                rss += (y[b, g, i] - fit) * U[g, i]
+        ll_ml[b] = -0.5 * k[b] * _LOG2PI - 0.5 * logdet - 0.5 * rss
+        ll_reml[b] = (-0.5 * (k[b] - p) * _LOG2PI + 0.5 * ldx - 0.5 * logdet
+                      - 0.5 * lda - 0.5 * rss)
+        if not derivs:
+            continue
+        trWB[:] = 0.0
+        quad[:] = 0.0
+        trWBWB[:, :] = 0.0
+        uBWBu[:, :] = 0.0
+        trAQ[:, :] = 0.0
+        XWBu[:, :] = 0.0
+        T[:, :, :] = 0.0
+        for g in range(G):
+            for l in range(L):
+                for i in range(m):
+                    s = 0.0
+                    for j in range(m):
+                        s += bases[b, g, l, i, j] * U[g, j]
+                    Bu[l, i] = s
+                    for j in range(m):
+                        s = 0.0
+                        for t in range(m):
+                            s += W[g, i, t] * bases[b, g, l, t, j]
+                        WB[l, i, j] = s
+                tr = 0.0
+                qd = 0.0
+                for i in range(m):
+                    tr += WB[l, i, i]
+                    qd += U[g, i] * Bu[l, i]
+                trWB[l] += tr
+                quad[l] += qd
+                for i in range(m):
+                    s = 0.0
+                    for j in range(m):
+                        s += W[g, i, j] * Bu[l, j]
+                    WBu[l, i] = s
+                for q in range(p):
+                    s = 0.0
+                    for i in range(m):
+                        s += WX[g, i, q] * Bu[l, i]
+                    XWBu[l, q] += s
+                if reml:
+                    for i in range(m):
+                        for q in range(p):
+                            s = 0.0
+                            for j in range(m):
+                                s += bases[b, g, l, i, j] * WX[g, j, q]
+                            BWX[l, i, q] = s
+                    for i in range(m):
+                        for q in range(p):
+                            s = 0.0
+                            for j in range(m):
+                                s += W[g, i, j] * BWX[l, j, q]
+                            WBWX[l, i, q] = s
+                    for q1 in range(p):
+                        for q2 in range(p):
+                            s = 0.0
+                            for i in range(m):
+                                s += WX[g, i, q1] * BWX[l, i, q2]
+                            T[l, q1, q2] += s
+            for l in range(L):
+                for l2 in range(l, L):
+                    s = 0.0
+                    for i in range(m):
+                        for j in range(m):
+                            s += WB[l, i, j] * WB[l2, j, i]
+                    trWBWB[l, l2] += s
+                    s = 0.0
+                    for i in range(m):
+                        s += Bu[l, i] * WBu[l2, i]
+                    uBWBu[l, l2] += s
+                    if reml:
+                        s = 0.0
+                        for q1 in range(p):
+                            for q2 in range(p):
+                                a = Ainv[q1, q2]
+                                if a != 0.0:
+                                    t = 0.0
+                                    for i in range(m):
+                                        t += BWX[l, i, q2] * WBWX[l2, i, q1]
+                                    s += a * t
+                        trAQ[l, l2] += s
+        if reml:
+            for l in range(L):
+                for q1 in range(p):
+                    for q2 in range(p):
+                        s = 0.0
+                        for t in range(p):
+                            s += Ainv[q1, t] * T[l, t, q2]
+                        AT[l, q1, q2] = s
+        for l in range(L):
+            tr_at = 0.0
+            if reml:
+                for q in range(p):
+                    tr_at += AT[l, q, q]
+            score[b, l] = -0.5 * (trWB[l] - tr_at) + 0.5 * quad[l]
+            for l2 in range(l, L):
+                corr = 0.0  # XWBu_l' A^-1 XWBu_l2 (beta profiled out)
+                for q1 in range(p):
+                    for q2 in range(p):
+                        corr += XWBu[l, q1] * Ainv[q1, q2] * XWBu[l2, q2]
+                inf = trWBWB[l, l2]
+                if reml:
+                    tat = 0.0
+                    for q1 in range(p):
+                        for q2 in range(p):
+                            tat += AT[l, q1, q2] * AT[l2, q2, q1]
+                    inf = inf - 2.0 * trAQ[l, l2] + tat
+                inf *= 0.5
+                info[b, l, l2] = inf
+                info[b, l2, l] = inf
+                obs = uBWBu[l, l2] - corr - inf
+                observed[b, l, l2] = obs
+                observed[b, l2, l] = obs
