@@ -1,8 +1,11 @@
 """The multilevel engine: fit B models of one random structure at once.
 
 UN and GEN terms are optimised through the Cholesky factor of ``G`` (as
-metafor does); members that do not converge that way are refitted in
-standard deviations and correlations (:func:`_retry_varcor`).
+metafor does), CS terms in ``(tau2, tau2 * rho)``; members that do not
+converge that way, and members whose CS correlation ends on its bound
+(``rho = +-1``, where the box of ``(tau2, cov)`` is not a simple bound
+to hold a parameter on), are refitted in standard deviations and
+correlations (:func:`_retry_varcor`) and the better fit is kept.
 
 :func:`fit_blocks` is the only place a multilevel/multivariate model is
 fitted; the public :func:`~sleepmeta.pooling.multilevel.api.meta_analysis_mv`,
@@ -118,19 +121,25 @@ def _retry_varcor(blocks, params, method, theta, conv, iters, maxiter, tol):
     """
     import dataclasses
 
-    if not any(s.struct in ("UN", "GEN") and not s.varcor for s in params.structures):
+    redo = ~conv & any(s.struct in ("UN", "GEN") and not s.varcor for s in params.structures)
+    for s, sl in zip(params.structures, params.slices):
+        if s.struct == "CS" and not s.varcor and not s.rho_fixed:
+            th = theta[:, sl]
+            redo |= (th[:, 0] > 0) & (np.abs(th[:, 1]) >= th[:, 0] * (1 - 1e-8))
+    if not redo.any():
         return theta, conv, iters
-    alt = Parameters([dataclasses.replace(s, varcor=True) if s.struct in ("UN", "GEN") else s
-                      for s in params.structures])
-    bad = np.flatnonzero(~conv)
+    alt = Parameters([dataclasses.replace(s, varcor=True) if s.struct in ("UN", "GEN", "CS")
+                      else s for s in params.structures])
+    bad = np.flatnonzero(redo)
     sub = blocks.take(bad)
     start = _convert(params, alt, theta[bad])
     th2, c2, it2 = maximise(sub, alt, method, start, maxiter=maxiter, tol=tol)
     back = _convert(alt, params, th2)
     old = evaluate(sub, params.coef(theta[bad])[0], method)
     new = evaluate(sub, params.coef(back)[0], method)
-    take = c2 & ((new.ll_reml if method == "REML" else new.ll_ml)
-                 >= (old.ll_reml if method == "REML" else old.ll_ml))
+    l_new = new.ll_reml if method == "REML" else new.ll_ml
+    l_old = old.ll_reml if method == "REML" else old.ll_ml
+    take = c2 & ((l_new > l_old) | (~conv[bad] & (l_new >= l_old)))
     theta, conv, iters = theta.copy(), conv.copy(), iters.copy()
     theta[bad[take]] = back[take]
     conv[bad[take]] = True
@@ -179,7 +188,7 @@ def fit_blocks(blocks: Blocks, structures, method: str = "REML", *, theta0=None,
         theta0 = start_values(blocks, params)
     theta, conv, iters = maximise(blocks, params, method, np.asarray(theta0, float), fixed,
                                   maxiter=maxiter, tol=tol)
-    if not conv.all() and (fixed is None or not np.asarray(fixed).any()):
+    if fixed is None or not np.asarray(fixed).any():
         theta, conv, iters = _retry_varcor(blocks, params, method, theta, conv, iters, maxiter, tol)
     c, _ = params.coef(theta) if params.P else (np.zeros((B, 0)), None)
     ev = evaluate(blocks, c, method)

@@ -20,7 +20,7 @@ from sleepmeta.pooling.multilevel.blocks import Term
 from sleepmeta.pooling.multilevel.random import RandomTerm, parse_random_list
 from sleepmeta.pooling.multilevel.structures import STRUCTS, Structure
 
-__all__ = ["TermInfo", "check_identifiable", "resolve_random", "resolve_yv"]
+__all__ = ["TermInfo", "check_identifiable", "resolve_random", "resolve_structs", "resolve_yv"]
 
 
 @dataclass(frozen=True)
@@ -151,15 +151,17 @@ def resolve_random(random, struct, data, labs, n) -> list[TermInfo]:
                                   f"columns: {', '.join(map(str, data.columns))}")
     if len(data) != n:
         raise InputError(f"data has {len(data)} rows but there are {n} estimates")
-    if struct not in STRUCTS:
-        raise unknown_option("struct", struct, STRUCTS)
+    structs = resolve_structs(struct)
     out = []
+    n_inner = 0
     for t in terms:
         outer = _codes(data, t.outer, labs, "random-effects")
         nl = int(outer.max()) + 1
         if t.is_intercept:
             out.append(TermInfo(t, Term(Structure("SIGMA", 1), outer[None]), nl, fixed_zero=nl == 1))
             continue
+        struct = structs[n_inner]
+        n_inner += 1
         if struct == "GEN":
             Z, names = _gen_design(data, t, labs)
         else:
@@ -177,6 +179,25 @@ def resolve_random(random, struct, data, labs, n) -> list[TermInfo]:
         st = Structure(struct, q, rho_fixed)
         out.append(TermInfo(t, Term(st, outer[None], Z[None]), nl, tuple(names), inner_k))
     return out
+
+
+def resolve_structs(struct) -> tuple[str, str]:
+    """The structures of the first and second ``inner | outer`` terms.
+
+    ``struct`` is one name (used for both terms, as metafor recycles it) or
+    a sequence of one or two names (metafor's ``struct = c("UN", "CS")``).
+
+    >>> resolve_structs("UN"), resolve_structs(["UN", "DIAG"])
+    (('UN', 'UN'), ('UN', 'DIAG'))
+    """
+    names = [struct] if isinstance(struct, str) else list(struct)
+    if not 1 <= len(names) <= 2:
+        raise InputError(f"struct must be one structure or a list of two (one per "
+                         f"'inner | outer' term), got {struct!r}")
+    for s in names:
+        if s not in STRUCTS:
+            raise unknown_option("struct", s, STRUCTS)
+    return (names[0], names[-1])
 
 
 def _gen_design(data, t: RandomTerm, labs):

@@ -200,7 +200,8 @@ def maximise(blocks: Blocks, params: Parameters, method: str, theta0: np.ndarray
         done = (np.abs(new_th - th) <= tol * size).all(axis=1) | stuck
         done |= decrement <= 1e-16 * np.maximum(np.abs(ll), 1.0)
         # on a flat ridge (a singular G) parameters drift without changing the likelihood
-        flat_now = np.abs(new_ll - ll) <= 1e-11 * np.maximum(np.abs(ll), 1.0)
+        with np.errstate(invalid="ignore"):  # -inf - -inf: a start outside the space
+            flat_now = np.abs(new_ll - ll) <= 1e-11 * np.maximum(np.abs(ll), 1.0)
         flat[active] = np.where(flat_now, flat[active] + 1, 0)
         done |= flat[active] >= 5
         theta[active] = new_th
