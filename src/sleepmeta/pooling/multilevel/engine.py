@@ -147,6 +147,39 @@ def _retry_varcor(blocks, params, method, theta, conv, iters, maxiter, tol):
     return theta, conv, iters
 
 
+def _try_boundary(blocks, params, method, theta, conv, iters, maxiter, tol):
+    """Compare each maximum with the same point with one ``sigma2`` at 0 (and refit from there).
+
+    The likelihood of a variance can have an interior local maximum beside a
+    higher one on the boundary (k = 5 estimates can show it); scoring from
+    metafor's start value finds the interior one. A member whose likelihood
+    is higher with a ``~ 1 | f`` variance set to 0 is refitted from that
+    point, and the better fit is kept.
+    """
+    sig = [sl.start for s, sl in zip(params.structures, params.slices) if s.struct == "SIGMA"]
+    if not sig:
+        return theta, conv, iters
+    pick = (lambda e: e.ll_reml) if method == "REML" else (lambda e: e.ll_ml)
+    base = pick(evaluate(blocks, params.coef(theta)[0], method))
+    for j in sig:
+        cand = theta.copy()
+        cand[:, j] = 0.0
+        better = conv & (theta[:, j] > 0) & (pick(evaluate(blocks, params.coef(cand)[0], method))
+                                             > base + 1e-10 * np.maximum(np.abs(base), 1.0))
+        if not better.any():
+            continue
+        idx = np.flatnonzero(better)
+        th2, c2, it2 = maximise(blocks.take(idx), params, method, cand[idx], maxiter=maxiter,
+                                tol=tol)
+        l2 = pick(evaluate(blocks.take(idx), params.coef(th2)[0], method))
+        take = c2 & (l2 > base[idx])
+        theta, iters, base = theta.copy(), iters.copy(), base.copy()
+        theta[idx[take]] = th2[take]
+        base[idx[take]] = l2[take]
+        iters[idx] += it2
+    return theta, conv, iters
+
+
 def _convert(src: Parameters, dst: Parameters, theta: np.ndarray) -> np.ndarray:
     """Re-express working parameters of one parametrisation in another (same model)."""
     parts = []
@@ -190,6 +223,9 @@ def fit_blocks(blocks: Blocks, structures, method: str = "REML", *, theta0=None,
                                   maxiter=maxiter, tol=tol)
     if fixed is None or not np.asarray(fixed).any():
         theta, conv, iters = _retry_varcor(blocks, params, method, theta, conv, iters, maxiter, tol)
+    if fixed is None or not np.asarray(fixed).any():
+        theta, conv, iters = _try_boundary(blocks, params, method, theta, conv, iters, maxiter,
+                                           tol)
     c, _ = params.coef(theta) if params.P else (np.zeros((B, 0)), None)
     ev = evaluate(blocks, c, method)
     return MVFit(theta, ev.beta, ev.vb, ev.ll_ml, ev.ll_reml, conv & ev.ok, iters,
