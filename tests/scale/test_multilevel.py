@@ -111,3 +111,26 @@ def test_univariate_conditions_are_unchanged():
                    "conditions": {"measure": "MD", "k": 3, "effect": 0.1, "tau2": 0.1, "n": 20}})
     assert tuple(g.conditions[0]) == CONDITION_KEYS
     assert "clusters" not in g.condition_frame().columns
+
+
+def test_sweep_with_random_equals_meta_analysis_mv_per_group():
+    from sleepmeta.scale import sweep
+
+    rng = np.random.default_rng(5)
+    rows = []
+    for drug, k in (("a", 9), ("b", 7)):
+        yi, vi, cl = generate_three_level(dict(COND, k=k), 1, rng)
+        rows += [{"drug": drug, "yi": y, "vi": v, "study": f"s{c}", "es": j}
+                 for j, (y, v, c) in enumerate(zip(yi[0], vi[0], cl))]
+    long = pd.DataFrame(rows).sample(frac=1.0, random_state=1)  # rows in any order
+    res = sweep(long, by="drug", random="~ 1 | study/es", method="REML")
+    assert res["k"].tolist() == [9, 7]
+    for _, row in res.iterrows():
+        one = meta_analysis_mv("yi", "vi", random="~ 1 | study/es",
+                               data=long[long["drug"] == row["drug"]])
+        assert row["estimate"] == pytest.approx(one.estimate, rel=1e-6, abs=1e-10)
+        assert row["se"] == pytest.approx(one.se, rel=1e-6)
+        assert row["sigma2_study"] == pytest.approx(one.sigma2[0], rel=1e-5, abs=1e-9)
+        assert row["sigma2_study_es"] == pytest.approx(one.sigma2[1], rel=1e-5, abs=1e-9)
+    with pytest.raises(InputError, match="nested intercepts"):
+        sweep(long, by="drug", random="~ es | study")

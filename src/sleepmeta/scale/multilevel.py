@@ -118,3 +118,48 @@ def run_three_level_chunk(condition: dict, methods, level: float, seed: np.rando
         rows.append({"method": m, "estimator": estimator, "test": test,
                      **metrics.chunk_statistics(q, failed)})
     return rows
+
+
+_SWEEP_FIELDS = ("estimate", "se", "statistic", "pvalue", "ci_low", "ci_high")
+
+
+def sweep_multilevel(frame, by: list, columns: list, *, random: str, method: str, test: str,
+                     level: float, errors: str):
+    """The multilevel part of :func:`~sleepmeta.scale.sweeps.sweep` (``random=`` given).
+
+    ``frame`` holds the ``by`` columns, ``_yi``, ``_vi`` and the grouping
+    ``columns`` the formula names; every group is padded into one batch of
+    :func:`~sleepmeta.pooling.multilevel.meta_analysis_mv_batch`. Returns one
+    row per group: ``by``, ``k``, the pooled coefficient's fields, one
+    ``sigma2_<factor>`` column per level, ``converged``.
+    """
+    import pandas as pd
+
+    groups = frame.groupby(by, sort=True, dropna=False)
+    keys = groups.size().reset_index(name="k")
+    code = groups.ngroup().to_numpy()
+    pos = groups.cumcount().to_numpy()
+    G, kmax = len(keys), int(keys["k"].max())
+    Y, V = np.zeros((G, kmax)), np.ones((G, kmax))
+    M = np.zeros((G, kmax), bool)
+    Y[code, pos], V[code, pos], M[code, pos] = frame["_yi"], frame["_vi"], True
+    grp = {}
+    for col in columns:
+        # codes per group (padding rows get a code of their own, never shared with data)
+        codes = pd.factorize(frame[col].astype(str))[0]
+        arr = np.full((G, kmax), -1, dtype=np.int64)
+        arr[code, pos] = codes
+        arr = np.where(M, arr, codes.max() + 1 + np.arange(kmax)[None, :])
+        grp[col] = arr
+    fit = meta_analysis_mv_batch(Y, V, mask=M, random=random, groups=grp, method=method,
+                                 test=test, level=level, errors=errors)
+    out = keys.copy()
+    for name in _SWEEP_FIELDS:
+        out[name] = getattr(fit, name)[:, 0]
+    from sleepmeta.pooling.multilevel.random import parse_random_list
+
+    labels = [t.label for t in parse_random_list(random) if t.is_intercept]
+    for j, lab in enumerate(labels):
+        out[f"sigma2_{lab.replace('/', '_')}"] = fit.sigma2[:, j]
+    out["converged"] = fit.converged
+    return out
