@@ -64,6 +64,17 @@ def _spd_inverse(M, n, Lw, out):
 
 
 @njit(cache=True, error_model="numpy")
+def workspace(G, m, p, L):
+    """Scratch arrays of one member's evaluation (allocated once per batch)."""
+    return (np.empty((m, m)), np.empty((m, m)), np.empty((G, m, m)), np.empty((G, m, p)),
+            np.empty((G, m)), np.empty((G, m)), np.empty((p, p)), np.empty((p, p)),
+            np.empty((p, p)), np.empty((p, p)), np.empty((p, p)), np.empty(p),
+            np.empty((L, m, m)), np.empty((L, m)), np.empty((L, m)), np.empty((L, m, p)),
+            np.empty((L, m, p)), np.empty((L, p)), np.empty((L, p, p)), np.empty((L, p, p)),
+            np.empty(L), np.empty(L), np.empty((L, L)), np.empty((L, L)), np.empty((L, L)))
+
+
+@njit(cache=True, error_model="numpy")
 def evaluate_kernel(y, V, X, bases, c, k, reml, derivs,
                     ll_ml, ll_reml, beta, vb, ok, score, info, observed):
     """Fill the outputs for every member (see the module docstring).
@@ -78,223 +89,217 @@ def evaluate_kernel(y, V, X, bases, c, k, reml, derivs,
     B, G, m = y.shape
     p = X.shape[3]
     L = bases.shape[2]
-    M = np.empty((m, m))
-    Lw = np.empty((m, m))
-    W = np.empty((G, m, m))
-    WX = np.empty((G, m, p))
-    Wy = np.empty((G, m))
-    U = np.empty((G, m))
-    A = np.empty((p, p))
-    XtX = np.empty((p, p))
-    Xinv = np.empty((p, p))
-    Ainv = np.empty((p, p))
-    La = np.empty((p, p))
-    rhs = np.empty(p)
-    WB = np.empty((L, m, m))
-    Bu = np.empty((L, m))
-    WBu = np.empty((L, m))
-    BWX = np.empty((L, m, p))
-    WBWX = np.empty((L, m, p))
-    XWBu = np.empty((L, p))
-    T = np.empty((L, p, p))
-    AT = np.empty((L, p, p))
-    trWB = np.empty(L)
-    quad = np.empty(L)
-    trWBWB = np.empty((L, L))
-    uBWBu = np.empty((L, L))
-    trAQ = np.empty((L, L))
+    ws = workspace(G, m, p, L)
     for b in range(B):
-        good = True
-        logdet = 0.0
-        A[:, :] = 0.0
-        XtX[:, :] = 0.0
-        rhs[:] = 0.0
-        for g in range(G):
+        if derivs:
+            good, l1, l2 = eval_member(y[b], V[b], X[b], bases[b], c[b], k[b], reml, True, ws,
+                                       beta[b], vb[b], score[b], info[b], observed[b])
+        else:
+            good, l1, l2 = eval_member(y[b], V[b], X[b], bases[b], c[b], k[b], reml, False, ws,
+                                       beta[b], vb[b], beta[b], vb[b], vb[b])
+        ok[b] = good
+        ll_ml[b] = l1
+        ll_reml[b] = l2
+
+
+@njit(cache=True, error_model="numpy")
+def eval_member(y, V, X, bases, c, kb, reml, derivs, ws, beta, vb, score, info, observed):
+    """One member: returns ``(ok, ll_ml, ll_reml)`` and fills ``beta``, ``vb`` (and derivatives)."""
+    G, m = y.shape
+    p = X.shape[2]
+    L = bases.shape[1]
+    (M, Lw, W, WX, Wy, U, A, XtX, Xinv, Ainv, La, rhs, WB, Bu, WBu, BWX, WBWX, XWBu, T, AT,
+     trWB, quad, trWBWB, uBWBu, trAQ) = ws
+    good = True
+    logdet = 0.0
+    lda = 0.0
+    ldx = 0.0
+    A[:, :] = 0.0
+    XtX[:, :] = 0.0
+    rhs[:] = 0.0
+    for g in range(G):
+        for i in range(m):
+            for j in range(i, m):
+                s = V[g, i, j]
+                for l in range(L):
+                    s += c[l] * bases[g, l, i, j]
+                M[i, j] = s
+                M[j, i] = s
+        ld = _spd_inverse(M, m, Lw, W[g])
+        if not ld == ld:
+            good = False
+            break
+        logdet += ld
+        for i in range(m):
+            s = 0.0
+            for j in range(m):
+                s += W[g, i, j] * y[g, j]
+            Wy[g, i] = s
+            for q in range(p):
+                s = 0.0
+                for j in range(m):
+                    s += W[g, i, j] * X[g, j, q]
+                WX[g, i, q] = s
+        for q1 in range(p):
+            s = 0.0
             for i in range(m):
-                for j in range(i, m):
-                    s = V[b, g, i, j]
-                    for l in range(L):
-                        s += c[b, l] * bases[b, g, l, i, j]
-                    M[i, j] = s
-                    M[j, i] = s
-            ld = _spd_inverse(M, m, Lw, W[g])
-            if not ld == ld:
-                good = False
-                break
-            logdet += ld
+                s += X[g, i, q1] * Wy[g, i]
+            rhs[q1] += s
+            for q2 in range(q1, p):
+                s = 0.0
+                for i in range(m):
+                    s += X[g, i, q1] * WX[g, i, q2]
+                A[q1, q2] += s
+                s = 0.0
+                for i in range(m):
+                    s += X[g, i, q1] * X[g, i, q2]
+                XtX[q1, q2] += s
+    if good:
+        for q1 in range(p):
+            for q2 in range(q1):
+                A[q1, q2] = A[q2, q1]
+                XtX[q1, q2] = XtX[q2, q1]
+        lda = _spd_inverse(A, p, La, Ainv)
+        ldx = _spd_inverse(XtX, p, La, Xinv)
+        good = lda == lda and ldx == ldx
+    if not good:
+        beta[:] = np.nan
+        vb[:, :] = np.nan
+        if derivs:
+            score[:] = 0.0
+            info[:, :] = 0.0
+            observed[:, :] = 0.0
+            for l in range(L):
+                info[l, l] = 1.0
+                observed[l, l] = -1.0
+        return False, -np.inf, -np.inf
+    for q1 in range(p):
+        s = 0.0
+        for q2 in range(p):
+            s += Ainv[q1, q2] * rhs[q2]
+            vb[q1, q2] = Ainv[q1, q2]
+        beta[q1] = s
+    rss = 0.0
+    for g in range(G):
+        for i in range(m):
+            fit = 0.0
+            wfit = 0.0
+            for q in range(p):
+                fit += X[g, i, q] * beta[q]
+                wfit += WX[g, i, q] * beta[q]
+            U[g, i] = Wy[g, i] - wfit
+            rss += (y[g, i] - fit) * U[g, i]
+    l_ml = -0.5 * kb * _LOG2PI - 0.5 * logdet - 0.5 * rss
+    l_reml = (-0.5 * (kb - p) * _LOG2PI + 0.5 * ldx - 0.5 * logdet - 0.5 * lda - 0.5 * rss)
+    if not derivs:
+        return True, l_ml, l_reml
+    trWB[:] = 0.0
+    quad[:] = 0.0
+    trWBWB[:, :] = 0.0
+    uBWBu[:, :] = 0.0
+    trAQ[:, :] = 0.0
+    XWBu[:, :] = 0.0
+    T[:, :, :] = 0.0
+    for g in range(G):
+        for l in range(L):
             for i in range(m):
                 s = 0.0
                 for j in range(m):
-                    s += W[g, i, j] * y[b, g, j]
-                Wy[g, i] = s
-                for q in range(p):
+                    s += bases[g, l, i, j] * U[g, j]
+                Bu[l, i] = s
+                for j in range(m):
                     s = 0.0
-                    for j in range(m):
-                        s += W[g, i, j] * X[b, g, j, q]
-                    WX[g, i, q] = s
-            for q1 in range(p):
+                    for t in range(m):
+                        s += W[g, i, t] * bases[g, l, t, j]
+                    WB[l, i, j] = s
+            tr = 0.0
+            qd = 0.0
+            for i in range(m):
+                tr += WB[l, i, i]
+                qd += U[g, i] * Bu[l, i]
+            trWB[l] += tr
+            quad[l] += qd
+            for i in range(m):
+                s = 0.0
+                for j in range(m):
+                    s += W[g, i, j] * Bu[l, j]
+                WBu[l, i] = s
+            for q in range(p):
                 s = 0.0
                 for i in range(m):
-                    s += X[b, g, i, q1] * Wy[g, i]
-                rhs[q1] += s
-                for q2 in range(q1, p):
-                    s = 0.0
-                    for i in range(m):
-                        s += X[b, g, i, q1] * WX[g, i, q2]
-                    A[q1, q2] += s
-                    s = 0.0
-                    for i in range(m):
-                        s += X[b, g, i, q1] * X[b, g, i, q2]
-                    XtX[q1, q2] += s
-        if good:
-            for q1 in range(p):
-                for q2 in range(q1):
-                    A[q1, q2] = A[q2, q1]
-                    XtX[q1, q2] = XtX[q2, q1]
-            lda = _spd_inverse(A, p, La, Ainv)
-            ldx = _spd_inverse(XtX, p, La, Xinv)
-            good = lda == lda and ldx == ldx
-        ok[b] = good
-        if not good:
-            ll_ml[b] = -np.inf
-            ll_reml[b] = -np.inf
-            beta[b, :] = np.nan
-            vb[b, :, :] = np.nan
-            if derivs:
-                score[b, :] = 0.0
-                info[b, :, :] = 0.0
-                observed[b, :, :] = 0.0
-                for l in range(L):
-                    info[b, l, l] = 1.0
-                    observed[b, l, l] = -1.0
-            continue
-        for q1 in range(p):
-            s = 0.0
-            for q2 in range(p):
-                s += Ainv[q1, q2] * rhs[q2]
-                vb[b, q1, q2] = Ainv[q1, q2]
-            beta[b, q1] = s
-        rss = 0.0
-        for g in range(G):
-            for i in range(m):
-                fit = 0.0
-                wfit = 0.0
-                for q in range(p):
-                    fit += X[b, g, i, q] * beta[b, q]
-                    wfit += WX[g, i, q] * beta[b, q]
-                U[g, i] = Wy[g, i] - wfit
-                rss += (y[b, g, i] - fit) * U[g, i]
-        ll_ml[b] = -0.5 * k[b] * _LOG2PI - 0.5 * logdet - 0.5 * rss
-        ll_reml[b] = (-0.5 * (k[b] - p) * _LOG2PI + 0.5 * ldx - 0.5 * logdet
-                      - 0.5 * lda - 0.5 * rss)
-        if not derivs:
-            continue
-        trWB[:] = 0.0
-        quad[:] = 0.0
-        trWBWB[:, :] = 0.0
-        uBWBu[:, :] = 0.0
-        trAQ[:, :] = 0.0
-        XWBu[:, :] = 0.0
-        T[:, :, :] = 0.0
-        for g in range(G):
-            for l in range(L):
-                for i in range(m):
-                    s = 0.0
-                    for j in range(m):
-                        s += bases[b, g, l, i, j] * U[g, j]
-                    Bu[l, i] = s
-                    for j in range(m):
-                        s = 0.0
-                        for t in range(m):
-                            s += W[g, i, t] * bases[b, g, l, t, j]
-                        WB[l, i, j] = s
-                tr = 0.0
-                qd = 0.0
-                for i in range(m):
-                    tr += WB[l, i, i]
-                    qd += U[g, i] * Bu[l, i]
-                trWB[l] += tr
-                quad[l] += qd
-                for i in range(m):
-                    s = 0.0
-                    for j in range(m):
-                        s += W[g, i, j] * Bu[l, j]
-                    WBu[l, i] = s
-                for q in range(p):
-                    s = 0.0
-                    for i in range(m):
-                        s += WX[g, i, q] * Bu[l, i]
-                    XWBu[l, q] += s
-                if reml:
-                    for i in range(m):
-                        for q in range(p):
-                            s = 0.0
-                            for j in range(m):
-                                s += bases[b, g, l, i, j] * WX[g, j, q]
-                            BWX[l, i, q] = s
-                    for i in range(m):
-                        for q in range(p):
-                            s = 0.0
-                            for j in range(m):
-                                s += W[g, i, j] * BWX[l, j, q]
-                            WBWX[l, i, q] = s
-                    for q1 in range(p):
-                        for q2 in range(p):
-                            s = 0.0
-                            for i in range(m):
-                                s += WX[g, i, q1] * BWX[l, i, q2]
-                            T[l, q1, q2] += s
-            for l in range(L):
-                for l2 in range(l, L):
-                    s = 0.0
-                    for i in range(m):
-                        for j in range(m):
-                            s += WB[l, i, j] * WB[l2, j, i]
-                    trWBWB[l, l2] += s
-                    s = 0.0
-                    for i in range(m):
-                        s += Bu[l, i] * WBu[l2, i]
-                    uBWBu[l, l2] += s
-                    if reml:
-                        s = 0.0
-                        for q1 in range(p):
-                            for q2 in range(p):
-                                a = Ainv[q1, q2]
-                                if a != 0.0:
-                                    t = 0.0
-                                    for i in range(m):
-                                        t += BWX[l, i, q2] * WBWX[l2, i, q1]
-                                    s += a * t
-                        trAQ[l, l2] += s
-        if reml:
-            for l in range(L):
-                for q1 in range(p):
-                    for q2 in range(p):
-                        s = 0.0
-                        for t in range(p):
-                            s += Ainv[q1, t] * T[l, t, q2]
-                        AT[l, q1, q2] = s
-        for l in range(L):
-            tr_at = 0.0
+                    s += WX[g, i, q] * Bu[l, i]
+                XWBu[l, q] += s
             if reml:
-                for q in range(p):
-                    tr_at += AT[l, q, q]
-            score[b, l] = -0.5 * (trWB[l] - tr_at) + 0.5 * quad[l]
-            for l2 in range(l, L):
-                corr = 0.0  # XWBu_l' A^-1 XWBu_l2 (beta profiled out)
+                for i in range(m):
+                    for q in range(p):
+                        s = 0.0
+                        for j in range(m):
+                            s += bases[g, l, i, j] * WX[g, j, q]
+                        BWX[l, i, q] = s
+                for i in range(m):
+                    for q in range(p):
+                        s = 0.0
+                        for j in range(m):
+                            s += W[g, i, j] * BWX[l, j, q]
+                        WBWX[l, i, q] = s
                 for q1 in range(p):
                     for q2 in range(p):
-                        corr += XWBu[l, q1] * Ainv[q1, q2] * XWBu[l2, q2]
-                inf = trWBWB[l, l2]
+                        s = 0.0
+                        for i in range(m):
+                            s += WX[g, i, q1] * BWX[l, i, q2]
+                        T[l, q1, q2] += s
+        for l in range(L):
+            for l2 in range(l, L):
+                s = 0.0
+                for i in range(m):
+                    for j in range(m):
+                        s += WB[l, i, j] * WB[l2, j, i]
+                trWBWB[l, l2] += s
+                s = 0.0
+                for i in range(m):
+                    s += Bu[l, i] * WBu[l2, i]
+                uBWBu[l, l2] += s
                 if reml:
-                    tat = 0.0
+                    s = 0.0
                     for q1 in range(p):
                         for q2 in range(p):
-                            tat += AT[l, q1, q2] * AT[l2, q2, q1]
-                    inf = inf - 2.0 * trAQ[l, l2] + tat
-                inf *= 0.5
-                info[b, l, l2] = inf
-                info[b, l2, l] = inf
-                obs = uBWBu[l, l2] - corr - inf
-                observed[b, l, l2] = obs
-                observed[b, l2, l] = obs
+                            a = Ainv[q1, q2]
+                            if a != 0.0:
+                                t = 0.0
+                                for i in range(m):
+                                    t += BWX[l, i, q2] * WBWX[l2, i, q1]
+                                s += a * t
+                    trAQ[l, l2] += s
+    if reml:
+        for l in range(L):
+            for q1 in range(p):
+                for q2 in range(p):
+                    s = 0.0
+                    for t in range(p):
+                        s += Ainv[q1, t] * T[l, t, q2]
+                    AT[l, q1, q2] = s
+    for l in range(L):
+        tr_at = 0.0
+        if reml:
+            for q in range(p):
+                tr_at += AT[l, q, q]
+        score[l] = -0.5 * (trWB[l] - tr_at) + 0.5 * quad[l]
+        for l2 in range(l, L):
+            corr = 0.0  # XWBu_l' A^-1 XWBu_l2 (beta profiled out)
+            for q1 in range(p):
+                for q2 in range(p):
+                    corr += XWBu[l, q1] * Ainv[q1, q2] * XWBu[l2, q2]
+            inf = trWBWB[l, l2]
+            if reml:
+                tat = 0.0
+                for q1 in range(p):
+                    for q2 in range(p):
+                        tat += AT[l, q1, q2] * AT[l2, q2, q1]
+                inf = inf - 2.0 * trAQ[l, l2] + tat
+            inf *= 0.5
+            info[l, l2] = inf
+            info[l2, l] = inf
+            obs = uBWBu[l, l2] - corr - inf
+            observed[l, l2] = obs
+            observed[l2, l] = obs
+    return True, l_ml, l_reml
