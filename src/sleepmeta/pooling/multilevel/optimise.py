@@ -32,6 +32,8 @@ import numpy as np
 
 from sleepmeta.pooling.multilevel.blocks import Blocks
 from sleepmeta.pooling.multilevel.likelihood import evaluate
+from sleepmeta.pooling.multilevel.optimise_kernel import CODES, maximise_kernel
+from sleepmeta.pooling.multilevel.structures import pairs
 
 __all__ = ["Parameters", "maximise"]
 
@@ -88,6 +90,21 @@ class Parameters:
             ok &= s.feasible(theta[:, ps])
         return ok
 
+    def kernel_arrays(self):
+        """The terms for :func:`.optimise_kernel.maximise_kernel`: ``terms`` (T, 8), the pairs
+        of every basis coefficient and the positions of CS covariances (bounded by tau2)."""
+        rows, pa, pb, cs_cov = [], [], [], []
+        for s, ps, bs in zip(self.structures, self.slices, self.bslices):
+            rows.append([CODES[s.struct], s.q, s.rho_fixed, s.varcor, ps.start, s.n_params,
+                         bs.start, s.n_basis])
+            prs = [(0, 0)] if s.struct == "SIGMA" else pairs(s.q)
+            pa += [a for a, _ in prs]
+            pb += [b for _, b in prs]
+            if s.struct == "CS" and not s.varcor and not s.rho_fixed:
+                cs_cov.append(ps.start + 1)
+        return (np.array(rows, np.int64).reshape(-1, 8), np.array(pa, np.int64),
+                np.array(pb, np.int64), np.array(cs_cov, np.int64))
+
     def start(self, total):
         return np.concatenate([s.start(total) for s in self.structures], axis=1) \
             if self.structures else np.zeros((total.shape[0], 0))
@@ -120,6 +137,36 @@ def _ll(ev, method):
 
 def maximise(blocks: Blocks, params: Parameters, method: str, theta0: np.ndarray,
              fixed: np.ndarray | None = None, *, maxiter: int = 500, tol: float = 1e-9):
+    """Run Fisher scoring from ``theta0`` (B, P) in the compiled kernel; see :func:`_maximise_numpy`.
+
+    >>> import numpy as np
+    >>> from sleepmeta.pooling.multilevel.blocks import Term, build_blocks
+    >>> from sleepmeta.pooling.multilevel.structures import Structure
+    >>> t = Term(Structure("SIGMA", 1), np.array([[0, 1, 2, 3]]))
+    >>> b = build_blocks(np.array([[0.0, 1.0, 2.0, 3.0]]), np.eye(4)[None] * 0.1,
+    ...                  np.ones((1, 4, 1)), np.ones((1, 4), bool), [t])
+    >>> theta, ok, it = maximise(b, Parameters([t.structure]), "ML", np.array([[1.0]]))
+    >>> round(float(theta[0, 0]), 6), bool(ok[0])  # ML: var(y) (divisor k) - v = 1.25 - 0.1
+    (1.15, True)
+    """
+    B, P = theta0.shape
+    theta = np.array(theta0, dtype=float, order="C")
+    fixed = np.zeros((B, P), bool) if fixed is None else np.ascontiguousarray(fixed, bool)
+    converged = np.zeros(B, bool)
+    iters = np.zeros(B, np.int64)
+    dv = np.diagonal(blocks.V, axis1=-2, axis2=-1)
+    vscale = (dv * blocks.mask).sum(axis=(1, 2)) / np.maximum(blocks.mask.sum(axis=(1, 2)), 1)
+    if params.variance.any() and any(s.struct == "HCS" or s.varcor for s in params.structures):
+        vscale = np.sqrt(vscale)  # SDs are working parameters: compare on their scale
+    terms, pa, pb, cs_cov = params.kernel_arrays()
+    maximise_kernel(blocks.y, blocks.V, blocks.X, blocks.bases, blocks.k.astype(float),
+                    method == "REML", theta, fixed, terms, pa, pb, params.variance,
+                    params.correlation, cs_cov, vscale, maxiter, tol, converged, iters)
+    return theta, converged, iters
+
+
+def _maximise_numpy(blocks: Blocks, params: Parameters, method: str, theta0: np.ndarray,
+                    fixed: np.ndarray | None = None, *, maxiter: int = 500, tol: float = 1e-9):
     """Run Fisher scoring from ``theta0`` (B, P); ``fixed`` (B, P) bool holds parameters.
 
     Returns ``theta, converged, iterations``.
