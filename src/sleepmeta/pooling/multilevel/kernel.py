@@ -76,15 +76,16 @@ def workspace(G, m, p, L):
 
 @njit(cache=True, error_model="numpy")
 def evaluate_kernel(y, V, X, bases, c, k, reml, derivs,
-                    ll_ml, ll_reml, beta, vb, ok, score, info, observed):
+                    ll_ml, ll_reml, beta, vb, ok, score, info, observed, logdet, rss):
     """Fill the outputs for every member (see the module docstring).
 
     Shapes: ``y`` (B, G, m), ``V`` (B, G, m, m), ``X`` (B, G, m, p),
     ``bases`` (B, G, L, m, m), ``c`` (B, L), ``k`` (B,);
     outputs ``ll_ml``, ``ll_reml``, ``ok`` (B,), ``beta`` (B, p), ``vb``
     (B, p, p), and with ``derivs`` ``score`` (B, L), ``info`` and
-    ``observed`` (B, L, L). ``reml`` chooses the score and information of
-    the restricted likelihood.
+    ``observed`` (B, L, L); ``logdet`` and ``rss`` (B,) are ``log|M|`` and
+    ``r'M^-1 r`` (at ``c = 0``: ``log|V|`` and the ``QE`` statistic). ``reml``
+    chooses the score and information of the restricted likelihood.
     """
     B, G, m = y.shape
     p = X.shape[3]
@@ -92,19 +93,22 @@ def evaluate_kernel(y, V, X, bases, c, k, reml, derivs,
     ws = workspace(G, m, p, L)
     for b in range(B):
         if derivs:
-            good, l1, l2 = eval_member(y[b], V[b], X[b], bases[b], c[b], k[b], reml, True, ws,
-                                       beta[b], vb[b], score[b], info[b], observed[b])
+            good, l1, l2, ld, rs = eval_member(y[b], V[b], X[b], bases[b], c[b], k[b], reml, True,
+                                               ws, beta[b], vb[b], score[b], info[b], observed[b])
         else:
-            good, l1, l2 = eval_member(y[b], V[b], X[b], bases[b], c[b], k[b], reml, False, ws,
-                                       beta[b], vb[b], beta[b], vb[b], vb[b])
+            good, l1, l2, ld, rs = eval_member(y[b], V[b], X[b], bases[b], c[b], k[b], reml,
+                                               False, ws, beta[b], vb[b], beta[b], vb[b], vb[b])
         ok[b] = good
+        logdet[b] = ld
+        rss[b] = rs
         ll_ml[b] = l1
         ll_reml[b] = l2
 
 
 @njit(cache=True, error_model="numpy")
 def eval_member(y, V, X, bases, c, kb, reml, derivs, ws, beta, vb, score, info, observed):
-    """One member: returns ``(ok, ll_ml, ll_reml)`` and fills ``beta``, ``vb`` (and derivatives)."""
+    """One member: returns ``(ok, ll_ml, ll_reml, log|M|, r'M^-1 r)``; fills ``beta``, ``vb``
+    (and the derivatives)."""
     G, m = y.shape
     p = X.shape[2]
     L = bases.shape[1]
@@ -172,7 +176,7 @@ def eval_member(y, V, X, bases, c, kb, reml, derivs, ws, beta, vb, score, info, 
             for l in range(L):
                 info[l, l] = 1.0
                 observed[l, l] = -1.0
-        return False, -np.inf, -np.inf
+        return False, -np.inf, -np.inf, np.nan, np.nan
     for q1 in range(p):
         s = 0.0
         for q2 in range(p):
@@ -192,7 +196,7 @@ def eval_member(y, V, X, bases, c, kb, reml, derivs, ws, beta, vb, score, info, 
     l_ml = -0.5 * kb * _LOG2PI - 0.5 * logdet - 0.5 * rss
     l_reml = (-0.5 * (kb - p) * _LOG2PI + 0.5 * ldx - 0.5 * logdet - 0.5 * lda - 0.5 * rss)
     if not derivs:
-        return True, l_ml, l_reml
+        return True, l_ml, l_reml, logdet, rss
     trWB[:] = 0.0
     quad[:] = 0.0
     trWBWB[:, :] = 0.0
@@ -302,4 +306,4 @@ def eval_member(y, V, X, bases, c, kb, reml, derivs, ws, beta, vb, score, info, 
             obs = uBWBu[l, l2] - corr - inf
             observed[l, l2] = obs
             observed[l2, l] = obs
-    return True, l_ml, l_reml
+    return True, l_ml, l_reml, logdet, rss

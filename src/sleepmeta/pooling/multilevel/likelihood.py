@@ -63,6 +63,8 @@ class Evaluation:
     score: np.ndarray | None = None  # (B, L)
     info: np.ndarray | None = None   # (B, L, L) expected information
     observed: np.ndarray | None = None  # (B, L, L) observed information (-Hessian)
+    logdet: np.ndarray | None = None  # (B,) log|M|
+    rss: np.ndarray | None = None     # (B,) r'M^-1 r (QE at c = 0)
 
 
 def marginal(blocks: Blocks, c: np.ndarray) -> np.ndarray:
@@ -110,8 +112,10 @@ def evaluate(blocks: Blocks, c: np.ndarray, method: str, *, derivs: bool = False
     score = np.empty(shape)
     info, observed = np.empty(shape + (L,) if derivs else (0, 0, 0)), np.empty(
         shape + (L,) if derivs else (0, 0, 0))
+    logdet, rss = np.empty(B), np.empty(B)
     evaluate_kernel(blocks.y, blocks.V, blocks.X, blocks.bases, c, blocks.k.astype(float),
-                    method == "REML", derivs, ll_ml, ll_reml, beta, vb, ok, score, info, observed)
+                    method == "REML", derivs, ll_ml, ll_reml, beta, vb, ok, score, info, observed,
+                    logdet, rss)
     if not derivs:
-        return Evaluation(ll_ml, ll_reml, beta, vb, ok)
-    return Evaluation(ll_ml, ll_reml, beta, vb, ok, score, info, observed)
+        return Evaluation(ll_ml, ll_reml, beta, vb, ok, logdet=logdet, rss=rss)
+    return Evaluation(ll_ml, ll_reml, beta, vb, ok, score, info, observed, logdet, rss)
