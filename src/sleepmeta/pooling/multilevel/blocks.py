@@ -73,6 +73,16 @@ class Blocks:
     k: np.ndarray      # (B,)
 
     @property
+    def sizes(self) -> np.ndarray:
+        """(B, G) slots of each block the kernels visit: its rows when they fill its first
+        slots (as :func:`build_blocks` lays them out), else all ``m`` (padding in between
+        adds nothing, it is only visited)."""
+        count = self.mask.sum(axis=2)
+        m = self.mask.shape[2]
+        packed = (self.mask == (np.arange(m) < count[..., None])).all(axis=2)
+        return np.ascontiguousarray(np.where(packed, count, m))
+
+    @property
     def p(self) -> int:
         return self.X.shape[-1]
 

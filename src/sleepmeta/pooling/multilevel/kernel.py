@@ -75,12 +75,13 @@ def workspace(G, m, p, L):
 
 
 @njit(cache=True, error_model="numpy")
-def evaluate_kernel(y, V, X, bases, c, k, reml, derivs,
+def evaluate_kernel(y, V, X, bases, sizes, c, k, reml, derivs,
                     ll_ml, ll_reml, beta, vb, ok, score, info, observed, logdet, rss):
     """Fill the outputs for every member (see the module docstring).
 
     Shapes: ``y`` (B, G, m), ``V`` (B, G, m, m), ``X`` (B, G, m, p),
-    ``bases`` (B, G, L, m, m), ``c`` (B, L), ``k`` (B,);
+    ``bases`` (B, G, L, m, m), ``sizes`` (B, G) rows of each block, ``c`` (B, L),
+    ``k`` (B,);
     outputs ``ll_ml``, ``ll_reml``, ``ok`` (B,), ``beta`` (B, p), ``vb``
     (B, p, p), and with ``derivs`` ``score`` (B, L), ``info`` and
     ``observed`` (B, L, L); ``logdet`` and ``rss`` (B,) are ``log|M|`` and
@@ -93,10 +94,10 @@ def evaluate_kernel(y, V, X, bases, c, k, reml, derivs,
     ws = workspace(G, m, p, L)
     for b in range(B):
         if derivs:
-            good, l1, l2, ld, rs = eval_member(y[b], V[b], X[b], bases[b], c[b], k[b], reml, True,
+            good, l1, l2, ld, rs = eval_member(y[b], V[b], X[b], bases[b], sizes[b], c[b], k[b], reml, True,
                                                ws, beta[b], vb[b], score[b], info[b], observed[b])
         else:
-            good, l1, l2, ld, rs = eval_member(y[b], V[b], X[b], bases[b], c[b], k[b], reml,
+            good, l1, l2, ld, rs = eval_member(y[b], V[b], X[b], bases[b], sizes[b], c[b], k[b], reml,
                                                False, ws, beta[b], vb[b], beta[b], vb[b], vb[b])
         ok[b] = good
         logdet[b] = ld
@@ -106,7 +107,8 @@ def evaluate_kernel(y, V, X, bases, c, k, reml, derivs,
 
 
 @njit(cache=True, error_model="numpy")
-def eval_member(y, V, X, bases, c, kb, reml, derivs, ws, beta, vb, score, info, observed):
+def eval_member(y, V, X, bases, sizes, c, kb, reml, derivs, ws, beta, vb, score, info,
+                observed):
     """One member: returns ``(ok, ll_ml, ll_reml, log|M|, r'M^-1 r)``; fills ``beta``, ``vb``
     (and the derivatives)."""
     G, m = y.shape
@@ -122,40 +124,41 @@ def eval_member(y, V, X, bases, c, kb, reml, derivs, ws, beta, vb, score, info, 
     XtX[:, :] = 0.0
     rhs[:] = 0.0
     for g in range(G):
-        for i in range(m):
-            for j in range(i, m):
+        mg = sizes[g]  # rows of this block (padding slots add nothing)
+        for i in range(mg):
+            for j in range(i, mg):
                 s = V[g, i, j]
                 for l in range(L):
                     s += c[l] * bases[g, l, i, j]
                 M[i, j] = s
                 M[j, i] = s
-        ld = _spd_inverse(M, m, Lw, W[g])
+        ld = _spd_inverse(M, mg, Lw, W[g])
         if not ld == ld:
             good = False
             break
         logdet += ld
-        for i in range(m):
+        for i in range(mg):
             s = 0.0
-            for j in range(m):
+            for j in range(mg):
                 s += W[g, i, j] * y[g, j]
             Wy[g, i] = s
             for q in range(p):
                 s = 0.0
-                for j in range(m):
+                for j in range(mg):
                     s += W[g, i, j] * X[g, j, q]
                 WX[g, i, q] = s
         for q1 in range(p):
             s = 0.0
-            for i in range(m):
+            for i in range(mg):
                 s += X[g, i, q1] * Wy[g, i]
             rhs[q1] += s
             for q2 in range(q1, p):
                 s = 0.0
-                for i in range(m):
+                for i in range(mg):
                     s += X[g, i, q1] * WX[g, i, q2]
                 A[q1, q2] += s
                 s = 0.0
-                for i in range(m):
+                for i in range(mg):
                     s += X[g, i, q1] * X[g, i, q2]
                 XtX[q1, q2] += s
     if good:
@@ -185,7 +188,8 @@ def eval_member(y, V, X, bases, c, kb, reml, derivs, ws, beta, vb, score, info, 
         beta[q1] = s
     rss = 0.0
     for g in range(G):
-        for i in range(m):
+        mg = sizes[g]  # rows of this block (padding slots add nothing)
+        for i in range(mg):
             fit = 0.0
             wfit = 0.0
             for q in range(p):
@@ -205,62 +209,63 @@ def eval_member(y, V, X, bases, c, kb, reml, derivs, ws, beta, vb, score, info, 
     XWBu[:, :] = 0.0
     T[:, :, :] = 0.0
     for g in range(G):
+        mg = sizes[g]  # rows of this block (padding slots add nothing)
         for l in range(L):
-            for i in range(m):
+            for i in range(mg):
                 s = 0.0
-                for j in range(m):
+                for j in range(mg):
                     s += bases[g, l, i, j] * U[g, j]
                 Bu[l, i] = s
-                for j in range(m):
+                for j in range(mg):
                     s = 0.0
-                    for t in range(m):
+                    for t in range(mg):
                         s += W[g, i, t] * bases[g, l, t, j]
                     WB[l, i, j] = s
             tr = 0.0
             qd = 0.0
-            for i in range(m):
+            for i in range(mg):
                 tr += WB[l, i, i]
                 qd += U[g, i] * Bu[l, i]
             trWB[l] += tr
             quad[l] += qd
-            for i in range(m):
+            for i in range(mg):
                 s = 0.0
-                for j in range(m):
+                for j in range(mg):
                     s += W[g, i, j] * Bu[l, j]
                 WBu[l, i] = s
             for q in range(p):
                 s = 0.0
-                for i in range(m):
+                for i in range(mg):
                     s += WX[g, i, q] * Bu[l, i]
                 XWBu[l, q] += s
             if reml:
-                for i in range(m):
+                for i in range(mg):
                     for q in range(p):
                         s = 0.0
-                        for j in range(m):
+                        for j in range(mg):
                             s += bases[g, l, i, j] * WX[g, j, q]
                         BWX[l, i, q] = s
-                for i in range(m):
+                for i in range(mg):
                     for q in range(p):
                         s = 0.0
-                        for j in range(m):
+                        for j in range(mg):
                             s += W[g, i, j] * BWX[l, j, q]
                         WBWX[l, i, q] = s
                 for q1 in range(p):
                     for q2 in range(p):
                         s = 0.0
-                        for i in range(m):
+                        for i in range(mg):
                             s += WX[g, i, q1] * BWX[l, i, q2]
                         T[l, q1, q2] += s
         for l in range(L):
             for l2 in range(l, L):
                 s = 0.0
-                for i in range(m):
-                    for j in range(m):
+                for i in range(mg):
+                    for j in range(mg):
                         s += WB[l, i, j] * WB[l2, j, i]
                 trWBWB[l, l2] += s
                 s = 0.0
-                for i in range(m):
+                for i in range(mg):
                     s += Bu[l, i] * WBu[l2, i]
                 uBWBu[l, l2] += s
                 if reml:
@@ -270,7 +275,7 @@ def eval_member(y, V, X, bases, c, kb, reml, derivs, ws, beta, vb, score, info, 
                             a = Ainv[q1, q2]
                             if a != 0.0:
                                 t = 0.0
-                                for i in range(m):
+                                for i in range(mg):
                                     t += BWX[l, i, q2] * WBWX[l2, i, q1]
                                 s += a * t
                     trAQ[l, l2] += s

@@ -113,7 +113,8 @@ def evaluate(blocks: Blocks, c: np.ndarray, method: str, *, derivs: bool = False
     info, observed = np.empty(shape + (L,) if derivs else (0, 0, 0)), np.empty(
         shape + (L,) if derivs else (0, 0, 0))
     logdet, rss = np.empty(B), np.empty(B)
-    evaluate_kernel(blocks.y, blocks.V, blocks.X, blocks.bases, c, blocks.k.astype(float),
+    evaluate_kernel(blocks.y, blocks.V, blocks.X, blocks.bases, blocks.sizes, c,
+                    blocks.k.astype(float),
                     method == "REML", derivs, ll_ml, ll_reml, beta, vb, ok, score, info, observed,
                     logdet, rss)
     if not derivs:

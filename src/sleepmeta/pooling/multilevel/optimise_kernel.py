@@ -145,7 +145,7 @@ def _information(info, observed, out):
 
 
 @njit(cache=True, error_model="numpy")
-def maximise_kernel(y, V, X, bases, k, reml, theta, fixed, terms, pa, pb, var_mask, cor_mask,
+def maximise_kernel(y, V, X, bases, sizes, k, reml, theta, fixed, terms, pa, pb, var_mask, cor_mask,
                     cs_cov, vscale, maxiter, tol, converged, iters):
     """Run the scoring iterations for every member; ``theta`` (B, P) is updated in place."""
     B, G, m = y.shape
@@ -170,7 +170,7 @@ def maximise_kernel(y, V, X, bases, k, reml, theta, fixed, terms, pa, pb, var_ma
             converged[b] = True
             continue
         coef_kernel(th, terms, pa, pb, c, J)
-        ok, l1, l2, _, _ = eval_member(y[b], V[b], X[b], bases[b], c, k[b], reml, True, ws, beta, vb,
+        ok, l1, l2, _, _ = eval_member(y[b], V[b], X[b], bases[b], sizes[b], c, k[b], reml, True, ws, beta, vb,
                                  sc, inf, obs)
         ll = l2 if reml else l1
         _information(inf, obs, infm)
@@ -242,7 +242,7 @@ def maximise_kernel(y, V, X, bases, k, reml, theta, fixed, terms, pa, pb, var_ma
                     if fixed[b, i]:
                         cand[i] = th[i]
                 coef_kernel(cand, terms, pa, pb, c, J2)
-                ok, l1, l2, _, _ = eval_member(y[b], V[b], X[b], bases[b], c, k[b], reml, True, ws,
+                ok, l1, l2, _, _ = eval_member(y[b], V[b], X[b], bases[b], sizes[b], c, k[b], reml, True, ws,
                                          beta, vb, sc2, inf2, obs2)
                 lnew = l2 if reml else l1
                 if ok and lnew >= ll - 1e-12 * abs(ll):
