@@ -14,6 +14,7 @@ they add nothing to any sum.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -72,7 +73,7 @@ class Blocks:
     rows: np.ndarray   # (B, G, m)
     k: np.ndarray      # (B,)
 
-    @property
+    @cached_property
     def sizes(self) -> np.ndarray:
         """(B, G) slots of each block the kernels visit: its rows when they fill its first
         slots (as :func:`build_blocks` lays them out), else all ``m`` (padding in between

@@ -78,12 +78,15 @@ def resolve_yv(yi, V, data, labels):
     elif V.shape != (n, n):
         raise InputError(f"V must be a vector of {n} variances or an {n} x {n} matrix, got shape "
                          f"{V.shape}")
-    for i in range(n):
-        if not np.isfinite(y[i]):
+    dv = np.diag(V)
+    bad_y = ~np.isfinite(y)
+    bad_v = ~(np.isfinite(dv) & (dv > 0))
+    if bad_y.any() or bad_v.any():
+        i = int(np.flatnonzero(bad_y | bad_v)[0])
+        if bad_y[i]:
             raise InputError(f"study {labs[i]!r}: yi must be a finite number, got {y[i]!r}")
-        if not np.isfinite(V[i, i]) or V[i, i] <= 0:
-            raise InputError(f"study {labs[i]!r}: the sampling variance (diagonal of V) must be "
-                             f"finite and > 0, got {V[i, i]!r}")
+        raise InputError(f"study {labs[i]!r}: the sampling variance (diagonal of V) must be "
+                         f"finite and > 0, got {V[i, i]!r}")
     bad = first_out_of_range(y, np.diag(V))  # the accepted range of meta_analysis, one rule
     if bad is not None:
         raise InputError(f"study {labs[bad]!r}: {out_of_range_text(y[bad], V[bad, bad])}")
@@ -121,15 +124,15 @@ def _sorted_levels(values: pd.Series):
 
 
 def _codes(data: pd.DataFrame, cols, labs, where) -> np.ndarray:
-    code = np.zeros(len(data), dtype=np.int64)
+    code = None
     for c in cols:  # combine the columns' codes (a nested factor is their interaction)
         sub, _ = pd.factorize(data[c].to_numpy(), use_na_sentinel=True)
         if (sub < 0).any():
             i = int(np.flatnonzero(sub < 0)[0])
             raise InputError(f"study {labs[i]!r}: {where} column {c!r} is missing (no missing "
                              "values allowed in random-effects columns)")
-        code = pd.factorize(code * (int(sub.max()) + 1) + sub)[0]
-    return code
+        code = sub if code is None else pd.factorize(code * (int(sub.max()) + 1) + sub)[0]
+    return code.astype(np.int64, copy=False)
 
 
 def resolve_random(random, struct, data, labs, n) -> list[TermInfo]:

@@ -28,6 +28,8 @@ Members that have converged are dropped from later iterations.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 
 from sleepmeta.pooling.multilevel.blocks import Blocks
@@ -36,6 +38,31 @@ from sleepmeta.pooling.multilevel.optimise_kernel import CODES, maximise_kernel
 from sleepmeta.pooling.multilevel.structures import pairs
 
 __all__ = ["Parameters", "maximise"]
+
+
+@lru_cache(maxsize=256)
+def _layout(structures: tuple) -> dict:
+    """Sizes, slices and bound masks of a tuple of structures (shared, read-only arrays)."""
+    sizes = [s.n_params for s in structures]
+    nbasis = [s.n_basis for s in structures]
+    slices, bslices = [], []
+    o = 0
+    for n in sizes:
+        slices.append(slice(o, o + n))
+        o += n
+    o = 0
+    for n in nbasis:
+        bslices.append(slice(o, o + n))
+        o += n
+    variance = (np.concatenate([s.variance_mask() for s in structures]) if structures
+                else np.zeros(0, bool))
+    correlation = (np.concatenate([s.correlation_mask() for s in structures]) if structures
+                   else np.zeros(0, bool))
+    variance.flags.writeable = False
+    correlation.flags.writeable = False
+    return {"structures": structures, "sizes": sizes, "nbasis": nbasis, "P": int(sum(sizes)),
+            "L": int(sum(nbasis)), "slices": slices, "bslices": bslices, "variance": variance,
+            "correlation": correlation}
 
 
 class Parameters:
@@ -48,25 +75,7 @@ class Parameters:
     """
 
     def __init__(self, structures):
-        self.structures = tuple(structures)
-        self.sizes = [s.n_params for s in self.structures]
-        self.nbasis = [s.n_basis for s in self.structures]
-        self.P = int(sum(self.sizes))
-        self.L = int(sum(self.nbasis))
-        self.slices = []
-        o = 0
-        for n in self.sizes:
-            self.slices.append(slice(o, o + n))
-            o += n
-        self.bslices = []
-        o = 0
-        for n in self.nbasis:
-            self.bslices.append(slice(o, o + n))
-            o += n
-        self.variance = np.concatenate([s.variance_mask() for s in self.structures]) \
-            if self.structures else np.zeros(0, bool)
-        corr = [s.correlation_mask() for s in self.structures]
-        self.correlation = np.concatenate(corr) if corr else np.zeros(0, bool)
+        self.__dict__.update(_layout(tuple(structures)))
 
     def coef(self, theta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         B = theta.shape[0]
