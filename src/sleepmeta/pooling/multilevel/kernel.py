@@ -94,11 +94,13 @@ def evaluate_kernel(y, V, X, bases, sizes, c, k, reml, derivs,
     ws = workspace(G, m, p, L)
     for b in range(B):
         if derivs:
-            good, l1, l2, ld, rs = eval_member(y[b], V[b], X[b], bases[b], sizes[b], c[b], k[b], reml, True,
-                                               ws, beta[b], vb[b], score[b], info[b], observed[b])
+            good, l1, l2, ld, rs = eval_member(y[b], V[b], X[b], bases[b], sizes[b], c[b], k[b],
+                                               reml, True, ws, beta[b], vb[b], score[b], info[b],
+                                               observed[b])
         else:
-            good, l1, l2, ld, rs = eval_member(y[b], V[b], X[b], bases[b], sizes[b], c[b], k[b], reml,
-                                               False, ws, beta[b], vb[b], beta[b], vb[b], vb[b])
+            good, l1, l2, ld, rs = eval_member(y[b], V[b], X[b], bases[b], sizes[b], c[b], k[b],
+                                               reml, False, ws, beta[b], vb[b], beta[b], vb[b],
+                                               vb[b])
         ok[b] = good
         logdet[b] = ld
         rss[b] = rs

@@ -148,6 +148,7 @@ def maximise(blocks: Blocks, params: Parameters, method: str, theta0: np.ndarray
         vscale = np.sqrt(vscale)  # SDs are working parameters: compare on their scale
     terms, pa, pb, cs_cov = params.kernel_arrays()
     maximise_kernel(blocks.y, blocks.V, blocks.X, blocks.bases, blocks.sizes,
-                    blocks.k.astype(float), method == "REML", theta, fixed, terms, pa, pb, params.variance,
+                    blocks.k.astype(float), method == "REML", theta, fixed, terms, pa, pb,
+                    params.variance,
                     params.correlation, cs_cov, vscale, maxiter, tol, converged, iters)
     return theta, converged, iters

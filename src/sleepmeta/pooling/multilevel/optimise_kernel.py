@@ -170,8 +170,8 @@ def maximise_kernel(y, V, X, bases, sizes, k, reml, theta, fixed, terms, pa, pb,
             converged[b] = True
             continue
         coef_kernel(th, terms, pa, pb, c, J)
-        ok, l1, l2, _, _ = eval_member(y[b], V[b], X[b], bases[b], sizes[b], c, k[b], reml, True, ws, beta, vb,
-                                 sc, inf, obs)
+        ok, l1, l2, _, _ = eval_member(y[b], V[b], X[b], bases[b], sizes[b], c, k[b],
+                                       reml, True, ws, beta, vb, sc, inf, obs)
         ll = l2 if reml else l1
         _information(inf, obs, infm)
         flat = 0
@@ -242,8 +242,8 @@ def maximise_kernel(y, V, X, bases, sizes, k, reml, theta, fixed, terms, pa, pb,
                     if fixed[b, i]:
                         cand[i] = th[i]
                 coef_kernel(cand, terms, pa, pb, c, J2)
-                ok, l1, l2, _, _ = eval_member(y[b], V[b], X[b], bases[b], sizes[b], c, k[b], reml, True, ws,
-                                         beta, vb, sc2, inf2, obs2)
+                ok, l1, l2, _, _ = eval_member(y[b], V[b], X[b], bases[b], sizes[b], c, k[b],
+                                               reml, True, ws, beta, vb, sc2, inf2, obs2)
                 lnew = l2 if reml else l1
                 if ok and lnew >= ll - 1e-12 * abs(ll):
                     accepted = True
