@@ -195,6 +195,12 @@ def fit_random_slopes(y, S, X, mask, *, method: str = "REML", chunk: int = 256) 
              for s in (slice(i, i + chunk) for i in range(0, todo.size, chunk))]
     b, v, ps, lls, cv, it = (np.concatenate(z) for z in zip(*parts))
     outer = d[:, :, None] * d[:, None, :]
-    beta[todo], vb[todo], psi[todo] = b / d, v / outer, ps / outer
-    ll[todo], conv[todo], iters[todo] = lls, cv, it
+    # Psi = 0 is a point of the parameter space that the engine's Cholesky
+    # parametrisation reaches only in the limit: where the likelihood there is
+    # higher than at the engine's estimate (several slopes, all variances on
+    # the boundary), the boundary is the estimate (as mixmeta finds it).
+    keep = ~(ll0[todo] > lls)
+    beta[todo[keep]], vb[todo[keep]], psi[todo[keep]] = (b / d)[keep], (v / outer)[keep], \
+        (ps / outer)[keep]
+    ll[todo[keep]], conv[todo], iters[todo] = lls[keep], cv | ~keep, it
     return SlopesFit(beta, vb, psi, ll, quad0, n, conv, iters)
