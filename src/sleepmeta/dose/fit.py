@@ -22,7 +22,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from sleepmeta.dose.arms import StudyContrasts, study_contrasts
+from sleepmeta.dose.arms import StudyContrasts, se_from_ci, study_contrasts
 from sleepmeta.dose.bases import make_basis
 from sleepmeta.dose.engine import fit_random_slopes, pad_blocks
 from sleepmeta.dose.result import DoseResponseResult
@@ -62,7 +62,7 @@ def _stage_one(studies, Xs, names):
 def dose_response(data: pd.DataFrame, *, study: str, dose: str, measure: str = "RR",
                   events: str | None = None, n: str | None = None, mean: str | None = None,
                   sd: str | None = None, logrr: str | None = None, se: str | None = None,
-                  type: str = "ci", covariance: str | None = None, model: str = "linear",
+                  lb: str | None = None, ub: str | None = None, type: str = "ci", covariance: str | None = None, model: str = "linear",
                   knots=None, percentiles=None, hill: float = 1.0,
                   reference: float | None = 0.0,
                   proc: str = "1stage", method: str = "REML", random: str | None = "slope",
@@ -82,6 +82,10 @@ def dose_response(data: pd.DataFrame, *, study: str, dose: str, measure: str = "
         standardised mean difference (``mean``, ``sd``, ``n``).
     events, n, mean, sd, logrr, se : str, optional
         Column names.
+    lb, ub : str, optional
+        Instead of ``se``: columns with the 95% confidence limits of the
+        adjusted ratios, ``se = (log ub - log lb) / (2 z_0.975)`` (as
+        dosresmeta's ``lb``/``ub``; the reference arm's may be 1, 1 or empty).
     type : {"ci", "cc", "ir"}
         Design of adjusted ratio data (see :mod:`sleepmeta.dose.covariance`).
     covariance : {"gl", "hamling", "gleser-olkin"}, optional
@@ -131,6 +135,12 @@ def dose_response(data: pd.DataFrame, *, study: str, dose: str, measure: str = "
         raise InputError(f"level must be in (0, 1), got {level!r}")
     if not isinstance(data, pd.DataFrame):
         raise InputError(f"data must be a pandas DataFrame, got {type(data).__name__}")
+    if lb is not None or ub is not None:
+        if lb is None or ub is None or se is not None:
+            raise InputError("give the SE of the adjusted log ratios either as se or as both lb "
+                             "and ub (the 95% confidence limits of the ratios), not both")
+        se = "__se_from_ci"
+        data = data.assign(**{se: se_from_ci(data, study=study, lb=lb, ub=ub)})
     columns = {k: v for k, v in dict(events=events, n=n, mean=mean, sd=sd, logrr=logrr,
                                       se=se).items() if v is not None}
     studies = study_contrasts(data, study=study, dose=dose, measure=measure, columns=columns,
