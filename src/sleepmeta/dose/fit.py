@@ -63,7 +63,7 @@ def dose_response(data: pd.DataFrame, *, study: str, dose: str, measure: str = "
                   events: str | None = None, n: str | None = None, mean: str | None = None,
                   sd: str | None = None, logrr: str | None = None, se: str | None = None,
                   lb: str | None = None, ub: str | None = None, type: str = "ci", covariance: str | None = None, model: str = "linear",
-                  knots=None, percentiles=None, hill: float = 1.0,
+                  knots=None, percentiles=None, hill: float | None = 1.0,
                   reference: float | None = 0.0,
                   proc: str = "1stage", method: str = "REML", random: str | None = "slope",
                   level: float = 0.95) -> DoseResponseResult:
@@ -98,8 +98,10 @@ def dose_response(data: pd.DataFrame, *, study: str, dose: str, measure: str = "
     knots, percentiles : sequence of float, optional
         Spline knots as doses, or as percentiles of all doses (default
         10, 50, 90).
-    hill : float
-        Hill coefficient ``h`` of the Emax model (fixed; default 1).
+    hill : float or None
+        Hill coefficient ``h`` of the Emax model: fixed (default 1), or None to
+        estimate it (a third coefficient, ``log_hill``; where the doses do not
+        identify it the fit falls back to ``h = 1`` and says so in ``notes``).
     reference : float or None
         The reference dose (default 0); None: each study's lowest dose.
     proc : {"1stage", "2stage"}
@@ -154,14 +156,15 @@ def dose_response(data: pd.DataFrame, *, study: str, dose: str, measure: str = "
     if model == "emax":
         from sleepmeta.dose.emax import fit_emax_curve
 
-        curve, coef, vcov, psi, ll, qe, conv = fit_emax_curve(
+        curve, coef, vcov, psi, ll, qe, conv, emax_notes = fit_emax_curve(
             studies, hill=hill, method="ML" if random is not None else "FE")
+        notes.extend(emax_notes)
         if method == "REML":
             notes.append("Emax is fitted by ML (its design depends on ED50)")
         return DoseResponseResult(
             measure=measure, model="emax", proc="1stage", method="FE" if random is None else "ML",
             basis=curve, names=curve.names, coef=coef, vcov=vcov, psi=psi, loglik=ll, qe=qe,
-            qe_df=len(arms) - 2, k=len(studies), n_contrasts=len(arms), arms=arms, level=level,
+            qe_df=len(arms) - len(coef), k=len(studies), n_contrasts=len(arms), arms=arms, level=level,
             converged=conv, notes=tuple(notes))
     all_doses = data[dose].to_numpy(dtype=float)
     basis = make_basis(model, knots=knots, percentiles=percentiles, doses=all_doses)
