@@ -153,6 +153,11 @@ def dose_response(data: pd.DataFrame, *, study: str, dose: str, measure: str = "
         notes.append("1/2 added to the cells of studies with an arm of 0 (or all) events: "
                      + ", ".join(map(str, corrected)))
     arms = arms_frame(studies)
+    if len(studies) == 1 and model != "emax" and (method != "FE" or proc != "1stage"):
+        # one study has no between-study variance to estimate (dosresmeta, too,
+        # fits a single study by GLS whatever proc and method say)
+        notes.append("one study: fitted by GLS (fixed effect, one stage)")
+        method, proc = "FE", "1stage"
     if model == "emax":
         from sleepmeta.dose.emax import fit_emax_curve
 
