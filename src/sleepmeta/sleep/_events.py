@@ -42,22 +42,23 @@ def events_to_codes(onsets, durations, codes, epoch_seconds: float, describe, wh
             f"{where}: {describe(k)}: duration {durations[k]:g} s is not a positive whole number "
             f"of {epoch_seconds:g}-s epochs (inconsistent epoch length)"
         )
-    back = np.flatnonzero(onsets[1:] < onsets[:-1])
-    if back.size:
-        k = int(back[0]) + 1
+    if (onsets[1:] < onsets[:-1]).any():
+        k = int(np.flatnonzero(onsets[1:] < onsets[:-1])[0]) + 1
         raise HypnogramError(
             f"{where}: {describe(k)}: starts at {onsets[k]:g} s, before the previous stage annotation "
             f"(at {onsets[k - 1]:g} s): stage annotations out of order"
         )
-    total = np.cumsum(whole)
-    if total[-1] > MAX_EPOCHS:
-        k = int(np.searchsorted(total, MAX_EPOCHS, side="right"))
+    if whole.sum() > MAX_EPOCHS:
+        k = int(np.searchsorted(np.cumsum(whole), MAX_EPOCHS, side="right"))
         raise HypnogramError(
-            f"{where}: {describe(k)}: the annotations claim {total[-1]:.3g} epochs of "
+            f"{where}: {describe(k)}: the annotations claim {whole.sum():.3g} epochs of "
             f"{epoch_seconds:g} s, more than the {MAX_EPOCHS:,} a night file may hold "
             f"({MAX_EPOCHS * epoch_seconds / 86400:.0f} days); nothing was allocated"
         )
-    expected = onsets[0] + np.concatenate([[0.0], np.cumsum(durations)[:-1]])
+    expected = np.empty_like(onsets)  # where each annotation should start: the previous one's end
+    expected[0] = onsets[0]
+    np.cumsum(durations[:-1], out=expected[1:])
+    expected[1:] += onsets[0]
     off = np.abs(onsets - expected) > _TOL
     if off.any():
         k = int(np.flatnonzero(off)[0])

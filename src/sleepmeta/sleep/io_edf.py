@@ -11,6 +11,7 @@ checked before reading); written with pyedflib (EDFlib; Van Beelen).
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import numpy as np
@@ -66,17 +67,10 @@ def read_hypnogram_edf(
     where = f"file '{path}'"
     recording_start, onsets, durations, uniques, inverse = read_edf_annotations(path, where)
     skip = {str(t).strip().lower() for t in ignore}
-    # each distinct annotation text is classified once (a night has ~1,000 annotations, ~10 texts)
-    kinds = np.empty(len(uniques), dtype=np.int8)  # stage code, or 20 skip, 21 lights off, 22 on, 99 unknown
-    for u, text in enumerate(uniques):
-        light = lights_kind(text)
-        code = stage_code(text)
-        if text.strip().lower() in skip:
-            kinds[u] = 20
-        elif light is not None:
-            kinds[u] = 21 if light == "off" else 22
-        else:
-            kinds[u] = 99 if code is None or code == 5 else code
+    # each distinct annotation text is classified once (a night has ~1,000 annotations, ~10 texts;
+    # across files the classification of a text is remembered)
+    kinds = np.array([20 if skip and text.strip().lower() in skip else _text_kind(text) for text in uniques],
+                     dtype=np.int8)
     kind = kinds[inverse]
     numbers = np.flatnonzero(kind < 20)
 
@@ -99,12 +93,22 @@ def read_hypnogram_edf(
     stage_onsets = onsets[numbers]
     epochs = events_to_codes(stage_onsets, durations[numbers], kind[numbers], float(epoch_seconds), describe, where)
     first = float(stage_onsets[0])
-    start = recording_start + pd.to_timedelta(first, unit="s")
+    start = recording_start + pd.Timedelta(seconds=first)
     offs, ons = onsets[kind == 21], onsets[kind == 22]
     h = Hypnogram._trusted(epochs, epoch_seconds, start, name if name is not None else path.stem,
                            None, "Sleep-EDF EDF+")
     return lights_from_file(h, float(offs[0]) if offs.size else None,
                             float(ons[0]) if ons.size else None, where, first)
+
+
+@functools.lru_cache(maxsize=4096)
+def _text_kind(text: str) -> int:
+    """Stage code of an annotation text; 21 lights off, 22 lights on, 99 anything else."""
+    light = lights_kind(text)
+    if light is not None:
+        return 21 if light == "off" else 22
+    code = stage_code(text)
+    return 99 if code is None or code == 5 else code
 
 
 def write_hypnogram_edf(hypnogram: Hypnogram, path) -> None:
