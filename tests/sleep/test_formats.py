@@ -203,8 +203,11 @@ def test_sleep_edf_lights_annotations_and_trailing_unscored(tmp_path):
     row = night_table(h).iloc[0]
     # lights period: epochs 2..6 = W W N2 N2 R; the trailing unscored 5 min are outside it
     assert row["TIB"] == 2.5 and row["SOL"] == 1.0 and row["UNS"] == 0.0 and row["SE"] == 60.0
+    # without lights annotations the trailing 'Sleep stage ?' is outside the night (luna's HYPNO:
+    # leading/trailing unscored epochs are set to lights on): W W W W N2 N2 R = 3.5 min
     whole = night_table(read_hypnogram(p, ignore=["Lights off", "Lights on"])).iloc[0]
-    assert whole["TIB"] == 8.5 and whole["lights"] == "none (whole recording)"
+    assert whole["TIB"] == 3.5 and whole["UNS"] == 0.0 and whole["lights"] == "unscored ends"
+    assert whole["lights_off"] == 0.0 and whole["lights_on"] == 3.5
 
 
 def test_lights_round_trip_through_edf_and_xml(tmp_path):
@@ -259,3 +262,23 @@ def test_luna_plain_stage_names():
     from sleepmeta.sleep.labels import to_codes
 
     assert to_codes(["NREM1", "NREM4", "N4", "Stage2", "U", "M"]).tolist() == [1, 3, 3, 2, -2, -1]
+
+
+def test_unscored_ends_of_a_file_are_outside_the_night_as_luna_sets_them_to_lights_on(tmp_path):
+    # luna HYPNO documentation (Lights Off/Lights On): without lights markers, leading/trailing
+    # unscored epochs ('?') are set to L. Night: ? ? W N1 N2 N2 R W MT ? ? ? (30-s epochs)
+    p = tmp_path / "n.csv"
+    p.write_text("stage\nUNS\nUNS\nW\nN1\nN2\nN2\nR\nW\nMT\nUNS\nUNS\nUNS\n")
+    row = read_nights([p]).iloc[0]
+    # night = epochs 2..7 (W N1 N2 N2 R W): TIB 3.0, TST 2.0, SOL 0.5, WASO_AASM 0.5 (the final W)
+    assert (row["TIB"], row["TST"], row["SOL"], row["WASO_AASM"], row["UNS"], row["ART"]) == (
+        3.0, 2.0, 0.5, 0.5, 0.0, 0.0)
+    assert row["lights"] == "unscored ends" and (row["lights_off"], row["lights_on"]) == (1.0, 4.0)
+    # a meta table that gives lights off only keeps the file's end of the night
+    meta = pd.DataFrame({"file": ["n.csv"], "lights_off": [90]})
+    row = read_nights([p], meta=meta).iloc[0]
+    assert row["lights"] == "meta+unscored ends" and (row["lights_off"], row["lights_on"]) == (1.5, 4.0)
+    assert row["TIB"] == 2.5 and row["SOL"] == 0.0
+    # the same stages as an array are YASA's input: the whole hypnogram is time in bed
+    whole = night_table(read_hypnogram(p).rename("x").with_lights(0, 360)).iloc[0]
+    assert whole["TIB"] == 6.0 and whole["UNS"] == 2.5 and whole["ART"] == 0.5

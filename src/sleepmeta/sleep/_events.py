@@ -82,19 +82,46 @@ def codes_to_events(codes) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return starts, lengths, codes[starts]
 
 
+#: Lights source of a side taken from the scored ends of the night (luna's rule).
+UNSCORED_ENDS = "unscored ends"
+
+
 def lights_from_file(hypnogram, lights_off, lights_on, where: str, first_onset: float = 0.0):
     """Attach lights times found in a file (seconds from the recording start).
 
     ``first_onset`` is the recording time of the hypnogram's first epoch. A
-    lights time outside the scored night or lights on before lights off is
-    a :class:`HypnogramError` naming the file.
+    side the file does not give is set, as luna's ``HYPNO`` does, at the
+    first (last) scored epoch: leading and trailing unscored or
+    movement/artefact epochs (luna's ``?``) are outside the lights period,
+    e.g. the hours of ``Sleep stage ?`` that end a ~22-h Sleep-EDF
+    recording. The night's ``lights_source`` says which: ``"file"``,
+    ``"file+unscored ends"`` or ``"unscored ends"``; a night with neither
+    keeps no lights (the whole recording, as YASA). A lights time outside
+    the night or lights on before lights off is a :class:`HypnogramError`
+    naming the file.
+
+    >>> from sleepmeta.sleep import Hypnogram
+    >>> h = lights_from_file(Hypnogram(["UNS", "W", "N2", "W", "UNS", "UNS"]), None, None, "f")
+    >>> h.lights_epochs(), h.lights_source
+    ((1, 4), 'unscored ends')
     """
-    if lights_off is None and lights_on is None:
-        return hypnogram
     off = None if lights_off is None else lights_off - first_onset
     on = None if lights_on is None else lights_on - first_onset
+    sources = ["file"] if off is not None or on is not None else []
+    codes = hypnogram.codes
+    if (off is None and codes[0] < 0) or (on is None and codes[-1] < 0):
+        scored = np.flatnonzero(codes >= 0)
+        if scored.size:
+            step = hypnogram.epoch_seconds
+            if off is None and scored[0] > 0:
+                off = float(scored[0] * step)
+            if on is None and scored[-1] + 1 < codes.size:
+                on = float((scored[-1] + 1) * step)
+            sources.append(UNSCORED_ENDS)
+    if off is None and on is None:
+        return hypnogram
     try:
-        return hypnogram.with_lights(off, on, source="file")
+        return hypnogram.with_lights(off, on, source="+".join(sources))
     except HypnogramError as exc:
         raise HypnogramError(f"{where}: lights annotations: {exc}") from None
 

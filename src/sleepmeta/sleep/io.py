@@ -128,7 +128,9 @@ def read_nights(files, *, epoch_seconds: float | None = None, meta: pd.DataFrame
         row, and every row a file. Columns ``lights_off`` / ``lights_on``
         (seconds from the start of the hypnogram, or clock times such as
         ``"23:10"`` for files with a start time; empty for none) set the
-        lights of each night, overriding the file's.
+        lights of each night, overriding the file's; a side left empty
+        keeps the file's (a lights annotation, or the first/last scored
+        epoch when the file has leading/trailing unscored epochs, as luna).
     coding : {"rk", "yasa"}, optional
         Coding of digit stages in text and CSV files.
     lights_off, lights_on : float or str, optional
@@ -216,6 +218,11 @@ def _meta_lights(h: Hypnogram, path: Path, extra: pd.DataFrame, i: int) -> Hypno
 
 
 def _with_lights(h: Hypnogram, path: Path, off, on, source: str) -> Hypnogram:
+    """Lights from the meta table or the arguments; a side they leave out keeps the file's."""
+    if h.lights is not None and (off is None or on is None):
+        off = h.lights_off if off is None else off
+        on = h.lights_on if on is None else on
+        source = f"{source}+{h.lights_source}"
     try:
         return h.with_lights(off, on, source=source)
     except HypnogramError as exc:

@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from sleepmeta.errors import HypnogramError
+from sleepmeta.sleep._events import lights_from_file
 from sleepmeta.sleep._files import atomic_write_text
 from sleepmeta.sleep.hypnogram import Hypnogram
 from sleepmeta.sleep.io_text import stage_codes
@@ -106,7 +107,8 @@ def read_hypnogram_csv(path, *, epoch_seconds: float | None = None, name: str | 
     codes = stage_codes(stages, lines, coding, where)
     epoch = _epoch_length(column, lines, epoch_seconds, where)
     start = _start(column.get("time"), lines, where)
-    return Hypnogram._trusted(codes, epoch, start, name if name is not None else path.stem, None, "CSV")
+    h = Hypnogram._trusted(codes, epoch, start, name if name is not None else path.stem, None, "CSV")
+    return lights_from_file(h, None, None, where)
 
 
 def _floats(values, lines, field, where) -> np.ndarray:

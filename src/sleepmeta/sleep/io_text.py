@@ -100,8 +100,8 @@ def read_hypnogram_text(path, *, coding: str | None = None, epoch_seconds: float
         codes = np.concatenate([np.full(lead, -2, np.int8), codes, np.full(n_after, -2, np.int8)])
     h = Hypnogram._trusted(codes, epoch, None, name if name is not None else path.stem, None, label)
     if lead or n_after:
-        h = lights_from_file(h, lead * epoch, (lead + len(kept)) * epoch, where)
-    return h
+        return lights_from_file(h, lead * epoch, (lead + len(kept)) * epoch, where)
+    return lights_from_file(h, None, None, where)
 
 
 def _epoch(epoch_seconds, headers, where) -> float:
