@@ -82,6 +82,21 @@ _PROFUSION = """<?xml version="1.0" encoding="UTF-8"?>
 """
 
 
+def test_profusion_stages_directly_under_the_root_and_empty_epoch_length(tmp_path):
+    # the NSRR wiki's "Compumedics Annotation Format" lists <SleepStage> digits; an empty
+    # <EpochLength/> means 30 s. Stages: W N2 N2 R 9 9 (trailing 'not scored' -> outside the night)
+    p = tmp_path / "p.xml"
+    stages = "".join(f"<SleepStage>{d}</SleepStage>" for d in [0, 2, 2, 5, 9, 9])
+    p.write_text(f"<CMPStudyConfig><EpochLength/>{stages}</CMPStudyConfig>")
+    h = read_hypnogram(p)
+    assert h.epoch_seconds == 30.0 and h.labels.tolist() == ["W", "N2", "N2", "R", "UNS", "UNS"]
+    row = night_table(h).iloc[0]
+    assert (row["TIB"], row["TST"], row["lights"]) == (2.0, 1.5, "unscored ends")
+    p.write_text("<CMPStudyConfig><EpochLength>30</EpochLength><SleepStages/></CMPStudyConfig>")
+    with pytest.raises(HypnogramError, match="<SleepStages> holds no <SleepStage> element"):
+        read_hypnogram(p)
+
+
 def test_profusion_digits_are_rk_and_lights_off_event(tmp_path):
     stages = "".join(f"<SleepStage>{d}</SleepStage>" for d in [0, 0, 1, 2, 3, 4, 5, 6, 9])
     p = tmp_path / "cfs-visit5-800002-profusion.xml"
@@ -116,6 +131,25 @@ def test_embla_event_export(tmp_path):
     assert h.labels.tolist() == ["W", "W", "N2", "N3", "R", "ART"] and h.format == "Embla XML"
     # the lights-off event comes first in the file: times count from it, the night from 22:59:00
     assert h.start == pd.Timestamp("2024-03-01 22:59:00") and h.lights_off == 30.0
+
+
+def test_embla_aasm_and_short_stage_names_with_seconds(tmp_path):
+    # newer Embla/Nox scorings name stages by AASM (SLEEP-WAKE, SLEEP-N1..N3) or short forms,
+    # any case; times as Start/Duration seconds
+    p = tmp_path / "nox.xml"
+    events = [("sleep-wake", 0, 60), ("SLEEP-N1", 60, 30), ("Sleep-N2", 90, 30), ("SLEEP-3", 120, 30),
+              ("SLEEP-R", 150, 30), ("SLEEP-U", 180, 30), ("Lights-On", 180, 0)]
+    body = "".join(f"<Event><EventType>{t}</EventType><Start>{a}</Start><Duration>{d}</Duration></Event>"
+                   for t, a, d in events)
+    p.write_text(f"<Scoring><Events>{body}</Events></Scoring>")
+    h = read_hypnogram(p)
+    assert h.labels.tolist() == ["W", "W", "N1", "N2", "N3", "R", "UNS"] and h.format == "Embla XML"
+    # lights on at 180 s ends the night before the unscored epoch; lights off defaults to the start
+    assert (h.lights_off, h.lights_on, h.lights_source) == (0.0, 180.0, "file")
+    p.write_text("<Scoring><Events><Event><Type>SLEEP-N4X</Type><Start>0</Start><Duration>30</Duration>"
+                 "</Event></Events></Scoring>")
+    with pytest.raises(HypnogramError, match=r"<Event> 1 \('SLEEP-N4X'\): unknown Embla stage 'SLEEP-N4X'"):
+        read_hypnogram(p)
 
 
 def test_unknown_xml_names_what_it_found(tmp_path):
