@@ -38,6 +38,20 @@ def test_nsrr_sdo_and_sro_namings(tmp_path):
     assert h.labels.tolist() == ["W", "N1", "N3", "R"] and h.format == "NSRR XML (SRO naming)"
 
 
+def test_nsrr_concepts_without_their_code(tmp_path):
+    # luna's NSRR remapping table lists 'Wake' beside 'Wake|0' and 'Unscored' beside 'Unscored|9'
+    events = [("Stages|Stages", "Wake", 0, 60), ("Stages|Stages", "Stage 2 sleep", 60, 30),
+              ("Stages|Stages", "REM sleep|5", 90, 30), ("Stages|Stages", "Movement", 120, 30),
+              ("Stages|Stages", "Wake|0", 150, 30), ("Stages|Stages", "Unscored", 180, 30)]
+    p = tmp_path / "n.xml"
+    p.write_text(_nsrr(events))
+    h = read_hypnogram(p)
+    assert h.labels.tolist() == ["W", "W", "N2", "R", "ART", "W", "UNS"] and h.format == "NSRR XML"
+    p.write_text(_nsrr([("Stages|Stages", "Stage 9 sleep", 0, 30)]))
+    with pytest.raises(HypnogramError, match="unknown stage concept 'Stage 9 sleep'"):
+        read_hypnogram(p)
+
+
 def test_nsrr_empty_epoch_length_is_30_s_and_lights_events(tmp_path):
     events = [("Stages|Stages", "Wake|0", 100, 90), ("Stages|Stages", "Stage 2 sleep|2", 190, 60),
               ("Stages|Stages", "REM sleep|5", 250, 30), ("Stages|Stages", "Wake|0", 280, 60),
