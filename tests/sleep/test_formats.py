@@ -8,6 +8,7 @@ luna/YASA one stage per line); expected stages are read off the layouts.
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -330,3 +331,26 @@ def test_unscored_ends_of_a_file_are_outside_the_night_as_luna_sets_them_to_ligh
     # the same stages as an array are YASA's input: the whole hypnogram is time in bed
     whole = night_table(read_hypnogram(p).rename("x").with_lights(0, 360)).iloc[0]
     assert whole["TIB"] == 6.0 and whole["UNS"] == 2.5 and whole["ART"] == 0.5
+
+
+@pytest.mark.parametrize("suffix", [".txt", ".csv", ".xml"])
+def test_a_million_epochs_read_in_bounded_time(tmp_path, suffix):
+    import time
+
+    # one million 30-s epochs (347 days) as one-stage-per-line text, CSV and Profusion XML; every
+    # reader is linear in the epochs (well under a second each here); the bound only rules out hangs
+    rng = np.random.default_rng(1)
+    digits = rng.integers(0, 6, 1_000_000)
+    labels = np.array(["W", "N1", "N2", "N3", "N3", "R"])[digits]
+    p = tmp_path / f"long{suffix}"
+    if suffix == ".txt":
+        p.write_text("# epoch: 30\n" + "\n".join(labels) + "\n")
+    elif suffix == ".csv":
+        p.write_text("stage\n" + "\n".join(labels) + "\n")
+    else:
+        p.write_text("<CMPStudyConfig><EpochLength>30</EpochLength><SleepStages>"
+                     + "".join(f"<SleepStage>{d}</SleepStage>" for d in digits) + "</SleepStages></CMPStudyConfig>")
+    t0 = time.process_time()
+    h = read_hypnogram(p)
+    assert h.n_epochs == 1_000_000 and h.labels[:5].tolist() == labels[:5].tolist()
+    assert time.process_time() - t0 < 60

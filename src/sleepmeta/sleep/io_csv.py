@@ -18,6 +18,7 @@ gap or overlap; a row that breaks this, or holds an unknown stage, raises
 from __future__ import annotations
 
 import csv
+import gc
 import io
 from pathlib import Path
 
@@ -74,13 +75,23 @@ def read_hypnogram_csv(path, *, epoch_seconds: float | None = None, name: str | 
     except (OSError, UnicodeDecodeError) as exc:
         raise HypnogramError(f"{where}: cannot be read: {exc}") from None
     reader = csv.reader(io.StringIO(text))
-    rows = []
+    lines, kept = [], []
+    # the rows are plain lists of strings (no reference cycles): the cyclic garbage collector is
+    # paused while a million of them are built (otherwise it rescans them again and again, 3x slower)
+    collecting = gc.isenabled()
+    gc.disable()
     try:
         for row in reader:
-            rows.append((reader.line_num, row))
+            if "".join(row).strip():  # blank lines (and rows of blank cells) are skipped
+                lines.append(reader.line_num)
+                kept.append(row)
+        rows = list(zip(lines, kept))
     except csv.Error as exc:  # e.g. a field over the csv module's 131,072-character limit
         raise HypnogramError(f"{where}: line {reader.line_num}: not readable as CSV: {exc}") from None
-    rows = [(line, row) for line, row in rows if any(cell.strip() for cell in row)]
+    finally:
+        if collecting:
+            gc.enable()
+    del kept
     if not rows:
         raise HypnogramError(f"{where}: empty file (no epochs)")
     header = [cell.strip().lower() for cell in rows[0][1]]
