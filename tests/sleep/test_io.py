@@ -165,6 +165,8 @@ def test_nsrr_xml_file(tmp_path):
         ([_event("Wake|0", 0, 30), _event("Stage 2 sleep|2", "x", 30)], r"ScoredEvent 3 .*Start 'x' is not a number"),
         ([_event("Wake|0", 0, 30), _event("Stage 2 sleep|2", 60, 30)], r"ScoredEvent 3 .*gap"),
         ([], r"no stage events"),
+        ([_event("Wake|0", 0, 0.0005)],  # rounds to no epoch at all: never an empty night
+         r"ScoredEvent 2 .*duration 0.0005 s is not a positive whole number of 30-s epochs"),
     ],
 )
 def test_malformed_xml_names_event(tmp_path, events, message):

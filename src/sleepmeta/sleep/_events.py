@@ -35,7 +35,7 @@ def events_to_codes(onsets, durations, codes, epoch_seconds: float, describe, wh
         raise HypnogramError(f"{where}: no sleep-stage annotations")
     counts = durations / epoch_seconds
     whole = np.round(counts)
-    bad = ~np.isfinite(durations) | (durations <= 0) | (np.abs(counts - whole) * epoch_seconds > _TOL)
+    bad = ~np.isfinite(durations) | (whole < 1) | (np.abs(counts - whole) * epoch_seconds > _TOL)
     if bad.any():
         k = int(np.flatnonzero(bad)[0])
         raise HypnogramError(

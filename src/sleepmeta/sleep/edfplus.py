@@ -38,7 +38,24 @@ def read_edf_annotations(path, where: str):
     ``texts`` are the distinct annotation texts and ``text of each`` the
     index into them of every annotation (each distinct text is decoded
     once). Durations are NaN where an annotation gives none. Raises
-    :class:`HypnogramError` naming the header field at fault.
+    :class:`HypnogramError` naming the header field at fault, and when the
+    file has no ``EDF Annotations`` signal.
+    """
+    kind, found = read_edf_hypnogram(path, where, signal=False)
+    return found
+
+
+def read_edf_hypnogram(path, where: str, *, signal: bool = True):
+    """A hypnogram stored either way the EDF+ specification allows.
+
+    Returns ``("annotations", (start, onsets, durations, texts, text of
+    each))`` for an EDF+ file with an ``EDF Annotations`` signal (as
+    :func:`read_edf_annotations`), or, when ``signal`` is true and the file
+    has none, ``("signal", (start, seconds per sample, values))`` for a
+    hypnogram stored as an ordinary signal (the EDF+ specification codes
+    W, 1, 2, 3, 4, R, M as 0-6 and unscored as 9, one sample per epoch; the
+    original Sleep-EDF ``*.hyp`` files). Values are physical (the digital
+    samples scaled by the signal's ranges).
     """
     try:
         with open(path, "rb") as handle:
@@ -56,7 +73,8 @@ def read_edf_annotations(path, where: str):
     if header_bytes != 256 * (n_signals + 1):
         raise HypnogramError(f"{where}: header says {header_bytes} header bytes, but "
                              f"{n_signals} signals need {256 * (n_signals + 1)}")
-    if not head[192:197].startswith(b"EDF+"):
+    plus = head[192:197].startswith(b"EDF+")
+    if not plus and not signal:
         raise HypnogramError(f"{where}: not an EDF+ file (reserved field {head[192:236].strip()!r}); "
                              "hypnograms need EDF+ annotations")
     sig = whole[256: header_bytes]
@@ -74,11 +92,13 @@ def read_edf_annotations(path, where: str):
     if n_records > available:
         raise HypnogramError(f"{where}: header claims {n_records:,} data records of {record_bytes:,} bytes, "
                              f"but the file holds {available:,}; nothing was allocated")
-    annot = [i for i, lab in enumerate(labels) if lab == _LABEL]
-    if not annot:
-        raise HypnogramError(f"{where}: no 'EDF Annotations' signal: not an EDF+ hypnogram")
+    annot = [i for i, lab in enumerate(labels) if lab == _LABEL] if plus else []
     start = _start(head, where)
-    empty = (start, np.empty(0), np.empty(0), [], np.empty(0, dtype=np.int64))
+    if not annot:
+        if not signal:
+            raise HypnogramError(f"{where}: no 'EDF Annotations' signal: not an EDF+ hypnogram")
+        return "signal", _signal(path, whole, head, sig, labels, samples, header_bytes, n_records, start, where)
+    empty = ("annotations", (start, np.empty(0), np.empty(0), [], np.empty(0, dtype=np.int64)))
     if n_records == 0:
         return empty
     if n_signals == 1 and len(whole) == size:  # a hypnogram: the records are the annotations
@@ -99,7 +119,42 @@ def read_edf_annotations(path, where: str):
     index = {b: i for i, b in enumerate(dict.fromkeys(body))}
     inverse = np.array(list(map(index.__getitem__, body)), dtype=np.int64)
     texts = [u.decode("utf-8", errors="replace") for u in index]  # each distinct text decoded once
-    return start, onsets, durations, texts, inverse
+    return "annotations", (start, onsets, durations, texts, inverse)
+
+
+def _signal(path, whole, head, sig, labels, samples, header_bytes, n_records, start, where):
+    """(start, seconds per sample, physical values) of the one hypnogram signal of an EDF file."""
+    n = len(labels)
+    if n == 1:
+        i = 0
+    else:
+        named = [k for k, lab in enumerate(labels) if b"hypno" in lab.lower()]
+        if len(named) != 1:
+            raise HypnogramError(f"{where}: no 'EDF Annotations' signal and {n} ordinary signals "
+                                 f"({', '.join(repr(x.decode('latin-1')) for x in labels)}); a hypnogram "
+                                 "signal must be the only one or be labelled 'Hypnogram'")
+        i = named[0]
+    duration = _float(head[244:252], "duration of a data record", where)
+    if not duration > 0:
+        raise HypnogramError(f"{where}: header field 'duration of a data record' is {duration:g}, not > 0")
+    ranges = [_float(sig[(k * n + i) * 8: (k * n + i) * 8 + 8], field, where)
+              for k, field in ((13, "physical minimum"), (14, "physical maximum"),
+                               (15, "digital minimum"), (16, "digital maximum"))]
+    pmin, pmax, dmin, dmax = ranges
+    if dmax == dmin:
+        raise HypnogramError(f"{where}: signal {i + 1}: digital minimum equals digital maximum ({dmin:g})")
+    record = 2 * sum(samples)
+    if n_records * samples[i] > 20_000_000:
+        raise HypnogramError(f"{where}: {n_records * samples[i]:,} hypnogram samples claimed, more than "
+                             "20,000,000; nothing was allocated")
+    if len(whole) >= header_bytes + n_records * record:
+        records = np.frombuffer(whole, dtype="<i2", count=n_records * record // 2, offset=header_bytes)
+    else:
+        records = np.memmap(path, dtype="<i2", mode="r", offset=header_bytes, shape=(n_records * record // 2,))
+    a = sum(samples[:i])
+    digital = records.reshape(n_records, record // 2)[:, a: a + samples[i]].reshape(-1).astype(float)
+    values = (digital - dmin) * (pmax - pmin) / (dmax - dmin) + pmin
+    return start, duration / samples[i], values
 
 
 def _annotation_bytes(path, whole, header_bytes, n_records, record_bytes, samples, annot) -> bytes:
@@ -125,6 +180,17 @@ def _int(raw: bytes, field: str, where: str, low: int, high: int) -> int:
                              "not a whole number") from None
     if not low <= value <= high:
         raise HypnogramError(f"{where}: header field '{field}' is {value}, outside {low}..{high:,}")
+    return value
+
+
+def _float(raw: bytes, field: str, where: str) -> float:
+    text = raw.decode("ascii", errors="replace").strip()
+    try:
+        value = float(text)
+    except ValueError:
+        raise HypnogramError(f"{where}: header field '{field}' is {text!r}, not a number") from None
+    if not np.isfinite(value):
+        raise HypnogramError(f"{where}: header field '{field}' is {text!r}, not a finite number")
     return value
 
 
