@@ -139,3 +139,18 @@ def test_hypnogram_stored_as_an_edf_signal_is_read_with_rk_digits(tmp_path):
     two = _write_signal_hypnogram(tmp_path / "two.edf", [0, 1], label="Stages", extra_signal=True)
     with pytest.raises(HypnogramError, match="2 ordinary signals .* labelled 'Hypnogram'"):
         read_hypnogram(two)
+
+
+def test_bare_digit_annotation_texts_need_a_coding(tmp_path):
+    from sleepmeta.sleep import read_hypnogram
+
+    path = tmp_path / "digits.edf"
+    writer = pyedflib.EdfWriter(str(path), 0, file_type=pyedflib.FILETYPE_EDFPLUS)
+    for onset, text in [(0, "0"), (30, "2"), (60, "4"), (90, "5")]:
+        writer.writeAnnotation(onset, 30.0, text)
+    writer.close()
+    with pytest.raises(HypnogramError, match=r"bare digits.*pass coding='rk'.*annotation text '0'"):
+        read_hypnogram(path)
+    assert read_hypnogram(path, coding="rk").labels.tolist() == ["W", "N2", "N3", "R"]  # R&K: 4 = stage 4
+    with pytest.raises(HypnogramError, match=r"'5' is not a stage of coding 'yasa'"):
+        read_hypnogram(path, coding="yasa")  # YASA: 4 = REM, and 5 is no stage

@@ -22,7 +22,7 @@ from sleepmeta.sleep._events import codes_to_events, events_to_codes, lights_fro
 from sleepmeta.sleep._files import atomic_path
 from sleepmeta.sleep.edfplus import read_edf_hypnogram
 from sleepmeta.sleep.hypnogram import Hypnogram
-from sleepmeta.sleep.labels import CODINGS, stage_code
+from sleepmeta.sleep.labels import CODINGS, digit_codes, is_digit_stage, stage_code
 
 #: Annotation text written for each code (Sleep-EDF; N3 as stage 3).
 EDF_TEXT = {
@@ -33,7 +33,7 @@ _UNKNOWN_DATE = pd.Timestamp("1985-01-01 00:00:00")  # EDF+ convention for an un
 
 
 def read_hypnogram_edf(
-    path, *, epoch_seconds: float | None = None, name: str | None = None, ignore=()
+    path, *, epoch_seconds: float | None = None, name: str | None = None, ignore=(), coding: str | None = None
 ) -> Hypnogram:
     """Read a Sleep-EDF style EDF+ hypnogram.
 
@@ -51,6 +51,10 @@ def read_hypnogram_edf(
         ``"Snoring"``). Any other non-stage annotation is an error, except
         ``Lights off``/``Lights on`` (any case), which set the night's
         lights times unless listed here.
+    coding : {"rk", "yasa"}, optional
+        Meaning of annotation texts that are bare digits (``"4"`` is R&K
+        stage 4 in Sleep-EDF-style files, REM in YASA's); such a file
+        without a coding is an error that says why.
 
     Returns
     -------
@@ -79,8 +83,9 @@ def read_hypnogram_edf(
     skip = {str(t).strip().lower() for t in ignore}
     # each distinct annotation text is classified once (a night has ~1,000 annotations, ~10 texts;
     # across files the classification of a text is remembered)
-    kinds = np.array([20 if skip and text.strip().lower() in skip else _text_kind(text) for text in uniques],
-                     dtype=np.int8)
+    kinds = np.array([20 if skip and text.strip().lower() in skip
+                      else _digit_kind(text, coding, where) if is_digit_stage(text) else _text_kind(text)
+                      for text in uniques], dtype=np.int8)
     kind = kinds[inverse]
     numbers = np.flatnonzero(kind < 20)
 
@@ -133,6 +138,14 @@ def _from_signal(found, path: Path, where: str, epoch_seconds, name) -> Hypnogra
     h = Hypnogram._trusted(codes, step, start, name if name is not None else path.stem, None,
                            "EDF hypnogram signal (R&K digits)")
     return lights_from_file(h, None, None, where)
+
+
+def _digit_kind(text: str, coding, where: str) -> int:
+    """Code of a bare-digit annotation text under the explicit ``coding`` (none: an error saying why)."""
+    try:
+        return int(digit_codes([text], coding, where=where, unit="annotation text")[0])
+    except HypnogramError as exc:
+        raise HypnogramError(f"{exc} (annotation text {text.strip()!r})") from None
 
 
 @functools.lru_cache(maxsize=4096)
