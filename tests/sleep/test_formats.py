@@ -354,3 +354,16 @@ def test_a_million_epochs_read_in_bounded_time(tmp_path, suffix):
     h = read_hypnogram(p)
     assert h.n_epochs == 1_000_000 and h.labels[:5].tolist() == labels[:5].tolist()
     assert time.process_time() - t0 < 60
+
+
+def test_luna_text_aliases_and_lights_on_epochs(tmp_path):
+    # luna HYPNO documentation: stage aliases (NREM2, NR = N2, 'Stage 2 sleep|2', SDO names, REM,
+    # missing/unknown = '?') and lights epochs 'L' / 'lights' / 'lights_on' before and after the night
+    p = tmp_path / "n.eannot"
+    p.write_text("lights\nL\nwake\nNREM1\nNR\nStage 2 sleep|2\nSDO:NonRapidEyeMovementSleep-N3\nREM\nunknown\n"
+                 "missing\nW\nlights_on\n")
+    h = read_hypnogram(p)
+    assert h.labels.tolist() == ["UNS", "UNS", "W", "N1", "N2", "N2", "N3", "R", "UNS", "UNS", "W", "UNS"]
+    assert (h.lights_off, h.lights_on, h.lights_source) == (60.0, 330.0, "file")
+    row = night_table(h).iloc[0]  # lights period: 9 epochs, 4 asleep, UNS 1.0 min inside it
+    assert (row["TIB"], row["TST"], row["UNS"]) == (4.5, 2.5, 1.0)
