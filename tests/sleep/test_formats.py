@@ -367,3 +367,18 @@ def test_luna_text_aliases_and_lights_on_epochs(tmp_path):
     assert (h.lights_off, h.lights_on, h.lights_source) == (60.0, 330.0, "file")
     row = night_table(h).iloc[0]  # lights period: 9 epochs, 4 asleep, UNS 1.0 min inside it
     assert (row["TIB"], row["TST"], row["UNS"]) == (4.5, 2.5, 1.0)
+
+
+def test_embla_epoch_length_from_its_events(tmp_path):
+    # one event per 20-s epoch and no <EpochLength>: the epochs are 20 s; runs of whole 30-s epochs: 30 s
+    p = tmp_path / "e20.xml"
+    body = "".join(f"<Event><Type>{t}</Type><Start>{20 * k}</Start><Duration>20</Duration></Event>"
+                   for k, t in enumerate(["SLEEP-S0", "SLEEP-S1", "SLEEP-S2", "SLEEP-S2", "SLEEP-REM"]))
+    p.write_text(f"<EventExport><Events>{body}</Events></EventExport>")
+    h = read_hypnogram(p)
+    assert h.epoch_seconds == 20.0 and h.labels.tolist() == ["W", "N1", "N2", "N2", "R"]
+    p.write_text("<EventExport><Events><Event><Type>SLEEP-S0</Type><Start>0</Start><Duration>60</Duration>"
+                 "</Event><Event><Type>SLEEP-S2</Type><Start>60</Start><Duration>90</Duration></Event>"
+                 "</Events></EventExport>")
+    h = read_hypnogram(p)
+    assert h.epoch_seconds == 30.0 and h.labels.tolist() == ["W", "W", "N2", "N2", "N2"]

@@ -17,6 +17,9 @@ projects) and is deliberately tolerant:
   the AASM names of newer Embla/Nox scorings ``SLEEP-WAKE``, ``SLEEP-N1``,
   ``SLEEP-N2``, ``SLEEP-N3``, ``SLEEP-REM``; and the short forms
   ``SLEEP-W``, ``SLEEP-1`` ... ``SLEEP-3``, ``SLEEP-R``, ``SLEEP-U``;
+* the epoch length from an ``<EpochLength>`` element or ``epoch_seconds``;
+  otherwise 30 s when every stage event lasts whole 30-s epochs, else the
+  shortest stage event (RemLogic writes one event per epoch);
 * ``LIGHTS-OFF`` / ``LIGHTS-ON`` (any spelling :func:`lights_kind`
   accepts) set the lights times; other events (arousals,
   desaturations, ``MCAP-A1``...) are skipped.
@@ -29,6 +32,7 @@ which detects the layout; the format is reported as ``"Embla XML"``.
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from sleepmeta.errors import HypnogramError
@@ -107,11 +111,28 @@ def read_embla(root, where: str, epoch_seconds, name) -> Hypnogram:
         labels.append(f"{label} at {start:g} s")
     if not codes:
         raise HypnogramError(f"{where}: no Embla stage events (types SLEEP-S0 ... SLEEP-REM)")
+    stated = epoch_seconds is not None or (root.findtext("EpochLength") or "").strip()
+    if not stated:
+        epoch = _epoch_of(durations)
     epochs = events_to_codes(onsets, durations, codes, epoch, lambda k: labels[k], where)
     first = onsets[0]
     start = None if origin is None else origin + pd.to_timedelta(first, unit="s")
     h = Hypnogram._trusted(epochs, epoch, start, name, None, FORMAT)
     return lights_from_file(h, lights.get("off"), lights.get("on"), where, first)
+
+
+def _epoch_of(durations) -> float:
+    """Epoch length of an export that does not state it: 30 s when every stage event lasts whole
+    30-s epochs, else the shortest stage event (RemLogic writes one event per epoch, so a night
+    scored in 20-s epochs has 20-s events); the expansion then checks every event against it."""
+    values = np.asarray(durations, dtype=float)
+    values = values[np.isfinite(values) & (values > 0)]
+    if values.size == 0:
+        return 30.0
+    whole = values / 30.0
+    if np.all(np.abs(whole - np.round(whole)) * 30.0 <= 1e-3):
+        return 30.0
+    return float(np.round(values.min(), 6))
 
 
 def _times(event, label, where, origin):
