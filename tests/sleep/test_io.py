@@ -190,3 +190,14 @@ def test_unknown_suffix_and_missing_file(tmp_path):
         read_hypnogram(tmp_path / "nope.csv")
     with pytest.raises(HypnogramError, match=r"unknown hypnogram format"):
         write_hypnogram(NIGHT, tmp_path / "a.json")
+
+
+def test_a_trailing_unscored_annotation_may_end_mid_epoch(tmp_path):
+    # a Sleep-EDF recording can stop inside its final 'Sleep stage ?' stretch: 75 s = 2 whole epochs
+    # and a partial one, which is dropped; a scored stage of broken length stays an error
+    p = tmp_path / "end.edf"
+    _edf(p, [(0, 60, "Sleep stage W"), (60, 30, "Sleep stage 2"), (90, 75, "Sleep stage ?")])
+    assert read_hypnogram_edf(p).codes.tolist() == [0, 0, 2, -2, -2]
+    _edf(p, [(0, 60, "Sleep stage W"), (60, 45, "Sleep stage 2")])
+    with pytest.raises(HypnogramError, match="duration 45 s is not a positive whole number"):
+        read_hypnogram_edf(p)

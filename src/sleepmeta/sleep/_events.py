@@ -24,10 +24,16 @@ def events_to_codes(onsets, durations, codes, epoch_seconds: float, describe, wh
     ``describe(k)`` names annotation ``k`` in an error. Every duration must be
     a positive whole number of epochs and every annotation must start where
     the previous one ended (no gap, no overlap): nothing is filled in or
-    dropped silently.
+    dropped silently. The one exception: a last annotation that is
+    *unscored* may end in a partial epoch (a recording that stops
+    mid-epoch), which is not an epoch and is dropped, as luna epochs a
+    recording into whole epochs; a scored stage of broken length is an
+    error.
 
     >>> events_to_codes([0, 60], [60, 30], [0, 2], 30, str, "f").tolist()
     [0, 0, 2]
+    >>> events_to_codes([0, 60], [60, 75], [0, -2], 30, str, "f").tolist()
+    [0, 0, -2, -2]
     """
     onsets = np.asarray(onsets, dtype=float)
     durations = np.asarray(durations, dtype=float)
@@ -36,6 +42,12 @@ def events_to_codes(onsets, durations, codes, epoch_seconds: float, describe, wh
     counts = durations / epoch_seconds
     whole = np.round(counts)
     bad = ~np.isfinite(durations) | (whole < 1) | (np.abs(counts - whole) * epoch_seconds > _TOL)
+    if bad[-1] and onsets.size > 1 and int(np.asarray(codes)[-1]) == -2 and np.isfinite(durations[-1]) \
+            and durations[-1] > 0:
+        # the recording may stop inside the final unscored stretch (the trailing 'Sleep stage ?' of
+        # a Sleep-EDF file): its partial epoch is not an epoch and is dropped
+        whole[-1] = np.floor(counts[-1] + _TOL / epoch_seconds)
+        bad[-1] = False
     if bad.any():
         k = int(np.flatnonzero(bad)[0])
         raise HypnogramError(
