@@ -83,9 +83,9 @@ def read_hypnogram_edf(
     skip = {str(t).strip().lower() for t in ignore}
     # each distinct annotation text is classified once (a night has ~1,000 annotations, ~10 texts;
     # across files the classification of a text is remembered)
-    kinds = np.array([20 if skip and text.strip().lower() in skip
-                      else _digit_kind(text, coding, where) if is_digit_stage(text) else _text_kind(text)
-                      for text in uniques], dtype=np.int8)
+    kinds = [20 if skip and text.strip().lower() in skip else _text_kind(text) for text in uniques]
+    kinds = np.array([_digit_kind(text, coding, where) if k == 98 else k for k, text in zip(kinds, uniques)],
+                     dtype=np.int8)
     kind = kinds[inverse]
     numbers = np.flatnonzero(kind < 20)
 
@@ -150,7 +150,9 @@ def _digit_kind(text: str, coding, where: str) -> int:
 
 @functools.lru_cache(maxsize=4096)
 def _text_kind(text: str) -> int:
-    """Stage code of an annotation text; 21 lights off, 22 lights on, 99 anything else."""
+    """Stage code of an annotation text; 21 lights off, 22 lights on, 98 bare digits, 99 anything else."""
+    if is_digit_stage(text):
+        return 98
     light = lights_kind(text)
     if light is not None:
         return 21 if light == "off" else 22
