@@ -180,6 +180,46 @@ def _try_boundary(blocks, params, method, theta, conv, iters, maxiter, tol):
     return theta, conv, iters
 
 
+def _restart_singular(blocks, params, method, theta, conv, iters, maxiter, tol):
+    """Refit members whose UN/GEN ``G`` ends singular through a zero of its Cholesky factor.
+
+    A zero on the factor's diagonal has zero score (``G`` depends on ``L_aa``
+    through ``L_aa L_ba``), so the iterations can settle there, on the
+    boundary, below a higher maximum that they would reach from elsewhere
+    (with several random slopes and few studies the restricted likelihood
+    is flat and has several local maxima near singular ``G``). Such members
+    are refitted from three more starts — the working parameters of
+    metafor's start values times 10 and times 0.1, and the start with the
+    Cholesky factors' off-diagonal entries at 0 (a diagonal ``G``) — and the
+    highest likelihood among the converged fits is kept.
+    """
+    sing = np.zeros(theta.shape[0], bool)
+    for s, sl in zip(params.structures, params.slices):
+        if s.struct in ("UN", "GEN") and not s.varcor and s.q > 1:
+            d = np.abs(theta[:, sl][:, :s.q])
+            sing |= (d.max(axis=1) > 0) & (d.min(axis=1) <= 1e-8 * d.max(axis=1))
+    idx = np.flatnonzero(sing & conv)
+    if idx.size == 0:
+        return theta, conv, iters
+    sub = blocks.take(idx)
+    pick = (lambda e: e.ll_reml) if method == "REML" else (lambda e: e.ll_ml)
+    best = pick(evaluate(sub, params.coef(theta[idx])[0], method))
+    start = start_values(sub, params)
+    diag = start.copy()
+    for s, sl in zip(params.structures, params.slices):
+        if s.struct in ("UN", "GEN") and not s.varcor:
+            diag[:, sl.start + s.q:sl.stop] = 0.0  # off-diagonal Cholesky entries
+    theta, iters = theta.copy(), iters.copy()
+    for th0 in (10.0 * start, 0.1 * start, diag):
+        th2, c2, it2 = maximise(sub, params, method, th0, maxiter=maxiter, tol=tol)
+        l2 = pick(evaluate(sub, params.coef(th2)[0], method))
+        take = c2 & (l2 > best + 1e-10 * np.maximum(np.abs(best), 1.0))
+        theta[idx[take]] = th2[take]
+        best = np.where(take, l2, best)
+        iters[idx] += it2
+    return theta, conv, iters
+
+
 def _convert(src: Parameters, dst: Parameters, theta: np.ndarray) -> np.ndarray:
     """Re-express working parameters of one parametrisation in another (same model)."""
     parts = []
@@ -226,6 +266,8 @@ def fit_blocks(blocks: Blocks, structures, method: str = "REML", *, theta0=None,
     if fixed is None or not np.asarray(fixed).any():
         theta, conv, iters = _try_boundary(blocks, params, method, theta, conv, iters, maxiter,
                                            tol)
+        theta, conv, iters = _restart_singular(blocks, params, method, theta, conv, iters,
+                                               maxiter, tol)
     c, _ = params.coef(theta) if params.P else (np.zeros((B, 0)), None)
     ev = evaluate(blocks, c, method)
     return MVFit(theta, ev.beta, ev.vb, ev.ll_ml, ev.ll_reml, conv & ev.ok, iters,
