@@ -91,7 +91,60 @@ cases <- list(
        cluster = "study",
        predict = "predict(r, newmods = rbind(c(0, 0), c(1, 0)), tau2.levels = c('covert', 'general'), gamma2.levels = c('covert', 'general'))"),
   list(name = "assink_diag_recycled", data = "assink",
-       call = "rma.mv(yi, vi, random = list(~ deltype | study, ~ deltype | id), struct = 'DIAG', data = assink)")
+       call = "rma.mv(yi, vi, random = list(~ deltype | study, ~ deltype | id), struct = 'DIAG', data = assink)"),
+  # more structures, one and two inner | outer terms, REML and ML
+  list(name = "assink_cs_ml", data = "assink",
+       call = "rma.mv(yi, vi, random = ~ deltype | study, struct = 'CS', data = assink, method = 'ML')"),
+  list(name = "assink_hcs", data = "assink",
+       call = "rma.mv(yi, vi, random = ~ deltype | study, struct = 'HCS', data = assink)"),
+  list(name = "assink_un", data = "assink",
+       call = "rma.mv(yi, vi, random = ~ deltype | study, struct = 'UN', data = assink)"),
+  list(name = "assink_id_sigma", data = "assink",
+       call = "rma.mv(yi, vi, random = list(~ 1 | esid, ~ deltype | study), struct = 'ID', data = assink)"),
+  list(name = "assink_hcs_id", data = "assink",
+       call = "rma.mv(yi, vi, random = list(~ deltype | study, ~ deltype | id), struct = c('HCS', 'ID'), data = assink)"),
+  list(name = "assink_cs_cs_ml", data = "assink",
+       call = "rma.mv(yi, vi, mods = ~ deltype, random = list(~ deltype | study, ~ deltype | id), struct = c('CS', 'CS'), data = assink, method = 'ML')"),
+  list(name = "berkey_DIAG_ml", data = "berkey", V = TRUE,
+       call = "rma.mv(yi, berkey_V, mods = ~ outcome - 1, random = ~ outcome | trial, struct = 'DIAG', data = berkey, method = 'ML')"),
+  list(name = "berkey_HCS_ml", data = "berkey", V = TRUE,
+       call = "rma.mv(yi, berkey_V, mods = ~ outcome - 1, random = ~ outcome | trial, struct = 'HCS', data = berkey, method = 'ML')"),
+  list(name = "berkey_AR_ml", data = "berkey", V = TRUE,
+       call = "rma.mv(yi, berkey_V, mods = ~ outcome - 1, random = ~ outcome | trial, struct = 'AR', data = berkey, method = 'ML')"),
+  list(name = "berkey_CS_year", data = "berkey", V = TRUE,
+       call = "rma.mv(yi, berkey_V, mods = ~ outcome + outcome:year0 - 1, random = ~ outcome | trial, struct = 'CS', data = berkey)"),
+  list(name = "konst_two_sigma_ml", data = "konst",
+       call = "rma.mv(yi, vi, random = list(~ 1 | district, ~ 1 | school), data = konst, method = 'ML')"),
+  list(name = "konst_gen_ml", data = "konst",
+       call = "rma.mv(yi, vi, mods = ~ yc, random = ~ yc | district, struct = 'GEN', data = konst, method = 'ML')"),
+  list(name = "konst_two_sigma_t", data = "konst",
+       call = "rma.mv(yi, vi, random = list(~ 1 | district, ~ 1 | school), data = konst, test = 't')"),
+  list(name = "kalaian_UN", data = "kalaian", V = TRUE,
+       call = "rma.mv(yi, kalaian_V, mods = ~ outcome - 1, random = ~ outcome | study, struct = 'UN', data = kalaian)"),
+  list(name = "kalaian_CS", data = "kalaian", V = TRUE,
+       call = "rma.mv(yi, kalaian_V, mods = ~ outcome - 1, random = ~ outcome | study, struct = 'CS', data = kalaian)"),
+  list(name = "kalaian_DIAG_ml", data = "kalaian", V = TRUE,
+       call = "rma.mv(yi, kalaian_V, mods = ~ outcome - 1, random = ~ outcome | study, struct = 'DIAG', data = kalaian, method = 'ML')"),
+  list(name = "ishak_AR_ml", data = "ishak",
+       call = "rma.mv(yi, vi, mods = ~ factor(time) - 1, random = ~ time | study, struct = 'AR', data = ishak, method = 'ML')"),
+  list(name = "ishak_CS", data = "ishak",
+       call = "rma.mv(yi, vi, mods = ~ factor(time) - 1, random = ~ time | study, struct = 'CS', data = ishak)"),
+  list(name = "ishak_HCS_ml", data = "ishak",
+       call = "rma.mv(yi, vi, mods = ~ factor(time) - 1, random = ~ time | study, struct = 'HCS', data = ishak, method = 'ML')"),
+  # ridge = TRUE: flat likelihoods where nlminb stops before the maximum (its log-likelihood is
+  # 7e-9 to 1.2e-8 below the one sleepmeta reaches); compared on the log-likelihood at 1e-5 and
+  # on the rest at 1e-4 (test_metafor_mv.py)
+  list(name = "assink_un_diag_sigma", data = "assink", ridge = TRUE,
+       call = "rma.mv(yi, vi, random = list(~ 1 | study, ~ deltype | study, ~ deltype | id), struct = c('UN', 'DIAG'), data = assink)"),
+  list(name = "ishak_UN", data = "ishak", ridge = TRUE,
+       call = "rma.mv(yi, vi, mods = ~ factor(time) - 1, random = ~ time | study, struct = 'UN', data = ishak)"),
+  # two maxima: from its default start values rma.mv stops at a local maximum (ll -69.0833,
+  # rho = 0.97, case local = TRUE); from other start values it reaches the higher one
+  # (ll -68.7147, rho = -1, the overt variance 0), which is sleepmeta's answer
+  list(name = "assink_hcs_nested_local", data = "assink", local = TRUE,
+       call = "rma.mv(yi, vi, random = list(~ 1 | study/esid, ~ deltype | study), struct = 'HCS', data = assink)"),
+  list(name = "assink_hcs_nested", data = "assink", ridge = TRUE,
+       call = "rma.mv(yi, vi, random = list(~ 1 | study/esid, ~ deltype | study), struct = 'HCS', data = assink, control = list(sigma2.init = c(0.13, 0.08), tau2.init = c(0.2, 0.05, 0.01), rho.init = -0.9))")
 )
 
 run <- function(cs) {
@@ -105,6 +158,8 @@ run <- function(cs) {
               phi = if (r$withH && !all(r$vc.fix$phi)) r$phi else numeric(0),
               QE = r$QE, QEp = r$QEp, QM = r$QM, QMp = r$QMp, QMdf = r$QMdf, parms = r$parms,
               fit_stats = fitstats(r))
+  if (isTRUE(cs$ridge)) res$ridge <- TRUE
+  if (isTRUE(cs$local)) res$local <- TRUE
   if (!is.null(cs$predict)) {
     p <- eval(parse(text = cs$predict))
     res$predict <- list(call = cs$predict, pred = as.vector(p$pred), se = as.vector(p$se),

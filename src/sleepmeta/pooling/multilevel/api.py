@@ -114,6 +114,10 @@ def meta_analysis_mv(yi=None, V=None, *, random="~ 1 | study", struct: str = "CS
     if not fit.converged[0]:
         raise ConvergenceError(f"the {method} fit of the multilevel model did not converge after "
                                f"{int(fit.iterations[0])} iterations; check the random structure")
+    if fit.rescued is not None and fit.rescued[0]:
+        notes.append("Fisher scoring did not reach a verified maximum; the fit kept is the "
+                     "highest likelihood found by L-BFGS-B (from the scoring end point and "
+                     "metafor's start values) followed by scoring")
     model = Model(blocks=blocks, structures=tuple(structures), fixed=fixed, theta=fit.theta,
                   X=design.X, y=y, V=Vm, labels=tuple(labs), data=data, mods=mods, random=random,
                   struct=struct, spec=getattr(design, "spec", None))

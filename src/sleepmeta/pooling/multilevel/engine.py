@@ -5,7 +5,10 @@ metafor does), CS terms in ``(tau2, tau2 * rho)``; members that do not
 converge that way, and members whose CS correlation ends on its bound
 (``rho = +-1``, where the box of ``(tau2, cov)`` is not a simple bound
 to hold a parameter on), are refitted in standard deviations and
-correlations (:func:`_retry_varcor`) and the better fit is kept.
+correlations (:func:`_retry_varcor`) and the better fit is kept. A member that still has
+not converged, or whose end point is not stationary (its Newton decrement
+over the free parameters exceeds 1e-9), is refitted by the quasi-Newton
+fallback of :mod:`.fallback` (``MVFit.rescued`` marks it).
 
 :func:`fit_blocks` is the only place a multilevel/multivariate model is
 fitted; the public :func:`~sleepmeta.pooling.multilevel.api.meta_analysis_mv`,
@@ -19,6 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from sleepmeta.pooling.multilevel.blocks import Blocks
+from sleepmeta.pooling.multilevel.fallback import needs_rescue, rescue
 from sleepmeta.pooling.multilevel.likelihood import evaluate
 from sleepmeta.pooling.multilevel.optimise import Parameters, maximise
 
@@ -57,6 +61,7 @@ class MVFit:
     iterations: np.ndarray
     structures: tuple
     method: str
+    rescued: np.ndarray | None = None  # (B,) bool: kept fit from the quasi-Newton fallback
 
     @property
     def ll(self) -> np.ndarray:
@@ -257,6 +262,7 @@ def fit_blocks(blocks: Blocks, structures, method: str = "REML", *, theta0=None,
     """
     params = Parameters(structures)
     B = blocks.y.shape[0]
+    rescued = np.zeros(B, bool)
     if theta0 is None:
         theta0 = start_values(blocks, params)
     theta, conv, iters = maximise(blocks, params, method, np.asarray(theta0, float), fixed,
@@ -268,7 +274,13 @@ def fit_blocks(blocks: Blocks, structures, method: str = "REML", *, theta0=None,
                                            tol)
         theta, conv, iters = _restart_singular(blocks, params, method, theta, conv, iters,
                                                maxiter, tol)
+        flag = needs_rescue(blocks, params, method, theta, conv, tol=1e-11)
+        if flag.any():
+            res = rescue(blocks, params, method, theta, conv, iters,
+                         start_values(blocks, params), np.flatnonzero(flag), maxiter=maxiter,
+                         tol=tol)
+            theta, conv, iters, rescued = res.theta, res.converged, res.iterations, res.used
     c, _ = params.coef(theta) if params.P else (np.zeros((B, 0)), None)
     ev = evaluate(blocks, c, method)
     return MVFit(theta, ev.beta, ev.vb, ev.ll_ml, ev.ll_reml, conv & ev.ok, iters,
-                 tuple(structures), method)
+                 tuple(structures), method, rescued)
