@@ -23,6 +23,10 @@ working parameters, which is fast and batched:
   changed (1e-11 relative) for five iterations (a flat ridge, e.g. a
   correlation of -1); after ``maxiter`` iterations it is flagged unconverged.
 
+A member that ends unconverged or at a point that is not stationary is
+refitted by the quasi-Newton fallback of :mod:`.fallback` (called by
+:func:`~.engine.fit_blocks`).
+
 The iterations run compiled, member after member
 (:mod:`.optimise_kernel`); a member's iterations do not depend on the rest
 of its batch, so a batch gives what one-by-one fits give.
