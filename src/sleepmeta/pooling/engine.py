@@ -28,7 +28,8 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import special
 
-from sleepmeta.pooling import estimators as _est
+from sleepmeta.pooling import registry
+from sleepmeta.pooling.estimators import ESTIMATORS
 from sleepmeta.pooling.feasibility import falls_back_to_z
 from sleepmeta.pooling.kernels.batch import (
     CONV, FALLBACK, ITERS, LL_ML, LL_REML, Q, RSS, SE, TAU2, TRP, fit_members,
@@ -210,18 +211,18 @@ def _kernel_control(control: Control | None) -> tuple:
     """``(threshold, maxiter, stepadj, fallback maxiter, fallback stepadj)`` for the kernel.
 
     ``control=None``: metafor's defaults with its halved-step remedy (read from
-    :mod:`.estimators` at each fit); an explicit control is used as given, with
+    :mod:`.registry` at each fit); an explicit control is used as given, with
     no remedy (fallback maxiter -1), as metafor does.
     """
     if control is None:
-        con, fb = _est.DEFAULT_CONTROL, _est.FALLBACK_CONTROL
+        con, fb = registry.DEFAULT_CONTROL, registry.FALLBACK_CONTROL
         return con.threshold, con.maxiter, con.stepadj, fb.maxiter, fb.stepadj
     return control.threshold, control.maxiter, control.stepadj, -1, 1.0
 
 
 def _fit_chunk(yi, vi, mask, X, method, test, level, intercept, control) -> dict:
     """Steps 1-5 for one chunk of the batch: the kernel, then whole-array inference."""
-    out, beta, A = fit_members(_est.KERNEL_CODES[method], yi, vi, mask, X,
+    out, beta, A = fit_members(ESTIMATORS[method], yi, vi, mask, X,
                                *_kernel_control(control))
     k = mask.sum(axis=1)
     p = X.shape[-1]

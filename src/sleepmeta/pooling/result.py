@@ -165,14 +165,6 @@ class MetaResult:
             extras={} if extras is None else extras,
         )
 
-    def _problem(self):
-        """The one-analysis :class:`.estimators.Problem` of this result (for refits)."""
-        from sleepmeta.pooling.problem import Problem
-
-        k = self.k
-        return Problem(X=self.X[None], yi=self.yi[None], vi=self.vi[None],
-                       mask=np.ones((1, k), bool), k=np.array([k]), p=self.p)
-
     def tau2_ci(self) -> pd.DataFrame:
         """Q-profile confidence intervals for tau², tau, I² and H².
 
@@ -186,7 +178,8 @@ class MetaResult:
         if not ESTIMATOR_INFO[self.method].estimates_tau2:
             raise ModelError(f"tau2_ci: the {ESTIMATOR_INFO[self.method].label} ({self.method}) "
                              "has no tau² to estimate")
-        lo, hi, _ = tau2_ci_batch(self._problem(), np.array([self.tau2]), self.level)
+        lo, hi, _ = tau2_ci_batch(self.yi[None], self.vi[None], np.ones((1, self.k), bool),
+                                  self.X[None], np.array([self.tau2]), self.level)
         lo, hi = float(lo[0]), float(hi[0])
         vt = self.vt
         rows = {

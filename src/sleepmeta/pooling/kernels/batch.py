@@ -22,10 +22,10 @@ import numpy as np
 from numba import get_num_threads, njit, prange
 
 from sleepmeta.pooling.kernels.tau2 import (
-    LOG_2PI, NVEC, ONE, SUM, V, Y, YC, logdet_of, logdet_xwx, q_at, root_of_q, tau2_member,
+    LOG_2PI, NVEC, ONE, SUM, V, Y, YC, logdet_xwx, q_at, root_of_q, tau2_member,
     trp_trpp,
 )
-from sleepmeta.pooling.kernels.wls import xdx
+from sleepmeta.pooling.kernels.wls import logdet_of, xdx
 
 # rows of the scalar output array (NOUT, B)
 TAU2, SE, CONV, ITERS, FALLBACK, RSS, Q, TRP, LL_ML, LL_REML = range(10)

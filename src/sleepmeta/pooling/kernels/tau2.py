@@ -3,7 +3,7 @@
 One function per estimator, each on one analysis's gathered studies (see
 :mod:`.wls` for the workspace convention). The definitions, start values,
 step rules, truncation at zero and ``ll0check`` are metafor's; the
-docstrings of :mod:`sleepmeta.pooling.estimators` give the formulas and
+docstring of :mod:`sleepmeta.pooling.estimators` gives the formulas and
 sources. Iterative estimators are bounded and guarded: Fisher scoring stops
 after ``maxiter + 1`` steps, and a step, start value or function value that
 is not finite ends the iteration as not converged (metafor's loop would
@@ -30,12 +30,12 @@ import math
 import numpy as np
 from numba import njit
 
-from sleepmeta.pooling.kernels.wls import fit, tr_pd, tr_pdp, tr_pdpd
+from sleepmeta.pooling.kernels.wls import fit, logdet_of, tr_pd, tr_pdp, tr_pdpd
 from sleepmeta.pooling.zeroin import DEFAULT_TOL, SEARCH, brent_accept, brent_propose, brent_start
 
 TAU2_MAX = 100.0  # metafor's upper bound of the PM search, max(100, 10 mad(yi)²)
 LOG_2PI = math.log(2 * math.pi)
-FE, DL, HE, HS, HSK, SJ, ML, REML, EB, PM = range(10)  # codes: estimators.KERNEL_CODES
+FE, DL, HE, HS, HSK, SJ, ML, REML, EB, PM = range(10)  # codes: estimators.ESTIMATORS
 W, E, TMP, ONE, Y, YC, V, SUM = range(8)  # rows of the vector workspace
 NVEC = 8
 
@@ -206,26 +206,6 @@ def logdet_xwx(p, mats):
     if p == 1:
         return -math.log(A[0, 0])
     return -logdet_of(A, p, mats[2])
-
-
-@njit(cache=True, error_model="numpy")
-def logdet_of(M, p, L):
-    """``log |M|`` of a symmetric positive definite matrix (Cholesky); NaN if not PD."""
-    logdet = 0.0
-    for j in range(p):
-        s = M[j, j]
-        for t in range(j):
-            s -= L[j, t] * L[j, t]
-        if not s > 0:
-            return math.nan
-        L[j, j] = math.sqrt(s)
-        logdet += 2.0 * math.log(L[j, j])
-        for i in range(j + 1, p):
-            s = M[i, j]
-            for t in range(j):
-                s -= L[i, t] * L[j, t]
-            L[i, j] = s / L[j, j]
-    return logdet
 
 
 @njit(cache=True, error_model="numpy")

@@ -57,15 +57,10 @@ def _matmul(a, b, p, out):
 
 
 @njit(cache=True, error_model="numpy")
-def invert_spd(M, p, A, L):
-    """``A = M^-1`` for symmetric positive definite ``M``; returns ``log det M`` (NaN if not PD)."""
-    if p == 1:
-        if not M[0, 0] > 0:
-            return math.nan
-        A[0, 0] = 1.0 / M[0, 0]
-        return -math.log(A[0, 0])
+def logdet_of(M, p, L):
+    """``log |M|`` of a symmetric positive definite matrix; its Cholesky factor into ``L`` (NaN if not PD)."""
     logdet = 0.0
-    for j in range(p):  # Cholesky M = L L'
+    for j in range(p):
         s = M[j, j]
         for t in range(j):
             s -= L[j, t] * L[j, t]
@@ -78,6 +73,20 @@ def invert_spd(M, p, A, L):
             for t in range(j):
                 s -= L[i, t] * L[j, t]
             L[i, j] = s / L[j, j]
+    return logdet
+
+
+@njit(cache=True, error_model="numpy")
+def invert_spd(M, p, A, L):
+    """``A = M^-1`` for symmetric positive definite ``M``; returns ``log det M`` (NaN if not PD)."""
+    if p == 1:
+        if not M[0, 0] > 0:
+            return math.nan
+        A[0, 0] = 1.0 / M[0, 0]
+        return -math.log(A[0, 0])
+    logdet = logdet_of(M, p, L)  # Cholesky M = L L'
+    if logdet != logdet:
+        return math.nan
     for j in range(p):  # U = L^-1 (lower triangular) into A, column by column
         for i in range(p):
             if i < j:
