@@ -23,6 +23,7 @@ metafor 3.8's ``rma.uni``:
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -32,9 +33,9 @@ from sleepmeta.pooling import registry
 from sleepmeta.pooling.estimators import ESTIMATORS
 from sleepmeta.pooling.feasibility import falls_back_to_z
 from sleepmeta.pooling.kernels.batch import (
-    CONV, FALLBACK, ITERS, LL_ML, LL_REML, Q, RSS, SE, TAU2, TRP, fit_members,
+    BAD, CONV, CRIT, DF, FALLBACK, H2, I2, ITERS, LL_ML, LL_REML, Q, QM, S2W, SE, TAU2, VT,
+    fit_members, test_rule,
 )
-from sleepmeta.pooling.heterogeneity import i2_h2_from_q, i2_h2_from_tau2
 from sleepmeta.pooling.registry import ESTIMATOR_INFO, TESTS, Control
 
 
@@ -87,6 +88,7 @@ class BatchFit:
     notes: dict = field(default_factory=dict)  # member -> note, filled by the public entry points
     vi: np.ndarray | None = field(default=None, repr=False)  # (B or 1, k), for ``weights``
     mask: np.ndarray | None = field(default=None, repr=False)
+    nonfinite: np.ndarray | None = field(default=None, repr=False)  # see inputs.nonfinite_members
 
     @property
     def weights(self) -> np.ndarray:
@@ -221,105 +223,60 @@ def _kernel_control(control: Control | None) -> tuple:
 
 
 def _fit_chunk(yi, vi, mask, X, method, test, level, intercept, control) -> dict:
-    """Steps 1-5 for one chunk of the batch: the kernel, then whole-array inference."""
-    out, beta, A = fit_members(ESTIMATORS[method], yi, vi, mask, X,
-                               *_kernel_control(control))
-    k = mask.sum(axis=1)
-    p = X.shape[-1]
-    tau2 = out[TAU2]
-    kp = (k - p).astype(float)
-    # one errstate for the whole step: se = 0 only when s² = 0 (metafor: z = ±Inf), and members
-    # that did not converge carry NaN
-    with np.errstate(divide="ignore", invalid="ignore"):
-        inf = _inference(beta, A, out[RSS], kp, k, test, level, intercept)
-        q, q_p, i2, h2, vt = _heterogeneity(out[Q], out[TRP], kp, tau2, method)
-    return dict(k=k, beta=beta, tau2=tau2, tau2_se=out[SE], q=q, q_df=kp, q_pvalue=q_p, i2=i2,
-                h2=h2, vt=vt, ll_ml=out[LL_ML], ll_reml=out[LL_REML],
-                converged=out[CONV].astype(bool), iterations=out[ITERS].astype(np.int64),
-                fallback=out[FALLBACK].astype(bool), **inf)
+    """Steps 1-5 for one chunk of the batch: the kernel, then the p-values over arrays.
 
-
-def _inference(beta, A, rss, kp, k, test, level, intercept) -> dict:
-    """Step 3: standard errors, tests, CIs and the omnibus test of each member.
-
-    ``A = (X'WX)^-1`` at tau²; ``rss`` the weighted residual sum of squares
-    there (Knapp–Hartung's ``s² = rss/(k-p)``). One branch per test; a new
-    test adds a branch giving ``vb``, ``crit``, ``df`` and the p-values. A
-    one-study member under a residual-df test gets a z test (metafor's
-    ``k = 1`` rule), flagged in ``z_fallback``.
+    The kernel computes everything but the distribution functions (tau², the
+    fit, the tests' statistics and intervals, Q, I², H², the log-likelihoods
+    and a flag for non-finite results); ``scipy.special`` gives the
+    p-values and the t quantiles (one per distinct df).
     """
-    p = beta.shape[1]
-    alpha = 1 - level
-    z1 = falls_back_to_z(k, test)
     rule = TESTS[test]
-    if rule.scaled:
-        s2w = np.where(rss <= np.finfo(float).eps, 0.0, rss / kp)
-        s2w = np.maximum(s2w, rule.scale_floor)  # adhoc: s² >= 1, as metafor
-        s2w = np.where(z1, 1.0, s2w)
-        vb = A * s2w[:, None, None]
-    else:
-        s2w = np.ones(rss.shape)
-        vb = A
-    se_beta = np.sqrt(vb[:, 0, 0, None] if p == 1 else np.einsum("bii->bi", vb))
-    stat = beta / se_beta  # se = 0 only when s2w = 0 (metafor: z = ±Inf)
-    btt = np.arange(1 if (intercept and p > 1) else 0, p)
-    m = btt.size
-    qm = _wald(beta[:, btt], vb[:, btt][:, :, btt])
+    p = X.shape[-1]
+    alpha = 1 - level
+    k = mask.sum(axis=1)
+    kp = (k - p).astype(float)
+    btt0 = 1 if (intercept and p > 1) else 0
+    m = p - btt0
+    crit = None
+    if rule.residual_df:  # t quantiles, once per distinct df
+        u, inv = np.unique(kp, return_inverse=True)
+        crit = special.stdtrit(u, 1 - alpha / 2)[inv.ravel()]
+    estimates = ESTIMATOR_INFO[method].estimates_tau2
+    kernel_rule = test_rule(scaled=rule.scaled, floor=rule.scale_floor,
+                            residual_df=rule.residual_df, zcrit=_zcrit(alpha), btt0=btt0,
+                            estimates_tau2=estimates, tau2_se=estimates)
+    out, beta, vb, inf = fit_members(ESTIMATORS[method], yi, vi, mask, X,
+                                     _kernel_control(control), kernel_rule, crit)
+    stat, qm, q = inf[1], out[QM], out[Q]
+    z1 = falls_back_to_z(k, test)
     # scipy.special's distribution functions (the ones scipy.stats calls), without its overhead
-    if rule.residual_df:
-        df = np.where(z1, np.nan, kp)
-        crit = np.where(z1, -special.ndtri(alpha / 2), special.stdtrit(df, 1 - alpha / 2))
-        pval = np.where(z1[:, None], 2 * special.ndtr(-np.abs(stat)),
-                        2 * special.stdtr(df[:, None], -np.abs(stat)))
-        qm = qm / m
-        qm_p = np.where(z1, special.chdtrc(m, qm * m), special.fdtrc(m, df, qm)) if m \
-            else np.ones_like(qm)
-    else:
-        df = np.full(rss.shape, np.nan)
-        crit = np.full(rss.shape, -special.ndtri(alpha / 2))
-        pval = 2 * special.ndtr(-np.abs(stat))
-        # chi² with 1 df is Z², whose tail is 2 Phi(-sqrt(x)): the same number as chdtrc(1, x)
-        # (to rounding), which scipy computes ~100x more slowly for 1 df
-        qm_p = (2 * special.ndtr(-np.sqrt(qm)) if m == 1 else special.chdtrc(m, qm) if m
-                else np.ones_like(qm))
-    return dict(vb=vb, se_beta=se_beta, stat_beta=stat, pval_beta=pval,
-                ci_low_beta=beta - crit[:, None] * se_beta,
-                ci_high_beta=beta + crit[:, None] * se_beta, qm=qm, qm_m=m, qm_pvalue=qm_p,
-                df=df, crit=crit, s2w=s2w, btt=btt, z_fallback=z1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if rule.residual_df:
+            df = out[DF]
+            pval = 2 * special.stdtr(df[:, None], -np.abs(stat))
+            qm_p = special.fdtrc(m, df, qm)
+            if z1.any():
+                pval = np.where(z1[:, None], 2 * special.ndtr(-np.abs(stat)), pval)
+                qm_p = np.where(z1, special.chdtrc(m, qm * m), qm_p)
+        else:
+            pval = 2 * special.ndtr(-np.abs(stat))
+            # chi² with 1 df is Z², whose tail is 2 Phi(-sqrt(x)): the same number as
+            # chdtrc(1, x) (to rounding), which scipy computes ~100x more slowly for 1 df
+            qm_p = 2 * special.ndtr(-np.sqrt(qm)) if m == 1 else special.chdtrc(m, qm)
+        has_df = kp > 0
+        q_p = special.chdtrc(kp, q)
+        if not has_df.all():
+            q_p = np.where(has_df, q_p, 1.0)
+    return dict(k=k, beta=beta, tau2=out[TAU2], tau2_se=out[SE], q=q, q_df=kp, q_pvalue=q_p,
+                i2=out[I2], h2=out[H2], vt=out[VT], ll_ml=out[LL_ML], ll_reml=out[LL_REML],
+                converged=out[CONV].astype(bool), iterations=out[ITERS].astype(np.int64),
+                fallback=out[FALLBACK].astype(bool), vb=vb, se_beta=inf[0], stat_beta=stat,
+                pval_beta=pval, ci_low_beta=inf[2], ci_high_beta=inf[3], qm=qm, qm_m=m,
+                qm_pvalue=qm_p, df=out[DF], crit=out[CRIT], s2w=out[S2W],
+                btt=np.arange(btt0, p), z_fallback=z1, nonfinite=out[BAD].astype(bool))
 
 
-def _wald(b: np.ndarray, V: np.ndarray) -> np.ndarray:
-    """``b' V^-1 b`` for each member of a batch.
-
-    NaN where ``V`` is not positive definite (e.g. Knapp–Hartung's scale is 0
-    when all yi are equal), where metafor's Cholesky step fails and it
-    reports QM as NA.
-    """
-    out = np.full(b.shape[0], np.nan)
-    if b.shape[1] == 0:
-        return np.zeros(b.shape[0])
-    if b.shape[1] == 1:
-        v = V[:, 0, 0]
-        ok = v > 0
-        out[ok] = b[ok, 0] ** 2 / v[ok]
-        return out
-    ok = np.all(np.linalg.eigvalsh(V) > 0, axis=1)
-    if ok.any():
-        bo = b[ok]
-        out[ok] = np.einsum("bi,bi->b", bo, np.linalg.solve(V[ok], bo[..., None])[..., 0])
-    return out
-
-
-def _heterogeneity(qraw, trp, kp, tau2, method: str):
-    """Q, its p-value, I², H² and the typical within-study variance (metafor's ``i2def = 1``)."""
-    has_df = kp > 0
-    q = np.where(has_df, np.maximum(0, qraw), 0.0)
-    q_p = np.where(has_df, special.chdtrc(np.where(has_df, kp, 1), q), 1.0)
-    vt = np.where(has_df, kp / trp, 0.0)
-    if ESTIMATOR_INFO[method].estimates_tau2:
-        i2, h2 = i2_h2_from_tau2(tau2, vt)
-    else:
-        i2, h2 = i2_h2_from_q(q, kp)
-    i2 = np.where(has_df, i2, 0.0)
-    h2 = np.where(has_df, h2, 1.0)
-    return q, q_p, i2, h2, vt
+@functools.lru_cache(maxsize=16)
+def _zcrit(alpha: float) -> float:
+    """The normal quantile of the intervals, ``-ndtri(alpha/2)``."""
+    return float(-special.ndtri(alpha / 2))

@@ -192,8 +192,10 @@ def nonfinite_members(fit) -> np.ndarray:
     """Members of a :class:`~sleepmeta.pooling.engine.BatchFit` with a non-finite result.
 
     A member with ``k > p`` must have a finite estimate, SE, CI, tau², Q, I²,
-    H² (and the SE of tau² for a random-effects method); members that did not
-    converge are left to the convergence check.
+    H², coefficient SEs (and the SE of tau² for a random-effects method);
+    members that did not converge are left to the convergence check. The
+    fit kernel checks this for each member as it finishes it
+    (``BatchFit.nonfinite``).
 
     Examples
     --------
@@ -202,13 +204,7 @@ def nonfinite_members(fit) -> np.ndarray:
     >>> nonfinite_members(fit).tolist()
     [False]
     """
-    k = np.asarray(fit.k)
-    bad = np.zeros(k.shape, bool)
-    for name in _FINITE_FIELDS + (() if fit.method == "FE" else ("tau2_se",)):
-        bad |= ~np.isfinite(np.asarray(getattr(fit, name), float))
-    with np.errstate(invalid="ignore"):
-        bad |= ~np.isfinite(np.asarray(fit.se_beta, float)).all(axis=-1)
-    return bad & (k > fit.p) & np.asarray(fit.converged, bool)
+    return np.asarray(fit.nonfinite, bool)
 
 
 def nonfinite_error(fit, b: int, yi, vi, where: str) -> ModelError:
