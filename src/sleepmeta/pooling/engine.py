@@ -101,6 +101,20 @@ class BatchFit:
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             return np.where(self.mask, 1.0 / (vi + self.tau2[:, None]), 0.0)
 
+    def member_weights(self, b: int) -> np.ndarray:
+        """Row ``b`` of :attr:`weights`, computed for that member alone.
+
+        Examples
+        --------
+        >>> fit = fit_batch(np.array([[0.2, 0.4]]), np.array([[0.01, 0.04]]),
+        ...                 np.array([[True, False]]), np.ones((1, 2, 1)), method="FE")
+        >>> fit.member_weights(0).tolist()
+        [100.0, 0.0]
+        """
+        vi = self.vi[0 if self.vi.shape[0] == 1 else b]
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            return np.where(self.mask[b], 1.0 / (vi + self.tau2[b]), 0.0)
+
     # the first coefficient (the pooled estimate of an intercept-only model)
     @property
     def estimate(self):
@@ -218,8 +232,14 @@ def _kernel_control(control: Control | None) -> tuple:
     """
     if control is None:
         con, fb = registry.DEFAULT_CONTROL, registry.FALLBACK_CONTROL
-        return con.threshold, con.maxiter, con.stepadj, fb.maxiter, fb.stepadj
-    return control.threshold, control.maxiter, control.stepadj, -1, 1.0
+        return _control_array(con.threshold, con.maxiter, con.stepadj, fb.maxiter, fb.stepadj)
+    return _control_array(control.threshold, control.maxiter, control.stepadj, -1, 1.0)
+
+
+@functools.lru_cache(maxsize=64)
+def _control_array(*values) -> np.ndarray:
+    out = np.array(values, dtype=np.float64)
+    return out
 
 
 def _fit_chunk(yi, vi, mask, X, method, test, level, intercept, control) -> dict:
@@ -242,11 +262,9 @@ def _fit_chunk(yi, vi, mask, X, method, test, level, intercept, control) -> dict
         u, inv = np.unique(kp, return_inverse=True)
         crit = special.stdtrit(u, 1 - alpha / 2)[inv.ravel()]
     estimates = ESTIMATOR_INFO[method].estimates_tau2
-    kernel_rule = test_rule(scaled=rule.scaled, floor=rule.scale_floor,
-                            residual_df=rule.residual_df, zcrit=_zcrit(alpha), btt0=btt0,
-                            estimates_tau2=estimates, tau2_se=estimates)
     out, beta, vb, inf = fit_members(ESTIMATORS[method], yi, vi, mask, X,
-                                     _kernel_control(control), kernel_rule, crit)
+                                     _kernel_control(control),
+                                     _kernel_rule(test, alpha, btt0, estimates), crit)
     stat, qm, q = inf[1], out[QM], out[Q]
     z1 = falls_back_to_z(k, test)
     # scipy.special's distribution functions (the ones scipy.stats calls), without its overhead
@@ -276,7 +294,11 @@ def _fit_chunk(yi, vi, mask, X, method, test, level, intercept, control) -> dict
                 btt=np.arange(btt0, p), z_fallback=z1, nonfinite=out[BAD].astype(bool))
 
 
-@functools.lru_cache(maxsize=16)
-def _zcrit(alpha: float) -> float:
-    """The normal quantile of the intervals, ``-ndtri(alpha/2)``."""
-    return float(-special.ndtri(alpha / 2))
+@functools.lru_cache(maxsize=64)
+def _kernel_rule(test: str, alpha: float, btt0: int, estimates_tau2: bool) -> np.ndarray:
+    """The kernel's rule array for a test, level and model (cached; the kernel only reads it)."""
+    rule = TESTS[test]
+    out = test_rule(scaled=rule.scaled, floor=rule.scale_floor, residual_df=rule.residual_df,
+                    zcrit=float(-special.ndtri(alpha / 2)), btt0=btt0,
+                    estimates_tau2=estimates_tau2, tau2_se=estimates_tau2)
+    return out

@@ -222,6 +222,8 @@ def test_rule(*, scaled=False, floor=0.0, residual_df=False, zcrit=1.95996398454
 
 
 test_rule.__test__ = False  # not a pytest test
+_Z_RULE = test_rule()
+_NO_CRIT = np.full(1, np.nan)
 
 
 def fit_members(code: int, yi, vi, mask, X, control, rule=None, crit=None):
@@ -251,9 +253,9 @@ def fit_members(code: int, yi, vi, mask, X, control, rule=None, crit=None):
     beta = np.empty((B, p))
     vb = np.empty((B, p, p))
     inf = np.empty((4, B, p))
-    ctl = np.array(control, dtype=np.float64)
-    rule = test_rule() if rule is None else rule
-    crit = np.full(1, np.nan) if crit is None else np.ascontiguousarray(crit, dtype=np.float64)
+    ctl = np.asarray(control, dtype=np.float64)
+    rule = _Z_RULE if rule is None else rule
+    crit = _NO_CRIT if crit is None else np.ascontiguousarray(crit, dtype=np.float64)
     args = (code, yi, vi, mask, X, ctl, rule, crit, out, beta, vb, inf)
     if B < SERIAL_BELOW:
         fit_range(0, B, *args)
