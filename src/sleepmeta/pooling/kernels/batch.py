@@ -22,7 +22,7 @@ import numpy as np
 from numba import get_num_threads, njit, prange
 
 from sleepmeta.pooling.kernels.tau2 import (
-    LOG_2PI, NVEC, ONE, SUM, V, Y, YC, logdet_xwx, q_at, root_of_q, tau2_member,
+    LOG_2PI, NVEC, ONE, SUM, V, Y, YC, forget_q, logdet_xwx, q_at, root_of_q, tau2_member,
     trp_trpp,
 )
 from sleepmeta.pooling.heterogeneity import i2_h2_q, i2_h2_tau2
@@ -63,6 +63,7 @@ def _gather(b, yi, vi, mask, X, vec, Xc):
     for i in range(n):
         vec[YC, i] = vec[Y, i] - mean  # yi centred on their mean, as metafor uses for tau²
     vec[SUM, 0] = 1.0 if ones else 0.0  # intercept only: the fused path of q_at
+    forget_q(vec)
     return n
 
 
@@ -86,6 +87,12 @@ def fit_range(lo, hi, code, yi, vi, mask, X, ctl, rule, crit, out, beta, vb, inf
             ok = False
             t = math.nan
         out[TAU2, b] = t
+        # Cochran's Q (weights 1/vi) and tr(P) for the typical within-study variance; the
+        # moment estimators have just computed them (q_at remembers)
+        have_q = vec[SUM, 5] == YC and vec[SUM, 6] == 0.0
+        if have_q:
+            out[Q, b] = q_at(Xc, YC, 0.0, n, p, vec, mats, bw)
+            out[TRP, b] = trp_trpp(Xc, n, p, vec, mats)[0]
         rss = q_at(Xc, Y, t, n, p, vec, mats, bw)
         out[RSS, b] = rss
         for r in range(p):
@@ -99,13 +106,16 @@ def fit_range(lo, hi, code, yi, vi, mask, X, ctl, rule, crit, out, beta, vb, inf
         for i in range(n):
             lv += math.log(vec[V, i] + t)
         ldw = logdet_xwx(p, mats)
-        xdx(Xc, vec[ONE], n, p, mats[1])
-        ldx = math.log(mats[1, 0, 0]) if p == 1 else logdet_of(mats[1], p, mats[2])
+        if vec[SUM, 0] == 1.0:  # intercept only: X'X = n
+            ldx = math.log(n)
+        else:
+            xdx(Xc, vec[ONE], n, p, mats[1])
+            ldx = math.log(mats[1, 0, 0]) if p == 1 else logdet_of(mats[1], p, mats[2])
         out[LL_ML, b] = -0.5 * n * LOG_2PI - 0.5 * lv - 0.5 * rss
         out[LL_REML, b] = -0.5 * (n - p) * LOG_2PI + 0.5 * ldx - 0.5 * lv - 0.5 * ldw - 0.5 * rss
-        # Cochran's Q (weights 1/vi) and tr(P) for the typical within-study variance
-        out[Q, b] = q_at(Xc, YC, 0.0, n, p, vec, mats, bw)
-        out[TRP, b] = trp_trpp(Xc, n, p, vec, mats)[0]
+        if not have_q:
+            out[Q, b] = q_at(Xc, YC, 0.0, n, p, vec, mats, bw)
+            out[TRP, b] = trp_trpp(Xc, n, p, vec, mats)[0]
         _finish(b, n, p, rule, crit[0 if crit.shape[0] == 1 else b], out, beta, vb, inf, mats)
 
 
