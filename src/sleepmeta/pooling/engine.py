@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 from scipy import special
@@ -32,8 +33,9 @@ from scipy import special
 from sleepmeta.pooling import registry
 from sleepmeta.pooling.estimators import ESTIMATORS
 from sleepmeta.pooling.feasibility import falls_back_to_z
+from sleepmeta.pooling.heterogeneity import i2_h2_from_q, i2_h2_from_tau2
 from sleepmeta.pooling.kernels.batch import (
-    BAD, CONV, CRIT, DF, FALLBACK, H2, I2, ITERS, LL_ML, LL_REML, Q, QM, S2W, SE, TAU2, VT,
+    BAD, CONV, CRIT, DF, FALLBACK, ITERS, LL_ML, LL_REML, Q, QM, S2W, SE, TAU2, VT,
     fit_members, test_rule,
 )
 from sleepmeta.pooling.registry import ESTIMATOR_INFO, TESTS, Control
@@ -55,26 +57,16 @@ class BatchFit:
     method: str
     test: str
     level: float
-    k: np.ndarray
     p: int
     beta: np.ndarray  # (B, p)
     vb: np.ndarray  # (B, p, p)
     se_beta: np.ndarray  # (B, p)
-    stat_beta: np.ndarray
-    pval_beta: np.ndarray
-    ci_low_beta: np.ndarray
-    ci_high_beta: np.ndarray
     tau2: np.ndarray
     tau2_se: np.ndarray
     q: np.ndarray
-    q_df: np.ndarray
-    q_pvalue: np.ndarray
-    i2: np.ndarray
-    h2: np.ndarray
     vt: np.ndarray
     qm: np.ndarray
     qm_df: tuple
-    qm_pvalue: np.ndarray
     df: np.ndarray  # t/F denominator df (NaN for z)
     crit: np.ndarray
     s2w: np.ndarray  # Knapp-Hartung scale (1 for z)
@@ -114,6 +106,80 @@ class BatchFit:
         vi = self.vi[0 if self.vi.shape[0] == 1 else b]
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             return np.where(self.mask[b], 1.0 / (vi + self.tau2[b]), 0.0)
+
+    # Computed when first asked for (a batch of a million analyses does not hold arrays that
+    # nobody reads): the tests' statistics and limits (the kernel's expressions), and the
+    # p-values from scipy.special's distribution functions (the ones scipy.stats calls)
+    @cached_property
+    def k(self) -> np.ndarray:
+        """Studies per analysis."""
+        return self.mask.sum(axis=1)
+
+    @cached_property
+    def q_df(self) -> np.ndarray:
+        """Degrees of freedom of Q, ``k - p`` (as floats)."""
+        return (self.k - self.p).astype(float)
+
+    @cached_property
+    def _i2_h2(self):
+        # the kernel's definition (it checks them for finiteness): heterogeneity's functions
+        kp = self.q_df
+        if ESTIMATOR_INFO[self.method].estimates_tau2:
+            i2, h2 = i2_h2_from_tau2(self.tau2, self.vt)
+        else:
+            i2, h2 = i2_h2_from_q(self.q, kp)
+        has_df = kp > 0
+        return (i2, h2) if has_df.all() else (np.where(has_df, i2, 0.0), np.where(has_df, h2, 1.0))
+
+    @property
+    def i2(self) -> np.ndarray:
+        return self._i2_h2[0]
+
+    @property
+    def h2(self) -> np.ndarray:
+        return self._i2_h2[1]
+
+    @cached_property
+    def stat_beta(self) -> np.ndarray:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return self.beta / self.se_beta  # se = 0 only when s² = 0 (metafor: z = ±Inf)
+
+    @cached_property
+    def ci_low_beta(self) -> np.ndarray:
+        return self.beta - self.crit[:, None] * self.se_beta
+
+    @cached_property
+    def ci_high_beta(self) -> np.ndarray:
+        return self.beta + self.crit[:, None] * self.se_beta
+
+    @cached_property
+    def pval_beta(self) -> np.ndarray:
+        a = np.abs(self.stat_beta)
+        if not TESTS[self.test].residual_df:
+            return 2 * special.ndtr(-a)
+        with np.errstate(invalid="ignore"):
+            p = 2 * special.stdtr(self.df[:, None], -a)
+        z1 = self.z_fallback
+        return np.where(z1[:, None], 2 * special.ndtr(-a), p) if z1.any() else p
+
+    @cached_property
+    def qm_pvalue(self) -> np.ndarray:
+        m, qm = self.qm_df[0], self.qm
+        with np.errstate(invalid="ignore"):
+            if TESTS[self.test].residual_df:
+                p = special.fdtrc(m, self.df, qm)
+                z1 = self.z_fallback
+                return np.where(z1, special.chdtrc(m, qm * m), p) if z1.any() else p
+            # chi² with 1 df is Z², whose tail is 2 Phi(-sqrt(x)): the same number as
+            # chdtrc(1, x) (to rounding), which scipy computes ~100x more slowly for 1 df
+            return 2 * special.ndtr(-np.sqrt(qm)) if m == 1 else special.chdtrc(m, qm)
+
+    @cached_property
+    def q_pvalue(self) -> np.ndarray:
+        with np.errstate(invalid="ignore"):
+            p = special.chdtrc(self.q_df, self.q)
+        has_df = self.q_df > 0
+        return p if has_df.all() else np.where(has_df, p, 1.0)
 
     # the first coefficient (the pooled estimate of an intercept-only model)
     @property
@@ -199,17 +265,25 @@ def fit_batch(
             arrays = part
             break
         if arrays is None:
-            arrays = {name: a if name in _PER_MODEL else np.empty((B,) + a.shape[1:], a.dtype)
+            arrays = {name: a if _per_model(name, a) else np.empty((B,) + a.shape[1:], a.dtype)
                       for name, a in part.items()}
         for name, a in part.items():
-            if name not in _PER_MODEL:
+            if not _per_model(name, a):
                 arrays[name][sl] = a
+    for name, a in arrays.items():
+        if a is not None and getattr(a, "strides", None) == (0,):  # a constant: for the batch
+            arrays[name] = np.broadcast_to(a[0], (B,))
     qm_m = int(arrays.pop("qm_m"))
     return BatchFit(method=method, test=test, level=level, p=X.shape[-1], vi=vi, mask=mask,
                     qm_df=(qm_m, arrays["df"] if TESTS[test].residual_df else None), **arrays)
 
 
 _PER_MODEL = ("btt", "qm_m")  # the same for every chunk
+
+
+def _per_model(name: str, a) -> bool:
+    """The same for every chunk: the model's, or a constant (a broadcast, stride 0)."""
+    return name in _PER_MODEL or getattr(a, "strides", None) == (0,)
 CHUNK = 1 << 14  # analyses per pass: the temporaries of a pass stay in the cache, not in RAM
 
 
@@ -243,12 +317,13 @@ def _control_array(*values) -> np.ndarray:
 
 
 def _fit_chunk(yi, vi, mask, X, method, test, level, intercept, control) -> dict:
-    """Steps 1-5 for one chunk of the batch: the kernel, then the p-values over arrays.
+    """Steps 1-5 for one chunk of the batch, in the kernel.
 
     The kernel computes everything but the distribution functions (tau², the
-    fit, the tests' statistics and intervals, Q, I², H², the log-likelihoods
-    and a flag for non-finite results); ``scipy.special`` gives the
-    p-values and the t quantiles (one per distinct df).
+    fit, the tests' SEs, Q, I², H², the log-likelihoods and a flag for
+    non-finite results); ``scipy.special`` gives the t quantiles (one per
+    distinct df) here and the p-values when they are asked for
+    (:class:`BatchFit`).
     """
     rule = TESTS[test]
     p = X.shape[-1]
@@ -265,33 +340,17 @@ def _fit_chunk(yi, vi, mask, X, method, test, level, intercept, control) -> dict
     out, beta, vb, inf = fit_members(ESTIMATORS[method], yi, vi, mask, X,
                                      _kernel_control(control),
                                      _kernel_rule(test, alpha, btt0, estimates), crit)
-    stat, qm, q = inf[1], out[QM], out[Q]
-    z1 = falls_back_to_z(k, test)
-    # scipy.special's distribution functions (the ones scipy.stats calls), without its overhead
-    with np.errstate(divide="ignore", invalid="ignore"):
-        if rule.residual_df:
-            df = out[DF]
-            pval = 2 * special.stdtr(df[:, None], -np.abs(stat))
-            qm_p = special.fdtrc(m, df, qm)
-            if z1.any():
-                pval = np.where(z1[:, None], 2 * special.ndtr(-np.abs(stat)), pval)
-                qm_p = np.where(z1, special.chdtrc(m, qm * m), qm_p)
-        else:
-            pval = 2 * special.ndtr(-np.abs(stat))
-            # chi² with 1 df is Z², whose tail is 2 Phi(-sqrt(x)): the same number as
-            # chdtrc(1, x) (to rounding), which scipy computes ~100x more slowly for 1 df
-            qm_p = 2 * special.ndtr(-np.sqrt(qm)) if m == 1 else special.chdtrc(m, qm)
-        has_df = kp > 0
-        q_p = special.chdtrc(kp, q)
-        if not has_df.all():
-            q_p = np.where(has_df, q_p, 1.0)
-    return dict(k=k, beta=beta, tau2=out[TAU2], tau2_se=out[SE], q=q, q_df=kp, q_pvalue=q_p,
-                i2=out[I2], h2=out[H2], vt=out[VT], ll_ml=out[LL_ML], ll_reml=out[LL_REML],
+    n = k.shape[0]
+    # constant over the batch: held once (a read-only broadcast), not once per analysis
+    s2w = out[S2W] if rule.scaled else np.broadcast_to(1.0, (n,))
+    crit, df = ((out[CRIT], out[DF]) if rule.residual_df else
+                (np.broadcast_to(out[CRIT, 0], (n,)), np.broadcast_to(np.nan, (n,))))
+    return dict(beta=beta, tau2=out[TAU2], tau2_se=out[SE], q=out[Q], vt=out[VT],
+                ll_ml=out[LL_ML], ll_reml=out[LL_REML],
                 converged=out[CONV].astype(bool), iterations=out[ITERS].astype(np.int64),
-                fallback=out[FALLBACK].astype(bool), vb=vb, se_beta=inf[0], stat_beta=stat,
-                pval_beta=pval, ci_low_beta=inf[2], ci_high_beta=inf[3], qm=qm, qm_m=m,
-                qm_pvalue=qm_p, df=out[DF], crit=out[CRIT], s2w=out[S2W],
-                btt=np.arange(btt0, p), z_fallback=z1, nonfinite=out[BAD].astype(bool))
+                fallback=out[FALLBACK].astype(bool), vb=vb, se_beta=inf, qm=out[QM], qm_m=m,
+                df=df, crit=crit, s2w=s2w, btt=np.arange(btt0, p),
+                z_fallback=falls_back_to_z(k, test), nonfinite=out[BAD].astype(bool))
 
 
 @functools.lru_cache(maxsize=64)

@@ -20,10 +20,12 @@ as NaN or infinity.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from numba import njit
 
 from sleepmeta._lookup import column_of
 from sleepmeta.effects.columns import resolve_labels
@@ -133,15 +135,53 @@ def resolve_inputs(yi, vi, *, data=None, labels=None, missing="raise", measure=N
     return Inputs(y, v, labs, measure, data, tuple(notes))
 
 
+@njit(cache=True)
+def _outside(y, v):
+    """The accepted-range rule for one study (NaN is not outside: finiteness is checked apart)."""
+    return abs(y) > YI_MAX or v < VI_MIN or v > VI_MAX
+
+
+@njit(cache=True)
+def _outside_many(y, v, out):
+    for i in range(y.size):
+        out[i] = _outside(y[i], v[i])
+
+
 def out_of_range(yi, vi) -> np.ndarray:
     """Boolean mask of finite entries outside the accepted range (see the module docstring).
 
     >>> out_of_range(np.array([1.0, 1e60]), np.array([0.1, 0.1])).tolist()
     [False, True]
     """
-    yi, vi = np.asarray(yi, float), np.asarray(vi, float)
-    with np.errstate(invalid="ignore"):
-        return (np.abs(yi) > YI_MAX) | (vi < VI_MIN) | (vi > VI_MAX)
+    yi, vi = np.broadcast_arrays(np.asarray(yi, float), np.asarray(vi, float))
+    out = np.empty(yi.shape, bool)
+    _outside_many(np.ascontiguousarray(yi).ravel(), np.ascontiguousarray(vi).ravel(), out.ravel())
+    return out
+
+
+@njit(cache=True)
+def first_invalid(yi, vi, mask):
+    """The first bad study of a ``(B, k)`` batch, in one pass: ``(kind, b, j)``.
+
+    ``kind`` 1: the first masked study whose yi or vi is not finite or whose
+    vi is not > 0; else 2: the first one outside the accepted range; else 0
+    (``b = j = -1``). Needs no temporaries of the batch's size.
+
+    Examples
+    --------
+    >>> first_invalid(np.array([[0.1, 1e60]]), np.array([[0.1, 0.1]]), np.ones((1, 2), np.bool_))
+    (2, 0, 1)
+    """
+    ob, oj = -1, -1
+    for b in range(mask.shape[0]):
+        for j in range(mask.shape[1]):
+            if mask[b, j]:
+                y, v = yi[b, j], vi[b, j]
+                if not (math.isfinite(y) and math.isfinite(v) and v > 0):
+                    return 1, b, j
+                if ob < 0 and _outside(y, v):
+                    ob, oj = b, j
+    return (2, ob, oj) if ob >= 0 else (0, -1, -1)
 
 
 def first_out_of_range(yi, vi) -> int | None:

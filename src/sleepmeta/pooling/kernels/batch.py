@@ -123,10 +123,10 @@ def fit_range(lo, hi, code, yi, vi, mask, X, ctl, rule, crit, out, beta, vb, inf
 def _finish(b, n, p, rule, crit, out, beta, vb, inf, mats):
     """Inference and heterogeneity of analysis ``b`` (the engine's steps 3 and 4).
 
-    ``inf`` rows: standard errors, test statistics, CI lower and upper
-    limits of the coefficients. ``vb`` holds ``(X'WX)^-1`` on entry and the
-    coefficients' covariance (times the Knapp-Hartung scale) on exit.
-    p-values are left to the caller (``scipy.special``).
+    ``inf`` gets the coefficients' standard errors. ``vb`` holds
+    ``(X'WX)^-1`` on entry and the coefficients' covariance (times the
+    Knapp-Hartung scale) on exit. p-values are left to the caller
+    (``scipy.special``).
     """
     kp = float(n - p)
     z1 = rule[RESID_DF] != 0 and n == 1  # metafor's k = 1 rule: a z test
@@ -145,10 +145,7 @@ def _finish(b, n, p, rule, crit, out, beta, vb, inf, mats):
         for col in range(p):
             vb[b, r, col] *= s2w
         se = math.sqrt(vb[b, r, r])
-        inf[0, b, r] = se
-        inf[1, b, r] = beta[b, r] / se  # se = 0 only when s² = 0 (metafor: z = ±Inf)
-        inf[2, b, r] = beta[b, r] - c * se
-        inf[3, b, r] = beta[b, r] + c * se
+        inf[b, r] = se
         finite = finite and math.isfinite(se)
     out[QM, b] = _wald(b, int(rule[BTT0]), p, beta, vb, mats)
     if rule[RESID_DF] != 0:
@@ -162,7 +159,8 @@ def _finish(b, n, p, rule, crit, out, beta, vb, inf, mats):
     else:
         q, vt, i2, h2 = 0.0, 0.0, 0.0, 1.0
     out[Q, b], out[VT, b], out[I2, b], out[H2, b] = q, vt, i2, h2
-    for x in (beta[b, 0], inf[2, b, 0], inf[3, b, 0], tau2, q, i2, h2):
+    # the CI of the first coefficient: BatchFit computes it (and the statistics) when asked
+    for x in (beta[b, 0], beta[b, 0] - c * inf[b, 0], beta[b, 0] + c * inf[b, 0], tau2, q, i2, h2):
         finite = finite and math.isfinite(x)
     if rule[SE_TAU2] != 0:
         finite = finite and math.isfinite(out[SE, b])
@@ -245,7 +243,7 @@ def fit_members(code: int, yi, vi, mask, X, control, rule=None, crit=None):
     :func:`test_rule` (default: z tests, 95% intervals); ``crit`` the
     ``(B,)`` or ``(1,)`` quantiles of a residual-df test. ``out`` rows are
     named by this module's constants (``TAU2``, ``Q``, ...); ``inf`` holds
-    the coefficients' SE, statistic and CI limits (``(4, B, p)``).
+    the coefficients' SEs (``(B, p)``).
 
     Examples
     --------
@@ -262,7 +260,7 @@ def fit_members(code: int, yi, vi, mask, X, control, rule=None, crit=None):
     out = np.empty((NOUT, B))
     beta = np.empty((B, p))
     vb = np.empty((B, p, p))
-    inf = np.empty((4, B, p))
+    inf = np.empty((B, p))
     ctl = np.asarray(control, dtype=np.float64)
     rule = _Z_RULE if rule is None else rule
     crit = _NO_CRIT if crit is None else np.ascontiguousarray(crit, dtype=np.float64)
