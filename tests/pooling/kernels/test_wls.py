@@ -66,10 +66,11 @@ def test_inverse_and_log_determinant_equal_numpy(p, seed):
     G = rng.normal(size=(p + 3, p))
     M = G.T @ G + 0.1 * np.eye(p)
     A, L = np.empty((p, p)), np.empty((p, p))
-    logdet = invert_spd(M, p, A, L)
-    assert logdet == pytest.approx(np.linalg.slogdet(M)[1], rel=1e-10, abs=1e-12)
+    assert invert_spd(M, p, A, L)
     np.testing.assert_allclose(A, np.linalg.inv(M), rtol=1e-9, atol=1e-12)
-    assert logdet_of(M, p, np.empty((p, p))) == pytest.approx(logdet, rel=1e-12, abs=1e-14)
+    assert logdet_of(M, p, L) == pytest.approx(np.linalg.slogdet(M)[1], rel=1e-10, abs=1e-12)
+    low = np.tril(L)  # the Cholesky factor (the upper triangle is scratch)
+    np.testing.assert_allclose(low @ low.T, M, rtol=1e-10, atol=1e-12)
 
 
 def test_singular_design_is_reported_not_solved():
@@ -78,7 +79,8 @@ def test_singular_design_is_reported_not_solved():
     mats = np.empty((4, 2, 2))
     rss = fit(X, np.arange(4.0), np.ones(4), 4, 2, np.empty(2), mats, np.empty(2), np.empty(4))
     assert np.isnan(rss)
-    assert np.isnan(invert_spd(np.zeros((1, 1)), 1, np.empty((1, 1)), np.empty((1, 1))))
+    assert not invert_spd(np.zeros((1, 1)), 1, np.empty((1, 1)), np.empty((1, 1)))
+    assert np.isnan(logdet_of(np.ones((2, 2)), 2, np.empty((2, 2))))
 
 
 def test_xdx_by_hand():

@@ -26,7 +26,7 @@ from sleepmeta.pooling.kernels.tau2 import (
     trp_trpp,
 )
 from sleepmeta.pooling.heterogeneity import i2_h2_q, i2_h2_tau2
-from sleepmeta.pooling.kernels.wls import logdet_of, xdx
+from sleepmeta.pooling.kernels.wls import cholesky, logdet_of, xdx
 
 # rows of the scalar output array (NOUT, B)
 (TAU2, SE, CONV, ITERS, FALLBACK, RSS, Q, TRP, LL_ML, LL_REML, VT, I2, H2, S2W, QM, DF, CRIT,
@@ -182,7 +182,7 @@ def _wald(b, lo, p, beta, vb, mats):
     for i in range(m):
         for j in range(m):
             M[i, j] = vb[b, lo + i, lo + j]
-    if not math.isfinite(logdet_of(M, m, L)):  # Cholesky V = L L'
+    if not cholesky(M, m, L):  # V = L L'
         return math.nan
     qm = 0.0
     for i in range(m):  # z = L^-1 b; b' V^-1 b = z'z
