@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass, field
-from functools import cached_property
 
 import numpy as np
 from scipy import special
@@ -39,6 +38,34 @@ from sleepmeta.pooling.kernels.batch import (
     fit_members, test_rule,
 )
 from sleepmeta.pooling.registry import ESTIMATOR_INFO, TESTS, Control
+
+
+class cached_property:  # noqa: N801 (functools.cached_property without its per-instance lock)
+    """A property computed on first access and kept in the instance's ``__dict__``.
+
+    (``functools.cached_property`` takes a lock on every first access in
+    Python 3.11, which costs more than the arithmetic for a batch of one.)
+
+    Examples
+    --------
+    >>> class A:
+    ...     @cached_property
+    ...     def x(self):
+    ...         return [1]
+    >>> a = A(); a.x is a.x
+    True
+    """
+
+    def __init__(self, func):
+        self.func = func
+        self.name = func.__name__
+        self.__doc__ = func.__doc__
+
+    def __get__(self, obj, owner=None):
+        if obj is None:
+            return self
+        value = obj.__dict__[self.name] = self.func(obj)
+        return value
 
 
 @dataclass
@@ -257,6 +284,11 @@ def fit_batch(
     if yi.ndim == 1:
         yi, vi = yi[None], vi[None]
     B = mask.shape[0]
+    rule = TESTS[test]
+    # constant over the batch (z: crit, df; no scale: s2w): a large batch holds them once, as a
+    # read-only broadcast, not once per analysis
+    const = () if B <= CHUNK else tuple(n for n, c in (("s2w", not rule.scaled), (
+        "crit", not rule.residual_df), ("df", not rule.residual_df)) if c)
     arrays = None
     for sl in _chunks(B):  # each chunk's results go straight into the batch's arrays
         part = _fit_chunk(_rows(yi, sl), _rows(vi, sl), mask[sl], _rows(X, sl), method, test,
@@ -265,25 +297,19 @@ def fit_batch(
             arrays = part
             break
         if arrays is None:
-            arrays = {name: a if _per_model(name, a) else np.empty((B,) + a.shape[1:], a.dtype)
-                      for name, a in part.items()}
+            arrays = {name: a if name in _PER_MODEL or name in const
+                      else np.empty((B,) + a.shape[1:], a.dtype) for name, a in part.items()}
         for name, a in part.items():
-            if not _per_model(name, a):
+            if name not in _PER_MODEL and name not in const:
                 arrays[name][sl] = a
-    for name, a in arrays.items():
-        if a is not None and getattr(a, "strides", None) == (0,):  # a constant: for the batch
-            arrays[name] = np.broadcast_to(a[0], (B,))
+    for name in const:
+        arrays[name] = np.broadcast_to(arrays[name][0], (B,))
     qm_m = int(arrays.pop("qm_m"))
     return BatchFit(method=method, test=test, level=level, p=X.shape[-1], vi=vi, mask=mask,
                     qm_df=(qm_m, arrays["df"] if TESTS[test].residual_df else None), **arrays)
 
 
 _PER_MODEL = ("btt", "qm_m")  # the same for every chunk
-
-
-def _per_model(name: str, a) -> bool:
-    """The same for every chunk: the model's, or a constant (a broadcast, stride 0)."""
-    return name in _PER_MODEL or getattr(a, "strides", None) == (0,)
 CHUNK = 1 << 14  # analyses per pass: the temporaries of a pass stay in the cache, not in RAM
 
 
@@ -340,16 +366,11 @@ def _fit_chunk(yi, vi, mask, X, method, test, level, intercept, control) -> dict
     out, beta, vb, inf = fit_members(ESTIMATORS[method], yi, vi, mask, X,
                                      _kernel_control(control),
                                      _kernel_rule(test, alpha, btt0, estimates), crit)
-    n = k.shape[0]
-    # constant over the batch: held once (a read-only broadcast), not once per analysis
-    s2w = out[S2W] if rule.scaled else np.broadcast_to(1.0, (n,))
-    crit, df = ((out[CRIT], out[DF]) if rule.residual_df else
-                (np.broadcast_to(out[CRIT, 0], (n,)), np.broadcast_to(np.nan, (n,))))
     return dict(beta=beta, tau2=out[TAU2], tau2_se=out[SE], q=out[Q], vt=out[VT],
                 ll_ml=out[LL_ML], ll_reml=out[LL_REML],
                 converged=out[CONV].astype(bool), iterations=out[ITERS].astype(np.int64),
                 fallback=out[FALLBACK].astype(bool), vb=vb, se_beta=inf, qm=out[QM], qm_m=m,
-                df=df, crit=crit, s2w=s2w, btt=np.arange(btt0, p),
+                df=out[DF], crit=out[CRIT], s2w=out[S2W], btt=np.arange(btt0, p),
                 z_fallback=falls_back_to_z(k, test), nonfinite=out[BAD].astype(bool))
 
 

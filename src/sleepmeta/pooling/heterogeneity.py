@@ -55,7 +55,9 @@ def _many(from_q, a, b, i2, h2):
 
 
 def _apply(from_q: bool, a, b):
-    a, b = np.broadcast_arrays(np.asarray(a, float), np.asarray(b, float))
+    a, b = np.asarray(a, float), np.asarray(b, float)
+    if a.shape != b.shape:
+        a, b = np.broadcast_arrays(a, b)
     i2, h2 = np.empty(a.shape), np.empty(a.shape)
     _many(from_q, np.ascontiguousarray(a).ravel(), np.ascontiguousarray(b).ravel(), i2.ravel(),
           h2.ravel())

@@ -125,12 +125,10 @@ def resolve_inputs(yi, vi, *, data=None, labels=None, missing="raise", measure=N
             data = data.loc[keep]
         if y.size == 0:
             raise InputError("no studies left after dropping incomplete ones")
-    bad = np.flatnonzero(v <= 0)
-    if bad.size:
-        i = int(bad[0])
+    kind, _, i = first_invalid(y[None], v[None], np.ones((1, y.size), np.bool_))
+    if kind == 1:  # all finite here: vi <= 0
         raise InputError(f"study {labs[i]!r}: vi must be > 0, got {v[i]!r}")
-    i = first_out_of_range(y, v)
-    if i is not None:
+    if kind == 2:
         raise InputError(f"study {labs[i]!r}: {out_of_range_text(y[i], v[i])}")
     return Inputs(y, v, labs, measure, data, tuple(notes))
 
@@ -153,7 +151,9 @@ def out_of_range(yi, vi) -> np.ndarray:
     >>> out_of_range(np.array([1.0, 1e60]), np.array([0.1, 0.1])).tolist()
     [False, True]
     """
-    yi, vi = np.broadcast_arrays(np.asarray(yi, float), np.asarray(vi, float))
+    yi, vi = np.asarray(yi, float), np.asarray(vi, float)
+    if yi.shape != vi.shape:
+        yi, vi = np.broadcast_arrays(yi, vi)
     out = np.empty(yi.shape, bool)
     _outside_many(np.ascontiguousarray(yi).ravel(), np.ascontiguousarray(vi).ravel(), out.ravel())
     return out
