@@ -39,7 +39,7 @@ SERIAL_BELOW = 256  # batches smaller than this run on the calling thread
 CHUNKS_PER_THREAD = 8
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", inline="always")
 def _gather(b, yi, vi, mask, X, vec, Xc):
     """Copy analysis ``b``'s studies into the workspace; returns their number ``n``."""
     k = mask.shape[1]
@@ -147,7 +147,12 @@ def _finish(b, n, p, rule, crit, out, beta, vb, inf, mats):
         se = math.sqrt(vb[b, r, r])
         inf[b, r] = se
         finite = finite and math.isfinite(se)
-    out[QM, b] = _wald(b, int(rule[BTT0]), p, beta, vb, mats)
+    lo = int(rule[BTT0])
+    if p - lo == 1:  # one coefficient tested: b²/v (NaN where v is not > 0, as metafor's NA)
+        v = vb[b, lo, lo]
+        out[QM, b] = beta[b, lo] ** 2 / v if v > 0 else math.nan
+    else:
+        out[QM, b] = _wald(b, lo, p, beta, vb, mats)
     if rule[RESID_DF] != 0:
         out[QM, b] /= p - int(rule[BTT0])
     tau2 = out[TAU2, b]
@@ -169,15 +174,12 @@ def _finish(b, n, p, rule, crit, out, beta, vb, inf, mats):
 
 @njit(cache=True, error_model="numpy")
 def _wald(b, lo, p, beta, vb, mats):
-    """``b' V^-1 b`` over coefficients ``lo .. p - 1``; NaN where ``V`` is not positive definite.
+    """``b' V^-1 b`` over coefficients ``lo .. p - 1`` (at least two); NaN where ``V`` is not PD.
 
     (Knapp-Hartung's scale is 0 when all yi are equal: metafor's Cholesky
     step fails and it reports QM as NA.)
     """
     m = p - lo
-    if m == 1:
-        v = vb[b, lo, lo]
-        return beta[b, lo] ** 2 / v if v > 0 else math.nan
     M, L, z = mats[1], mats[2], mats[3, 0]
     for i in range(m):
         for j in range(m):
