@@ -12,7 +12,9 @@ time (all threads). PyMARE (``pip install pymare``; not a sleepmeta
 dependency) runs in the same process and run: its ``DerSimonianLaird`` and
 ``VarianceBasedLikelihoodEstimator(method="REML")`` on the same arrays
 (batched over datasets). metafor (when R is installed): a loop of ``rma``
-timed inside R (start-up excluded). Run: ``python benchmarks/bench_pool.py``.
+timed inside R (start-up excluded). Run: ``python benchmarks/bench_pool.py``;
+``--first-call`` adds (e), the CPU cost of a new process's first fit with
+numba's on-disk cache warm and empty (compiling takes tens of seconds).
 """
 
 from __future__ import annotations
@@ -48,9 +50,46 @@ MEMORY_SCRIPT = textwrap.dedent("""
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     c, t = time.process_time(), time.perf_counter()
     fit = meta_analysis_batch(yi, vi)
-    print(time.perf_counter() - t, time.process_time() - c, before,
-          resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+    wall, cpu = time.perf_counter() - t, time.process_time() - c
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    del fit
+    import tracemalloc  # a second, traced run: the fit's own allocations (peak, and kept)
+    tracemalloc.start()
+    fit = meta_analysis_batch(yi, vi)
+    kept, traced = (x / 2**20 for x in tracemalloc.get_traced_memory())
+    print(wall, cpu, before, peak, traced, kept)
 """)
+
+FIRST_CALL = textwrap.dedent("""
+    import time
+    c0 = time.process_time()
+    import numpy as np
+    from sleepmeta import meta_analysis, meta_analysis_batch
+    c1 = time.process_time()
+    meta_analysis([0.1, 0.3, 0.5, 0.2], [0.01, 0.02, 0.03, 0.02])
+    c2 = time.process_time()
+    v = np.full((1000, 10), 0.05)
+    meta_analysis_batch(np.linspace(0, 1, 10000).reshape(1000, 10), v)
+    print(c1 - c0, c2 - c1, time.process_time() - c2)
+""")
+
+
+def first_call(empty_cache: bool) -> list[float]:
+    """CPU seconds of a new process: import, first fit, first parallel batch.
+
+    ``empty_cache``: numba's on-disk cache in a new empty folder, so the
+    kernels are compiled (what the first run after installing costs).
+    """
+    import os
+    import tempfile
+
+    env = dict(os.environ)
+    with tempfile.TemporaryDirectory() as d:
+        if empty_cache:
+            env["NUMBA_CACHE_DIR"] = d
+        out = subprocess.run([sys.executable, "-c", FIRST_CALL], capture_output=True, text=True,
+                             check=True, env=env).stdout.split()
+    return [float(x) for x in out]
 
 
 def _pymare(method: str, y: np.ndarray, v: np.ndarray):
@@ -77,7 +116,7 @@ def main() -> None:
     t_c = measure(lambda: meta_analysis_batch(yi_b, vi_b, method="DL"), repeat=9)
     mem = subprocess.run([sys.executable, "-c", MEMORY_SCRIPT, str(BIG)], capture_output=True,
                          text=True, check=True).stdout.split()
-    d_wall, d_cpu, d_before, d_peak = map(float, mem)
+    d_wall, d_cpu, d_before, d_peak, d_traced, d_kept = map(float, mem)
 
     py = {}
     if pymare_available():
@@ -123,7 +162,15 @@ def main() -> None:
          f"{fmt_time(d_cpu)}", "<= 1.5 s, <= 0.5 GB peak", *ratio("d", d_wall)],
         ["(d) peak memory of that process (max RSS)", f"{d_peak:,.0f} MB",
          f"{d_before:,.0f} MB before the fit", "<= 512 MB", "", ""],
+        ["(d) the fit's own allocations (tracemalloc)", f"{d_traced:,.0f} MB peak",
+         f"{d_kept:,.0f} MB kept (the result)", "", "", ""],
     ]
+    if "--first-call" in sys.argv:  # compiling from an empty cache takes a while
+        for label, empty in (("warm numba cache", False), ("empty numba cache", True)):
+            imp, one, batch = first_call(empty)
+            rows.append([f"(e) new process, {label}: import / first fit / first batch (CPU)",
+                         f"{fmt_time(imp)} / {fmt_time(one)} / {fmt_time(batch)}", "", "", "",
+                         ""])
     print_table(f"bench_pool — {load_note()}",
                 ["task", "sleepmeta wall min / median", "CPU min / median", "goal",
                  "PyMARE 0.0.13 (ratio)", "metafor (ratio)"], rows)

@@ -60,6 +60,29 @@ def test_bcg_mixed_effects_ablat_matches_metafor_documentation():
     assert coef.loc["ablat", "se"] == pytest.approx(0.0072, abs=5e-5)
 
 
+# metafor 3.8 on dat.bcg (log risk ratios): rma(yi, vi, method=m) prints tau² and its SE
+# (the values the estimators' doctests carried before they moved into the compiled kernel)
+BCG_TAU2 = {"DL": (0.3088, 0.2299), "HE": (0.3286, 0.2071), "HS": (0.2284, 0.1279),
+            "HSk": (0.2492, 0.1507), "SJ": (0.3455, 0.1497), "ML": (0.2800, 0.1443),
+            "REML": (0.3132, 0.1664), "EB": (0.3181, 0.1737), "PM": (0.3181, 0.1737)}
+
+
+@pytest.mark.parametrize("method", sorted(BCG_TAU2))
+def test_bcg_tau2_and_se_match_metafor_for_every_estimator(method):
+    yi, vi = bcg_yi_vi()
+    r = meta_analysis(yi, vi, method=method)
+    assert (r.tau2, r.tau2_se) == pytest.approx(BCG_TAU2[method], abs=5e-5)
+    fe = meta_analysis(yi, vi, method="FE")
+    assert fe.tau2 == 0 and np.isnan(fe.tau2_se)
+
+
+def test_bcg_log_likelihood_and_q_match_metafor():
+    # metafor 3.8: logLik(rma(yi, vi)) -> -12.2024 (REML); rma(yi, vi)$QE -> 152.233
+    r = meta_analysis(*bcg_yi_vi())
+    assert r.ll_reml == pytest.approx(-12.2024, abs=5e-5)
+    assert r.q == pytest.approx(152.233, abs=5e-4)
+
+
 def test_dl_hand_calculation():
     # DerSimonian & Laird (1986): tau² = max(0, (Q - (k-1)) / (sum w - sum w² / sum w)).
     _, q, w = _fe(Y, V)
@@ -146,7 +169,7 @@ def test_truncation_at_zero_when_homogeneous():
 
 def test_step_halving_equals_metafors_loop():
     # metafor (rma.uni): while (tau2 + adj < tau2.min) adj <- adj / 2
-    from sleepmeta.pooling.estimators import _halve_into_range
+    from sleepmeta.pooling.kernels.tau2 import halve_into_range
 
     def loop(c, a):
         while c + a < 0:
@@ -156,6 +179,6 @@ def test_step_halving_equals_metafors_loop():
     rng = np.random.default_rng(0)
     cur = np.concatenate([rng.uniform(0, 1, 500) * 10.0 ** rng.integers(-8, 2, 500), np.zeros(20)])
     adj = rng.normal(0, 1, 520) * 10.0 ** rng.integers(-8, 4, 520)
-    out = _halve_into_range(cur, adj)
+    out = np.array([halve_into_range(c, a) for c, a in zip(cur, adj)])
     want = np.array([loop(c, a) for c, a in zip(cur, adj)])
     assert np.array_equal(out, want + 0.0)  # at cur = 0 the loop ends at -0.0, i.e. a zero step

@@ -125,7 +125,7 @@ def test_approximate_matches_permutest_within_binomial_error(ref):
 def test_permuted_models_that_never_fit_end_in_an_error_not_a_loop(monkeypatch):
     # issue 18 (bounded work): the approximate test redraws permuted models that fail; when
     # none can be fitted it must stop with ConvergenceError instead of drawing forever
-    import sleepmeta.pooling.estimators as est
+    import sleepmeta.pooling.registry as est
     from sleepmeta.errors import ConvergenceError
     from sleepmeta.pooling.registry import Control
     from tests._bcg import bcg_frame

@@ -183,7 +183,7 @@ def test_knha_with_identical_studies_counts_as_failure():
 
 
 def test_fallback_rate_counts_fits_that_needed_the_halved_step_remedy(monkeypatch):
-    import sleepmeta.pooling.estimators as est
+    import sleepmeta.pooling.registry as est
 
     grid = {**SMALL, "replicates": 40, "chunk_size": 40, "estimators": ["REML", "DL"],
             "tests": ["z"]}

@@ -17,7 +17,7 @@ from sleepmeta.pooling.engine import BatchFit, fit_batch
 from sleepmeta.pooling.feasibility import check_fit, k1_note
 from sleepmeta.pooling.inputs import column_or_values, resolve_inputs
 from sleepmeta.pooling.regression import pseudo_r2
-from sleepmeta.pooling.inputs import (first_out_of_range, nonfinite_error, nonfinite_members,
+from sleepmeta.pooling.inputs import (first_invalid, nonfinite_error, nonfinite_members,
                                      out_of_range_text)
 from sleepmeta.pooling.registry import ESTIMATOR_INFO, TESTS, Control, check_options
 from sleepmeta.pooling.result import MetaResult, raise_unconverged
@@ -271,21 +271,19 @@ def meta_analysis_batch(
     vi = np.atleast_2d(np.asarray(vi, float))
     if yi.shape != vi.shape:
         raise InputError(f"yi has shape {yi.shape} but vi has shape {vi.shape}")
-    mask = np.ones(yi.shape, bool) if mask is None else np.atleast_2d(np.asarray(mask, bool))
+    # no mask: every study, as a read-only broadcast (no (B, k) array is allocated)
+    mask = (np.broadcast_to(True, yi.shape) if mask is None
+            else np.atleast_2d(np.asarray(mask, bool)))
     if mask.shape != yi.shape:
         raise InputError(f"mask has shape {mask.shape} but yi has shape {yi.shape}")
     X = np.ones((1, yi.shape[1], 1)) if X is None else np.asarray(X, float)
     if X.ndim == 2:
         X = X[None]
-    bad = mask & ~(np.isfinite(yi) & np.isfinite(vi) & (vi > 0))
-    if bad.any():
-        b, i = map(int, np.argwhere(bad)[0])
-        raise InputError(f"analysis {b}, study {i}: yi must be finite and vi finite and > 0, "
-                         f"got yi={yi[b, i]!r}, vi={vi[b, i]!r}")
-    where = np.where(mask, yi, 0.0), np.where(mask, vi, 1.0)
-    i = first_out_of_range(*where)
-    if i is not None:
-        b, j = np.unravel_index(i, yi.shape)
+    kind, b, j = first_invalid(yi, vi, mask)  # one compiled pass, no (B, k) temporaries
+    if kind == 1:
+        raise InputError(f"analysis {b}, study {j}: yi must be finite and vi finite and > 0, "
+                         f"got yi={yi[b, j]!r}, vi={vi[b, j]!r}")
+    if kind == 2:
         raise InputError(f"analysis {b}, study {j}: {out_of_range_text(yi[b, j], vi[b, j])}")
     k = mask.sum(axis=1)
     need = ESTIMATOR_INFO[method].min_k(X.shape[-1])

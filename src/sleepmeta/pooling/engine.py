@@ -23,18 +23,49 @@ metafor 3.8's ``rma.uni``:
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 
 import numpy as np
 from scipy import special
 
-from sleepmeta.pooling import estimators as _est
+from sleepmeta.pooling import registry
+from sleepmeta.pooling.estimators import ESTIMATORS
 from sleepmeta.pooling.feasibility import falls_back_to_z
-from sleepmeta.pooling.kernels.batch import (
-    CONV, FALLBACK, ITERS, LL_ML, LL_REML, Q, RSS, SE, TAU2, TRP, fit_members,
-)
 from sleepmeta.pooling.heterogeneity import i2_h2_from_q, i2_h2_from_tau2
+from sleepmeta.pooling.kernels.batch import (
+    BAD, CONV, CRIT, DF, FALLBACK, ITERS, LL_ML, LL_REML, Q, QM, S2W, SE, TAU2, VT,
+    fit_members, test_rule,
+)
 from sleepmeta.pooling.registry import ESTIMATOR_INFO, TESTS, Control
+
+
+class cached_property:  # noqa: N801 (functools.cached_property without its per-instance lock)
+    """A property computed on first access and kept in the instance's ``__dict__``.
+
+    (``functools.cached_property`` takes a lock on every first access in
+    Python 3.11, which costs more than the arithmetic for a batch of one.)
+
+    Examples
+    --------
+    >>> class A:
+    ...     @cached_property
+    ...     def x(self):
+    ...         return [1]
+    >>> a = A(); a.x is a.x
+    True
+    """
+
+    def __init__(self, func):
+        self.func = func
+        self.name = func.__name__
+        self.__doc__ = func.__doc__
+
+    def __get__(self, obj, owner=None):
+        if obj is None:
+            return self
+        value = obj.__dict__[self.name] = self.func(obj)
+        return value
 
 
 @dataclass
@@ -53,26 +84,16 @@ class BatchFit:
     method: str
     test: str
     level: float
-    k: np.ndarray
     p: int
     beta: np.ndarray  # (B, p)
     vb: np.ndarray  # (B, p, p)
     se_beta: np.ndarray  # (B, p)
-    stat_beta: np.ndarray
-    pval_beta: np.ndarray
-    ci_low_beta: np.ndarray
-    ci_high_beta: np.ndarray
     tau2: np.ndarray
     tau2_se: np.ndarray
     q: np.ndarray
-    q_df: np.ndarray
-    q_pvalue: np.ndarray
-    i2: np.ndarray
-    h2: np.ndarray
     vt: np.ndarray
     qm: np.ndarray
     qm_df: tuple
-    qm_pvalue: np.ndarray
     df: np.ndarray  # t/F denominator df (NaN for z)
     crit: np.ndarray
     s2w: np.ndarray  # Knapp-Hartung scale (1 for z)
@@ -86,6 +107,7 @@ class BatchFit:
     notes: dict = field(default_factory=dict)  # member -> note, filled by the public entry points
     vi: np.ndarray | None = field(default=None, repr=False)  # (B or 1, k), for ``weights``
     mask: np.ndarray | None = field(default=None, repr=False)
+    nonfinite: np.ndarray | None = field(default=None, repr=False)  # see inputs.nonfinite_members
 
     @property
     def weights(self) -> np.ndarray:
@@ -97,6 +119,94 @@ class BatchFit:
         vi = np.broadcast_to(self.vi, self.mask.shape)
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             return np.where(self.mask, 1.0 / (vi + self.tau2[:, None]), 0.0)
+
+    def member_weights(self, b: int) -> np.ndarray:
+        """Row ``b`` of :attr:`weights`, computed for that member alone.
+
+        Examples
+        --------
+        >>> fit = fit_batch(np.array([[0.2, 0.4]]), np.array([[0.01, 0.04]]),
+        ...                 np.array([[True, False]]), np.ones((1, 2, 1)), method="FE")
+        >>> fit.member_weights(0).tolist()
+        [100.0, 0.0]
+        """
+        vi = self.vi[0 if self.vi.shape[0] == 1 else b]
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            return np.where(self.mask[b], 1.0 / (vi + self.tau2[b]), 0.0)
+
+    # Computed when first asked for (a batch of a million analyses does not hold arrays that
+    # nobody reads): the tests' statistics and limits (the kernel's expressions), and the
+    # p-values from scipy.special's distribution functions (the ones scipy.stats calls)
+    @cached_property
+    def k(self) -> np.ndarray:
+        """Studies per analysis."""
+        return self.mask.sum(axis=1)
+
+    @cached_property
+    def q_df(self) -> np.ndarray:
+        """Degrees of freedom of Q, ``k - p`` (as floats)."""
+        return (self.k - self.p).astype(float)
+
+    @cached_property
+    def _i2_h2(self):
+        # the kernel's definition (it checks them for finiteness): heterogeneity's functions
+        kp = self.q_df
+        if ESTIMATOR_INFO[self.method].estimates_tau2:
+            i2, h2 = i2_h2_from_tau2(self.tau2, self.vt)
+        else:
+            i2, h2 = i2_h2_from_q(self.q, kp)
+        has_df = kp > 0
+        return (i2, h2) if has_df.all() else (np.where(has_df, i2, 0.0), np.where(has_df, h2, 1.0))
+
+    @property
+    def i2(self) -> np.ndarray:
+        return self._i2_h2[0]
+
+    @property
+    def h2(self) -> np.ndarray:
+        return self._i2_h2[1]
+
+    @cached_property
+    def stat_beta(self) -> np.ndarray:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return self.beta / self.se_beta  # se = 0 only when s² = 0 (metafor: z = ±Inf)
+
+    @cached_property
+    def ci_low_beta(self) -> np.ndarray:
+        return self.beta - self.crit[:, None] * self.se_beta
+
+    @cached_property
+    def ci_high_beta(self) -> np.ndarray:
+        return self.beta + self.crit[:, None] * self.se_beta
+
+    @cached_property
+    def pval_beta(self) -> np.ndarray:
+        a = np.abs(self.stat_beta)
+        if not TESTS[self.test].residual_df:
+            return 2 * special.ndtr(-a)
+        with np.errstate(invalid="ignore"):
+            p = 2 * special.stdtr(self.df[:, None], -a)
+        z1 = self.z_fallback
+        return np.where(z1[:, None], 2 * special.ndtr(-a), p) if z1.any() else p
+
+    @cached_property
+    def qm_pvalue(self) -> np.ndarray:
+        m, qm = self.qm_df[0], self.qm
+        with np.errstate(invalid="ignore"):
+            if TESTS[self.test].residual_df:
+                p = special.fdtrc(m, self.df, qm)
+                z1 = self.z_fallback
+                return np.where(z1, special.chdtrc(m, qm * m), p) if z1.any() else p
+            # chi² with 1 df is Z², whose tail is 2 Phi(-sqrt(x)): the same number as
+            # chdtrc(1, x) (to rounding), which scipy computes ~100x more slowly for 1 df
+            return 2 * special.ndtr(-np.sqrt(qm)) if m == 1 else special.chdtrc(m, qm)
+
+    @cached_property
+    def q_pvalue(self) -> np.ndarray:
+        with np.errstate(invalid="ignore"):
+            p = special.chdtrc(self.q_df, self.q)
+        has_df = self.q_df > 0
+        return p if has_df.all() else np.where(has_df, p, 1.0)
 
     # the first coefficient (the pooled estimate of an intercept-only model)
     @property
@@ -174,6 +284,11 @@ def fit_batch(
     if yi.ndim == 1:
         yi, vi = yi[None], vi[None]
     B = mask.shape[0]
+    rule = TESTS[test]
+    # constant over the batch (z: crit, df; no scale: s2w): a large batch holds them once, as a
+    # read-only broadcast, not once per analysis
+    const = () if B <= CHUNK else tuple(n for n, c in (("s2w", not rule.scaled), (
+        "crit", not rule.residual_df), ("df", not rule.residual_df)) if c)
     arrays = None
     for sl in _chunks(B):  # each chunk's results go straight into the batch's arrays
         part = _fit_chunk(_rows(yi, sl), _rows(vi, sl), mask[sl], _rows(X, sl), method, test,
@@ -182,11 +297,13 @@ def fit_batch(
             arrays = part
             break
         if arrays is None:
-            arrays = {name: a if name in _PER_MODEL else np.empty((B,) + a.shape[1:], a.dtype)
-                      for name, a in part.items()}
+            arrays = {name: a if name in _PER_MODEL or name in const
+                      else np.empty((B,) + a.shape[1:], a.dtype) for name, a in part.items()}
         for name, a in part.items():
-            if name not in _PER_MODEL:
+            if name not in _PER_MODEL and name not in const:
                 arrays[name][sl] = a
+    for name in const:
+        arrays[name] = np.broadcast_to(arrays[name][0], (B,))
     qm_m = int(arrays.pop("qm_m"))
     return BatchFit(method=method, test=test, level=level, p=X.shape[-1], vi=vi, mask=mask,
                     qm_df=(qm_m, arrays["df"] if TESTS[test].residual_df else None), **arrays)
@@ -210,115 +327,58 @@ def _kernel_control(control: Control | None) -> tuple:
     """``(threshold, maxiter, stepadj, fallback maxiter, fallback stepadj)`` for the kernel.
 
     ``control=None``: metafor's defaults with its halved-step remedy (read from
-    :mod:`.estimators` at each fit); an explicit control is used as given, with
+    :mod:`.registry` at each fit); an explicit control is used as given, with
     no remedy (fallback maxiter -1), as metafor does.
     """
     if control is None:
-        con, fb = _est.DEFAULT_CONTROL, _est.FALLBACK_CONTROL
-        return con.threshold, con.maxiter, con.stepadj, fb.maxiter, fb.stepadj
-    return control.threshold, control.maxiter, control.stepadj, -1, 1.0
+        con, fb = registry.DEFAULT_CONTROL, registry.FALLBACK_CONTROL
+        return _control_array(con.threshold, con.maxiter, con.stepadj, fb.maxiter, fb.stepadj)
+    return _control_array(control.threshold, control.maxiter, control.stepadj, -1, 1.0)
 
 
-def _fit_chunk(yi, vi, mask, X, method, test, level, intercept, control) -> dict:
-    """Steps 1-5 for one chunk of the batch: the kernel, then whole-array inference."""
-    out, beta, A = fit_members(_est.KERNEL_CODES[method], yi, vi, mask, X,
-                               *_kernel_control(control))
-    k = mask.sum(axis=1)
-    p = X.shape[-1]
-    tau2 = out[TAU2]
-    kp = (k - p).astype(float)
-    # one errstate for the whole step: se = 0 only when s² = 0 (metafor: z = ±Inf), and members
-    # that did not converge carry NaN
-    with np.errstate(divide="ignore", invalid="ignore"):
-        inf = _inference(beta, A, out[RSS], kp, k, test, level, intercept)
-        q, q_p, i2, h2, vt = _heterogeneity(out[Q], out[TRP], kp, tau2, method)
-    return dict(k=k, beta=beta, tau2=tau2, tau2_se=out[SE], q=q, q_df=kp, q_pvalue=q_p, i2=i2,
-                h2=h2, vt=vt, ll_ml=out[LL_ML], ll_reml=out[LL_REML],
-                converged=out[CONV].astype(bool), iterations=out[ITERS].astype(np.int64),
-                fallback=out[FALLBACK].astype(bool), **inf)
-
-
-def _inference(beta, A, rss, kp, k, test, level, intercept) -> dict:
-    """Step 3: standard errors, tests, CIs and the omnibus test of each member.
-
-    ``A = (X'WX)^-1`` at tau²; ``rss`` the weighted residual sum of squares
-    there (Knapp–Hartung's ``s² = rss/(k-p)``). One branch per test; a new
-    test adds a branch giving ``vb``, ``crit``, ``df`` and the p-values. A
-    one-study member under a residual-df test gets a z test (metafor's
-    ``k = 1`` rule), flagged in ``z_fallback``.
-    """
-    p = beta.shape[1]
-    alpha = 1 - level
-    z1 = falls_back_to_z(k, test)
-    rule = TESTS[test]
-    if rule.scaled:
-        s2w = np.where(rss <= np.finfo(float).eps, 0.0, rss / kp)
-        s2w = np.maximum(s2w, rule.scale_floor)  # adhoc: s² >= 1, as metafor
-        s2w = np.where(z1, 1.0, s2w)
-        vb = A * s2w[:, None, None]
-    else:
-        s2w = np.ones(rss.shape)
-        vb = A
-    se_beta = np.sqrt(vb[:, 0, 0, None] if p == 1 else np.einsum("bii->bi", vb))
-    stat = beta / se_beta  # se = 0 only when s2w = 0 (metafor: z = ±Inf)
-    btt = np.arange(1 if (intercept and p > 1) else 0, p)
-    m = btt.size
-    qm = _wald(beta[:, btt], vb[:, btt][:, :, btt])
-    # scipy.special's distribution functions (the ones scipy.stats calls), without its overhead
-    if rule.residual_df:
-        df = np.where(z1, np.nan, kp)
-        crit = np.where(z1, -special.ndtri(alpha / 2), special.stdtrit(df, 1 - alpha / 2))
-        pval = np.where(z1[:, None], 2 * special.ndtr(-np.abs(stat)),
-                        2 * special.stdtr(df[:, None], -np.abs(stat)))
-        qm = qm / m
-        qm_p = np.where(z1, special.chdtrc(m, qm * m), special.fdtrc(m, df, qm)) if m \
-            else np.ones_like(qm)
-    else:
-        df = np.full(rss.shape, np.nan)
-        crit = np.full(rss.shape, -special.ndtri(alpha / 2))
-        pval = 2 * special.ndtr(-np.abs(stat))
-        # chi² with 1 df is Z², whose tail is 2 Phi(-sqrt(x)): the same number as chdtrc(1, x)
-        # (to rounding), which scipy computes ~100x more slowly for 1 df
-        qm_p = (2 * special.ndtr(-np.sqrt(qm)) if m == 1 else special.chdtrc(m, qm) if m
-                else np.ones_like(qm))
-    return dict(vb=vb, se_beta=se_beta, stat_beta=stat, pval_beta=pval,
-                ci_low_beta=beta - crit[:, None] * se_beta,
-                ci_high_beta=beta + crit[:, None] * se_beta, qm=qm, qm_m=m, qm_pvalue=qm_p,
-                df=df, crit=crit, s2w=s2w, btt=btt, z_fallback=z1)
-
-
-def _wald(b: np.ndarray, V: np.ndarray) -> np.ndarray:
-    """``b' V^-1 b`` for each member of a batch.
-
-    NaN where ``V`` is not positive definite (e.g. Knapp–Hartung's scale is 0
-    when all yi are equal), where metafor's Cholesky step fails and it
-    reports QM as NA.
-    """
-    out = np.full(b.shape[0], np.nan)
-    if b.shape[1] == 0:
-        return np.zeros(b.shape[0])
-    if b.shape[1] == 1:
-        v = V[:, 0, 0]
-        ok = v > 0
-        out[ok] = b[ok, 0] ** 2 / v[ok]
-        return out
-    ok = np.all(np.linalg.eigvalsh(V) > 0, axis=1)
-    if ok.any():
-        bo = b[ok]
-        out[ok] = np.einsum("bi,bi->b", bo, np.linalg.solve(V[ok], bo[..., None])[..., 0])
+@functools.lru_cache(maxsize=64)
+def _control_array(*values) -> np.ndarray:
+    out = np.array(values, dtype=np.float64)
     return out
 
 
-def _heterogeneity(qraw, trp, kp, tau2, method: str):
-    """Q, its p-value, I², H² and the typical within-study variance (metafor's ``i2def = 1``)."""
-    has_df = kp > 0
-    q = np.where(has_df, np.maximum(0, qraw), 0.0)
-    q_p = np.where(has_df, special.chdtrc(np.where(has_df, kp, 1), q), 1.0)
-    vt = np.where(has_df, kp / trp, 0.0)
-    if ESTIMATOR_INFO[method].estimates_tau2:
-        i2, h2 = i2_h2_from_tau2(tau2, vt)
-    else:
-        i2, h2 = i2_h2_from_q(q, kp)
-    i2 = np.where(has_df, i2, 0.0)
-    h2 = np.where(has_df, h2, 1.0)
-    return q, q_p, i2, h2, vt
+def _fit_chunk(yi, vi, mask, X, method, test, level, intercept, control) -> dict:
+    """Steps 1-5 for one chunk of the batch, in the kernel.
+
+    The kernel computes everything but the distribution functions (tau², the
+    fit, the tests' SEs, Q, I², H², the log-likelihoods and a flag for
+    non-finite results); ``scipy.special`` gives the t quantiles (one per
+    distinct df) here and the p-values when they are asked for
+    (:class:`BatchFit`).
+    """
+    rule = TESTS[test]
+    p = X.shape[-1]
+    alpha = 1 - level
+    k = mask.sum(axis=1)
+    kp = (k - p).astype(float)
+    btt0 = 1 if (intercept and p > 1) else 0
+    m = p - btt0
+    crit = None
+    if rule.residual_df:  # t quantiles, once per distinct df
+        u, inv = np.unique(kp, return_inverse=True)
+        crit = special.stdtrit(u, 1 - alpha / 2)[inv.ravel()]
+    estimates = ESTIMATOR_INFO[method].estimates_tau2
+    out, beta, vb, inf = fit_members(ESTIMATORS[method], yi, vi, mask, X,
+                                     _kernel_control(control),
+                                     _kernel_rule(test, alpha, btt0, estimates), crit)
+    return dict(beta=beta, tau2=out[TAU2], tau2_se=out[SE], q=out[Q], vt=out[VT],
+                ll_ml=out[LL_ML], ll_reml=out[LL_REML],
+                converged=out[CONV].astype(bool), iterations=out[ITERS].astype(np.int64),
+                fallback=out[FALLBACK].astype(bool), vb=vb, se_beta=inf, qm=out[QM], qm_m=m,
+                df=out[DF], crit=out[CRIT], s2w=out[S2W], btt=np.arange(btt0, p),
+                z_fallback=falls_back_to_z(k, test), nonfinite=out[BAD].astype(bool))
+
+
+@functools.lru_cache(maxsize=64)
+def _kernel_rule(test: str, alpha: float, btt0: int, estimates_tau2: bool) -> np.ndarray:
+    """The kernel's rule array for a test, level and model (cached; the kernel only reads it)."""
+    rule = TESTS[test]
+    out = test_rule(scaled=rule.scaled, floor=rule.scale_floor, residual_df=rule.residual_df,
+                    zcrit=float(-special.ndtri(alpha / 2)), btt0=btt0,
+                    estimates_tau2=estimates_tau2, tau2_se=estimates_tau2)
+    return out

@@ -20,10 +20,12 @@ as NaN or infinity.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from numba import njit
 
 from sleepmeta._lookup import column_of
 from sleepmeta.effects.columns import resolve_labels
@@ -123,14 +125,24 @@ def resolve_inputs(yi, vi, *, data=None, labels=None, missing="raise", measure=N
             data = data.loc[keep]
         if y.size == 0:
             raise InputError("no studies left after dropping incomplete ones")
-    bad = np.flatnonzero(v <= 0)
-    if bad.size:
-        i = int(bad[0])
+    kind, _, i = first_invalid(y[None], v[None], np.ones((1, y.size), np.bool_))
+    if kind == 1:  # all finite here: vi <= 0
         raise InputError(f"study {labs[i]!r}: vi must be > 0, got {v[i]!r}")
-    i = first_out_of_range(y, v)
-    if i is not None:
+    if kind == 2:
         raise InputError(f"study {labs[i]!r}: {out_of_range_text(y[i], v[i])}")
     return Inputs(y, v, labs, measure, data, tuple(notes))
+
+
+@njit(cache=True)
+def _outside(y, v):
+    """The accepted-range rule for one study (NaN is not outside: finiteness is checked apart)."""
+    return abs(y) > YI_MAX or v < VI_MIN or v > VI_MAX
+
+
+@njit(cache=True)
+def _outside_many(y, v, out):
+    for i in range(y.size):
+        out[i] = _outside(y[i], v[i])
 
 
 def out_of_range(yi, vi) -> np.ndarray:
@@ -140,8 +152,36 @@ def out_of_range(yi, vi) -> np.ndarray:
     [False, True]
     """
     yi, vi = np.asarray(yi, float), np.asarray(vi, float)
-    with np.errstate(invalid="ignore"):
-        return (np.abs(yi) > YI_MAX) | (vi < VI_MIN) | (vi > VI_MAX)
+    if yi.shape != vi.shape:
+        yi, vi = np.broadcast_arrays(yi, vi)
+    out = np.empty(yi.shape, bool)
+    _outside_many(np.ascontiguousarray(yi).ravel(), np.ascontiguousarray(vi).ravel(), out.ravel())
+    return out
+
+
+@njit(cache=True)
+def first_invalid(yi, vi, mask):
+    """The first bad study of a ``(B, k)`` batch, in one pass: ``(kind, b, j)``.
+
+    ``kind`` 1: the first masked study whose yi or vi is not finite or whose
+    vi is not > 0; else 2: the first one outside the accepted range; else 0
+    (``b = j = -1``). Needs no temporaries of the batch's size.
+
+    Examples
+    --------
+    >>> first_invalid(np.array([[0.1, 1e60]]), np.array([[0.1, 0.1]]), np.ones((1, 2), np.bool_))
+    (2, 0, 1)
+    """
+    ob, oj = -1, -1
+    for b in range(mask.shape[0]):
+        for j in range(mask.shape[1]):
+            if mask[b, j]:
+                y, v = yi[b, j], vi[b, j]
+                if not (math.isfinite(y) and math.isfinite(v) and v > 0):
+                    return 1, b, j
+                if ob < 0 and _outside(y, v):
+                    ob, oj = b, j
+    return (2, ob, oj) if ob >= 0 else (0, -1, -1)
 
 
 def first_out_of_range(yi, vi) -> int | None:
@@ -192,8 +232,10 @@ def nonfinite_members(fit) -> np.ndarray:
     """Members of a :class:`~sleepmeta.pooling.engine.BatchFit` with a non-finite result.
 
     A member with ``k > p`` must have a finite estimate, SE, CI, tau², Q, I²,
-    H² (and the SE of tau² for a random-effects method); members that did not
-    converge are left to the convergence check.
+    H², coefficient SEs (and the SE of tau² for a random-effects method);
+    members that did not converge are left to the convergence check. The
+    fit kernel checks this for each member as it finishes it
+    (``BatchFit.nonfinite``).
 
     Examples
     --------
@@ -202,13 +244,7 @@ def nonfinite_members(fit) -> np.ndarray:
     >>> nonfinite_members(fit).tolist()
     [False]
     """
-    k = np.asarray(fit.k)
-    bad = np.zeros(k.shape, bool)
-    for name in _FINITE_FIELDS + (() if fit.method == "FE" else ("tau2_se",)):
-        bad |= ~np.isfinite(np.asarray(getattr(fit, name), float))
-    with np.errstate(invalid="ignore"):
-        bad |= ~np.isfinite(np.asarray(fit.se_beta, float)).all(axis=-1)
-    return bad & (k > fit.p) & np.asarray(fit.converged, bool)
+    return np.asarray(fit.nonfinite, bool)
 
 
 def nonfinite_error(fit, b: int, yi, vi, where: str) -> ModelError:

@@ -129,7 +129,7 @@ def fit_members(res, yi: np.ndarray, vi: np.ndarray, mask: np.ndarray, X: np.nda
         if not idx.size:
             continue
         Xs = X if X.shape[0] == 1 else X[idx]
-        fit = fit_batch(yi[idx], vi[idx], mask[idx], Xs, method=method, test=test,
+        fit = fit_batch(_take(yi, idx), _take(vi, idx), mask[idx], Xs, method=method, test=test,
                         level=res.level, intercept=res.intercept,
                         control=res.extras.get("control"))
         conv = fit.converged
@@ -152,3 +152,9 @@ def fit_members(res, yi: np.ndarray, vi: np.ndarray, mask: np.ndarray, X: np.nda
     if labels_of is not None:
         notes = [f"{labels_of(b)}: {n}" if n else "" for b, n in enumerate(notes)]
     return Members(k=kb, ok=ok, note=notes, vb=vb, **out)
+
+
+def _take(a: np.ndarray, idx: np.ndarray) -> np.ndarray:
+    """Rows ``idx`` of ``a``; one shared row (a broadcast, e.g. leave-one-out's yi) stays one row,
+    which the engine shares across the batch without copying it."""
+    return a[:1] if a.strides[0] == 0 else a[idx]

@@ -16,33 +16,35 @@ import numpy as np
 from scipy import special
 
 from sleepmeta.pooling.kernels.batch import qprofile_members
-from sleepmeta.pooling.problem import Problem
-
 
 MAXITER = 1000  # uniroot's iteration limit in confint.rma.uni
 
 
-def tau2_ci_batch(pr: Problem, tau2: np.ndarray, level: float = 0.95):
+def tau2_ci_batch(yi, vi, mask, X, tau2: np.ndarray, level: float = 0.95):
     """Q-profile limits of tau² for a batch.
 
+    ``yi``, ``vi``, ``mask`` are ``(B, k)`` (or ``(1, k)`` shared) and ``X``
+    is ``(B or 1, k, p)``, as :func:`.engine.fit_batch` takes them; ``tau2``
+    the ``(B,)`` estimates (they set the search bound ``max(100, 10 tau²)``).
     Returns ``(lower, upper, upper_capped)``; ``upper_capped`` marks an
     upper limit at the search bound (metafor prints it as ``>bound``).
 
     Examples
     --------
+    >>> import numpy as np
     >>> from sleepmeta.data import bcg
     >>> from sleepmeta.effects import effect_size
-    >>> from sleepmeta.pooling.estimators import Problem, reml
     >>> es = effect_size("RR", bcg(), events1="tpos", n1="n1", events2="cpos", n2="n2")
-    >>> pr = Problem.of(es.yi, es.vi)
-    >>> lo, hi, _ = tau2_ci_batch(pr, reml(pr).tau2, 0.95)
+    >>> yi, vi = np.asarray(es.yi)[None], np.asarray(es.vi)[None]
+    >>> lo, hi, _ = tau2_ci_batch(yi, vi, np.ones(yi.shape, bool), np.ones((1, 13, 1)),
+    ...                           np.array([0.3132]), 0.95)
     >>> round(float(lo[0]), 4), round(float(hi[0]), 4)   # metafor: confint(rma(yi, vi))
     (0.1197, 1.1115)
     """
     alpha = 1 - level
-    kp = (pr.k - pr.p).astype(float)
+    mask = np.asarray(mask, bool)
+    kp = (mask.sum(axis=1) - np.shape(X)[-1]).astype(float)
     # chi² quantiles as scipy.stats.chi2 computes them: isf = chdtri, ppf = 2 gammaincinv(df/2, .)
     crit_u = special.chdtri(kp, alpha / 2)
     crit_l = 2 * special.gammaincinv(kp / 2, alpha / 2)
-    return qprofile_members(pr.yi, pr.vi, pr.mask, pr.X, np.asarray(tau2, float), crit_l, crit_u,
-                            MAXITER)
+    return qprofile_members(yi, vi, mask, X, np.asarray(tau2, float), crit_l, crit_u, MAXITER)

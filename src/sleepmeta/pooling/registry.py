@@ -2,9 +2,9 @@
 
 Everything that names an estimator or a test — input validation, the
 printed summary, the methods text of a report, the review spec checker, the
-command-line help, the plots — reads it from here. The functions that
-compute tau² are in :data:`sleepmeta.pooling.estimators.ESTIMATORS`, keyed
-by the same names (a test checks that the two agree).
+command-line help, the plots — reads it from here. The compiled kernel's
+branch of each estimator is :data:`sleepmeta.pooling.estimators.ESTIMATORS`,
+keyed by the same names (a test checks that the two agree).
 
 Examples
 --------

@@ -139,20 +139,22 @@ class MetaResult:
         0.3
         """
         m = fit.k[b] > 0
-        w = fit.weights[b]
-        coef = np.column_stack([fit.beta[b], fit.se_beta[b], fit.stat_beta[b], fit.pval_beta[b],
-                                fit.ci_low_beta[b], fit.ci_high_beta[b]])
-        df = None if np.isnan(fit.df[b]) else float(fit.df[b])
-        qm_df = (fit.qm_df[0], None if fit.qm_df[1] is None or np.isnan(fit.qm_df[1][b])
+        w = fit.member_weights(b)
+        coef = np.array([fit.beta[b], fit.se_beta[b], fit.stat_beta[b], fit.pval_beta[b],
+                         fit.ci_low_beta[b], fit.ci_high_beta[b]]).T
+        df = float(fit.df[b])
+        df = None if math.isnan(df) else df
+        qm_df = (fit.qm_df[0], None if fit.qm_df[1] is None or math.isnan(fit.qm_df[1][b])
                  else int(fit.qm_df[1][b]))
+        estimate, se, tau2 = float(fit.beta[b, 0]), float(fit.se_beta[b, 0]), float(fit.tau2[b])
+        half = float(fit.crit[b]) * math.sqrt(se**2 + tau2)  # the prediction interval's half-width
         z1 = fit.z_fallback is not None and bool(fit.z_fallback[b])
         yi, vi = np.asarray(yi, float), np.asarray(vi, float)
         return cls(
             method=fit.method, test="z" if z1 else fit.test, level=fit.level, k=int(fit.k[b]),
-            p=fit.p, estimate=float(fit.estimate[b]), se=float(fit.se[b]),
-            statistic=float(fit.statistic[b]), pvalue=float(fit.pvalue[b]),
-            ci_low=float(fit.ci_low[b]), ci_high=float(fit.ci_high[b]),
-            pi_low=float(fit.pi_low[b]), pi_high=float(fit.pi_high[b]), tau2=float(fit.tau2[b]),
+            p=fit.p, estimate=estimate, se=se, statistic=float(coef[0, 2]),
+            pvalue=float(coef[0, 3]), ci_low=float(coef[0, 4]), ci_high=float(coef[0, 5]),
+            pi_low=estimate - half, pi_high=estimate + half, tau2=tau2,
             tau2_se=float(fit.tau2_se[b]), i2=float(fit.i2[b]), h2=float(fit.h2[b]),
             q=float(fit.q[b]), q_df=int(fit.q_df[b]), q_pvalue=float(fit.q_pvalue[b]), df=df,
             qm=float(fit.qm[b]), qm_df=qm_df, qm_pvalue=float(fit.qm_pvalue[b]),
@@ -164,14 +166,6 @@ class MetaResult:
             notes=tuple(notes) + tuple(fit_notes(fit, b)), r2=r2,
             extras={} if extras is None else extras,
         )
-
-    def _problem(self):
-        """The one-analysis :class:`.estimators.Problem` of this result (for refits)."""
-        from sleepmeta.pooling.problem import Problem
-
-        k = self.k
-        return Problem(X=self.X[None], yi=self.yi[None], vi=self.vi[None],
-                       mask=np.ones((1, k), bool), k=np.array([k]), p=self.p)
 
     def tau2_ci(self) -> pd.DataFrame:
         """Q-profile confidence intervals for tau², tau, I² and H².
@@ -186,7 +180,8 @@ class MetaResult:
         if not ESTIMATOR_INFO[self.method].estimates_tau2:
             raise ModelError(f"tau2_ci: the {ESTIMATOR_INFO[self.method].label} ({self.method}) "
                              "has no tau² to estimate")
-        lo, hi, _ = tau2_ci_batch(self._problem(), np.array([self.tau2]), self.level)
+        lo, hi, _ = tau2_ci_batch(self.yi[None], self.vi[None], np.ones((1, self.k), bool),
+                                  self.X[None], np.array([self.tau2]), self.level)
         lo, hi = float(lo[0]), float(hi[0])
         vt = self.vt
         rows = {

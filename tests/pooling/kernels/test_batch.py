@@ -93,7 +93,7 @@ def test_issue_18_two_study_example_returns():
 
 
 def test_nonconvergence_reported_the_same_alone_and_in_a_batch(monkeypatch):
-    import sleepmeta.pooling.estimators as est
+    import sleepmeta.pooling.registry as est
     from sleepmeta.pooling.registry import Control
 
     monkeypatch.setattr(est, "DEFAULT_CONTROL", Control(maxiter=1))

@@ -191,3 +191,51 @@ def test_k_equal_one_common_effect_is_the_study():
     assert fit.estimate[0] == 0.4
     assert fit.se[0] == pytest.approx(0.3, rel=1e-15)
     assert fit.q[0] == 0 and fit.i2[0] == 0 and fit.h2[0] == 1
+
+
+@SETTINGS
+@given(batches(p=1))
+def test_hs_hsk_sj_and_standard_errors_are_their_definitions(batch):
+    # Hunter & Schmidt (2004), the k-corrected form, Sidik & Jonkman (2005), and the SEs of
+    # DL, ML and REML (Viechtbauer 2005), written out with dense matrices on padded members
+    yi, vi, mask, X = batch
+    fits = {m: meta_analysis_batch(yi, vi, mask, method=m, X=X, errors="flag")
+            for m in ("HS", "HSk", "SJ", "DL", "ML", "REML")}
+    for b, y, v, Xb in _members(yi, vi, mask, X):
+        k, p = Xb.shape
+        P0 = _p_matrix(v, 0.0, Xb)
+        q0, sw = y @ P0 @ y, np.sum(1 / v)
+        assert fits["HS"].tau2[b] == pytest.approx(max(0.0, (q0 - k) / sw), rel=1e-10, abs=1e-13)
+        hsk = (k / (k - p) * q0 - k) / sw
+        assert fits["HSk"].tau2[b] == pytest.approx(max(0.0, hsk), rel=1e-10, abs=1e-13)
+        yc = y - y.mean()
+        t0 = np.sum(yc**2) / k
+        sj = t0 * (yc @ _p_matrix(v, t0, Xb) @ yc) / (k - p)
+        assert fits["SJ"].tau2[b] == pytest.approx(max(0.0, sj), rel=1e-10, abs=1e-13)
+        t = fits["DL"].tau2[b]
+        trp, trpp = np.trace(P0), np.trace(P0 @ P0)
+        se_dl = np.sqrt(2 * (k - p) + 4 * t * trp + 2 * t**2 * trpp) / trp
+        assert fits["DL"].tau2_se[b] == pytest.approx(se_dl, rel=1e-9)
+        for m in ("ML", "REML"):
+            if not fits[m].converged[b]:
+                continue
+            t = fits[m].tau2[b]
+            Pt = _p_matrix(v, t, Xb)
+            info = np.sum(1 / (v + t) ** 2) if m == "ML" else np.trace(Pt @ Pt)
+            assert fits[m].tau2_se[b] == pytest.approx(np.sqrt(2 / info), rel=1e-9)
+
+
+@pytest.mark.parametrize("test", ["z", "knha"])
+def test_one_study_member_in_a_padded_batch(test):
+    # k = 1 beside larger members: the common-effect fit is the study itself, and under a
+    # residual-df test it is tested with z (metafor's k = 1 rule), whatever the padding holds
+    from scipy import special
+
+    yi = np.array([[0.4, np.nan, 7.0], [0.1, 0.3, 0.2]])
+    vi = np.array([[0.09, -1.0, np.inf], [0.01, 0.02, 0.03]])
+    mask = np.array([[True, False, False], [True, True, True]])
+    fit = meta_analysis_batch(yi, vi, mask, method="FE", test=test)
+    assert fit.estimate[0] == 0.4 and fit.se[0] == pytest.approx(0.3, rel=1e-15)
+    assert fit.z_fallback[0] == (test == "knha") and not fit.z_fallback[1]
+    assert fit.pvalue[0] == pytest.approx(2 * special.ndtr(-0.4 / 0.3), rel=1e-12)
+    assert fit.q[0] == 0 and fit.i2[0] == 0 and fit.h2[0] == 1 and fit.q_pvalue[0] == 1

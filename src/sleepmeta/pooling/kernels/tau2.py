@@ -3,7 +3,7 @@
 One function per estimator, each on one analysis's gathered studies (see
 :mod:`.wls` for the workspace convention). The definitions, start values,
 step rules, truncation at zero and ``ll0check`` are metafor's; the
-docstrings of :mod:`sleepmeta.pooling.estimators` give the formulas and
+docstring of :mod:`sleepmeta.pooling.estimators` gives the formulas and
 sources. Iterative estimators are bounded and guarded: Fisher scoring stops
 after ``maxiter + 1`` steps, and a step, start value or function value that
 is not finite ends the iteration as not converged (metafor's loop would
@@ -30,12 +30,12 @@ import math
 import numpy as np
 from numba import njit
 
-from sleepmeta.pooling.kernels.wls import fit, tr_pd, tr_pdp, tr_pdpd
+from sleepmeta.pooling.kernels.wls import fit, logdet_of, tr_pd, tr_pdp, tr_pdpd
 from sleepmeta.pooling.zeroin import DEFAULT_TOL, SEARCH, brent_accept, brent_propose, brent_start
 
 TAU2_MAX = 100.0  # metafor's upper bound of the PM search, max(100, 10 mad(yi)²)
 LOG_2PI = math.log(2 * math.pi)
-FE, DL, HE, HS, HSK, SJ, ML, REML, EB, PM = range(10)  # codes: estimators.KERNEL_CODES
+FE, DL, HE, HS, HSK, SJ, ML, REML, EB, PM = range(10)  # codes: estimators.ESTIMATORS
 W, E, TMP, ONE, Y, YC, V, SUM = range(8)  # rows of the vector workspace
 NVEC = 8
 
@@ -47,8 +47,27 @@ def q_at(X, yrow, t, n, p, vec, mats, beta):
     ``vec[W]`` keeps the weights, ``mats[0]`` the inverse ``(X'WX)^-1`` (and
     ``vec[E]`` the residuals, on the general path; the fused path keeps
     the sums instead). (Rows are indexed in place: taking row views
-    costs more than the arithmetic of a short analysis.)
+    costs more than the arithmetic of a short analysis.) The call
+    remembers ``(yrow, t)`` in ``vec[SUM, 5:8]``: asked again for the same
+    ``y`` and ``t`` with nothing fitted in between, it returns the same
+    number without recomputing it (the workspace already holds that fit).
+    Whatever else fits into the workspace forgets it (:func:`forget_q`).
     """
+    if vec[SUM, 5] == yrow and vec[SUM, 6] == t:
+        return vec[SUM, 7]
+    rss = _q_eval(X, yrow, t, n, p, vec, mats, beta)
+    vec[SUM, 5], vec[SUM, 6], vec[SUM, 7] = yrow, t, rss
+    return rss
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def forget_q(vec):
+    """Forget the last :func:`q_at` (a new analysis, or another fit into the workspace)."""
+    vec[SUM, 5] = -1.0
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def _q_eval(X, yrow, t, n, p, vec, mats, beta):
     if vec[SUM, 0] == 1.0:  # intercept only: the fused path (see module docstring)
         s1 = 0.0
         swy = 0.0
@@ -168,6 +187,7 @@ def _iterate(code, X, start, stepadj, maxiter, threshold, n, p, vec, mats, beta)
 @njit(cache=True, error_model="numpy")
 def _he_raw(X, n, p, vec, mats, beta):
     """Hedges' moment estimate before truncation (also the scoring start)."""
+    forget_q(vec)  # it fits with other weights
     one, v = vec[ONE], vec[V]
     if vec[SUM, 0] == 1.0:  # intercept only, fused: the same sums as the general path
         sy = 0.0
@@ -206,26 +226,6 @@ def logdet_xwx(p, mats):
     if p == 1:
         return -math.log(A[0, 0])
     return -logdet_of(A, p, mats[2])
-
-
-@njit(cache=True, error_model="numpy")
-def logdet_of(M, p, L):
-    """``log |M|`` of a symmetric positive definite matrix (Cholesky); NaN if not PD."""
-    logdet = 0.0
-    for j in range(p):
-        s = M[j, j]
-        for t in range(j):
-            s -= L[j, t] * L[j, t]
-        if not s > 0:
-            return math.nan
-        L[j, j] = math.sqrt(s)
-        logdet += 2.0 * math.log(L[j, j])
-        for i in range(j + 1, p):
-            s = M[i, j]
-            for t in range(j):
-                s -= L[i, t] * L[j, t]
-            L[i, j] = s / L[j, j]
-    return logdet
 
 
 @njit(cache=True, error_model="numpy")
@@ -293,13 +293,9 @@ def root_of_q(X, yrow, target, lo, hi, f_lo, f_hi, maxiter, n, p, vec, mats, bet
 def tau2_member(code, X, ctl, n, p, vec, mats, beta, st, tmp):
     """tau² of one analysis: ``(tau2, se, converged, iterations, fallback)``."""
     kp = float(n - p)
-    one, v = vec[ONE], vec[V]
-    A = mats[0]
     if code == FE:
         return 0.0, math.nan, True, 0, False
     if code == DL or code == HS or code == HSK:
-        for i in range(n):
-            vec[W, i] = 1.0 / v[i]
         rss = q_at(X, YC, 0.0, n, p, vec, mats, beta)  # weights 1/vi
         trp, trpp = trp_trpp(X, n, p, vec, mats)
         if code == DL:
@@ -310,12 +306,14 @@ def tau2_member(code, X, ctl, n, p, vec, mats, beta, st, tmp):
         t = max(0.0, (scale * rss - n) / sw)
         return t, scale * math.sqrt(_se_p_form(trp, kp, t, trpp) / sw**2), True, 0, False
     if code == HE:
+        one, v, A = vec[ONE], vec[V], mats[0]
         raw = _he_raw(X, n, p, vec, mats, beta)
         t = max(0.0, raw)
         trpv = tr_pd(X, one, v, n, p, A, vec[TMP], mats[1])
         trpvpv = tr_pdpd(X, one, v, n, p, A, vec[TMP], mats)
         return t, math.sqrt((2 * trpvpv + 4 * t * trpv + 2 * t * t * kp) / kp**2), True, 0, False
     if code == SJ:
+        one, v, A = vec[ONE], vec[V], mats[0]
         yc = vec[YC]
         t0 = 0.0
         for i in range(n):
@@ -342,7 +340,9 @@ def tau2_member(code, X, ctl, n, p, vec, mats, beta, st, tmp):
         ll = _loglik(X, t, restricted, n, p, vec, mats, beta)
         if ll0 - ll > DEFAULT_TOL:
             t = 0.0
-    q_at(X, YC, t, n, p, vec, mats, beta)
+    # the SE depends on the weights only: the fit of the (uncentred) yi at t, which the batch
+    # kernel reads next (q_at remembers it)
+    q_at(X, Y, t, n, p, vec, mats, beta)
     if code == ML:
         return t, math.sqrt(2 / _sum_we2(n, vec)[2]), True, it, fb
     return t, math.sqrt(2 / trp_trpp(X, n, p, vec, mats)[1]), True, it, fb

@@ -57,27 +57,44 @@ def _matmul(a, b, p, out):
 
 
 @njit(cache=True, error_model="numpy")
-def invert_spd(M, p, A, L):
-    """``A = M^-1`` for symmetric positive definite ``M``; returns ``log det M`` (NaN if not PD)."""
-    if p == 1:
-        if not M[0, 0] > 0:
-            return math.nan
-        A[0, 0] = 1.0 / M[0, 0]
-        return -math.log(A[0, 0])
-    logdet = 0.0
-    for j in range(p):  # Cholesky M = L L'
+def cholesky(M, p, L):
+    """The Cholesky factor ``M = L L'`` into ``L``; False if ``M`` is not positive definite."""
+    for j in range(p):
         s = M[j, j]
         for t in range(j):
             s -= L[j, t] * L[j, t]
         if not s > 0:
-            return math.nan
+            return False
         L[j, j] = math.sqrt(s)
-        logdet += 2.0 * math.log(L[j, j])
         for i in range(j + 1, p):
             s = M[i, j]
             for t in range(j):
                 s -= L[i, t] * L[j, t]
             L[i, j] = s / L[j, j]
+    return True
+
+
+@njit(cache=True, error_model="numpy")
+def logdet_of(M, p, L):
+    """``log |M|`` of a symmetric positive definite matrix; its Cholesky factor into ``L`` (NaN if not PD)."""
+    if not cholesky(M, p, L):
+        return math.nan
+    logdet = 0.0
+    for j in range(p):
+        logdet += 2.0 * math.log(L[j, j])
+    return logdet
+
+
+@njit(cache=True, error_model="numpy")
+def invert_spd(M, p, A, L):
+    """``A = M^-1`` for symmetric positive definite ``M``; False if ``M`` is not PD."""
+    if p == 1:
+        if not M[0, 0] > 0:
+            return False
+        A[0, 0] = 1.0 / M[0, 0]
+        return True
+    if not cholesky(M, p, L):
+        return False
     for j in range(p):  # U = L^-1 (lower triangular) into A, column by column
         for i in range(p):
             if i < j:
@@ -99,7 +116,7 @@ def invert_spd(M, p, A, L):
         for c in range(r, p):
             A[r, c] = L[r, c]
             A[c, r] = L[r, c]
-    return logdet
+    return True
 
 
 @njit(cache=True, error_model="numpy")
@@ -111,8 +128,7 @@ def fit(X, y, w, n, p, ws, mats, beta, e):
     """
     M, A, L = mats[1], mats[0], mats[2]
     xdx(X, w, n, p, M)
-    logdet = invert_spd(M, p, A, L)
-    if logdet != logdet:
+    if not invert_spd(M, p, A, L):
         return math.nan
     for r in range(p):
         s = 0.0
