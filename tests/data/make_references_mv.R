@@ -169,6 +169,14 @@ cases <- list(
   # term then duplicates sigma2), 0.043 below the maximum sleepmeta reaches
   list(name = "ishak_sigma_AR", data = "ishak", local = TRUE,
        call = "rma.mv(yi, vi, mods = ~ factor(time) - 1, random = list(~ 1 | study, ~ time | study), struct = 'AR', data = ishak)"),
+  list(name = "ishak_HAR", data = "ishak",
+       call = "rma.mv(yi, vi, mods = ~ factor(time) - 1, random = ~ time | study, struct = 'HAR', data = ishak)"),
+  list(name = "ishak_HAR_ml", data = "ishak",
+       call = "rma.mv(yi, vi, mods = ~ factor(time) - 1, random = ~ time | study, struct = 'HAR', data = ishak, method = 'ML')"),
+  list(name = "berkey_HAR", data = "berkey", V = TRUE,
+       call = "rma.mv(yi, berkey_V, mods = ~ outcome - 1, random = ~ outcome | trial, struct = 'HAR', data = berkey)"),
+  list(name = "assink_HAR_id", data = "assink",
+       call = "rma.mv(yi, vi, random = list(~ deltype | study, ~ deltype | id), struct = c('HAR', 'ID'), data = assink)"),
   # ridge = TRUE: flat likelihoods where nlminb stops before the maximum (its log-likelihood is
   # 7e-9 to 1.2e-8 below the one sleepmeta reaches); compared on the log-likelihood at 1e-5 and
   # on the rest at 1e-4 (test_metafor_mv.py)

@@ -117,6 +117,11 @@ CALLS = {
                               mods="~ outcome + outcome:year0 - 1", method="ML"),
     "ishak_sigma_AR": dict(random=["~ 1 | study", "~ time | study"], struct="AR",
                            mods="~ C(time) - 1"),
+    "ishak_HAR": dict(random="~ time | study", struct="HAR", mods="~ C(time) - 1"),
+    "ishak_HAR_ml": dict(random="~ time | study", struct="HAR", mods="~ C(time) - 1",
+                         method="ML"),
+    "berkey_HAR": dict(random="~ outcome | trial", struct="HAR", mods="~ outcome - 1"),
+    "assink_HAR_id": dict(random=["~ deltype | study", "~ deltype | id"], struct=["HAR", "ID"]),
     # flat likelihoods (case["ridge"]) and a local maximum of rma.mv (case["local"]): see
     # check_ridge / check_local
     "assink_un_diag_sigma": dict(random=["~ 1 | study", "~ deltype | study", "~ deltype | id"],

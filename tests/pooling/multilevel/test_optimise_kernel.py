@@ -19,7 +19,8 @@ CASES = [Structure("SIGMA", 1), Structure("ID", 3), Structure("DIAG", 3), Struct
          Structure("CS", 3, varcor=True), Structure("CS", 2, rho_fixed=True),
          Structure("HCS", 3), Structure("HCS", 2, rho_fixed=True), Structure("UN", 3),
          Structure("UN", 3, varcor=True), Structure("GEN", 2), Structure("GEN", 1),
-         Structure("AR", 4), Structure("AR", 3, rho_fixed=True)]
+         Structure("AR", 4), Structure("AR", 3, rho_fixed=True), Structure("HAR", 4),
+         Structure("HAR", 3, rho_fixed=True)]
 
 
 @pytest.mark.parametrize("st", CASES, ids=lambda s: f"{s.struct}{s.q}{'v' * s.varcor}"

@@ -22,6 +22,12 @@ def test_hcs():
     np.testing.assert_allclose(_G("HCS", 2, [4.0, 9.0], [0.5]), [[4, 3], [3, 9]])
 
 
+def test_har():
+    # metafor's HAR: tau_a tau_b rho^|a - b| (hand: 2*3*0.5 = 3, 2*4*0.25 = 2, 3*4*0.5 = 6)
+    np.testing.assert_allclose(_G("HAR", 3, [4.0, 9.0, 16.0], [0.5]),
+                               [[4, 3, 2], [3, 9, 6], [2, 6, 16]])
+
+
 def test_un_lower_tri_order():
     # rho in R's lower.tri order: (2,1), (3,1), (3,2)
     G = _G("UN", 3, [1.0, 4.0, 9.0], [0.1, 0.2, 0.3])
@@ -37,6 +43,7 @@ def test_ar_diag_id():
 
 @pytest.mark.parametrize("struct,q,varcor", [("CS", 3, False), ("CS", 3, True), ("HCS", 3, False),
                                              ("UN", 3, False), ("UN", 3, True), ("AR", 3, False),
+                                             ("HAR", 4, False),
                                              ("GEN", 2, False), ("DIAG", 2, False)])
 def test_jacobian_matches_finite_differences(struct, q, varcor):
     s = Structure(struct, q, varcor=varcor)
@@ -52,7 +59,7 @@ def test_jacobian_matches_finite_differences(struct, q, varcor):
 
 
 def test_report_round_trip():
-    for struct, q in (("CS", 2), ("HCS", 3), ("UN", 3), ("AR", 4), ("GEN", 2)):
+    for struct, q in (("CS", 2), ("HCS", 3), ("UN", 3), ("AR", 4), ("HAR", 3), ("GEN", 2)):
         s = Structure(struct, q)
         th = s.start(np.array([0.2]))
         t2, rho = s.report(th)

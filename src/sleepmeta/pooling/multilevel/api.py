@@ -53,7 +53,7 @@ def meta_analysis_mv(yi=None, V=None, *, random="~ 1 | study", struct: str = "CS
         (``"~ dose - 1 | study"``).
     struct : str or sequence of two str
         Structure of the ``inner | outer`` terms, each one of "CS", "HCS",
-        "UN", "ID", "DIAG", "AR", "GEN" (metafor's default ``CS``); one name
+        "UN", "ID", "DIAG", "AR", "HAR", "GEN" (metafor's default ``CS``); one name
         is used for both terms, as metafor recycles ``struct``.
     mods : str, optional
         Moderators, a formula on ``data`` (``"~ outcome - 1"``).

@@ -132,7 +132,7 @@ def meta_analysis_mv_batch(yi, vi=None, *, V=None, mask=None, groups: dict, rand
             Z = np.eye(int(_codes(groups, t.inner, (B, n), "inner").max()) + 1)[
                 _codes(groups, t.inner, (B, n), "inner")]
         q = Z.shape[-1]
-        rho_fixed = struct in ("CS", "HCS", "AR") and q == 1
+        rho_fixed = struct in ("CS", "HCS", "AR", "HAR") and q == 1
         terms.append(Term(Structure(struct, q, rho_fixed), outer, Z))
     if not terms:
         raise InputError("random: no random-effects term")

@@ -177,7 +177,7 @@ def resolve_random(random, struct, data, labs, n) -> list[TermInfo]:
             idx = pd.Index(names).get_indexer(col.astype(str))
             Z = np.eye(len(names))[idx]
         q = Z.shape[1]
-        rho_fixed = struct in ("CS", "HCS", "AR") and (q == 1 or nl == n)
+        rho_fixed = struct in ("CS", "HCS", "AR", "HAR") and (q == 1 or nl == n)
         inner_k = tuple(int(v) for v in (Z != 0).sum(axis=0))
         st = Structure(struct, q, rho_fixed)
         out.append(TermInfo(t, Term(st, outer[None], Z[None]), nl, tuple(names), inner_k))
@@ -248,7 +248,7 @@ def check_identifiable(infos: list[TermInfo], n: int, p: int, labs) -> None:
                          "components")
     for i in infos:
         st = i.engine.structure
-        if st.struct in ("UN", "GEN", "HCS", "DIAG") and st.q > 1:
+        if st.struct in ("UN", "GEN", "HCS", "HAR", "DIAG") and st.q > 1:
             for name, kk in zip(i.inner_levels, i.inner_k):
                 if kk == 0:
                     raise ModelError(f"random={i.term.text!r}: inner level {name!r} has no rows")

@@ -148,7 +148,7 @@ def maximise(blocks: Blocks, params: Parameters, method: str, theta0: np.ndarray
     iters = np.zeros(B, np.int64)
     dv = np.diagonal(blocks.V, axis1=-2, axis2=-1)
     vscale = (dv * blocks.mask).sum(axis=(1, 2)) / np.maximum(blocks.mask.sum(axis=(1, 2)), 1)
-    if params.variance.any() and any(s.struct == "HCS" or s.varcor for s in params.structures):
+    if params.variance.any() and any(s.struct in ("HCS", "HAR") or s.varcor for s in params.structures):
         vscale = np.sqrt(vscale)  # SDs are working parameters: compare on their scale
     terms, pa, pb, cs_cov = params.kernel_arrays()
     maximise_kernel(blocks.y, blocks.V, blocks.X, blocks.bases, blocks.sizes,

@@ -20,7 +20,8 @@ from numba import njit
 
 from sleepmeta.pooling.multilevel.kernel import eval_member, workspace
 
-CODES = {"SIGMA": 0, "ID": 1, "DIAG": 2, "CS": 3, "HCS": 4, "UN": 5, "GEN": 6, "AR": 7}
+CODES = {"SIGMA": 0, "ID": 1, "DIAG": 2, "CS": 3, "HCS": 4, "UN": 5, "GEN": 6, "AR": 7,
+         "HAR": 8}
 
 __all__ = ["CODES", "coef_kernel", "maximise_kernel"]
 
@@ -107,6 +108,17 @@ def coef_kernel(theta, terms, pa, pb, c, J):
                     J[bo + i, po + q] = sa * sb
                     J[bo + i, po + a] = rho * sb
                     J[bo + i, po + b] = rho * sa
+        elif code == 8:  # HAR: SDs and rho, rho^lag off the diagonal
+            rho = 0.0 if rf else theta[po + q]
+            for i in range(nb):
+                a, b = pa[bo + i], pb[bo + i]
+                lag = b - a
+                sa, sb = theta[po + a], theta[po + b]
+                c[bo + i] = rho**lag * sa * sb
+                J[bo + i, po + a] += rho**lag * sb
+                J[bo + i, po + b] += rho**lag * sa
+                if not rf and lag > 0:
+                    J[bo + i, po + q] = lag * rho ** (lag - 1) * sa * sb
         else:  # AR
             t2 = theta[po]
             rho = 0.0 if rf else theta[po + 1]

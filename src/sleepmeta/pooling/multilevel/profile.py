@@ -101,7 +101,7 @@ def profile_ci(res, level: float | None = None) -> pd.DataFrame:
             lo[i] = 0.0
             hi[i] = 10.0 if est[i] <= EPS**0.5 else max(10.0, 100 * est[i])
         else:
-            lo[i] = min(0.0, est[i]) if c[4] == "AR" else -1.0
+            lo[i] = min(0.0, est[i]) if c[4] in ("AR", "HAR") else -1.0
             hi[i] = 1.0
     pos = np.array([c[1] for c in comps])
     owner = [next(j for j, sl in enumerate(params.slices) if sl.start <= p_ < sl.stop) for p_ in pos]

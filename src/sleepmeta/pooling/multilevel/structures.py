@@ -15,7 +15,9 @@ parametrisation (``.con.E`` in metafor 3.8; Viechtbauer's ``rma.mv`` help page):
   correlations ``rho_ab`` in R's ``lower.tri`` order), optimised through its
   Cholesky factor as metafor does (``cholesky=TRUE``), so a singular ``G``
   (a correlation of +-1) is reachable;
-* ``AR``: ``tau2 * rho^|a - b|`` over the positions of the sorted inner levels.
+* ``AR``: ``tau2 * rho^|a - b|`` over the positions of the sorted inner levels;
+  ``HAR``: ``tau_a tau_b * rho^|a - b|`` (heteroscedastic, optimised in ``tau_a``
+  as HCS).
 
 Every ``G`` is written as ``sum_l c_l(theta) E_l`` over fixed symmetric
 basis pairs ``E_l`` (one per pair ``a <= b`` of inner levels, see
@@ -31,7 +33,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-STRUCTS = ("CS", "HCS", "UN", "ID", "DIAG", "AR", "GEN")
+STRUCTS = ("CS", "HCS", "UN", "ID", "DIAG", "AR", "HAR", "GEN")
 
 __all__ = ["STRUCTS", "Structure", "pairs"]
 
@@ -93,7 +95,7 @@ class Structure:
     def n_tau2(self) -> int:
         if self.struct in ("SIGMA",):
             return 0
-        return self.q if self.struct in ("HCS", "DIAG", "UN", "GEN") else 1
+        return self.q if self.struct in ("HCS", "HAR", "DIAG", "UN", "GEN") else 1
 
     @property
     def n_rho(self) -> int:
@@ -115,7 +117,7 @@ class Structure:
         if s in ("UN", "GEN"):
             return q * (q + 1) // 2
         extra = 0 if self.rho_fixed else 1
-        return (q if s == "HCS" else 1) + extra
+        return (q if s in ("HCS", "HAR") else 1) + extra
 
     @property
     def n_estimated(self) -> int:
@@ -130,7 +132,7 @@ class Structure:
             m[:] = True
         elif s in ("UN", "GEN"):
             m[:q] = True  # SDs, or the Cholesky factor's diagonal (>= 0, the canonical factor)
-        elif s == "HCS":
+        elif s in ("HCS", "HAR"):
             m[:q] = True
         else:  # CS, AR: tau2 first
             m[0] = True
@@ -138,7 +140,7 @@ class Structure:
 
     def working_value(self, i: int, value):
         """The working parameter ``i`` for a reported value (tau2 -> tau for HCS)."""
-        if (self.struct == "HCS" or (self.struct in ("UN", "GEN") and self.varcor)) and i < self.q:
+        if (self.struct in ("HCS", "HAR") or (self.struct in ("UN", "GEN") and self.varcor)) and i < self.q:
             return np.sqrt(value)
         return value
 
@@ -146,7 +148,7 @@ class Structure:
         """Which working parameters are correlations (bounded by -1 and 1)."""
         m = np.zeros(self.n_params, bool)
         s = self.struct
-        if s in ("HCS", "AR") and not self.rho_fixed:
+        if s in ("HCS", "HAR", "AR") and not self.rho_fixed:
             m[-1] = True
         elif s == "CS" and self.varcor and not self.rho_fixed:
             m[1] = True
@@ -166,7 +168,7 @@ class Structure:
         elif s in ("UN", "GEN"):
             G0 = np.full((q, q), 0.5) + 0.5 * np.eye(q)
             th[:] = _chol_params(np.sqrt(v)[:, :, None] * G0[None] * np.sqrt(v)[:, None, :])
-        elif s == "HCS":
+        elif s in ("HCS", "HAR"):
             th[:, :q] = np.sqrt(v)  # standard deviations
             if not self.rho_fixed:
                 th[:, q] = 0.5
@@ -246,6 +248,16 @@ class Structure:
                     J[:, i, q] = sd[:, a] * sd[:, b]
                     J[:, i, a] = rho * sd[:, b]
                     J[:, i, b] = rho * sd[:, a]
+        elif s == "HAR":  # SDs tau_a and rho, as HCS, with rho^|a - b| off the diagonal
+            sd = theta[:, :q]
+            rho = np.zeros(B) if self.rho_fixed else theta[:, q]
+            for i, (a, b) in enumerate(prs):
+                lag = b - a
+                c[:, i] = rho**lag * sd[:, a] * sd[:, b]
+                J[:, i, a] += rho**lag * sd[:, b]
+                J[:, i, b] += rho**lag * sd[:, a]
+                if not self.rho_fixed and lag > 0:
+                    J[:, i, q] = lag * rho ** (lag - 1) * sd[:, a] * sd[:, b]
         elif s == "AR":
             t2 = theta[:, 0]
             rho = np.zeros(B) if self.rho_fixed else theta[:, 1]
@@ -319,7 +331,7 @@ class Structure:
             with np.errstate(divide="ignore", invalid="ignore"):
                 rho = np.where(t2[:, 0] > 0, theta[:, 1] / t2[:, 0], 0.0)
             return t2, rho[:, None]
-        if s == "HCS":
+        if s in ("HCS", "HAR"):
             rho = np.zeros((B, 1)) if self.rho_fixed else theta[:, q:q + 1]
             return theta[:, :q] ** 2, rho
         # AR
@@ -347,7 +359,7 @@ class Structure:
             if self.rho_fixed:
                 return tau2
             return np.column_stack([tau2[:, 0], rho[:, 0] * (1 if self.varcor else tau2[:, 0])])
-        if s == "HCS":
+        if s in ("HCS", "HAR"):
             sd = np.sqrt(tau2)
             return sd if self.rho_fixed else np.column_stack([sd, rho[:, 0]])
         return tau2 if self.rho_fixed else np.column_stack([tau2[:, 0], rho[:, 0]])
