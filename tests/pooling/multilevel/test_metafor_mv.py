@@ -135,6 +135,7 @@ PREDICT = {  # the Python call of each case's predict() call
     "konstantopoulos_reml": dict(),
     "konstantopoulos_year_t": dict(newmods=np.array([[-1.0], [0.0], [0.5]])),
     "assink_three_level": dict(),
+    "konst_two_sigma_ml": dict(),
     "berkey_UN": dict(newmods=np.array([[1.0, 0.0], [0.0, 1.0]]), tau2_levels=["AL", "PD"]),
     "berkey_CS": dict(newmods=np.array([[1.0, 0.0]])),
     "assink_cs_diag": dict(tau2_levels=["covert", "overt"], gamma2_levels=["covert", "overt"]),
