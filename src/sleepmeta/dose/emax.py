@@ -34,7 +34,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import optimize
 
 from sleepmeta.dose.engine import fit_random_slopes, pad_blocks
 from sleepmeta.errors import ConvergenceError, InputError, ModelError
@@ -131,6 +130,8 @@ def fit_emax_curve(studies, *, hill: float = 1.0, method: str = "ML"):
         xs = designs([t])[0]
         Xt = pad_blocks(ys, Ss, xs)[2]
         return fit_random_slopes(y[None], S[None], Xt[None], mask[None], method=method)
+
+    from scipy import optimize  # here: scipy.optimize costs a noticeable import at start-up
 
     opt = optimize.minimize_scalar(lambda t: -one(t).loglik[0], method="bounded",
                                    bounds=(grid[best - 1], grid[best + 1]),
