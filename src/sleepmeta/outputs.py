@@ -89,6 +89,17 @@ def _check_parent(path: Path, what: str) -> None:
         return
 
 
+def _existing_mode(path: Path, what: str) -> int | None:
+    """The ``lstat`` mode of ``path``, or None when nothing is there (its parent checked)."""
+    try:
+        return os.lstat(path).st_mode
+    except (FileNotFoundError, NotADirectoryError):
+        _check_parent(path, what)
+        return None
+    except OSError as exc:
+        raise output_error(exc, path, what) from None
+
+
 def check_output_file(path, what: str = "output") -> Path:
     """Check that ``path`` may be written as a file: nothing there yet, or a regular file.
 
@@ -106,15 +117,11 @@ def check_output_file(path, what: str = "output") -> Path:
     'x.json'
     """
     path = Path(path)
-    try:
-        st = os.lstat(path)
-    except (FileNotFoundError, NotADirectoryError):
-        _check_parent(path, what)
+    mode = _existing_mode(path, what)
+    if mode is None:
         return path
-    except OSError as exc:
-        raise output_error(exc, path, what) from None
-    if not stat.S_ISREG(st.st_mode):
-        raise OutputError(f"cannot write {what} {str(path)!r}: it is {_kind(st.st_mode)}; "
+    if not stat.S_ISREG(mode):
+        raise OutputError(f"cannot write {what} {str(path)!r}: it is {_kind(mode)}; "
                           "sleepmeta only replaces regular files: choose another path")
     return path
 
@@ -129,15 +136,11 @@ def check_report_folder(path, own_names, what: str = "--out") -> Path:
         file, or is a folder holding anything else (it is not replaced).
     """
     path = Path(path)
-    try:
-        st = os.lstat(path)
-    except (FileNotFoundError, NotADirectoryError):
-        _check_parent(path, what)
+    mode = _existing_mode(path, what)
+    if mode is None:
         return path
-    except OSError as exc:
-        raise output_error(exc, path, what) from None
-    if not stat.S_ISDIR(st.st_mode):
-        raise OutputError(f"{what} {str(path)!r} is {_kind(st.st_mode)}, not a report folder; "
+    if not stat.S_ISDIR(mode):
+        raise OutputError(f"{what} {str(path)!r} is {_kind(mode)}, not a report folder; "
                           "sleepmeta does not replace it: choose a folder name")
     other = sorted(p.name for p in path.iterdir() if p.name not in set(own_names))
     if other:
