@@ -30,6 +30,8 @@ def main() -> None:
     A command is a short process: it collects cyclic garbage less often (``GC_THRESHOLD``),
     and freezes the heap when it ends, so the interpreter's exit does not walk every object
     once more (files are closed by then: every write goes through ``sleepmeta.atomic``).
+    It is meant for a process that ends with the command; a longer-lived program runs
+    commands through :data:`app` (e.g. typer's ``CliRunner``), which changes neither.
     """
     gc.set_threshold(GC_THRESHOLD, *gc.get_threshold()[1:])
     try:
