@@ -59,3 +59,20 @@ def test_summary_and_bad_input(arms_csv, tmp_path):
     out = runner.invoke(app, ["dose", str(path), "--study", "id", "--dose", "dose", "--events",
                               "events", "--n", "n", "--knots", "a,b"])
     assert out.exit_code == 2 and "--knots must be numbers" in out.output
+
+
+def test_hill_option(tmp_path):
+    # arm means on an exact sigmoid Emax curve (Emax = -8, ED50 = 120, h = 2.5)
+    rows = [(f"S{i}", d, 10 - 8 * d ** 2.5 / (120 ** 2.5 + d ** 2.5), 5.0, 60)
+            for i, ds in enumerate(((0, 25, 75, 150, 600), (0, 50, 100, 300), (0, 25, 200, 450)))
+            for d in ds]
+    path = tmp_path / "means.csv"
+    pd.DataFrame(rows, columns=["id", "dose", "mean", "sd", "n"]).to_csv(path, index=False)
+    base = ["dose", str(path), "--study", "id", "--dose", "dose", "--measure", "MD", "--mean",
+            "mean", "--sd", "sd", "--n", "n", "--model", "emax", "--json"]
+    out = runner.invoke(app, base + ["--hill", "estimate"])
+    assert out.exit_code == 0, out.output
+    data = json.loads(out.output)
+    assert data["hill_estimated"] and data["hill"] == pytest.approx(2.5, rel=1e-4)
+    out = runner.invoke(app, base + ["--hill", "steep"])
+    assert out.exit_code == 2 and "--hill must be a number or 'estimate'" in out.output

@@ -160,3 +160,42 @@ def test_markup_in_file_content_is_printed_as_plain_text(tmp_path):
     res = runner.invoke(app, ["nights", str(bad), "--out", str(tmp_path / "n.csv")])
     assert res.exit_code == 2
     assert "'[/bold] [red]x[/red]'" in res.output  # the value as written, not interpreted
+
+
+def test_nights_with_lights_then_contrast_on_trial_endpoints(tmp_path):
+    # parallel trial, 6 participants; each night has leading/trailing unscored epochs (outside the
+    # night, as luna), and the meta table gives lights off as a clock time for some nights only
+    rows, expected_nights = [], {}
+    for i in range(6):
+        arm = "drug" if i < 3 else "placebo"
+        wake = 4 + i if arm == "drug" else 10 + i
+        stages = ["UNS"] * 3 + ["W"] * wake + ["N2"] * 40 + ["W"] * (2 + i) + ["N2"] * 20 + ["R"] * 10 + ["W"] * 3 + ["UNS"] * 5
+        h = Hypnogram(stages, start="2024-01-01 22:58:30")
+        path = tmp_path / f"p{i}{['.csv', '.edf', '.xml'][i % 3]}"
+        write_hypnogram(h, path)
+        lights_off = "23:00:00" if i % 2 == 0 else ""  # epoch 3 (22:58:30 + 90 s)
+        rows.append({"file": path.name, "subject": f"p{i}", "arm": arm, "lights_off": lights_off})
+        # the same night through the API: lights off at 90 s, lights on after the last scored epoch
+        expected_nights[path.stem] = h.with_lights(90, (len(stages) - 5) * 30)
+    pd.DataFrame(rows).to_csv(tmp_path / "meta.csv", index=False)
+    out = tmp_path / "nights.csv"
+    files = [str(tmp_path / r["file"]) for r in rows]
+    res = runner.invoke(app, ["nights", *files, "--meta", str(tmp_path / "meta.csv"), "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    table = pd.read_csv(out, index_col="night", keep_default_na=False)
+    assert table["lights"].tolist() == ["meta+unscored ends", "unscored ends"] * 3
+    api = night_table(expected_nights)
+    endpoints = ["TIB", "SOL", "LPS", "WASO_AASM", "WASO_LPS", "WASO_T3", "TST_T1", "n_wake_bouts"]
+    for col in endpoints:
+        assert table[col].astype(float).tolist() == pytest.approx(api[col].tolist()), col
+    # night p0 by hand: 4 W + 40 N2 + 2 W + 20 N2 + 10 R + 3 W = 79 epochs = 39.5 min, SOL 2.0 min
+    assert (table.loc["p0", "TIB"], table.loc["p0", "SOL"], table.loc["p0", "WASO_AASM"]) == (39.5, 2.0, 2.5)
+    res = runner.invoke(app, ["contrast", str(out), "--endpoint", "WASO_AASM", "--endpoint", "LPS",
+                              "--endpoint", "WASO_T3", "--out", str(tmp_path / "c.csv")])
+    assert res.exit_code == 0, res.output
+    written = pd.read_csv(tmp_path / "c.csv")
+    frame = api.assign(subject=[r["subject"] for r in rows], arm=[r["arm"] for r in rows])
+    expected = contrast(frame, ["WASO_AASM", "LPS", "WASO_T3"], treatment="drug")
+    assert written["md"].tolist() == pytest.approx(expected["md"].tolist())
+    # LPS: drug latencies 2.0, 2.5, 3.0 min vs placebo 6.5, 7.0, 7.5: difference -4.5 min
+    assert written.loc[written["endpoint"] == "LPS", "md"].item() == pytest.approx(-4.5)

@@ -104,3 +104,17 @@ def test_shared_control_md_and_smd_by_hand():
     assert V[0, 0] == pytest.approx(0.2 + 1 / 60, rel=1e-12)
     assert V[1, 1] == pytest.approx(0.2 + 4 / 60, rel=1e-12)
     assert V[0, 1] == pytest.approx(0.1 + 2 / 60, rel=1e-12)
+
+
+def test_hamling_rate_ratios_recover_consistent_person_time_counts():
+    # Effective cases A = (10, 20, 30) over person-time (1000, 1000, 1000): crude log rate
+    # ratios y_j = log(A_j / A_0) with variances 1/A_j + 1/A_0 (0.15, 0.1333..). Reported
+    # cases (12, 18, 30) over the same person-time keep the reference share (1/3) and
+    # person-time per case (3000 / 60 = 50), so Hamling's equations are solved by A0 = 10,
+    # N0 = 1000, and the covariance is the crude 1/A0 = 0.1. (dosresmeta 2.2.0's
+    # est.ps.h uses the cumulative-incidence cell formula for type "ir" and vice versa;
+    # this follows Hamling et al. 2008: for rates A_j = 1 / (v_j - 1/A0).)
+    y = np.log([1.0, 2.0, 3.0])
+    v = np.array([0.0, 1 / 20 + 0.1, 1 / 30 + 0.1])
+    H = hamling(y, v, [12, 18, 30], [1000, 1000, 1000], type="ir")
+    assert H == pytest.approx(np.array([[v[1], 0.1], [0.1, v[2]]]), rel=1e-7)

@@ -228,3 +228,15 @@ def test_a_study_whose_contrasts_have_no_variance_is_refused():
                       "n": [20] * 4, "events": [1, 0, 20, 20]})
     with pytest.raises(InputError, match=r"study 's1': its sampling variance must be > 0, got 0\.0"):
         dose_response(d, study="study", dose="dose", events="events", n="n")
+
+
+def test_a_single_study_is_fitted_by_gls_whatever_proc_says():
+    # dosresmeta fits one study by GLS (proc = "1stage", fixed) whatever it is asked;
+    # so does dose_response, with a note
+    df = _toy().iloc[6:]
+    gls = dose_response(df, study="id", dose="dose", events="events", n="n", random=None)
+    for proc in ("1stage", "2stage"):
+        res = dose_response(df, study="id", dose="dose", events="events", n="n", proc=proc)
+        assert res.method == "FE" and res.proc == "1stage"
+        assert res.coef == pytest.approx(gls.coef, rel=1e-12)
+        assert any("one study" in note for note in res.notes)

@@ -8,6 +8,7 @@ luna/YASA one stage per line); expected stages are read off the layouts.
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -36,6 +37,20 @@ def test_nsrr_sdo_and_sro_namings(tmp_path):
     p.write_text(_nsrr(sro))
     h = read_hypnogram(p)
     assert h.labels.tolist() == ["W", "N1", "N3", "R"] and h.format == "NSRR XML (SRO naming)"
+
+
+def test_nsrr_concepts_without_their_code(tmp_path):
+    # luna's NSRR remapping table lists 'Wake' beside 'Wake|0' and 'Unscored' beside 'Unscored|9'
+    events = [("Stages|Stages", "Wake", 0, 60), ("Stages|Stages", "Stage 2 sleep", 60, 30),
+              ("Stages|Stages", "REM sleep|5", 90, 30), ("Stages|Stages", "Movement", 120, 30),
+              ("Stages|Stages", "Wake|0", 150, 30), ("Stages|Stages", "Unscored", 180, 30)]
+    p = tmp_path / "n.xml"
+    p.write_text(_nsrr(events))
+    h = read_hypnogram(p)
+    assert h.labels.tolist() == ["W", "W", "N2", "R", "ART", "W", "UNS"] and h.format == "NSRR XML"
+    p.write_text(_nsrr([("Stages|Stages", "Stage 9 sleep", 0, 30)]))
+    with pytest.raises(HypnogramError, match="unknown stage concept 'Stage 9 sleep'"):
+        read_hypnogram(p)
 
 
 def test_nsrr_empty_epoch_length_is_30_s_and_lights_events(tmp_path):
@@ -82,6 +97,21 @@ _PROFUSION = """<?xml version="1.0" encoding="UTF-8"?>
 """
 
 
+def test_profusion_stages_directly_under_the_root_and_empty_epoch_length(tmp_path):
+    # the NSRR wiki's "Compumedics Annotation Format" lists <SleepStage> digits; an empty
+    # <EpochLength/> means 30 s. Stages: W N2 N2 R 9 9 (trailing 'not scored' -> outside the night)
+    p = tmp_path / "p.xml"
+    stages = "".join(f"<SleepStage>{d}</SleepStage>" for d in [0, 2, 2, 5, 9, 9])
+    p.write_text(f"<CMPStudyConfig><EpochLength/>{stages}</CMPStudyConfig>")
+    h = read_hypnogram(p)
+    assert h.epoch_seconds == 30.0 and h.labels.tolist() == ["W", "N2", "N2", "R", "UNS", "UNS"]
+    row = night_table(h).iloc[0]
+    assert (row["TIB"], row["TST"], row["lights"]) == (2.0, 1.5, "unscored ends")
+    p.write_text("<CMPStudyConfig><EpochLength>30</EpochLength><SleepStages/></CMPStudyConfig>")
+    with pytest.raises(HypnogramError, match="<SleepStages> holds no <SleepStage> element"):
+        read_hypnogram(p)
+
+
 def test_profusion_digits_are_rk_and_lights_off_event(tmp_path):
     stages = "".join(f"<SleepStage>{d}</SleepStage>" for d in [0, 0, 1, 2, 3, 4, 5, 6, 9])
     p = tmp_path / "cfs-visit5-800002-profusion.xml"
@@ -116,6 +146,25 @@ def test_embla_event_export(tmp_path):
     assert h.labels.tolist() == ["W", "W", "N2", "N3", "R", "ART"] and h.format == "Embla XML"
     # the lights-off event comes first in the file: times count from it, the night from 22:59:00
     assert h.start == pd.Timestamp("2024-03-01 22:59:00") and h.lights_off == 30.0
+
+
+def test_embla_aasm_and_short_stage_names_with_seconds(tmp_path):
+    # newer Embla/Nox scorings name stages by AASM (SLEEP-WAKE, SLEEP-N1..N3) or short forms,
+    # any case; times as Start/Duration seconds
+    p = tmp_path / "nox.xml"
+    events = [("sleep-wake", 0, 60), ("SLEEP-N1", 60, 30), ("Sleep-N2", 90, 30), ("SLEEP-3", 120, 30),
+              ("SLEEP-R", 150, 30), ("SLEEP-U", 180, 30), ("Lights-On", 180, 0)]
+    body = "".join(f"<Event><EventType>{t}</EventType><Start>{a}</Start><Duration>{d}</Duration></Event>"
+                   for t, a, d in events)
+    p.write_text(f"<Scoring><Events>{body}</Events></Scoring>")
+    h = read_hypnogram(p)
+    assert h.labels.tolist() == ["W", "W", "N1", "N2", "N3", "R", "UNS"] and h.format == "Embla XML"
+    # lights on at 180 s ends the night before the unscored epoch; lights off defaults to the start
+    assert (h.lights_off, h.lights_on, h.lights_source) == (0.0, 180.0, "file")
+    p.write_text("<Scoring><Events><Event><Type>SLEEP-N4X</Type><Start>0</Start><Duration>30</Duration>"
+                 "</Event></Events></Scoring>")
+    with pytest.raises(HypnogramError, match=r"<Event> 1 \('SLEEP-N4X'\): unknown Embla stage 'SLEEP-N4X'"):
+        read_hypnogram(p)
 
 
 def test_unknown_xml_names_what_it_found(tmp_path):
@@ -203,8 +252,11 @@ def test_sleep_edf_lights_annotations_and_trailing_unscored(tmp_path):
     row = night_table(h).iloc[0]
     # lights period: epochs 2..6 = W W N2 N2 R; the trailing unscored 5 min are outside it
     assert row["TIB"] == 2.5 and row["SOL"] == 1.0 and row["UNS"] == 0.0 and row["SE"] == 60.0
+    # without lights annotations the trailing 'Sleep stage ?' is outside the night (luna's HYPNO:
+    # leading/trailing unscored epochs are set to lights on): W W W W N2 N2 R = 3.5 min
     whole = night_table(read_hypnogram(p, ignore=["Lights off", "Lights on"])).iloc[0]
-    assert whole["TIB"] == 8.5 and whole["lights"] == "none (whole recording)"
+    assert whole["TIB"] == 3.5 and whole["UNS"] == 0.0 and whole["lights"] == "unscored ends"
+    assert whole["lights_off"] == 0.0 and whole["lights_on"] == 3.5
 
 
 def test_lights_round_trip_through_edf_and_xml(tmp_path):
@@ -259,3 +311,74 @@ def test_luna_plain_stage_names():
     from sleepmeta.sleep.labels import to_codes
 
     assert to_codes(["NREM1", "NREM4", "N4", "Stage2", "U", "M"]).tolist() == [1, 3, 3, 2, -2, -1]
+
+
+def test_unscored_ends_of_a_file_are_outside_the_night_as_luna_sets_them_to_lights_on(tmp_path):
+    # luna HYPNO documentation (Lights Off/Lights On): without lights markers, leading/trailing
+    # unscored epochs ('?') are set to L. Night: ? ? W N1 N2 N2 R W MT ? ? ? (30-s epochs)
+    p = tmp_path / "n.csv"
+    p.write_text("stage\nUNS\nUNS\nW\nN1\nN2\nN2\nR\nW\nMT\nUNS\nUNS\nUNS\n")
+    row = read_nights([p]).iloc[0]
+    # night = epochs 2..7 (W N1 N2 N2 R W): TIB 3.0, TST 2.0, SOL 0.5, WASO_AASM 0.5 (the final W)
+    assert (row["TIB"], row["TST"], row["SOL"], row["WASO_AASM"], row["UNS"], row["ART"]) == (
+        3.0, 2.0, 0.5, 0.5, 0.0, 0.0)
+    assert row["lights"] == "unscored ends" and (row["lights_off"], row["lights_on"]) == (1.0, 4.0)
+    # a meta table that gives lights off only keeps the file's end of the night
+    meta = pd.DataFrame({"file": ["n.csv"], "lights_off": [90]})
+    row = read_nights([p], meta=meta).iloc[0]
+    assert row["lights"] == "meta+unscored ends" and (row["lights_off"], row["lights_on"]) == (1.5, 4.0)
+    assert row["TIB"] == 2.5 and row["SOL"] == 0.0
+    # the same stages as an array are YASA's input: the whole hypnogram is time in bed
+    whole = night_table(read_hypnogram(p).rename("x").with_lights(0, 360)).iloc[0]
+    assert whole["TIB"] == 6.0 and whole["UNS"] == 2.5 and whole["ART"] == 0.5
+
+
+@pytest.mark.parametrize("suffix", [".txt", ".csv", ".xml"])
+def test_a_million_epochs_read_in_bounded_time(tmp_path, suffix):
+    import time
+
+    # one million 30-s epochs (347 days) as one-stage-per-line text, CSV and Profusion XML; every
+    # reader is linear in the epochs (well under a second each here); the bound only rules out hangs
+    rng = np.random.default_rng(1)
+    digits = rng.integers(0, 6, 1_000_000)
+    labels = np.array(["W", "N1", "N2", "N3", "N3", "R"])[digits]
+    p = tmp_path / f"long{suffix}"
+    if suffix == ".txt":
+        p.write_text("# epoch: 30\n" + "\n".join(labels) + "\n")
+    elif suffix == ".csv":
+        p.write_text("stage\n" + "\n".join(labels) + "\n")
+    else:
+        p.write_text("<CMPStudyConfig><EpochLength>30</EpochLength><SleepStages>"
+                     + "".join(f"<SleepStage>{d}</SleepStage>" for d in digits) + "</SleepStages></CMPStudyConfig>")
+    t0 = time.process_time()
+    h = read_hypnogram(p)
+    assert h.n_epochs == 1_000_000 and h.labels[:5].tolist() == labels[:5].tolist()
+    assert time.process_time() - t0 < 60
+
+
+def test_luna_text_aliases_and_lights_on_epochs(tmp_path):
+    # luna HYPNO documentation: stage aliases (NREM2, NR = N2, 'Stage 2 sleep|2', SDO names, REM,
+    # missing/unknown = '?') and lights epochs 'L' / 'lights' / 'lights_on' before and after the night
+    p = tmp_path / "n.eannot"
+    p.write_text("lights\nL\nwake\nNREM1\nNR\nStage 2 sleep|2\nSDO:NonRapidEyeMovementSleep-N3\nREM\nunknown\n"
+                 "missing\nW\nlights_on\n")
+    h = read_hypnogram(p)
+    assert h.labels.tolist() == ["UNS", "UNS", "W", "N1", "N2", "N2", "N3", "R", "UNS", "UNS", "W", "UNS"]
+    assert (h.lights_off, h.lights_on, h.lights_source) == (60.0, 330.0, "file")
+    row = night_table(h).iloc[0]  # lights period: 9 epochs, 4 asleep, UNS 1.0 min inside it
+    assert (row["TIB"], row["TST"], row["UNS"]) == (4.5, 2.5, 1.0)
+
+
+def test_embla_epoch_length_from_its_events(tmp_path):
+    # one event per 20-s epoch and no <EpochLength>: the epochs are 20 s; runs of whole 30-s epochs: 30 s
+    p = tmp_path / "e20.xml"
+    body = "".join(f"<Event><Type>{t}</Type><Start>{20 * k}</Start><Duration>20</Duration></Event>"
+                   for k, t in enumerate(["SLEEP-S0", "SLEEP-S1", "SLEEP-S2", "SLEEP-S2", "SLEEP-REM"]))
+    p.write_text(f"<EventExport><Events>{body}</Events></EventExport>")
+    h = read_hypnogram(p)
+    assert h.epoch_seconds == 20.0 and h.labels.tolist() == ["W", "N1", "N2", "N2", "R"]
+    p.write_text("<EventExport><Events><Event><Type>SLEEP-S0</Type><Start>0</Start><Duration>60</Duration>"
+                 "</Event><Event><Type>SLEEP-S2</Type><Start>60</Start><Duration>90</Duration></Event>"
+                 "</Events></EventExport>")
+    h = read_hypnogram(p)
+    assert h.epoch_seconds == 30.0 and h.labels.tolist() == ["W", "W", "N2", "N2", "N2"]

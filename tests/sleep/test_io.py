@@ -165,6 +165,8 @@ def test_nsrr_xml_file(tmp_path):
         ([_event("Wake|0", 0, 30), _event("Stage 2 sleep|2", "x", 30)], r"ScoredEvent 3 .*Start 'x' is not a number"),
         ([_event("Wake|0", 0, 30), _event("Stage 2 sleep|2", 60, 30)], r"ScoredEvent 3 .*gap"),
         ([], r"no stage events"),
+        ([_event("Wake|0", 0, 0.0005)],  # rounds to no epoch at all: never an empty night
+         r"ScoredEvent 2 .*duration 0.0005 s is not a positive whole number of 30-s epochs"),
     ],
 )
 def test_malformed_xml_names_event(tmp_path, events, message):
@@ -188,3 +190,14 @@ def test_unknown_suffix_and_missing_file(tmp_path):
         read_hypnogram(tmp_path / "nope.csv")
     with pytest.raises(HypnogramError, match=r"unknown hypnogram format"):
         write_hypnogram(NIGHT, tmp_path / "a.json")
+
+
+def test_a_trailing_unscored_annotation_may_end_mid_epoch(tmp_path):
+    # a Sleep-EDF recording can stop inside its final 'Sleep stage ?' stretch: 75 s = 2 whole epochs
+    # and a partial one, which is dropped; a scored stage of broken length stays an error
+    p = tmp_path / "end.edf"
+    _edf(p, [(0, 60, "Sleep stage W"), (60, 30, "Sleep stage 2"), (90, 75, "Sleep stage ?")])
+    assert read_hypnogram_edf(p).codes.tolist() == [0, 0, 2, -2, -2]
+    _edf(p, [(0, 60, "Sleep stage W"), (60, 45, "Sleep stage 2")])
+    with pytest.raises(HypnogramError, match="duration 45 s is not a positive whole number"):
+        read_hypnogram_edf(p)

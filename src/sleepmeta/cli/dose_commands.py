@@ -16,6 +16,16 @@ _Col = Annotated[Optional[str], typer.Option(
     help="Column name for this quantity, e.g. --events events --n n (or --mean m --sd sd).")]
 
 
+def _hill(text: str) -> float | None:
+    """``--hill``: a number, or ``estimate`` (None)."""
+    if text.strip().lower() == "estimate":
+        return None
+    try:
+        return float(text)
+    except ValueError:
+        raise InputError(f"--hill must be a number or 'estimate', got {text!r}") from None
+
+
 def _numbers(text: str | None, option: str) -> list[float] | None:
     if text is None:
         return None
@@ -49,8 +59,9 @@ def dose(
     knots: Annotated[Optional[str], typer.Option(
         help="Spline knots as doses (default: 10th, 50th, 90th percentiles of the doses), "
              "e.g. --knots 75,300,600.")] = None,
-    hill: Annotated[float, typer.Option(
-        help="Hill coefficient of --model emax (fixed), e.g. --hill 2.")] = 1.0,
+    hill: Annotated[str, typer.Option(
+        help="Hill coefficient of --model emax: a number (fixed) or 'estimate', "
+             "e.g. --hill 2.")] = "1",
     at: Annotated[Optional[str], typer.Option(
         help="Doses to report (default: the distinct doses), e.g. --at 150,300,600.")] = None,
     reference: Annotated[float, typer.Option(help="Reference dose, e.g. --reference 0.")] = 0.0,
@@ -84,7 +95,7 @@ def dose(
     except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
         raise InputError(f"file {str(file)!r} is not a readable CSV table: {exc}") from None
     res = dose_response(data, study=study, dose=dose, measure=measure, events=events, n=n,
-                        mean=mean, sd=sd, model=model, knots=_numbers(knots, "--knots"), hill=hill,
+                        mean=mean, sd=sd, model=model, knots=_numbers(knots, "--knots"), hill=_hill(hill),
                         reference=reference, proc=proc, method=method, level=level)
     doses = _numbers(at, "--at") or sorted(set(res.arms["dose"]))
     pred = res.predict(doses, reference=reference)

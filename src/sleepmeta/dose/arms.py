@@ -16,11 +16,12 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from sleepmeta import distributions as stats
 from sleepmeta.dose import covariance as cov
 from sleepmeta.errors import ColumnError, InputError, unknown_option
 from sleepmeta.pooling.multilevel.vcov import check_positive_definite
 
-__all__ = ["MEASURES", "StudyContrasts", "study_contrasts"]
+__all__ = ["MEASURES", "StudyContrasts", "se_from_ci", "study_contrasts"]
 
 #: Measures and the columns each needs (beside ``study`` and ``dose``).
 MEASURES = {
@@ -68,6 +69,35 @@ def _numeric(values, study_labels, field, *, positive=False, integer=False, allo
             raise InputError(f"study {study_labels[i]!r} (row {i}): {field} must be a finite "
                              f"number {rule}{' (a count)' if integer else ''}, got {values[i]!r}")
     return x
+
+
+def se_from_ci(data: pd.DataFrame, *, study: str, lb: str, ub: str) -> np.ndarray:
+    """SEs of log ratios from their 95% confidence limits: ``(log ub - log lb) / (2 z)``.
+
+    Rows whose limits are both missing (a reference arm) get NaN; limits must
+    otherwise be finite with ``0 < lb <= ub``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> df = pd.DataFrame({"id": ["A", "A"], "lb": [1.0, 0.51], "ub": [1.0, 1.27]})
+    >>> [round(float(x), 5) for x in se_from_ci(df, study="id", lb="lb", ub="ub")]
+    [0.0, 0.23275]
+
+    (``log(1.27 / 0.51) / (2 * 1.959964) = 0.912362 / 3.919928``.)
+    """
+    labels = _column(data, study, "study")
+    lo = pd.to_numeric(pd.Series(_column(data, lb, "lb")), errors="coerce").to_numpy(float)
+    hi = pd.to_numeric(pd.Series(_column(data, ub, "ub")), errors="coerce").to_numpy(float)
+    both_missing = np.isnan(lo) & np.isnan(hi)
+    bad = ~both_missing & ~(np.isfinite(lo) & np.isfinite(hi) & (lo > 0) & (hi >= lo))
+    if bad.any():
+        i = int(np.argmax(bad))
+        raise InputError(f"study {labels[i]!r} (row {i}): confidence limits must be finite with "
+                         f"0 < lb <= ub, got lb={lo[i]!r}, ub={hi[i]!r}")
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(both_missing, np.nan,
+                        (np.log(hi) - np.log(lo)) / (2 * stats.norm.ppf(0.975)))
 
 
 def study_contrasts(data: pd.DataFrame, *, study: str, dose: str, measure: str,

@@ -22,7 +22,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from sleepmeta.dose.arms import StudyContrasts, study_contrasts
+from sleepmeta.dose.arms import StudyContrasts, se_from_ci, study_contrasts
 from sleepmeta.dose.bases import make_basis
 from sleepmeta.dose.engine import fit_random_slopes, pad_blocks
 from sleepmeta.dose.result import DoseResponseResult
@@ -62,8 +62,8 @@ def _stage_one(studies, Xs, names):
 def dose_response(data: pd.DataFrame, *, study: str, dose: str, measure: str = "RR",
                   events: str | None = None, n: str | None = None, mean: str | None = None,
                   sd: str | None = None, logrr: str | None = None, se: str | None = None,
-                  type: str = "ci", covariance: str | None = None, model: str = "linear",
-                  knots=None, percentiles=None, hill: float = 1.0,
+                  lb: str | None = None, ub: str | None = None, type: str = "ci", covariance: str | None = None, model: str = "linear",
+                  knots=None, percentiles=None, hill: float | None = 1.0,
                   reference: float | None = 0.0,
                   proc: str = "1stage", method: str = "REML", random: str | None = "slope",
                   level: float = 0.95) -> DoseResponseResult:
@@ -82,6 +82,10 @@ def dose_response(data: pd.DataFrame, *, study: str, dose: str, measure: str = "
         standardised mean difference (``mean``, ``sd``, ``n``).
     events, n, mean, sd, logrr, se : str, optional
         Column names.
+    lb, ub : str, optional
+        Instead of ``se``: columns with the 95% confidence limits of the
+        adjusted ratios, ``se = (log ub - log lb) / (2 z_0.975)`` (as
+        dosresmeta's ``lb``/``ub``; the reference arm's may be 1, 1 or empty).
     type : {"ci", "cc", "ir"}
         Design of adjusted ratio data (see :mod:`sleepmeta.dose.covariance`).
     covariance : {"gl", "hamling", "gleser-olkin"}, optional
@@ -94,8 +98,10 @@ def dose_response(data: pd.DataFrame, *, study: str, dose: str, measure: str = "
     knots, percentiles : sequence of float, optional
         Spline knots as doses, or as percentiles of all doses (default
         10, 50, 90).
-    hill : float
-        Hill coefficient ``h`` of the Emax model (fixed; default 1).
+    hill : float or None
+        Hill coefficient ``h`` of the Emax model: fixed (default 1), or None to
+        estimate it (a third coefficient, ``log_hill``; where the doses do not
+        identify it the fit falls back to ``h = 1`` and says so in ``notes``).
     reference : float or None
         The reference dose (default 0); None: each study's lowest dose.
     proc : {"1stage", "2stage"}
@@ -131,6 +137,12 @@ def dose_response(data: pd.DataFrame, *, study: str, dose: str, measure: str = "
         raise InputError(f"level must be in (0, 1), got {level!r}")
     if not isinstance(data, pd.DataFrame):
         raise InputError(f"data must be a pandas DataFrame, got {type(data).__name__}")
+    if lb is not None or ub is not None:
+        if lb is None or ub is None or se is not None:
+            raise InputError("give the SE of the adjusted log ratios either as se or as both lb "
+                             "and ub (the 95% confidence limits of the ratios), not both")
+        se = "__se_from_ci"
+        data = data.assign(**{se: se_from_ci(data, study=study, lb=lb, ub=ub)})
     columns = {k: v for k, v in dict(events=events, n=n, mean=mean, sd=sd, logrr=logrr,
                                       se=se).items() if v is not None}
     studies = study_contrasts(data, study=study, dose=dose, measure=measure, columns=columns,
@@ -141,17 +153,23 @@ def dose_response(data: pd.DataFrame, *, study: str, dose: str, measure: str = "
         notes.append("1/2 added to the cells of studies with an arm of 0 (or all) events: "
                      + ", ".join(map(str, corrected)))
     arms = arms_frame(studies)
+    if len(studies) == 1 and model != "emax" and (method != "FE" or proc != "1stage"):
+        # one study has no between-study variance to estimate (dosresmeta, too,
+        # fits a single study by GLS whatever proc and method say)
+        notes.append("one study: fitted by GLS (fixed effect, one stage)")
+        method, proc = "FE", "1stage"
     if model == "emax":
         from sleepmeta.dose.emax import fit_emax_curve
 
-        curve, coef, vcov, psi, ll, qe, conv = fit_emax_curve(
+        curve, coef, vcov, psi, ll, qe, conv, emax_notes = fit_emax_curve(
             studies, hill=hill, method="ML" if random is not None else "FE")
+        notes.extend(emax_notes)
         if method == "REML":
             notes.append("Emax is fitted by ML (its design depends on ED50)")
         return DoseResponseResult(
             measure=measure, model="emax", proc="1stage", method="FE" if random is None else "ML",
             basis=curve, names=curve.names, coef=coef, vcov=vcov, psi=psi, loglik=ll, qe=qe,
-            qe_df=len(arms) - 2, k=len(studies), n_contrasts=len(arms), arms=arms, level=level,
+            qe_df=len(arms) - len(coef), k=len(studies), n_contrasts=len(arms), arms=arms, level=level,
             converged=conv, notes=tuple(notes))
     all_doses = data[dose].to_numpy(dtype=float)
     basis = make_basis(model, knots=knots, percentiles=percentiles, doses=all_doses)

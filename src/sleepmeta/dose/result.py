@@ -52,7 +52,8 @@ class DoseResponseResult:
         ``linear``/``quadratic``/``spline``/``emax``; ``1stage``/``2stage``;
         ``REML``/``ML``/``FE``.
     names, coef, se, vcov
-        Coefficients of the dose basis (Emax: ``emax`` and ``log_ed50``).
+        Coefficients of the dose basis (Emax: ``emax``, ``log_ed50`` and, when
+        the Hill coefficient is estimated, ``log_hill``).
     psi : numpy.ndarray
         Between-study covariance of the random slopes (zeros for FE).
     nonlinearity : WaldTest or None
@@ -178,7 +179,8 @@ class DoseResponseResult:
             "measure": self.measure, "model": self.model, "proc": self.proc,
             "method": self.method, "level": self.level,
             "knots": list(self.basis.knots),
-            **({"hill": self.basis.hill, "ed50": float(np.exp(self.coef[1]))}
+            **({"hill": self.basis.hill, "hill_estimated": self.basis.estimated,
+                "ed50": float(np.exp(self.coef[1]))}
                if self.model == "emax" else {}),
             "coefficients": self.to_frame().reset_index(names="name").to_dict("records"),
             "vcov": self.vcov.tolist(), "psi": self.psi.tolist(),
@@ -199,7 +201,8 @@ class DoseResponseResult:
         if self.basis.knots:
             lines.append("Knots: " + ", ".join(f"{k:g}" for k in self.basis.knots))
         if self.model == "emax":
-            lines.append(f"Emax model, Hill coefficient {self.basis.hill:g} (fixed); "
+            how = "estimated" if self.basis.estimated else "fixed"
+            lines.append(f"Emax model, Hill coefficient {self.basis.hill:.4g} ({how}); "
                          f"ED50 = {np.exp(self.coef[1]):.4g}")
         ov = self.overall
         lines.append(f"Test of any dose effect: X2 = {ov.statistic:.4f} (df = {ov.df}), "

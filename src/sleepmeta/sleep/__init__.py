@@ -3,7 +3,8 @@
 Hypnograms (one stage per epoch), sleep/wake series and sleep diaries
 become one row per night of endpoints over lights off..lights on: TIB, SPT,
 TST, SOL, LPS, WASO (YASA's and the AASM's), SE, stage minutes and %, REM
-latency, wake bouts, thirds of the night, fragmentation, cycles (every
+latency, wake bouts, thirds and hours of the night (``hourly_table``),
+fragmentation, cycles (every
 column documented by ``field_table()``). Readers for CSV, one-stage-per-line
 text, EDF+ (Sleep-EDF), NSRR / Profusion / Embla XML and actigraphy
 sleep/wake series; a hypnogram plot; a seeded simulator.
@@ -16,6 +17,7 @@ sleep/wake series; a hypnogram plot; a seeded simulator.
 from __future__ import annotations
 
 from sleepmeta.sleep.architecture import sleep_cycles, transition_matrix
+from sleepmeta.sleep.by_hour import hourly_table
 from sleepmeta.sleep.diary import diary_table
 from sleepmeta.sleep.fields import field_table
 from sleepmeta.sleep.hypnogram import Hypnogram
@@ -35,6 +37,7 @@ __all__ = [
     "diary_table",
     "field_table",
     "from_sleep_wake",
+    "hourly_table",
     "night_table",
     "plot_hypnogram",
     "read_hypnogram",

@@ -28,38 +28,40 @@ _SW = 5  # code of unstaged sleep (sleep/wake series)
 
 
 @nb.njit(cache=True, nogil=True)
-def _cycles_from_rem(rs, re, m, first, per_min):
-    """Cycles from the night's REM runs ``[rs[q], re[q])``, ``q < m`` (rules in fields.py)."""
+def _cycles_into(rs, re, m, first, per_min, pr):
+    """Cycles from the night's REM runs ``[rs[q], re[q])``, ``q < m`` (rules in fields.py).
+
+    Works in place without allocating: on return ``rs[:c]`` and ``re[:c]``
+    hold the cycles' starts and (exclusive) ends, and ``c`` is returned;
+    ``pr`` (at least ``m``) is scratch for the REM minutes of each period.
+    """
     gap_max = 15.0 * per_min  # REM runs closer than 15 min form one REM period
     nrem_min = 15.0 * per_min  # a NREM period lasts >= 15 min
     rem_min = 5.0 * per_min  # a REM period (except the first) holds >= 5 min of REM
-    ps = np.empty(m, dtype=np.int64)
-    pe = np.empty(m, dtype=np.int64)
-    pr = np.empty(m, dtype=np.int64)
-    p = 0
+    p = 0  # REM periods, merged into rs[:p], re[:p] (p <= q: nothing unread is overwritten)
     for q in range(m):
-        if p > 0 and rs[q] - pe[p - 1] < gap_max - 1e-9:
-            pe[p - 1] = re[q]
+        if p > 0 and rs[q] - re[p - 1] < gap_max - 1e-9:
             pr[p - 1] += re[q] - rs[q]
+            re[p - 1] = re[q]
         else:
-            ps[p] = rs[q]
-            pe[p] = re[q]
-            pr[p] = re[q] - rs[q]
+            start, end = rs[q], re[q]
+            rs[p] = start
+            re[p] = end
+            pr[p] = end - start
             p += 1
-    out_s = np.empty(p, dtype=np.int64)
-    out_e = np.empty(p, dtype=np.int64)
-    c = 0
+    c = 0  # cycles, written into rs[:c], re[:c] (c <= q)
     cycle_start = first
     for q in range(p):
         if c > 0 and pr[q] < rem_min - 1e-9:
             continue  # a short REM period after the first cycle is part of the NREM period
-        if ps[q] - cycle_start < nrem_min - 1e-9:
+        if rs[q] - cycle_start < nrem_min - 1e-9:
             continue  # NREM period too short: this REM is not a cycle end
-        out_s[c] = cycle_start
-        out_e[c] = pe[q]
-        cycle_start = pe[q]
+        end = re[q]
+        rs[c] = cycle_start
+        re[c] = end
+        cycle_start = end
         c += 1
-    return out_s[:c], out_e[:c]
+    return c
 
 
 @nb.njit(cache=True, nogil=True)
@@ -85,16 +87,18 @@ def cycle_bounds(codes, per_min):
         j = k
     if first < 0:
         return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
-    return _cycles_from_rem(rs, re, m, first, per_min)
+    c = _cycles_into(rs, re, m, first, per_min, np.empty(m, dtype=np.int64))
+    return rs[:c].copy(), re[:c].copy()
 
 
 @nb.njit(cache=True, nogil=True, error_model="numpy")
-def _night(codes, per_min, need5, need_p, need_a, bounds, rs, re, cnt, lat, out):
+def _night(codes, per_min, need5, need_p, need_a, bounds, rs, re, pr, cnt, lat, out):
     """Every endpoint of one night into ``out``, walking its runs of equal stages once.
 
-    ``bounds`` (at least ``n + 1``), ``rs``/``re`` (at least ``n // 2 + 1``)
-    and ``cnt``/``lat`` (8 each) are scratch space for the run boundaries,
-    the REM runs, and the epochs and first epoch of each code.
+    ``bounds`` (at least ``n + 1``), ``rs``/``re``/``pr`` (at least
+    ``n // 2 + 1``) and ``cnt``/``lat`` (8 each) are scratch space for the
+    run boundaries, the REM runs (and cycles), and the epochs and first
+    epoch of each code.
     """
     n = codes.size
     cnt[:] = 0  # epochs of each code -2..5, at code + 2
@@ -268,10 +272,13 @@ def _night(codes, per_min, need5, need_p, need_a, bounds, rs, re, cnt, lat, out)
             out[LAT_REM_ONSET] = out[LAT_REM] - out[SOL]
             out[N_CYCLES] = 0.0
             if n_rem_runs > 0:
-                cs, ce = _cycles_from_rem(rs, re, n_rem_runs, first, per_min)
-                out[N_CYCLES] = cs.size
-                if cs.size > 0:
-                    out[CYCLE_MEAN] = (ce - cs).sum() / cs.size / per_min
+                nc = _cycles_into(rs, re, n_rem_runs, first, per_min, pr)
+                out[N_CYCLES] = nc
+                if nc > 0:
+                    total = 0
+                    for q in range(nc):
+                        total += re[q] - rs[q]
+                    out[CYCLE_MEAN] = total / nc / per_min
 
 
 @nb.njit(cache=True, parallel=True, error_model="numpy")
@@ -290,6 +297,7 @@ def nights_kernel(flat, offsets, lo, hi, per_min, persistent_minutes, min_awaken
     for chunk in nb.prange(n_chunks):
         rs = np.empty(longest // 2 + 1, dtype=np.int64)
         re = np.empty(longest // 2 + 1, dtype=np.int64)
+        pr = np.empty(longest // 2 + 1, dtype=np.int64)
         cnt = np.empty(8, dtype=np.int64)
         bounds = np.empty(longest + 1, dtype=np.int64)
         lat = np.empty(8, dtype=np.int64)
@@ -299,7 +307,7 @@ def nights_kernel(flat, offsets, lo, hi, per_min, persistent_minutes, min_awaken
             need_p = max(np.ceil(persistent_minutes * pm - 1e-9), 1.0)
             need_a = max(np.ceil(min_awakening_minutes * pm - 1e-9), 1.0)
             a = offsets[i] + lo[i]
-            _night(flat[a: offsets[i] + hi[i]], pm, need5, need_p, need_a, bounds, rs, re, cnt, lat, out[i])
+            _night(flat[a: offsets[i] + hi[i]], pm, need5, need_p, need_a, bounds, rs, re, pr, cnt, lat, out[i])
     return out
 
 

@@ -6,7 +6,12 @@ print it. Conventions for all columns:
 * The night is the **lights period**: the epochs that start at or after
   lights off and before lights on (AASM: total recording time, TRT). Without
   lights times the whole hypnogram is the lights period, as YASA assumes,
-  and the ``lights`` column says ``"none (whole recording)"``.
+  and the ``lights`` column says ``"none (whole recording)"``. A night read
+  from a file whose first or last epochs are unscored (or movement time)
+  and which gives no lights time for that side starts (ends) at its first
+  (last) scored epoch, as luna's ``HYPNO`` does (``lights`` then says
+  ``"unscored ends"``): the ~22-h Sleep-EDF recordings end in hours of
+  ``Sleep stage ?`` that are not time in bed.
 * "Sleep" is N1, N2, N3, REM, or ``S`` (unstaged sleep of a sleep/wake
   series); ART (artefact/movement) and UNS (unscored) epochs are neither
   sleep nor wake. Latencies count from lights off.
@@ -99,7 +104,7 @@ _ROWS: tuple[tuple[str, str, str, str], ...] = (
 _META_ROWS: tuple[tuple[str, str, str, str], ...] = (
     ("epoch_seconds", "s", "epoch length of the night", _OURS),
     ("staging", "text", "'stages' (W/N1/N2/N3/REM scored) or 'sleep/wake' (two-state series)", _OURS),
-    ("lights", "text", "source of lights off/on: 'file', 'meta', 'argument' or 'none (whole recording)'", _OURS),
+    ("lights", "text", "source of lights off/on: 'file', 'meta', 'argument', 'unscored ends' (a file's leading/trailing unscored or movement epochs are outside the night, as luna's HYPNO sets them to lights on), joined by '+' when the sides differ; or 'none (whole recording)'", _OURS),
     ("lights_off", "min", "lights off, minutes from the start of the recording", _OURS),
     ("lights_on", "min", "lights on, minutes from the start of the recording", _OURS),
     ("undefined", "text", "why the NaN columns of the night are undefined ('' when none is)", _OURS),

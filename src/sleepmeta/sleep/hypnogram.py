@@ -243,6 +243,40 @@ class Hypnogram:
         return f"Hypnogram({label}{self.n_epochs} epochs of {self._epoch_seconds:g} s{start})"
 
 
+def unpack_nights(nights: list) -> tuple[list, list, list, list] | int:
+    """Codes, epoch lengths, lights and names of many nights, read in one pass.
+
+    The bulk reader behind :func:`~sleepmeta.sleep.night_table` (reading
+    the fields directly is several times faster than through the
+    properties, which matters for 10,000 nights).
+
+    Parameters
+    ----------
+    nights : list
+        The nights.
+
+    Returns
+    -------
+    tuple of lists, or int
+        ``(codes, epoch_seconds, lights, names)``, one entry per night;
+        or the position of the first item that is not a Hypnogram.
+
+    Examples
+    --------
+    >>> codes, seconds, lights, names = unpack_nights([Hypnogram(["W", "N1"], name="a")])
+    >>> codes[0].tolist(), seconds, lights, names
+    ([0, 1], [30.0], [None], ['a'])
+    >>> unpack_nights([Hypnogram(["W"]), "N1"])
+    1
+    """
+    if set(map(type, nights)) - {Hypnogram}:
+        bad = next((i for i, h in enumerate(nights) if not isinstance(h, Hypnogram)), None)
+        if bad is not None:
+            return bad
+    return ([h._codes for h in nights], [h._epoch_seconds for h in nights],
+            [h._lights for h in nights], [h._name for h in nights])
+
+
 def _check_epoch_seconds(value, where: str) -> float:
     prefix = f"{where}: " if where else ""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):

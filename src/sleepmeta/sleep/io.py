@@ -2,8 +2,10 @@
 
 ``.csv`` -> :mod:`~sleepmeta.sleep.io_csv`; ``.txt``/``.eannot``/``.hyp``
 -> :mod:`~sleepmeta.sleep.io_text` (one stage per line; a ``.txt`` whose
-first line has a comma is read as CSV); ``.edf`` ->
-:mod:`~sleepmeta.sleep.io_edf` (Sleep-EDF style EDF+); ``.xml`` ->
+first line has a comma is read as CSV; a file that starts with an EDF
+header, as the original Sleep-EDF ``*.hyp`` files, is read as EDF);
+``.edf`` -> :mod:`~sleepmeta.sleep.io_edf` (Sleep-EDF style EDF+, or a
+hypnogram stored as an EDF signal); ``.xml`` ->
 :mod:`~sleepmeta.sleep.io_xml` (NSRR, Compumedics Profusion or Embla,
 detected from the content). Every reader names the format it detected in
 ``Hypnogram.format``.
@@ -53,7 +55,9 @@ def read_hypnogram(path, **options) -> Hypnogram:
         )
     if not path.is_file():
         raise HypnogramError(f"file '{path}': no such file")
-    if reader is read_hypnogram_text and _first_line_has_comma(path):
+    if reader is read_hypnogram_text and _is_edf(path):  # e.g. the original Sleep-EDF *.hyp files
+        reader = read_hypnogram_edf
+    elif reader is read_hypnogram_text and _first_line_has_comma(path):
         reader = read_hypnogram_csv
     accepted = inspect.signature(reader).parameters
     if options.get("epoch_seconds", 0) is None:
@@ -81,6 +85,15 @@ def check_epoch_seconds(value) -> float:
     if not np.isfinite(value) or value <= 0:
         raise InputError(f"epoch_seconds must be a finite number of seconds > 0, got {value!r}")
     return value
+
+
+def _is_edf(path: Path) -> bool:
+    """True when the file starts with an EDF header (version field ``0`` and seven blanks)."""
+    try:
+        with open(path, "rb") as handle:
+            return handle.read(8) == b"0       "
+    except OSError:
+        return False
 
 
 def _first_line_has_comma(path: Path) -> bool:
@@ -128,7 +141,9 @@ def read_nights(files, *, epoch_seconds: float | None = None, meta: pd.DataFrame
         row, and every row a file. Columns ``lights_off`` / ``lights_on``
         (seconds from the start of the hypnogram, or clock times such as
         ``"23:10"`` for files with a start time; empty for none) set the
-        lights of each night, overriding the file's.
+        lights of each night, overriding the file's; a side left empty
+        keeps the file's (a lights annotation, or the first/last scored
+        epoch when the file has leading/trailing unscored epochs, as luna).
     coding : {"rk", "yasa"}, optional
         Coding of digit stages in text and CSV files.
     lights_off, lights_on : float or str, optional
@@ -216,6 +231,11 @@ def _meta_lights(h: Hypnogram, path: Path, extra: pd.DataFrame, i: int) -> Hypno
 
 
 def _with_lights(h: Hypnogram, path: Path, off, on, source: str) -> Hypnogram:
+    """Lights from the meta table or the arguments; a side they leave out keeps the file's."""
+    if h.lights is not None and (off is None or on is None):
+        off = h.lights_off if off is None else off
+        on = h.lights_on if on is None else on
+        source = f"{source}+{h.lights_source}"
     try:
         return h.with_lights(off, on, source=source)
     except HypnogramError as exc:

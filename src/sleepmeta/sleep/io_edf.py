@@ -11,6 +11,7 @@ checked before reading); written with pyedflib (EDFlib; Van Beelen).
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import numpy as np
@@ -19,9 +20,9 @@ import pandas as pd
 from sleepmeta.errors import HypnogramError
 from sleepmeta.sleep._events import codes_to_events, events_to_codes, lights_from_file, lights_kind
 from sleepmeta.sleep._files import atomic_path
-from sleepmeta.sleep.edfplus import read_edf_annotations
+from sleepmeta.sleep.edfplus import read_edf_hypnogram
 from sleepmeta.sleep.hypnogram import Hypnogram
-from sleepmeta.sleep.labels import stage_code
+from sleepmeta.sleep.labels import CODINGS, digit_codes, is_digit_stage, stage_code
 
 #: Annotation text written for each code (Sleep-EDF; N3 as stage 3).
 EDF_TEXT = {
@@ -32,15 +33,17 @@ _UNKNOWN_DATE = pd.Timestamp("1985-01-01 00:00:00")  # EDF+ convention for an un
 
 
 def read_hypnogram_edf(
-    path, *, epoch_seconds: float = 30, name: str | None = None, ignore=()
+    path, *, epoch_seconds: float | None = None, name: str | None = None, ignore=(), coding: str | None = None
 ) -> Hypnogram:
     """Read a Sleep-EDF style EDF+ hypnogram.
 
     Parameters
     ----------
     path : str or Path
-    epoch_seconds : float, default 30
-        Epoch length; every annotation must last a whole number of epochs.
+    epoch_seconds : float, optional
+        Epoch length (default 30 s); every annotation must last a whole
+        number of epochs. A hypnogram stored as a signal states its own
+        (one sample per epoch); a different value here is an error.
     name : str, optional
         Name of the night (default: file name without suffix).
     ignore : iterable of str
@@ -48,12 +51,20 @@ def read_hypnogram_edf(
         ``"Snoring"``). Any other non-stage annotation is an error, except
         ``Lights off``/``Lights on`` (any case), which set the night's
         lights times unless listed here.
+    coding : {"rk", "yasa"}, optional
+        Meaning of annotation texts that are bare digits (``"4"`` is R&K
+        stage 4 in Sleep-EDF-style files, REM in YASA's); such a file
+        without a coding is an error that says why.
 
     Returns
     -------
     Hypnogram
         Starting at the recording start plus the first stage annotation's
-        onset; ``format`` is ``"Sleep-EDF EDF+"``.
+        onset; ``format`` is ``"Sleep-EDF EDF+"``. A file without an
+        ``EDF Annotations`` signal whose one signal is the hypnogram (the
+        EDF+ specification's digits 0-6 for W, 1-4, R, M and 9 for
+        unscored, one sample per epoch: the original Sleep-EDF ``*.hyp``
+        files) is read too, as ``"EDF hypnogram signal (R&K digits)"``.
 
     Raises
     ------
@@ -64,19 +75,17 @@ def read_hypnogram_edf(
     """
     path = Path(path)
     where = f"file '{path}'"
-    recording_start, onsets, durations, uniques, inverse = read_edf_annotations(path, where)
+    kind_of_file, found = read_edf_hypnogram(path, where)
+    if kind_of_file == "signal":
+        return _from_signal(found, path, where, epoch_seconds, name)
+    epoch_seconds = 30.0 if epoch_seconds is None else epoch_seconds
+    recording_start, onsets, durations, uniques, inverse = found
     skip = {str(t).strip().lower() for t in ignore}
-    # each distinct annotation text is classified once (a night has ~1,000 annotations, ~10 texts)
-    kinds = np.empty(len(uniques), dtype=np.int8)  # stage code, or 20 skip, 21 lights off, 22 on, 99 unknown
-    for u, text in enumerate(uniques):
-        light = lights_kind(text)
-        code = stage_code(text)
-        if text.strip().lower() in skip:
-            kinds[u] = 20
-        elif light is not None:
-            kinds[u] = 21 if light == "off" else 22
-        else:
-            kinds[u] = 99 if code is None or code == 5 else code
+    # each distinct annotation text is classified once (a night has ~1,000 annotations, ~10 texts;
+    # across files the classification of a text is remembered)
+    kinds = [20 if skip and text.strip().lower() in skip else _text_kind(text) for text in uniques]
+    kinds = np.array([_digit_kind(text, coding, where) if k == 98 else k for k, text in zip(kinds, uniques)],
+                     dtype=np.int8)
     kind = kinds[inverse]
     numbers = np.flatnonzero(kind < 20)
 
@@ -99,12 +108,56 @@ def read_hypnogram_edf(
     stage_onsets = onsets[numbers]
     epochs = events_to_codes(stage_onsets, durations[numbers], kind[numbers], float(epoch_seconds), describe, where)
     first = float(stage_onsets[0])
-    start = recording_start + pd.to_timedelta(first, unit="s")
+    start = recording_start + pd.Timedelta(seconds=first)
     offs, ons = onsets[kind == 21], onsets[kind == 22]
     h = Hypnogram._trusted(epochs, epoch_seconds, start, name if name is not None else path.stem,
                            None, "Sleep-EDF EDF+")
     return lights_from_file(h, float(offs[0]) if offs.size else None,
                             float(ons[0]) if ons.size else None, where, first)
+
+
+def _from_signal(found, path: Path, where: str, epoch_seconds, name) -> Hypnogram:
+    """A hypnogram stored as an EDF signal: R&K digits, one sample per epoch."""
+    start, step, values = found
+    if epoch_seconds is not None and abs(step - epoch_seconds) > 1e-6:
+        raise HypnogramError(f"{where}: the hypnogram signal has one sample per {step:g} s, "
+                             f"not the {epoch_seconds:g}-s epochs asked for")
+    if values.size == 0:
+        raise HypnogramError(f"{where}: the hypnogram signal holds no samples")
+    digits = np.rint(values)
+    table = CODINGS["rk"]
+    bad = ~np.isin(digits, list(table)) | (np.abs(values - digits) > 1e-6)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise HypnogramError(f"{where}: hypnogram sample {i + 1} (epoch {i}) is {values[i]:g}, not an R&K "
+                             "stage digit (0 W, 1-4 stages 1-4, 5 REM, 6 movement, 9 unscored)")
+    lookup = np.full(10, -2, dtype=np.int8)
+    for digit, code in table.items():
+        lookup[digit] = code
+    codes = lookup[digits.astype(np.int64)]
+    h = Hypnogram._trusted(codes, step, start, name if name is not None else path.stem, None,
+                           "EDF hypnogram signal (R&K digits)")
+    return lights_from_file(h, None, None, where)
+
+
+def _digit_kind(text: str, coding, where: str) -> int:
+    """Code of a bare-digit annotation text under the explicit ``coding`` (none: an error saying why)."""
+    try:
+        return int(digit_codes([text], coding, where=where, unit="annotation text")[0])
+    except HypnogramError as exc:
+        raise HypnogramError(f"{exc} (annotation text {text.strip()!r})") from None
+
+
+@functools.lru_cache(maxsize=4096)
+def _text_kind(text: str) -> int:
+    """Stage code of an annotation text; 21 lights off, 22 lights on, 98 bare digits, 99 anything else."""
+    if is_digit_stage(text):
+        return 98
+    light = lights_kind(text)
+    if light is not None:
+        return 21 if light == "off" else 22
+    code = stage_code(text)
+    return 99 if code is None or code == 5 else code
 
 
 def write_hypnogram_edf(hypnogram: Hypnogram, path) -> None:

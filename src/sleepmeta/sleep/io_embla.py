@@ -1,20 +1,38 @@
-"""Embla (RemLogic) XML event exports.
+"""Embla / RemLogic (and Nox) XML event exports.
 
-Embla RemLogic names sleep stages as events of type ``SLEEP-S0`` (wake),
-``SLEEP-S1`` ... ``SLEEP-S4`` (R&K; S3 and S4 are N3), ``SLEEP-REM``,
-``SLEEP-MT`` (movement time, artefact) and ``SLEEP-UNSCORED``. An XML
-export lists ``<Event>`` elements, each with its type in a ``<Type>`` (or
-``<EventType>``/``<Name>``) child and its time either as ``<StartTime>`` /
-``<StopTime>`` date-times or as ``<Start>`` / ``<Duration>`` seconds from
-the start of the recording. Events whose type reads "Lights off"/"Lights
-on" (e.g. ``LIGHTS-OFF``) set the lights times; other events (arousals,
-desaturations) are skipped. The hypnogram starts at the first stage event
-(``start`` is its date-time when the file gives date-times). Read through
-:func:`sleepmeta.sleep.read_hypnogram_xml`, which detects the layout.
+There is no published specification of these exports; the layout read
+here is the one seen in public readers of RemLogic exports (e.g.
+export2hdf5, Finnish Institute of Occupational Health; several sleep-staging
+projects) and is deliberately tolerant:
+
+* an ``<Event>`` (any element with a type child) whose type is in a
+  ``<Type>``, ``<EventType>`` or ``<Name>`` child;
+* times as ``<StartTime>`` / ``<StopTime>`` ISO date-times (e.g.
+  ``2016-03-01T23:10:30.000000``), or ``<StartTime>`` with a
+  ``<Duration>``, or ``<Start>`` / ``<Duration>`` seconds from the start
+  of the recording;
+* stage types, case-insensitive: RemLogic's R&K names ``SLEEP-S0``
+  (wake), ``SLEEP-S1`` ... ``SLEEP-S4`` (S3 and S4 are N3), ``SLEEP-REM``,
+  ``SLEEP-MT`` (movement time, read as artefact) and ``SLEEP-UNSCORED``;
+  the AASM names of newer Embla/Nox scorings ``SLEEP-WAKE``, ``SLEEP-N1``,
+  ``SLEEP-N2``, ``SLEEP-N3``, ``SLEEP-REM``; and the short forms
+  ``SLEEP-W``, ``SLEEP-1`` ... ``SLEEP-3``, ``SLEEP-R``, ``SLEEP-U``;
+* the epoch length from an ``<EpochLength>`` element or ``epoch_seconds``;
+  otherwise 30 s when every stage event lasts whole 30-s epochs, else the
+  shortest stage event (RemLogic writes one event per epoch);
+* ``LIGHTS-OFF`` / ``LIGHTS-ON`` (any spelling :func:`lights_kind`
+  accepts) set the lights times; other events (arousals,
+  desaturations, ``MCAP-A1``...) are skipped.
+
+A ``SLEEP-`` type outside this list is an error naming it. The hypnogram
+starts at the first stage event (``start`` is its date-time when the file
+gives date-times). Read through :func:`sleepmeta.sleep.read_hypnogram_xml`,
+which detects the layout; the format is reported as ``"Embla XML"``.
 """
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from sleepmeta.errors import HypnogramError
@@ -24,10 +42,15 @@ from sleepmeta.sleep.hypnogram import Hypnogram
 
 FORMAT = "Embla XML"
 _TYPE_TAGS = ("Type", "EventType", "Name")
-#: Embla stage event types -> our codes.
+#: Embla stage event types (lower case) -> our codes.
 EMBLA_STAGES = {
+    # RemLogic, R&K
     "sleep-s0": 0, "sleep-s1": 1, "sleep-s2": 2, "sleep-s3": 3, "sleep-s4": 3, "sleep-rem": 4,
     "sleep-mt": -1, "sleep-unscored": -2,
+    # AASM names (newer Embla / Nox scorings)
+    "sleep-wake": 0, "sleep-n1": 1, "sleep-n2": 2, "sleep-n3": 3,
+    # short forms
+    "sleep-w": 0, "sleep-1": 1, "sleep-2": 2, "sleep-3": 3, "sleep-4": 3, "sleep-r": 4, "sleep-u": -2,
 }
 
 
@@ -88,11 +111,28 @@ def read_embla(root, where: str, epoch_seconds, name) -> Hypnogram:
         labels.append(f"{label} at {start:g} s")
     if not codes:
         raise HypnogramError(f"{where}: no Embla stage events (types SLEEP-S0 ... SLEEP-REM)")
+    stated = epoch_seconds is not None or (root.findtext("EpochLength") or "").strip()
+    if not stated:
+        epoch = _epoch_of(durations)
     epochs = events_to_codes(onsets, durations, codes, epoch, lambda k: labels[k], where)
     first = onsets[0]
     start = None if origin is None else origin + pd.to_timedelta(first, unit="s")
     h = Hypnogram._trusted(epochs, epoch, start, name, None, FORMAT)
     return lights_from_file(h, lights.get("off"), lights.get("on"), where, first)
+
+
+def _epoch_of(durations) -> float:
+    """Epoch length of an export that does not state it: 30 s when every stage event lasts whole
+    30-s epochs, else the shortest stage event (RemLogic writes one event per epoch, so a night
+    scored in 20-s epochs has 20-s events); the expansion then checks every event against it."""
+    values = np.asarray(durations, dtype=float)
+    values = values[np.isfinite(values) & (values > 0)]
+    if values.size == 0:
+        return 30.0
+    whole = values / 30.0
+    if np.all(np.abs(whole - np.round(whole)) * 30.0 <= 1e-3):
+        return 30.0
+    return float(np.round(values.min(), 6))
 
 
 def _times(event, label, where, origin):

@@ -2,14 +2,20 @@
 
 Profusion exports (the "XML (Profusion)" annotation files of the NSRR
 cohorts; layout described in the NSRR EDF Editor and Translator wiki,
-"Compumedics Annotation Format") hold an ``EpochLength`` (seconds), a list
-``<SleepStages>`` with one ``<SleepStage>`` digit per epoch in R&K coding
-(0 wake, 1-4 stages 1-4, 5 REM, 6 movement, 9 unscored; stages 3 and 4
-are N3) and ``<ScoredEvents>`` whose ``<ScoredEvent>`` has ``Name``,
-``Start`` and ``Duration``. Events named "Lights Off"/"Lights On" set the
-lights times (``Start`` in seconds from the start of the recording, which
-is also the start of the first epoch). Read through
-:func:`sleepmeta.sleep.read_hypnogram_xml`, which detects the layout.
+"Compumedics Annotation Format", which this reader follows) hold, under
+the root ``<CMPStudyConfig>``, an ``EpochLength`` (seconds, normally 30;
+empty means 30), step channels, scored-event settings, ``<ScoredEvents>``
+whose ``<ScoredEvent>`` has ``Name``, ``Start`` and ``Duration`` (seconds)
+and the hypnogram: one ``<SleepStage>`` digit per epoch, in order, from
+the start of the recording - inside ``<SleepStages>`` as exported, or
+directly under the root (read too). Digits are R&K: 0 wake, 1-4 stages
+1-4 (3 and 4 are N3), 5 REM, 6 movement time (artefact), 9 not scored
+(the wiki's "9 is Active" marks epochs outside the scored study; read as
+unscored, as NSRR's own translation ``Unscored|9`` does). Events named
+"Lights Off"/"Lights On" set the lights times (``Start`` in seconds from
+the start of the recording, which is the start of the first epoch). Read
+through :func:`sleepmeta.sleep.read_hypnogram_xml`, which detects the
+layout; the format is reported as ``"Compumedics Profusion XML"``.
 """
 
 from __future__ import annotations
@@ -37,11 +43,10 @@ def read_profusion(root, where: str, epoch_seconds, name) -> Hypnogram:
     """
     epoch = epoch_length(root, where, epoch_seconds)
     stages = root.find("SleepStages")
-    if stages is None:
-        raise HypnogramError(f"{where}: Profusion XML without <SleepStages>")
-    elements = stages.findall("SleepStage")
+    elements = stages.findall("SleepStage") if stages is not None else root.findall("SleepStage")
     if not elements:
-        raise HypnogramError(f"{where}: <SleepStages> holds no <SleepStage> element")
+        where_found = "<SleepStages> holds" if stages is not None else "no <SleepStages> and the root holds"
+        raise HypnogramError(f"{where}: Profusion XML: {where_found} no <SleepStage> element")
     if len(elements) > MAX_EPOCHS:
         raise HypnogramError(f"{where}: {len(elements):,} <SleepStage> elements, more than {MAX_EPOCHS:,}")
     table = CODINGS["rk"]

@@ -100,8 +100,8 @@ def read_hypnogram_text(path, *, coding: str | None = None, epoch_seconds: float
         codes = np.concatenate([np.full(lead, -2, np.int8), codes, np.full(n_after, -2, np.int8)])
     h = Hypnogram._trusted(codes, epoch, None, name if name is not None else path.stem, None, label)
     if lead or n_after:
-        h = lights_from_file(h, lead * epoch, (lead + len(kept)) * epoch, where)
-    return h
+        return lights_from_file(h, lead * epoch, (lead + len(kept)) * epoch, where)
+    return lights_from_file(h, None, None, where)
 
 
 def _epoch(epoch_seconds, headers, where) -> float:
@@ -120,9 +120,12 @@ def _epoch(epoch_seconds, headers, where) -> float:
     return 30.0
 
 
+_LIGHTS_ON = {"l", "lights", "lights_on"}  # luna's L and its aliases (luna HYPNO documentation)
+
+
 def _lights(values, lines, where):
     """Drop luna's leading/trailing ``L`` epochs: ``(kept values, number of leading L)``."""
-    is_l = [v.upper() == "L" for v in values]
+    is_l = [v.strip().lower() in _LIGHTS_ON for v in values]
     if not any(is_l):
         return values, 0
     lead = next((i for i, x in enumerate(is_l) if not x), len(values))
@@ -130,7 +133,7 @@ def _lights(values, lines, where):
     kept = values[lead: len(values) - trail]
     if not kept:
         raise HypnogramError(f"{where}: every epoch is L (lights on): nothing was scored")
-    inner = [k for k, v in enumerate(kept) if v.upper() == "L"]
+    inner = [k for k, v in enumerate(kept) if v.strip().lower() in _LIGHTS_ON]
     if inner:
         raise HypnogramError(f"{where}: line {lines[lead + inner[0]]}: 'L' (lights on) between scored epochs")
     return kept, lead

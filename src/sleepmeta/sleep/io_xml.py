@@ -9,7 +9,9 @@ names what it found when it knows none:
   (seconds). Current naming: EventType ``Stages|Stages`` and concepts
   ``Wake|0``, ``Stage 1 sleep|1`` ... ``Stage 4 sleep|4`` (R&K; 3 and 4 are
   N3), ``REM sleep|5``, ``Movement|6`` (artefact), ``Unscored|9`` and
-  ``Unsure|Unsure`` (both read as unscored). Older
+  ``Unsure|Unsure`` (both read as unscored); the same names without the
+  ``|code`` (``Wake``, ``Unscored``; luna's NSRR remapping lists both
+  forms) are read too. Older
   translations name stages by ontology terms: SDO (``SDO:WakeState``,
   ``SDO:NonRapidEyeMovementSleep-N1`` ... ``-N4``,
   ``SDO:RapidEyeMovementSleep``) or SRO (``SRO:Wake``, ``SRO:Stage1Sleep``
@@ -40,6 +42,11 @@ from sleepmeta.sleep.hypnogram import Hypnogram
 
 #: NSRR numeric stage code -> our code.
 NSRR_CODES = {0: 0, 1: 1, 2: 2, 3: 3, 4: 3, 5: 4, 6: -1, 9: -2}
+#: NSRR stage concept names written without their code -> our code.
+NSRR_NAMES = {
+    "wake": 0, "stage 1 sleep": 1, "stage 2 sleep": 2, "stage 3 sleep": 3, "stage 4 sleep": 3,
+    "rem sleep": 4, "movement": -1, "unscored": -2,
+}
 #: Our code -> the EventConcept we write.
 NSRR_CONCEPT = {
     0: "Wake|0", 1: "Stage 1 sleep|1", 2: "Stage 2 sleep|2", 3: "Stage 3 sleep|3",
@@ -183,10 +190,12 @@ def _classify(etype: str, concept: str) -> tuple[str, int | None]:
     if etype.lower().startswith("stages"):
         if concept.lower().startswith("unsure"):  # "Unsure|Unsure": the scorer could not stage the epoch
             return "NSRR", -2
-        _, _, tail = concept.rpartition("|")
+        head, _, tail = concept.rpartition("|")
         tail = tail.strip()
-        code = NSRR_CODES.get(int(tail)) if tail.isascii() and tail.isdigit() else None
-        return "NSRR", code
+        if tail.isascii() and tail.isdigit():
+            return "NSRR", NSRR_CODES.get(int(tail))
+        # a concept without its code ("Wake", "Unscored": luna's NSRR remapping lists both forms)
+        return "NSRR", NSRR_NAMES.get((head or tail).strip().lower())
     return "other", None
 
 

@@ -28,7 +28,10 @@ Accepted on input (case-insensitive, surrounding blanks ignored):
 * Sleep-EDF annotation texts: ``Sleep stage W``, ``Sleep stage 1`` ... ``4``,
   ``Sleep stage R``, ``Sleep stage ?``, ``Movement time``.
 * luna's and other plain names: ``NREM1`` ... ``NREM4``, ``N4``, ``Stage1``
-  ... ``Stage4`` (stages 3 and 4 are N3), ``U`` (unscored), ``M`` (movement).
+  ... ``Stage4`` (stages 3 and 4 are N3), ``U`` (unscored), ``M`` (movement),
+  and the aliases of luna's HYPNO documentation: ``NR`` (N2), ``missing``
+  and ``unknown`` (unscored), the NSRR concepts
+  (``Stage 2 sleep|2``, ``Wake|0``, ``REM sleep|5``) and the SDO/SRO names.
 * YASA's integer codes ``-2 .. 4`` (as numbers, or as the same digits in a
   text column).
 * Sleep/wake series: ``S``, ``SLEEP``, ``ASLEEP`` (code 5).
@@ -63,9 +66,16 @@ _ALIASES: dict[str, int] = {
     "sleep stage 3": N3, "sleep stage 4": N3, "sleep stage r": REM,
     "sleep stage n1": N1, "sleep stage n2": N2, "sleep stage n3": N3,
     "sleep stage ?": UNS, "movement time": ART, "sleep stage 3/4": N3, "sleep stage mt": ART,
-    # luna / NSRR plain names
+    # luna / NSRR plain names, and the aliases luna's HYPNO documentation lists (NR is N2 there;
+    # missing/unknown are '?'; its 'A' for artifact is left out: devices use A for awake)
     "nrem1": N1, "nrem2": N2, "nrem3": N3, "nrem4": N3, "n4": N3, "stage1": N1, "stage2": N2,
-    "stage3": N3, "stage4": N3, "u": UNS, "m": ART,
+    "stage3": N3, "stage4": N3, "u": UNS, "m": ART, "nr": N2, "missing": UNS, "unknown": UNS,
+    "stage 1 sleep|1": N1, "stage 2 sleep|2": N2, "stage 3 sleep|3": N3, "stage 4 sleep|4": N3,
+    "rem sleep|5": REM, "wake|0": WAKE, "sdo:wakestate": WAKE, "sro:wake": WAKE,
+    "sdo:nonrapideyemovementsleep-n1": N1, "sdo:nonrapideyemovementsleep-n2": N2,
+    "sdo:nonrapideyemovementsleep-n3": N3, "sdo:nonrapideyemovementsleep-n4": N3,
+    "sdo:rapideyemovementsleep": REM, "sro:stage1sleep": N1, "sro:stage2sleep": N2,
+    "sro:stage3sleep": N3, "sro:stage4sleep": N3, "sro:rapideyemovement": REM,
     # unscored / artefact
     "uns": UNS, "unscored": UNS, "?": UNS, "nd": UNS,
     "art": ART, "artefact": ART, "artifact": ART, "movement": ART,

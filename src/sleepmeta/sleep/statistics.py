@@ -14,7 +14,6 @@ stage codes (:mod:`sleepmeta.sleep._kernel`).
 
 from __future__ import annotations
 
-import operator
 from collections.abc import Iterable, Mapping
 
 import numpy as np
@@ -22,7 +21,7 @@ import pandas as pd
 
 from sleepmeta.errors import HypnogramError, InputError
 from sleepmeta.sleep.fields import KERNEL_FIELDS
-from sleepmeta.sleep.hypnogram import Hypnogram
+from sleepmeta.sleep.hypnogram import Hypnogram, unpack_nights
 
 #: Endpoint columns of :func:`night_table`, in order (documented in :mod:`~sleepmeta.sleep.fields`).
 FIELDS: tuple[str, ...] = KERNEL_FIELDS
@@ -110,22 +109,32 @@ def night_table(
     0     a  2.5  1.5   0.5  0.5           1.0
     1     b  3.0  0.0   NaN  NaN           0.0
     """
-    names, hyps = _collect(hypnograms)
+    names, hyps, parts = _collect(hypnograms)
     persistent_minutes = _positive(persistent_minutes, "persistent_minutes", allow_zero=False)
     min_awakening_minutes = _positive(min_awakening_minutes, "min_awakening_minutes", allow_zero=True)
-    flat, offsets, lo, hi, epoch_sec, lights = _stack(hyps)
+    flat, offsets, lo, hi, epoch_sec, lights = _stack(hyps, parts)
     from sleepmeta.sleep._kernel import nights_kernel  # numba: imported on first use only
 
     stats = nights_kernel(flat, offsets, lo, hi, 60.0 / epoch_sec, persistent_minutes, min_awakening_minutes)
-    frame = pd.DataFrame(stats[:, : len(FIELDS)], index=pd.Index(names, name="night"), columns=list(FIELDS))
-    sleep_wake = stats[:, len(FIELDS)] > 0
-    frame["epoch_seconds"] = epoch_sec
-    frame["staging"] = pd.Categorical.from_codes(sleep_wake.astype(np.int8), ["stages", "sleep/wake"])
-    frame["lights"] = pd.Categorical([_NO_LIGHTS if x is None else x[2] for x in lights])
-    frame["lights_off"] = lo * epoch_sec / 60.0
-    frame["lights_on"] = hi * epoch_sec / 60.0
-    frame["undefined"] = _reasons(frame, sleep_wake)
-    return frame
+    n_fields = len(FIELDS)
+    # the endpoints stay one float block (a view of the kernel's output); the rest joins it once
+    frame = pd.DataFrame(stats[:, :n_fields], index=pd.Index(names, name="night"), columns=list(FIELDS),
+                         copy=False)
+    sleep_wake = stats[:, n_fields] > 0
+    n = len(names)
+    if lights.count(None) == n:
+        lights_source = pd.Categorical.from_codes(np.zeros(n, dtype=np.int8), [_NO_LIGHTS])
+    else:
+        lights_source = pd.Categorical([_NO_LIGHTS if x is None else x[2] for x in lights])
+    meta = pd.DataFrame({
+        "epoch_seconds": epoch_sec,
+        "staging": pd.Categorical.from_codes(sleep_wake.astype(np.int8), ["stages", "sleep/wake"]),
+        "lights": lights_source,
+        "lights_off": lo * epoch_sec / 60.0,
+        "lights_on": hi * epoch_sec / 60.0,
+        "undefined": _reasons(frame, sleep_wake),
+    }, index=frame.index)
+    return pd.concat([frame, meta], axis=1)
 
 
 _REASONS = (
@@ -150,8 +159,8 @@ def _reasons(frame: pd.DataFrame, sleep_wake: np.ndarray) -> pd.Categorical:
     return pd.Categorical.from_codes(key, texts)
 
 
-def _collect(hypnograms) -> tuple[list[str], list[Hypnogram]]:
-    """Validate the public argument of night_table: names and nights."""
+def _collect(hypnograms) -> tuple[list[str], list[Hypnogram], tuple]:
+    """Validate the public argument of night_table: names, nights and their parts."""
     if isinstance(hypnograms, Hypnogram):
         hypnograms = [hypnograms]
     if isinstance(hypnograms, Mapping):
@@ -162,17 +171,13 @@ def _collect(hypnograms) -> tuple[list[str], list[Hypnogram]]:
         raise InputError(f"hypnograms must be Hypnogram objects, got {type(hypnograms).__name__}")
     if not hyps:
         raise HypnogramError("no nights given: night_table needs at least one Hypnogram")
-    if not all(isinstance(h, Hypnogram) for h in hyps):
-        i = next(i for i, h in enumerate(hyps) if not isinstance(h, Hypnogram))
-        name = keys[i] if keys is not None else f"night {i}"
-        raise InputError(f"night {name!r}: expected a Hypnogram, got {type(hyps[i]).__name__}")
+    parts = unpack_nights(hyps)
+    if isinstance(parts, int):
+        name = keys[parts] if keys is not None else f"night {parts}"
+        raise InputError(f"night {name!r}: expected a Hypnogram, got {type(hyps[parts]).__name__}")
     if keys is None:
-        keys = [f"night {i}" if name is None else name for i, name in enumerate(map(_NAME, hyps))]
-    return keys, hyps
-
-
-_NAME = operator.attrgetter("name")
-_PARTS = operator.attrgetter("codes", "epoch_seconds", "lights")
+        keys = [f"night {i}" if name is None else name for i, name in enumerate(parts[3])]
+    return keys, hyps, parts
 
 
 def _positive(value, name: str, *, allow_zero: bool) -> float:
@@ -186,10 +191,10 @@ def _positive(value, name: str, *, allow_zero: bool) -> float:
     return value
 
 
-def _stack(hyps: list[Hypnogram]):
+def _stack(hyps: list[Hypnogram], parts: tuple):
     """All nights end to end: codes, offsets, lights-period epochs, epoch lengths."""
     n = len(hyps)
-    codes, epoch_sec, lights = zip(*map(_PARTS, hyps))
+    codes, epoch_sec, lights, _ = parts
     lengths = np.fromiter(map(len, codes), dtype=np.int64, count=n)
     epoch_sec = np.array(epoch_sec, dtype=float)
     flat = np.concatenate(codes)
@@ -197,6 +202,7 @@ def _stack(hyps: list[Hypnogram]):
     np.cumsum(lengths[:-1], out=offsets[1:])
     lo = np.zeros(n, dtype=np.int64)
     hi = lengths.copy()
-    for i in [i for i, x in enumerate(lights) if x is not None]:
-        lo[i], hi[i] = hyps[i].lights_epochs()
+    if lights.count(None) < n:
+        for i in [i for i, x in enumerate(lights) if x is not None]:
+            lo[i], hi[i] = hyps[i].lights_epochs()
     return flat, offsets, lo, hi, epoch_sec, lights
