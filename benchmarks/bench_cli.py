@@ -34,12 +34,23 @@ COMMANDS = [
 ]
 
 
+def child_env() -> dict:
+    """The environment of the timed processes: they import the sleepmeta this benchmark
+    imports (a relative ``PYTHONPATH`` would not survive the change of folder)."""
+    import sleepmeta
+
+    root = os.path.dirname(os.path.dirname(os.path.abspath(sleepmeta.__file__)))
+    paths = [root] + [os.path.abspath(p) for p in os.environ.get("PYTHONPATH", "").split(
+        os.pathsep) if p]
+    return {**os.environ, "PYTHONPATH": os.pathsep.join(paths)}
+
+
 def run_once(args: list[str], cwd: str) -> tuple[float, float]:
     """(CPU seconds, wall seconds) of one ``python -m sleepmeta ARGS`` process."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     subprocess.run([sys.executable, "-m", "sleepmeta", *args], cwd=cwd, check=True,
-                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                   env=child_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     wall = time.perf_counter() - t0
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
@@ -57,7 +68,10 @@ def main() -> None:
             run_once(argv, tmp)  # untimed: numba's cache filled, files in the page cache
             cpus, walls = zip(*(run_once(argv, tmp) for _ in range(args.repeat)))
             rows.append((name, goal, cpus, walls))
-    print(f"\nCommand line, each run a new process ({args.repeat} runs); before: {before}; "
+    import sleepmeta
+
+    print(f"\nCommand line, each run a new process ({args.repeat} runs), sleepmeta from "
+          f"{os.path.dirname(os.path.abspath(sleepmeta.__file__))}; before: {before}; "
           f"after: {load_note().split('cores, ')[-1]}\n")
     head = (f"{'command':<32} {'goal (CPU)':>10} {'CPU min':>9} {'CPU median':>10} "
             f"{'wall min':>9} {'wall median':>11} {'min/goal':>8}")
