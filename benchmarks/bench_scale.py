@@ -71,7 +71,7 @@ class Run:
     workers: int
     threads: str  # kernel threads per process
     wall: list
-    cpu: list  # CPU of this process and all its descendants (empty: not measurable)
+    cpu: list  # CPU of this process and all its descendants
 
     @property
     def wall_min(self) -> float:
@@ -83,7 +83,7 @@ class Run:
 
     @property
     def cpu_min(self) -> float:
-        return min(self.cpu) if self.cpu else float("nan")
+        return min(self.cpu)
 
 
 def _tree_cpu() -> float:
@@ -270,11 +270,10 @@ def main() -> None:
         speed = base.wall_min / r.wall_min
         par = r.name.startswith(("simulate", "2 independent"))
         cells = (f"{speed:8.2f} {speed / r.workers:8.2f} {base.cpu_min / r.cpu_min:7.2f}"
-                 if par else f"{'':>8} {'':>8} {'':>7}").replace("    nan", "    n/a")
+                 if par else f"{'':>8} {'':>8} {'':>7}")
         ratio = f"{rate / r_rate:9.0f}" if r_rate else f"{'-':>9}"
         print(f"{r.name:<42} {r.workers:>5} {r.threads:>8} {fmt_time(r.wall_min):>9} "
-              f"{fmt_time(r.wall_med):>9} {fmt_time(r.cpu_min).replace('not measured', 'n/a'):>9} "
-              f"{rate:>11,.0f} {cells} "
+              f"{fmt_time(r.wall_med):>9} {fmt_time(r.cpu_min):>9} {rate:>11,.0f} {cells} "
               f"{ratio}")
     if r_rate:
         print(f"{'metafor rma() loop in R (' + format(args.r_n, ',') + ' fits)':<42} {1:>5} "
