@@ -67,14 +67,15 @@ def test_zero_is_positive_zero_as_in_scipy_stats():
     assert not np.signbit(distributions.t.isf(0.5, 4))
 
 
-#: The modules ``sleepmeta pool`` and ``sleepmeta report`` import (issue 12: scipy.stats and
+#: The modules ``sleepmeta pool``, ``report`` and ``simulate`` import (issue 12: scipy.stats and
 #: scipy.optimize cost about 0.5 s of start-up; neither is needed to start a command).
 COMMAND_MODULES = ["sleepmeta.distributions", "sleepmeta.cli", "sleepmeta.review.build",
                    "sleepmeta.review.analyse", "sleepmeta.review.certainty",
                    "sleepmeta.review.payload", "sleepmeta.review.dose_curves",
                    "sleepmeta.pooling.api", "sleepmeta.pooling.counts",
                    "sleepmeta.pooling.multilevel", "sleepmeta.dose", "sleepmeta.plots",
-                   "sleepmeta.plots.dose_response", "sleepmeta.plots.rob"]
+                   "sleepmeta.plots.dose_response", "sleepmeta.plots.rob",
+                   "sleepmeta.scale.runner"]
 
 
 def test_command_modules_do_not_import_scipy_stats_or_optimize():

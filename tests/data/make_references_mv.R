@@ -78,7 +78,20 @@ cases <- list(
   list(name = "ishak_AR", data = "ishak",
        call = "rma.mv(yi, vi, mods = ~ factor(time) - 1, random = ~ time | study, struct = 'AR', data = ishak)"),
   list(name = "berkey_CS_t", data = "berkey", V = TRUE,
-       call = "rma.mv(yi, berkey_V, mods = ~ outcome - 1, random = ~ outcome | trial, struct = 'CS', data = berkey, test = 't')")
+       call = "rma.mv(yi, berkey_V, mods = ~ outcome - 1, random = ~ outcome | trial, struct = 'CS', data = berkey, test = 't')"),
+  # two 'inner | outer' terms: tau2/rho of the first, gamma2/phi of the second
+  list(name = "assink_cs_diag", data = "assink",
+       call = "rma.mv(yi, vi, random = list(~ deltype | study, ~ deltype | id), struct = c('CS', 'DIAG'), data = assink)",
+       cluster = "study", confint = TRUE,
+       predict = "predict(r, tau2.levels = c('covert', 'overt'), gamma2.levels = c('covert', 'overt'))"),
+  list(name = "assink_cs_diag_ml", data = "assink",
+       call = "rma.mv(yi, vi, random = list(~ deltype | study, ~ deltype | id), struct = c('CS', 'DIAG'), data = assink, method = 'ML')"),
+  list(name = "assink_cs_diag_deltype", data = "assink",
+       call = "rma.mv(yi, vi, mods = ~ deltype, random = list(~ deltype | study, ~ deltype | id), struct = c('CS', 'DIAG'), data = assink)",
+       cluster = "study",
+       predict = "predict(r, newmods = rbind(c(0, 0), c(1, 0)), tau2.levels = c('covert', 'general'), gamma2.levels = c('covert', 'general'))"),
+  list(name = "assink_diag_recycled", data = "assink",
+       call = "rma.mv(yi, vi, random = list(~ deltype | study, ~ deltype | id), struct = 'DIAG', data = assink)")
 )
 
 run <- function(cs) {
@@ -88,6 +101,8 @@ run <- function(cs) {
               ci_lb = r$ci.lb, ci_ub = r$ci.ub, sigma2 = if (r$withS) r$sigma2 else numeric(0),
               tau2 = if (r$withG) r$tau2 else numeric(0),
               rho = if (r$withG && !all(r$vc.fix$rho)) r$rho else numeric(0),
+              gamma2 = if (r$withH) r$gamma2 else numeric(0),
+              phi = if (r$withH && !all(r$vc.fix$phi)) r$phi else numeric(0),
               QE = r$QE, QEp = r$QEp, QM = r$QM, QMp = r$QMp, QMdf = r$QMdf, parms = r$parms,
               fit_stats = fitstats(r))
   if (!is.null(cs$predict)) {
@@ -119,7 +134,7 @@ run <- function(cs) {
 
 datasets <- list(
   konst = konst[, c("district", "school", "study", "year", "yc", "yi", "vi")],
-  assink = assink[, c("study", "esid", "id", "yi", "vi", "deltype")],
+  assink = assink[, c("study", "esid", "id", "yi", "vi", "deltype")],  # id: one per row
   berkey = berkey[, c("trial", "outcome", "year", "year0", "yi", "vi")],
   kalaian = kalaian[, c("study", "outcome", "yi", "vi")],
   ishak = ishak[, c("study", "time", "yi", "vi")]

@@ -334,3 +334,15 @@ def test_fuzz_contrast_is_finite_or_a_typed_error(rows, design, use_period, use_
         return
     for col in ("md", "se", "ci_low", "ci_high", "df"):
         assert np.isfinite(out[col].to_numpy(float)).all(), col
+
+
+def test_overflowing_contrast_is_a_typed_error():
+    # found by the fuzz test: a crossover whose paired differences are +-1.9e154 has a
+    # variance of about 3.6e308, above float64's maximum (1.8e308), so its SE was inf
+    rows = []
+    for i, (t, c) in enumerate([(0.0, 1.9e154), (0.0, -1.9e154), (0.0, 0.0)]):
+        rows += [dict(subject=f"s{i}", arm="drug", period=1, WASO=t),
+                 dict(subject=f"s{i}", arm="placebo", period=2, WASO=c)]
+    with np.errstate(over="ignore"), pytest.raises(InputError, match=r"study 'trial', endpoint "
+                                                   r"'WASO': the values are too large"):
+        contrast(pd.DataFrame(rows), "WASO", design="crossover", method="paired")

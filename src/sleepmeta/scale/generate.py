@@ -56,6 +56,21 @@ def generate(condition: dict, size: int, rng: np.random.Generator):
     """
     shape = (size, condition["k"])
     theta = condition["effect"] + np.sqrt(condition["tau2"]) * rng.standard_normal(shape)
+    return summary_effects(theta, condition, rng)
+
+
+def summary_effects(theta: np.ndarray, condition: dict, rng: np.random.Generator):
+    """Draw two-arm summary data around true effects ``theta`` (B, k); return ``yi, vi``.
+
+    The draws after the true effects in :func:`generate` (``n``, arm data),
+    shared with the three-level generator (:mod:`sleepmeta.scale.multilevel`).
+
+    >>> cond = {"measure": "MD", "n": 50, "sd": 1.0, "baseline_risk": None}
+    >>> yi, vi = summary_effects(np.zeros((2, 3)), cond, np.random.default_rng(1))
+    >>> yi.shape, bool((vi > 0).all())
+    ((2, 3), True)
+    """
+    shape = theta.shape
     n = _draw(condition["n"], shape, rng, integer=True)
     measure = condition["measure"]
     spec = MEASURES[measure]

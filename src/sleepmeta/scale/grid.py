@@ -23,6 +23,20 @@ all combinations of the lists (in the order of :data:`CONDITION_KEYS`)::
 
 Parameters that a measure does not use (``sd`` for binary, ``baseline_risk``
 for continuous outcomes) are left out of its conditions.
+
+A three-level study (estimates nested in clusters, fitted with
+:func:`sleepmeta.meta_analysis_mv` and ``random = "~ 1 | cluster/estimate"``)
+gives ``clusters`` and a variance per level instead of ``tau2``; its
+estimators are ``"REML"``/``"ML"`` and its tests ``"z"``/``"t"``::
+
+    [conditions]
+    measure = "MD"
+    k = 20                     # estimates per meta-analysis
+    clusters = [4, 10]         # clusters (studies) they are nested in (2 <= clusters <= k)
+    sigma2_cluster = 0.1       # variance between clusters (metafor's sigma^2.1)
+    sigma2_within = 0.05       # variance of estimates within a cluster (sigma^2.2)
+    effect = 0.3
+    n = 40
 """
 
 from __future__ import annotations
@@ -45,6 +59,9 @@ CONTINUOUS = ("MD", "SMD")
 BINARY = ("OR", "RR")
 SIM_MEASURES = CONTINUOUS + BINARY
 CONDITION_KEYS = ("measure", "k", "effect", "tau2", "n", "sd", "baseline_risk")
+THREE_LEVEL_KEYS = ("clusters", "sigma2_cluster", "sigma2_within")
+THREE_LEVEL_ESTIMATORS = ("REML", "ML")
+THREE_LEVEL_TESTS = ("z", "t")
 _DEFAULTS = {"sd": 1.0, "baseline_risk": 0.2}
 _TOP_KEYS = ("replicates", "seed", "estimators", "tests", "level", "chunk_size", "conditions")
 DEFAULT_CHUNK_SIZE = 20_000
@@ -103,10 +120,12 @@ class Grid:
         ``n`` and ``baseline_risk`` are numbers when every condition fixes
         them, otherwise text labels such as ``"uniform(20, 200)"``.
         """
-        rows = [{"condition": i, **{key: _label(c.get(key)) for key in CONDITION_KEYS}}
+        three = any("clusters" in c for c in self.conditions)
+        keys = CONDITION_KEYS + (THREE_LEVEL_KEYS if three else ())
+        rows = [{"condition": i, **{key: _label(c.get(key)) for key in keys}}
                 for i, c in enumerate(self.conditions)]
         frame = pd.DataFrame(rows)
-        for key in ("n", "baseline_risk", "sd"):
+        for key in ("n", "baseline_risk", "sd") + (("tau2",) if three else ()):
             if frame[key].isna().all():
                 frame = frame.drop(columns=key)
             elif any(isinstance(v, str) for v in frame[key]):
@@ -185,6 +204,14 @@ def parse_grid(raw: dict) -> Grid:
     estimators = _options(raw["estimators"], "estimator", tuple(ESTIMATOR_INFO))
     tests = _options(raw.get("tests", ["z"]), "test", tuple(TESTS))
     conditions = _conditions(raw["conditions"])
+    if "clusters" in conditions[0]:
+        for kind, chosen, valid in (("estimator", estimators, THREE_LEVEL_ESTIMATORS),
+                                    ("test", tests, THREE_LEVEL_TESTS)):
+            for v in chosen:
+                if v not in valid:
+                    raise InputError(f"grid: a three-level study (conditions.clusters) fits "
+                                     f"meta_analysis_mv: {kind} {v!r} is not one of "
+                                     f"{', '.join(valid)}")
     return Grid(replicates, seed, estimators, tests, float(level), chunk_size, conditions)
 
 
@@ -209,25 +236,37 @@ def _options(values, kind: str, valid) -> tuple[str, ...]:
 def _conditions(table) -> tuple[dict, ...]:
     if not isinstance(table, dict):
         raise SpecError("grid: 'conditions' must be a table of parameters")
+    three = "clusters" in table
+    keys = CONDITION_KEYS + THREE_LEVEL_KEYS if three else CONDITION_KEYS
     for key in table:
-        if key not in CONDITION_KEYS:
-            raise SpecError(f"grid: unknown key conditions.{key!r}; valid: "
-                            f"{', '.join(CONDITION_KEYS)}")
-    for key in ("measure", "k", "effect", "tau2", "n"):
+        if key not in keys or (three and key == "tau2"):
+            valid = [k for k in keys if not (three and k == "tau2")]
+            raise SpecError(f"grid: unknown key conditions.{key!r}; valid: {', '.join(valid)}"
+                            + (" (a three-level study gives sigma2_cluster and sigma2_within "
+                               "instead of tau2)" if three and key == "tau2" else ""))
+    required = ("measure", "k", "effect", "n") + (THREE_LEVEL_KEYS if three else ("tau2",))
+    for key in required:
         if key not in table:
             raise SpecError(f"grid: missing key conditions.{key!r}")
     levels = {}
-    for key in CONDITION_KEYS:
+    for key in keys:
+        if three and key == "tau2":
+            levels[key] = [None]
+            continue
         raw = table.get(key, _DEFAULTS.get(key))
         values = raw if isinstance(raw, list) else [raw]
         if not values:
             raise InputError(f"grid: conditions.{key} is an empty list")
         levels[key] = [_CHECKS[key](v) for v in values]
     out, seen = [], set()
-    for combo in itertools.product(*(levels[key] for key in CONDITION_KEYS)):
-        cond = dict(zip(CONDITION_KEYS, combo))
+    for combo in itertools.product(*(levels[key] for key in keys)):
+        cond = dict(zip(keys, combo))
         unused = "baseline_risk" if cond["measure"] in CONTINUOUS else "sd"
         cond[unused] = None
+        if three and not cond["clusters"] <= cond["k"]:
+            raise InputError(f"grid: conditions.clusters must be <= k (each cluster holds at "
+                             f"least one estimate), got clusters = {cond['clusters']}, "
+                             f"k = {cond['k']}")
         ident = json.dumps(cond, sort_keys=True)
         if ident not in seen:
             seen.add(ident)
@@ -250,10 +289,9 @@ def _number(key, rule, ok):
     return check
 
 
-def _k(v):
+def _k(v, key="k", what="studies per meta-analysis"):
     if isinstance(v, bool) or not isinstance(v, int) or v < 2:
-        raise InputError(f"grid: conditions.k must be an integer >= 2 (studies per "
-                         f"meta-analysis), got {v!r}")
+        raise InputError(f"grid: conditions.{key} must be an integer >= 2 ({what}), got {v!r}")
     return v
 
 
@@ -295,4 +333,9 @@ _CHECKS = {
     "n": _n,
     "sd": _number("sd", "a finite number > 0", lambda x: x > 0),
     "baseline_risk": _risk,
+    "clusters": lambda v: _k(v, "clusters", "clusters per meta-analysis"),
+    "sigma2_cluster": _number("sigma2_cluster", f"a number in [0, {VI_MAX:g}]",
+                              lambda x: 0 <= x <= VI_MAX),
+    "sigma2_within": _number("sigma2_within", f"a number in [0, {VI_MAX:g}]",
+                             lambda x: 0 <= x <= VI_MAX),
 }

@@ -24,6 +24,7 @@ pi_coverage    mean(P(ci of theta_new))  (see below)    sqrt(S² / n)
 ci_width       mean(ci_high - ci_low)                   sqrt(S² / n)
 rejection      mean(pvalue < 1 - level)                 sqrt(r (1 - r) / n)
 tau2_bias      mean(tau2_hat - tau2)                    sqrt(S² / n)
+sigma2_*_bias  mean(sigma2_hat - sigma2)  (three-level)  sqrt(S² / n)
 failure_rate   failed / replicates                      sqrt(f (1 - f) / replicates)
 fallback_rate  halved-step fits / replicates            sqrt(g (1 - g) / replicates)
 =============  =======================================  ===========================================
@@ -38,6 +39,12 @@ when all yi are equal); failures are counted and left out of every other
 measure. ``fallback_rate`` counts the fits that converged only with the
 engine's halved-step remedy for oscillating Fisher scoring (REML, ML, EB),
 where metafor's ``rma`` with its defaults stops with an error.
+
+In a three-level study (:mod:`sleepmeta.scale.multilevel`) ``tau2`` is the
+total heterogeneity ``sigma2_cluster + sigma2_within`` (the variance of a new
+estimate's true effect around ``mu``, so ``pi_coverage`` keeps its meaning),
+and ``sigma2_cluster_bias`` and ``sigma2_within_bias`` are added: extra
+per-replicate quantities (``<name>_err``) become ``<name>_bias`` measures.
 """
 
 from __future__ import annotations
@@ -108,7 +115,7 @@ def chunk_statistics(quantities: dict, failed: np.ndarray, fallback=None) -> dic
     """
     row = {"n_total": int(failed.size), "n_failed": int(failed.sum()),
            "n_fallback": 0 if fallback is None else int(np.sum(fallback))}
-    for name in QUANTITIES:
+    for name in QUANTITIES + tuple(q for q in quantities if q not in QUANTITIES):
         x = quantities[name]
         mean = float(x.mean()) if x.size else 0.0
         row[f"{name}_mean"] = mean
@@ -134,7 +141,7 @@ def _merge(a: dict, b: dict) -> dict:
     out["n_total"] = a["n_total"] + b["n_total"]
     out["n_failed"] = a["n_failed"] + b["n_failed"]
     out["n_fallback"] = a["n_fallback"] + b["n_fallback"]
-    for name in QUANTITIES:
+    for name in _names(a):
         ma, mb = a[f"{name}_mean"], b[f"{name}_mean"]
         if n == 0:
             continue
@@ -142,6 +149,12 @@ def _merge(a: dict, b: dict) -> dict:
         out[f"{name}_mean"] = ma + delta * nb / n
         out[f"{name}_m2"] = a[f"{name}_m2"] + b[f"{name}_m2"] + delta**2 * na * nb / n
     return out
+
+
+def _names(row: dict) -> tuple[str, ...]:
+    """The quantities of a row of chunk statistics: QUANTITIES, then any extra ones."""
+    extra = tuple(k[:-5] for k in row if k.endswith("_mean") and k[:-5] not in QUANTITIES)
+    return QUANTITIES + extra
 
 
 def performance(combined: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
@@ -181,6 +194,8 @@ def _measures(rec: dict) -> dict[str, tuple[float, float]]:
         modse = np.sqrt(mean("se2"))
         f = rec["n_failed"] / rec["n_total"]
         fb = rec["n_fallback"] / rec["n_total"]
+        extra = {f"{q[:-4]}_bias": (mean(q), se_of_mean(q)) for q in _names(rec)
+                 if q not in QUANTITIES and q.endswith("_err")}
         return {
             "bias": (mean("err"), se_of_mean("err")),
             "empse": (empse, empse / np.sqrt(2 * (n - 1))),
@@ -193,4 +208,5 @@ def _measures(rec: dict) -> dict[str, tuple[float, float]]:
             "tau2_bias": (mean("tau2_err"), se_of_mean("tau2_err")),
             "failure_rate": (f, np.sqrt(f * (1 - f) / rec["n_total"])),
             "fallback_rate": (fb, np.sqrt(fb * (1 - fb) / rec["n_total"])),
+            **extra,
         }

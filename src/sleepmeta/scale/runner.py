@@ -24,6 +24,7 @@ from sleepmeta.pooling.inputs import out_of_range
 from sleepmeta.scale import metrics
 from sleepmeta.scale.generate import generate
 from sleepmeta.scale.grid import Grid, load_grid
+from sleepmeta.scale.multilevel import run_three_level_chunk
 from sleepmeta.resources import SIMULATE_ARRAYS, require_batch_memory
 from sleepmeta.scale.schedulers import DEFAULT_TIMEOUT, check_workers, executor
 from sleepmeta.scale.store import ChunkStore
@@ -145,6 +146,8 @@ def run_chunk(condition: dict, methods, level: float, seed: np.random.SeedSequen
     ``estimator`` and ``test``.
     """
     _one_thread_in_workers()
+    if "clusters" in condition:  # a three-level condition (sleepmeta.scale.multilevel)
+        return run_three_level_chunk(condition, methods, level, seed, size)
     yi, vi = generate(condition, size, np.random.default_rng(seed))
     rows = []
     for m, (estimator, test) in enumerate(methods):

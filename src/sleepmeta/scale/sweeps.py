@@ -23,7 +23,8 @@ _FIELDS = ("estimate", "se", "statistic", "pvalue", "ci_low", "ci_high", "pi_low
 
 def sweep(data: pd.DataFrame, by, yi: str = "yi", vi: str = "vi", *, method: str = "REML",
           test: str = "z", level: float = 0.95, missing: str = "raise",
-          too_few: str = "raise", errors: str = "raise") -> pd.DataFrame:
+          too_few: str = "raise", errors: str = "raise", random: str | None = None
+          ) -> pd.DataFrame:
     """Fit the same meta-analysis to every group of ``data``, as one batch.
 
     Parameters
@@ -48,6 +49,12 @@ def sweep(data: pd.DataFrame, by, yi: str = "yi", vi: str = "vi", *, method: str
     errors : {"raise", "flag"}
         A group whose tau² estimator does not converge raises
         :class:`ConvergenceError` naming it, or is flagged in ``converged``.
+    random : str, optional
+        Nested random intercepts (``"~ 1 | study/arm"``, columns of
+        ``data``): every group is fitted as a multilevel model
+        (:func:`sleepmeta.meta_analysis_mv`, method REML or ML, test z or t)
+        in one batch; the result then has ``sigma2_<factor>`` columns
+        (``sigma2_study``, ``sigma2_study_arm``) instead of the tau² fields.
 
     Returns
     -------
@@ -84,8 +91,9 @@ def sweep(data: pd.DataFrame, by, yi: str = "yi", vi: str = "vi", *, method: str
         if col not in data.columns:
             raise ColumnError(f"column {col!r} is not in data; columns: "
                               f"{', '.join(map(str, data.columns))}")
-    frame = data[[*by, yi, vi]].copy()
-    frame.columns = [*by, "_yi", "_vi"]
+    extra = [] if random is None else _random_columns(random, data, by)
+    frame = data[[*by, yi, vi, *extra]].copy()
+    frame.columns = [*by, "_yi", "_vi", *extra]
     frame, dropped = _missing(frame, by, missing)
     _check_values(frame, by)
     frame = frame.astype({"_yi": float, "_vi": float})
@@ -98,6 +106,15 @@ def sweep(data: pd.DataFrame, by, yi: str = "yi", vi: str = "vi", *, method: str
         i = int(np.flatnonzero(small)[0])
         raise ModelError(f"group {skipped[0]}: {int(keys['k'][i])} stud"
                          f"{'y' if keys['k'][i] == 1 else 'ies'}; {method} needs at least {need}")
+    if random is not None:
+        from sleepmeta.scale.multilevel import sweep_multilevel
+
+        keep = frame.set_index(by).index.isin(keys[~small].set_index(by).index)
+        out = sweep_multilevel(frame[keep], by, extra, random=random, method=method, test=test,
+                               level=level, errors=errors)
+        out.attrs.update(method=method, test=test, level=level, dropped=dropped,
+                         skipped=skipped, random=random)
+        return out
     code = groups.ngroup().to_numpy()
     pos = groups.cumcount().to_numpy()
     n_groups, k_max = len(keys), int(keys["k"].max())
@@ -125,6 +142,24 @@ def sweep(data: pd.DataFrame, by, yi: str = "yi", vi: str = "vi", *, method: str
     out.attrs.update(method=method, test=test, level=level, dropped=dropped, skipped=skipped,
                      notes=notes)
     return out
+
+
+def _random_columns(random, data, by) -> list[str]:
+    """The columns a multilevel sweep's formula names (nested intercepts only)."""
+    from sleepmeta.pooling.multilevel.random import parse_random_list
+
+    terms = parse_random_list(random)
+    if any(not t.is_intercept for t in terms):
+        raise InputError("sweep: random takes nested intercepts ('~ 1 | study/arm'); "
+                         "fit 'inner | outer' terms with meta_analysis_mv")
+    cols = list(dict.fromkeys(c for t in terms for c in t.outer))
+    for c in cols:
+        if c not in data.columns:
+            raise ColumnError(f"random: column {c!r} is not in data; columns: "
+                              f"{', '.join(map(str, data.columns))}")
+        if c in by:
+            raise InputError(f"random: {c!r} is also a by column (one value per group)")
+    return cols
 
 
 def _describe(by, row: dict) -> str:

@@ -138,6 +138,7 @@ def contrast(
             else:
                 row = _crossover(data, ep, arm, subject, period, treat, ctrl, method, where)
             q = stats.t.ppf(0.5 + level / 2, row["df"])
+            _check_finite(row, q, ep, where)
             row.update(
                 study=name, endpoint=ep, design=design, method=method,
                 treatment=treat, control=ctrl,
@@ -150,6 +151,14 @@ def contrast(
     out["n1"], out["n2"] = out["n1"].astype(int), out["n2"].astype(int)
     out.attrs["level"] = level
     return out
+
+
+def _check_finite(row: dict, q: float, ep: str, where: str) -> None:
+    """A contrast whose MD, SE, df or CI limits overflow float64 is an error, not inf."""
+    values = (row["md"], row["se"], row["df"], q * row["se"], row["se"] ** 2)
+    if not all(np.isfinite(v) for v in values):
+        raise InputError(f"{where}, endpoint {ep!r}: the values are too large for the contrast "
+                         "(its mean difference, SE or CI overflows float64); rescale the endpoint")
 
 
 def _check_frame(nights, endpoint, arm, subject, period, baseline, study):

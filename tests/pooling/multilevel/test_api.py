@@ -137,3 +137,20 @@ def test_estimates_outside_the_accepted_range_are_refused():
     d = pd.DataFrame({"study": [0, 0], "arm": [0, 1], "yi": [0.0, 1e300], "vi": [1.0, 1.0]})
     with pytest.raises(InputError, match=r"study '2': yi = 1e\+300 is outside"):
         meta_analysis_mv("yi", "vi", random="~ 1 | study/arm", data=d)
+
+
+def test_two_inner_outer_terms_struct_rules():
+    d = pd.DataFrame({"yi": [0.1, 0.3, 0.35, 0.6, 0.2, 0.5, 0.4, 0.1],
+                      "vi": [0.01] * 8, "study": [1, 1, 2, 2, 3, 3, 4, 4],
+                      "outcome": ["a", "b"] * 4, "row": range(8)})
+    random = ["~ outcome | study", "~ outcome | row"]
+    with pytest.raises(InputError, match="list of two"):
+        meta_analysis_mv("yi", "vi", random=random, struct=["CS", "ID", "UN"], data=d)
+    with pytest.raises(UnknownOptionError):
+        meta_analysis_mv("yi", "vi", random=random, struct=["CS", "XX"], data=d)
+    res = meta_analysis_mv("yi", "vi", random=random, struct=["CS", "ID"], data=d)
+    # the second term reports gamma2 (one, ID) and no phi line; the summary prints both terms
+    assert res.struct == "CS" and res.struct2 == "ID" and len(res.gamma2) == 1
+    text = res.summary()
+    assert "tau^2" in text and "gamma^2" in text and "phi" not in text
+    assert set(res.variance_components()["component"]) == {"tau2", "rho", "gamma2"}

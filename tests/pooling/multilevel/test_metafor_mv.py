@@ -54,6 +54,13 @@ CALLS = {
                            method="ML"),
     "ishak_AR": dict(random="~ time | study", struct="AR", mods="~ C(time) - 1"),
     "berkey_CS_t": dict(random="~ outcome | trial", struct="CS", mods="~ outcome - 1", test="t"),
+    # two inner | outer terms (tau2/rho and gamma2/phi)
+    "assink_cs_diag": dict(random=["~ deltype | study", "~ deltype | id"], struct=["CS", "DIAG"]),
+    "assink_cs_diag_ml": dict(random=["~ deltype | study", "~ deltype | id"],
+                              struct=["CS", "DIAG"], method="ML"),
+    "assink_cs_diag_deltype": dict(random=["~ deltype | study", "~ deltype | id"],
+                                   struct=["CS", "DIAG"], mods="~ deltype"),
+    "assink_diag_recycled": dict(random=["~ deltype | study", "~ deltype | id"], struct="DIAG"),
 }
 PREDICT = {  # the Python call of each case's predict() call
     "konstantopoulos_reml": dict(),
@@ -61,6 +68,10 @@ PREDICT = {  # the Python call of each case's predict() call
     "assink_three_level": dict(),
     "berkey_UN": dict(newmods=np.array([[1.0, 0.0], [0.0, 1.0]]), tau2_levels=["AL", "PD"]),
     "berkey_CS": dict(newmods=np.array([[1.0, 0.0]])),
+    "assink_cs_diag": dict(tau2_levels=["covert", "overt"], gamma2_levels=["covert", "overt"]),
+    "assink_cs_diag_deltype": dict(newmods=np.array([[0.0, 0.0], [1.0, 0.0]]),
+                                   tau2_levels=["covert", "general"],
+                                   gamma2_levels=["covert", "general"]),
 }
 
 
@@ -97,8 +108,8 @@ def check_case(ref, case):
     _close(tab[:, 5], case["ci_ub"], f"{name} ci_ub", abs_=scale)
     # variance components: relative 1e-5, and absolute 1e-5 of the largest component (a
     # small one in a flat likelihood is where nlminb stops farthest from the maximum)
-    vc = np.concatenate([_v(case["sigma2"]) if case["sigma2"] != [] else [],
-                         _v(case["tau2"]) if case["tau2"] != [] else []])
+    vc = np.concatenate([_v(case[c]) for c in ("sigma2", "tau2", "gamma2")
+                         if case.get(c, []) != []] or [np.zeros(0)])
     vc_tol = REL * max(vc.max(initial=0.0), 1e-8)
     _close(res.sigma2, _v(case["sigma2"]) if case["sigma2"] != [] else [], f"{name} sigma2",
            abs_=vc_tol)
@@ -106,6 +117,12 @@ def check_case(ref, case):
         _close(res.tau2, case["tau2"], f"{name} tau2", abs_=vc_tol)
     if case["rho"] != []:
         _close(res.rho[: _v(case["rho"]).size], case["rho"], f"{name} rho", abs_=1e-6)
+    if case.get("gamma2", []) != []:
+        _close(res.gamma2, case["gamma2"], f"{name} gamma2", abs_=vc_tol)
+    else:
+        assert res.gamma2 == (), f"{name} has no second inner | outer term"
+    if case.get("phi", []) != []:
+        _close(res.phi[: _v(case["phi"]).size], case["phi"], f"{name} phi", abs_=1e-6)
     assert res.qe == pytest.approx(case["QE"], rel=1e-6), f"{name} QE"
     assert res.qm == pytest.approx(case["QM"], rel=REL), f"{name} QM"
     assert res.qm_pvalue == pytest.approx(case["QMp"], abs=1e-5), f"{name} QMp"

@@ -54,8 +54,10 @@ def test_one_level_diagonal_v_reproduces_meta_analysis(case):
     uni = meta_analysis(d["yi"].to_numpy(), d["vi"].to_numpy(), method="ML")
     mv = meta_analysis_mv("yi", "vi", random="~ 1 | row", data=d, method="ML")
     # rma()'s Fisher scoring stops when tau2 moves < 1e-5 (metafor's threshold), so the
-    # two agree to that precision and the multilevel engine's maximum is at least as high ...
-    assert mv.sigma2[0] == pytest.approx(uni.tau2, abs=2e-5)
+    # two agree to about that precision (hypothesis found k = 12 studies where the last step
+    # left rma's tau2 2.1e-5 short, the score there -0.016; the multilevel engine's score
+    # at its estimate was 1e-14) and the multilevel engine's maximum is at least as high ...
+    assert mv.sigma2[0] == pytest.approx(uni.tau2, abs=1e-4)
     assert mv.ll >= uni.ll_ml - 1e-10
     assert mv.qe == pytest.approx(uni.q, rel=1e-9)
     # ... and at the univariate tau2 both give the same estimates and likelihood

@@ -30,7 +30,9 @@ def test_refused(bad):
         parse_random(bad)
 
 
-def test_one_inner_outer_term():
-    with pytest.raises(InputError, match="at most one"):
-        parse_random_list(["~ a | s", "~ b | s"])
+def test_at_most_two_inner_outer_terms():
+    # metafor's rma.mv takes two 'inner | outer' terms (tau2/rho and gamma2/phi), not three
+    with pytest.raises(InputError, match="at most two"):
+        parse_random_list(["~ a | s", "~ b | s", "~ c | t"])
+    assert len(parse_random_list(["~ a | s", "~ b | s"])) == 2
     assert len(parse_random_list(["~ 1 | s", "~ a | s"])) == 2

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from scipy import special
 
 from sleepmeta import distributions as stats
 from sleepmeta.errors import ConvergenceError, InputError, unknown_option
 from sleepmeta.pooling.design import design_matrix
 from sleepmeta.pooling.multilevel.blocks import build_blocks
 from sleepmeta.pooling.multilevel.engine import fit_blocks
-from sleepmeta.pooling.multilevel.inputs import check_identifiable, resolve_random, resolve_yv
+from sleepmeta.pooling.multilevel.inputs import (check_identifiable, resolve_random,
+                                                  resolve_structs, resolve_yv)
 from sleepmeta.pooling.multilevel.likelihood import LOG2PI, evaluate
 from sleepmeta.pooling.multilevel.optimise import Parameters
 from sleepmeta.pooling.multilevel.result import Component, MultilevelResult, Model
@@ -44,12 +46,16 @@ def meta_analysis_mv(yi=None, V=None, *, random="~ 1 | study", struct: str = "CS
         ``None``: no random effects (the multivariate common-effect model,
         generalised least squares with ``V``). Otherwise random effects as
         metafor writes them: ``"~ 1 | district/school"`` (nested intercepts,
-        one ``sigma2`` per level, any depth), and at
-        most one ``"~ inner | outer"`` term (``"~ outcome | study"``) whose
-        ``G`` matrix has structure ``struct``; with ``struct="GEN"`` the inner
-        part lists random-slope covariates (``"~ dose - 1 | study"``).
-    struct : {"CS", "HCS", "UN", "ID", "DIAG", "AR", "GEN"}
-        Structure of the ``inner | outer`` term (metafor's default ``CS``).
+        one ``sigma2`` per level, any depth), and up to two
+        ``"~ inner | outer"`` terms (``"~ outcome | study"``): the first has
+        covariance matrix ``G`` (metafor's ``tau2``, ``rho``), the second ``H``
+        (``gamma2``, ``phi``), each of its structure in ``struct``; with
+        ``struct="GEN"`` the inner part lists random-slope covariates
+        (``"~ dose - 1 | study"``).
+    struct : str or sequence of two str
+        Structure of the ``inner | outer`` terms, each one of "CS", "HCS",
+        "UN", "ID", "DIAG", "AR", "GEN" (metafor's default ``CS``); one name
+        is used for both terms, as metafor recycles ``struct``.
     mods : str, optional
         Moderators, a formula on ``data`` (``"~ outcome - 1"``).
     method : {"REML", "ML"}
@@ -121,21 +127,23 @@ def _wald(beta, vb, k, p, test, level, intercept):
     se = np.sqrt(np.diag(vb))
     z = beta / se
     df = k - p
+    # scipy.special's distribution functions (what scipy.stats' sf/isf call), without the
+    # argument-checking overhead of scipy.stats
     if test == "t":
-        pval = 2 * stats.t.sf(np.abs(z), df)
-        crit = stats.t.isf((1 - level) / 2, df)
+        pval = 2 * special.stdtr(df, -np.abs(z))
+        crit = -special.stdtrit(df, (1 - level) / 2)
     else:
-        pval = 2 * stats.norm.sf(np.abs(z))
-        crit = stats.norm.isf((1 - level) / 2)
+        pval = 2 * special.ndtr(-np.abs(z))
+        crit = -special.ndtri((1 - level) / 2)
     btt = np.arange(1, p) if intercept and p > 1 else np.arange(p)
     m = btt.size
     qm = float(beta[btt] @ np.linalg.solve(vb[np.ix_(btt, btt)], beta[btt]))
     if test == "t":
         qm /= m
-        qm_p = float(stats.f.sf(qm, m, df))
+        qm_p = float(special.fdtrc(m, df, qm))
         qm_df = (m, df)
     else:
-        qm_p = float(stats.chi2.sf(qm, m))
+        qm_p = float(special.chdtrc(m, qm))
         qm_df = (m, None)
     table = np.column_stack([beta, se, z, pval, beta - crit * se, beta + crit * se])
     return table, qm, qm_df, qm_p, btt
@@ -162,12 +170,10 @@ def _assemble(fit, model, infos, design, *, method, test, level, measure, notes,
     beta, vb = fit.beta[b], fit.vb[b]
     table, qm, qm_df, qm_p, btt = _wald(beta, vb, k, p, test, level, design.intercept)
     fe = evaluate(blocks, np.zeros((1, Parameters(model.structures).L)), "ML")
-    r = blocks.y[0] - np.einsum("gip,p->gi", blocks.X[0], fe.beta[0])
-    W = np.linalg.inv(blocks.V[0])
-    qe = float(np.einsum("gi,gij,gj->", r, W, r))
+    qe = float(fe.rss[0])  # r'V^-1 r at the GLS fit without random effects
     qe_df = k - p
-    qe_p = float(stats.chi2.sf(qe, qe_df)) if qe_df > 0 else 1.0
-    logdet_v = float(np.linalg.slogdet(blocks.V[0])[1].sum())
+    qe_p = float(special.chdtrc(qe_df, qe)) if qe_df > 0 else 1.0
+    logdet_v = float(fe.logdet[0])
     # metafor 3.8 counts every parameter not fixed, including the unused correlation of
     # a UN/GEN term with a single inner level (its rho is never fixed there)
     phantom = sum(1 for s in model.structures if s.struct in ("UN", "GEN") and s.q == 1)
@@ -183,23 +189,36 @@ def _assemble(fit, model, infos, design, *, method, test, level, measure, notes,
             comps.append(Component("sigma2", info.term.label, float(tau2[b, 0]), info.nlevels,
                                    bool(model.fixed[b, Parameters(model.structures).slices[j]].all()),
                                    f"sigma^2.{sig}"))
-    inner = next((i for i in infos if not i.term.is_intercept), None)
-    tau2 = rho = ()
-    G = None
-    if inner is not None:
-        j = infos.index(inner)
-        t2, rh = fit.components(j)
-        tau2, rho = tuple(map(float, t2[b])), tuple(map(float, rh[b]))
-        G = inner.engine.structure.G(fit.theta[b:b + 1, Parameters(model.structures).slices[j]])[0]
+    inners = [_inner_term(fit, model, infos, i, b) for i in infos if not i.term.is_intercept]
+    first = inners[0] if inners else _NO_INNER
+    second = inners[1] if len(inners) > 1 else _NO_INNER
+    structs = resolve_structs(model.struct)
     return MultilevelResult(
-        method=method, test=test, level=level, k=k, p=p, struct=model.struct,
+        method=method, test=test, level=level, k=k, p=p,
+        struct=first["struct"] or structs[0],
         coef_table=table, terms=tuple(design.terms), vcov=vb, btt=tuple(int(i) for i in btt),
-        sigma2_components=tuple(comps), tau2=tau2, rho=rho, G=G,
-        inner=None if inner is None else inner.term.label,
-        inner_levels=() if inner is None else inner.inner_levels,
-        inner_k=() if inner is None else inner.inner_k,
-        outer_nlevels=0 if inner is None else inner.nlevels,
+        sigma2_components=tuple(comps), tau2=first["values"], rho=first["cor"], G=first["G"],
+        inner=first["label"], inner_levels=first["levels"], inner_k=first["k"],
+        outer_nlevels=first["nlevels"],
         qe=qe, qe_df=qe_df, qe_pvalue=qe_p, qm=qm, qm_df=qm_df, qm_pvalue=qm_p,
         df=float(k - p) if test == "t" else None, fit_stats=fs, parms=parms,
         intercept=design.intercept, measure=measure, notes=notes,
-        iterations=int(fit.iterations[b]), model=model)
+        iterations=int(fit.iterations[b]), model=model,
+        gamma2=second["values"], phi=second["cor"], H=second["G"], inner2=second["label"],
+        inner2_levels=second["levels"], inner2_k=second["k"], outer2_nlevels=second["nlevels"],
+        struct2=second["struct"])
+
+
+_NO_INNER = {"values": (), "cor": (), "G": None, "label": None, "levels": (), "k": (),
+             "nlevels": 0, "struct": None}
+
+
+def _inner_term(fit, model, infos, info, b):
+    """What the result reports of one ``inner | outer`` term (tau2/rho or gamma2/phi)."""
+    j = infos.index(info)
+    t2, rh = fit.components(j)
+    st = info.engine.structure
+    G = st.G(fit.theta[b:b + 1, Parameters(model.structures).slices[j]])[0]
+    return {"values": tuple(map(float, t2[b])), "cor": tuple(map(float, rh[b])), "G": G,
+            "label": info.term.label, "levels": info.inner_levels, "k": info.inner_k,
+            "nlevels": info.nlevels, "struct": st.struct}

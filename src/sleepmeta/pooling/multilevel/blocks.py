@@ -14,6 +14,7 @@ they add nothing to any sum.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -71,6 +72,16 @@ class Blocks:
     bases: np.ndarray  # (B, G, L, m, m)
     rows: np.ndarray   # (B, G, m)
     k: np.ndarray      # (B,)
+
+    @cached_property
+    def sizes(self) -> np.ndarray:
+        """(B, G) slots of each block the kernels visit: its rows when they fill its first
+        slots (as :func:`build_blocks` lays them out), else all ``m`` (padding in between
+        adds nothing, it is only visited)."""
+        count = self.mask.sum(axis=2)
+        m = self.mask.shape[2]
+        packed = (self.mask == (np.arange(m) < count[..., None])).all(axis=2)
+        return np.ascontiguousarray(np.where(packed, count, m))
 
     @property
     def p(self) -> int:

@@ -1,8 +1,11 @@
 """The multilevel engine: fit B models of one random structure at once.
 
 UN and GEN terms are optimised through the Cholesky factor of ``G`` (as
-metafor does); members that do not converge that way are refitted in
-standard deviations and correlations (:func:`_retry_varcor`).
+metafor does), CS terms in ``(tau2, tau2 * rho)``; members that do not
+converge that way, and members whose CS correlation ends on its bound
+(``rho = +-1``, where the box of ``(tau2, cov)`` is not a simple bound
+to hold a parameter on), are refitted in standard deviations and
+correlations (:func:`_retry_varcor`) and the better fit is kept.
 
 :func:`fit_blocks` is the only place a multilevel/multivariate model is
 fitted; the public :func:`~sleepmeta.pooling.multilevel.api.meta_analysis_mv`,
@@ -118,23 +121,102 @@ def _retry_varcor(blocks, params, method, theta, conv, iters, maxiter, tol):
     """
     import dataclasses
 
-    if not any(s.struct in ("UN", "GEN") and not s.varcor for s in params.structures):
+    redo = ~conv & any(s.struct in ("UN", "GEN") and not s.varcor for s in params.structures)
+    for s, sl in zip(params.structures, params.slices):
+        if s.struct == "CS" and not s.varcor and not s.rho_fixed:
+            th = theta[:, sl]
+            redo |= (th[:, 0] > 0) & (np.abs(th[:, 1]) >= th[:, 0] * (1 - 1e-8))
+    if not redo.any():
         return theta, conv, iters
-    alt = Parameters([dataclasses.replace(s, varcor=True) if s.struct in ("UN", "GEN") else s
-                      for s in params.structures])
-    bad = np.flatnonzero(~conv)
+    alt = Parameters([dataclasses.replace(s, varcor=True) if s.struct in ("UN", "GEN", "CS")
+                      else s for s in params.structures])
+    bad = np.flatnonzero(redo)
     sub = blocks.take(bad)
     start = _convert(params, alt, theta[bad])
     th2, c2, it2 = maximise(sub, alt, method, start, maxiter=maxiter, tol=tol)
     back = _convert(alt, params, th2)
     old = evaluate(sub, params.coef(theta[bad])[0], method)
     new = evaluate(sub, params.coef(back)[0], method)
-    take = c2 & ((new.ll_reml if method == "REML" else new.ll_ml)
-                 >= (old.ll_reml if method == "REML" else old.ll_ml))
+    l_new = new.ll_reml if method == "REML" else new.ll_ml
+    l_old = old.ll_reml if method == "REML" else old.ll_ml
+    take = c2 & ((l_new > l_old) | (~conv[bad] & (l_new >= l_old)))
     theta, conv, iters = theta.copy(), conv.copy(), iters.copy()
     theta[bad[take]] = back[take]
     conv[bad[take]] = True
     iters[bad] += it2
+    return theta, conv, iters
+
+
+def _try_boundary(blocks, params, method, theta, conv, iters, maxiter, tol):
+    """Compare each maximum with the same point with one ``sigma2`` at 0 (and refit from there).
+
+    The likelihood of a variance can have an interior local maximum beside a
+    higher one on the boundary (k = 5 estimates can show it); scoring from
+    metafor's start value finds the interior one. A member whose likelihood
+    is higher with a ``~ 1 | f`` variance set to 0 is refitted from that
+    point, and the better fit is kept.
+    """
+    sig = [sl.start for s, sl in zip(params.structures, params.slices) if s.struct == "SIGMA"]
+    if not sig:
+        return theta, conv, iters
+    pick = (lambda e: e.ll_reml) if method == "REML" else (lambda e: e.ll_ml)
+    base = pick(evaluate(blocks, params.coef(theta)[0], method))
+    for j in sig:
+        cand = theta.copy()
+        cand[:, j] = 0.0
+        better = conv & (theta[:, j] > 0) & (pick(evaluate(blocks, params.coef(cand)[0], method))
+                                             > base + 1e-10 * np.maximum(np.abs(base), 1.0))
+        if not better.any():
+            continue
+        idx = np.flatnonzero(better)
+        th2, c2, it2 = maximise(blocks.take(idx), params, method, cand[idx], maxiter=maxiter,
+                                tol=tol)
+        l2 = pick(evaluate(blocks.take(idx), params.coef(th2)[0], method))
+        take = c2 & (l2 > base[idx])
+        theta, iters, base = theta.copy(), iters.copy(), base.copy()
+        theta[idx[take]] = th2[take]
+        base[idx[take]] = l2[take]
+        iters[idx] += it2
+    return theta, conv, iters
+
+
+def _restart_singular(blocks, params, method, theta, conv, iters, maxiter, tol):
+    """Refit members whose UN/GEN ``G`` ends singular through a zero of its Cholesky factor.
+
+    A zero on the factor's diagonal has zero score (``G`` depends on ``L_aa``
+    through ``L_aa L_ba``), so the iterations can settle there, on the
+    boundary, below a higher maximum that they would reach from elsewhere
+    (with several random slopes and few studies the restricted likelihood
+    is flat and has several local maxima near singular ``G``). Such members
+    are refitted from three more starts — the working parameters of
+    metafor's start values times 10 and times 0.1, and the start with the
+    Cholesky factors' off-diagonal entries at 0 (a diagonal ``G``) — and the
+    highest likelihood among the converged fits is kept.
+    """
+    sing = np.zeros(theta.shape[0], bool)
+    for s, sl in zip(params.structures, params.slices):
+        if s.struct in ("UN", "GEN") and not s.varcor and s.q > 1:
+            d = np.abs(theta[:, sl][:, :s.q])
+            sing |= (d.max(axis=1) > 0) & (d.min(axis=1) <= 1e-8 * d.max(axis=1))
+    idx = np.flatnonzero(sing & conv)
+    if idx.size == 0:
+        return theta, conv, iters
+    sub = blocks.take(idx)
+    pick = (lambda e: e.ll_reml) if method == "REML" else (lambda e: e.ll_ml)
+    best = pick(evaluate(sub, params.coef(theta[idx])[0], method))
+    start = start_values(sub, params)
+    diag = start.copy()
+    for s, sl in zip(params.structures, params.slices):
+        if s.struct in ("UN", "GEN") and not s.varcor:
+            diag[:, sl.start + s.q:sl.stop] = 0.0  # off-diagonal Cholesky entries
+    theta, iters = theta.copy(), iters.copy()
+    for th0 in (10.0 * start, 0.1 * start, diag):
+        th2, c2, it2 = maximise(sub, params, method, th0, maxiter=maxiter, tol=tol)
+        l2 = pick(evaluate(sub, params.coef(th2)[0], method))
+        take = c2 & (l2 > best + 1e-10 * np.maximum(np.abs(best), 1.0))
+        theta[idx[take]] = th2[take]
+        best = np.where(take, l2, best)
+        iters[idx] += it2
     return theta, conv, iters
 
 
@@ -179,8 +261,13 @@ def fit_blocks(blocks: Blocks, structures, method: str = "REML", *, theta0=None,
         theta0 = start_values(blocks, params)
     theta, conv, iters = maximise(blocks, params, method, np.asarray(theta0, float), fixed,
                                   maxiter=maxiter, tol=tol)
-    if not conv.all() and (fixed is None or not np.asarray(fixed).any()):
+    if fixed is None or not np.asarray(fixed).any():
         theta, conv, iters = _retry_varcor(blocks, params, method, theta, conv, iters, maxiter, tol)
+    if fixed is None or not np.asarray(fixed).any():
+        theta, conv, iters = _try_boundary(blocks, params, method, theta, conv, iters, maxiter,
+                                           tol)
+        theta, conv, iters = _restart_singular(blocks, params, method, theta, conv, iters,
+                                               maxiter, tol)
     c, _ = params.coef(theta) if params.P else (np.zeros((B, 0)), None)
     ev = evaluate(blocks, c, method)
     return MVFit(theta, ev.beta, ev.vb, ev.ll_ml, ev.ll_reml, conv & ev.ok, iters,

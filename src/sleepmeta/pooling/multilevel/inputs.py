@@ -20,7 +20,7 @@ from sleepmeta.pooling.multilevel.blocks import Term
 from sleepmeta.pooling.multilevel.random import RandomTerm, parse_random_list
 from sleepmeta.pooling.multilevel.structures import STRUCTS, Structure
 
-__all__ = ["TermInfo", "check_identifiable", "resolve_random", "resolve_yv"]
+__all__ = ["TermInfo", "check_identifiable", "resolve_random", "resolve_structs", "resolve_yv"]
 
 
 @dataclass(frozen=True)
@@ -78,12 +78,15 @@ def resolve_yv(yi, V, data, labels):
     elif V.shape != (n, n):
         raise InputError(f"V must be a vector of {n} variances or an {n} x {n} matrix, got shape "
                          f"{V.shape}")
-    for i in range(n):
-        if not np.isfinite(y[i]):
+    dv = np.diag(V)
+    bad_y = ~np.isfinite(y)
+    bad_v = ~(np.isfinite(dv) & (dv > 0))
+    if bad_y.any() or bad_v.any():
+        i = int(np.flatnonzero(bad_y | bad_v)[0])
+        if bad_y[i]:
             raise InputError(f"study {labs[i]!r}: yi must be a finite number, got {y[i]!r}")
-        if not np.isfinite(V[i, i]) or V[i, i] <= 0:
-            raise InputError(f"study {labs[i]!r}: the sampling variance (diagonal of V) must be "
-                             f"finite and > 0, got {V[i, i]!r}")
+        raise InputError(f"study {labs[i]!r}: the sampling variance (diagonal of V) must be "
+                         f"finite and > 0, got {V[i, i]!r}")
     bad = first_out_of_range(y, np.diag(V))  # the accepted range of meta_analysis, one rule
     if bad is not None:
         raise InputError(f"study {labs[bad]!r}: {out_of_range_text(y[bad], V[bad, bad])}")
@@ -121,15 +124,15 @@ def _sorted_levels(values: pd.Series):
 
 
 def _codes(data: pd.DataFrame, cols, labs, where) -> np.ndarray:
-    code = np.zeros(len(data), dtype=np.int64)
+    code = None
     for c in cols:  # combine the columns' codes (a nested factor is their interaction)
         sub, _ = pd.factorize(data[c].to_numpy(), use_na_sentinel=True)
         if (sub < 0).any():
             i = int(np.flatnonzero(sub < 0)[0])
             raise InputError(f"study {labs[i]!r}: {where} column {c!r} is missing (no missing "
                              "values allowed in random-effects columns)")
-        code = pd.factorize(code * (int(sub.max()) + 1) + sub)[0]
-    return code
+        code = sub if code is None else pd.factorize(code * (int(sub.max()) + 1) + sub)[0]
+    return code.astype(np.int64, copy=False)
 
 
 def resolve_random(random, struct, data, labs, n) -> list[TermInfo]:
@@ -151,15 +154,17 @@ def resolve_random(random, struct, data, labs, n) -> list[TermInfo]:
                                   f"columns: {', '.join(map(str, data.columns))}")
     if len(data) != n:
         raise InputError(f"data has {len(data)} rows but there are {n} estimates")
-    if struct not in STRUCTS:
-        raise unknown_option("struct", struct, STRUCTS)
+    structs = resolve_structs(struct)
     out = []
+    n_inner = 0
     for t in terms:
         outer = _codes(data, t.outer, labs, "random-effects")
         nl = int(outer.max()) + 1
         if t.is_intercept:
             out.append(TermInfo(t, Term(Structure("SIGMA", 1), outer[None]), nl, fixed_zero=nl == 1))
             continue
+        struct = structs[n_inner]
+        n_inner += 1
         if struct == "GEN":
             Z, names = _gen_design(data, t, labs)
         else:
@@ -177,6 +182,25 @@ def resolve_random(random, struct, data, labs, n) -> list[TermInfo]:
         st = Structure(struct, q, rho_fixed)
         out.append(TermInfo(t, Term(st, outer[None], Z[None]), nl, tuple(names), inner_k))
     return out
+
+
+def resolve_structs(struct) -> tuple[str, str]:
+    """The structures of the first and second ``inner | outer`` terms.
+
+    ``struct`` is one name (used for both terms, as metafor recycles it) or
+    a sequence of one or two names (metafor's ``struct = c("UN", "CS")``).
+
+    >>> resolve_structs("UN"), resolve_structs(["UN", "DIAG"])
+    (('UN', 'UN'), ('UN', 'DIAG'))
+    """
+    names = [struct] if isinstance(struct, str) else list(struct)
+    if not 1 <= len(names) <= 2:
+        raise InputError(f"struct must be one structure or a list of two (one per "
+                         f"'inner | outer' term), got {struct!r}")
+    for s in names:
+        if s not in STRUCTS:
+            raise unknown_option("struct", s, STRUCTS)
+    return (names[0], names[-1])
 
 
 def _gen_design(data, t: RandomTerm, labs):

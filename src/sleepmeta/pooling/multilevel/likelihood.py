@@ -29,6 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from sleepmeta.pooling.multilevel.blocks import Blocks
+from sleepmeta.pooling.multilevel.kernel import evaluate_kernel
 
 LOG2PI = float(np.log(2 * np.pi))
 
@@ -50,7 +51,8 @@ class Evaluation:
     >>> b = build_blocks(np.array([[0.0, 1.0]]), np.eye(2)[None], np.ones((1, 2, 1)),
     ...                  np.ones((1, 2), bool), [t])
     >>> ev = evaluate(b, np.array([[0.0]]), "REML")
-    >>> float(ev.beta[0, 0]), float(ev.vb[0, 0, 0]), round(float(ev.ll_reml[0]), 6)
+    >>> beta, vb = float(ev.beta[0, 0]), float(ev.vb[0, 0, 0])
+    >>> round(beta, 12), round(vb, 12), round(float(ev.ll_reml[0]), 6)
     (0.5, 0.5, -1.168939)
     """
 
@@ -62,8 +64,8 @@ class Evaluation:
     score: np.ndarray | None = None  # (B, L)
     info: np.ndarray | None = None   # (B, L, L) expected information
     observed: np.ndarray | None = None  # (B, L, L) observed information (-Hessian)
-    W: np.ndarray | None = None      # (B, G, m, m)
-    M: np.ndarray | None = None
+    logdet: np.ndarray | None = None  # (B,) log|M|
+    rss: np.ndarray | None = None     # (B,) r'M^-1 r (QE at c = 0)
 
 
 def marginal(blocks: Blocks, c: np.ndarray) -> np.ndarray:
@@ -85,25 +87,11 @@ def marginal(blocks: Blocks, c: np.ndarray) -> np.ndarray:
     return blocks.V + np.einsum("bl,bglij->bgij", c, blocks.bases)
 
 
-def _chol(M: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Batched Cholesky; members whose block is not positive definite are flagged, not raised."""
-    try:
-        return np.linalg.cholesky(M), np.ones(M.shape[0], bool)
-    except np.linalg.LinAlgError:
-        L = np.zeros_like(M)
-        ok = np.ones(M.shape[0], bool)
-        for b in range(M.shape[0]):
-            try:
-                L[b] = np.linalg.cholesky(M[b])
-            except np.linalg.LinAlgError:
-                ok[b] = False
-                L[b] = np.eye(M.shape[-1])
-        return L, ok
-
-
-def evaluate(blocks: Blocks, c: np.ndarray, method: str, *, derivs: bool = False,
-             keep: bool = False) -> Evaluation:
+def evaluate(blocks: Blocks, c: np.ndarray, method: str, *, derivs: bool = False) -> Evaluation:
     """Evaluate the model at coefficients ``c`` (B, L) for every member.
+
+    The sums run block by block in the compiled kernel
+    (:func:`~.kernel.evaluate_kernel`).
 
     >>> import numpy as np
     >>> from sleepmeta.pooling.multilevel.blocks import Term, build_blocks
@@ -112,64 +100,24 @@ def evaluate(blocks: Blocks, c: np.ndarray, method: str, *, derivs: bool = False
     >>> b = build_blocks(np.array([[0.0, 1.0]]), np.eye(2)[None], np.ones((1, 2, 1)),
     ...                  np.ones((1, 2), bool), [t])
     >>> ev = evaluate(b, np.array([[0.0]]), "ML")
-    >>> float(ev.beta[0, 0]), round(float(ev.ll_ml[0]), 6)   # mean 0.5; -log(2 pi) - 1/4
+    >>> round(float(ev.beta[0, 0]), 12), round(float(ev.ll_ml[0]), 6)  # mean 0.5; -log(2 pi) - 1/4
     (0.5, -2.087877)
     """
-    M = marginal(blocks, c)
-    Lc, ok = _chol(M)
-    logdet = 2 * np.log(np.diagonal(Lc, axis1=-2, axis2=-1)).sum(axis=(1, 2))
-    eye = np.broadcast_to(np.eye(M.shape[-1]), M.shape)
-    Linv = np.linalg.solve(Lc, eye)
-    W = np.swapaxes(Linv, -1, -2) @ Linv
-    X, y = blocks.X, blocks.y
-    WX = W @ X                                           # (B, G, m, p)
-    Wy = np.einsum("bgij,bgj->bgi", W, y)
-    A = np.einsum("bgip,bgiq->bpq", X, WX)
-    rhs = np.einsum("bgip,bgi->bp", X, Wy)
-    vb = np.linalg.inv(A)
-    beta = np.einsum("bpq,bq->bp", vb, rhs)
-    r = y - np.einsum("bgip,bp->bgi", X, beta)
-    u = Wy - np.einsum("bgip,bp->bgi", WX, beta)        # W r
-    rss = np.einsum("bgi,bgi->b", r, u)
-    k = blocks.k.astype(float)
-    p = X.shape[-1]
-    XtX = np.einsum("bgip,bgiq->bpq", X, X)
-    ll_ml = -0.5 * k * LOG2PI - 0.5 * logdet - 0.5 * rss
-    ll_reml = (-0.5 * (k - p) * LOG2PI + 0.5 * np.linalg.slogdet(XtX)[1] - 0.5 * logdet
-               - 0.5 * np.linalg.slogdet(A)[1] - 0.5 * rss)
-    ll_ml = np.where(ok, ll_ml, -np.inf)
-    ll_reml = np.where(ok, ll_reml, -np.inf)
-    ev = Evaluation(ll_ml, ll_reml, beta, vb, ok)
-    if keep:
-        ev.W, ev.M = W, M
-    if derivs:
-        ev.score, ev.info, ev.observed = _derivatives(blocks, W, WX, u, vb, method)
-    return ev
-
-
-def _derivatives(blocks: Blocks, W, WX, u, Ainv, method):
-    Bm = blocks.bases                                     # (B, G, L, m, m)
-    WB = np.einsum("bgij,bgljk->bglik", W, Bm)
-    tr_WB = np.einsum("bglii->bl", WB)
-    quad = np.einsum("bgi,bglij,bgj->bl", u, Bm, u)
-    tr_WBWB = np.einsum("bglij,bgmji->blm", WB, WB)
-    Bu = np.einsum("bglij,bgj->bgli", Bm, u)
-    WBu = np.einsum("bgij,bglj->bgli", W, Bu)
-    XWBu = np.einsum("bgip,bgli->blp", WX, Bu)  # X'W B_l u
-    # u'B_l P B_m u with u = P y (beta profiled out, for ML as for REML)
-    uBPBu = np.einsum("bgli,bgmi->blm", Bu, WBu) - np.einsum("blp,bpq,bmq->blm", XWBu, Ainv, XWBu)
-    if method == "ML":
-        score = -0.5 * tr_WB + 0.5 * quad
-        info = 0.5 * tr_WBWB
-        return score, info, uBPBu - info
-    BWX = np.einsum("bglij,bgjp->bglip", Bm, WX)     # B_l W X
-    T = np.einsum("bgip,bgliq->blpq", WX, BWX)       # X'W B_l W X
-    WBWX = np.einsum("bgij,bgljp->bglip", W, BWX)    # W B_m W X
-    Q = np.einsum("bglip,bgmiq->blmpq", BWX, WBWX)   # X'W B_l W B_m W X
-    AT = np.einsum("bpq,blqr->blpr", Ainv, T)
-    tr_AT = np.einsum("blpp->bl", AT)
-    score = -0.5 * (tr_WB - tr_AT) + 0.5 * quad
-    tr_AQ = np.einsum("bpq,blmqp->blm", Ainv, Q)
-    tr_ATAT = np.einsum("blpq,bmqp->blm", AT, AT)
-    info = 0.5 * (tr_WBWB - 2 * tr_AQ + tr_ATAT)
-    return score, info, uBPBu - info
+    B = blocks.y.shape[0]
+    p = blocks.X.shape[-1]
+    L = blocks.bases.shape[2]
+    c = np.ascontiguousarray(c, dtype=float).reshape(B, L)
+    ll_ml, ll_reml, ok = np.empty(B), np.empty(B), np.empty(B, np.bool_)
+    beta, vb = np.empty((B, p)), np.empty((B, p, p))
+    shape = (B, L) if derivs else (0, 0)
+    score = np.empty(shape)
+    info, observed = np.empty(shape + (L,) if derivs else (0, 0, 0)), np.empty(
+        shape + (L,) if derivs else (0, 0, 0))
+    logdet, rss = np.empty(B), np.empty(B)
+    evaluate_kernel(blocks.y, blocks.V, blocks.X, blocks.bases, blocks.sizes, c,
+                    blocks.k.astype(float),
+                    method == "REML", derivs, ll_ml, ll_reml, beta, vb, ok, score, info, observed,
+                    logdet, rss)
+    if not derivs:
+        return Evaluation(ll_ml, ll_reml, beta, vb, ok, logdet=logdet, rss=rss)
+    return Evaluation(ll_ml, ll_reml, beta, vb, ok, score, info, observed, logdet, rss)

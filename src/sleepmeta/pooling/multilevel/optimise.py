@@ -23,17 +23,47 @@ working parameters, which is fast and batched:
   changed (1e-11 relative) for five iterations (a flat ridge, e.g. a
   correlation of -1); after ``maxiter`` iterations it is flagged unconverged.
 
-Members that have converged are dropped from later iterations.
+The iterations run compiled, member after member
+(:mod:`.optimise_kernel`); a member's iterations do not depend on the rest
+of its batch, so a batch gives what one-by-one fits give.
 """
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 
 from sleepmeta.pooling.multilevel.blocks import Blocks
-from sleepmeta.pooling.multilevel.likelihood import evaluate
+from sleepmeta.pooling.multilevel.optimise_kernel import CODES, maximise_kernel
+from sleepmeta.pooling.multilevel.structures import pairs
 
 __all__ = ["Parameters", "maximise"]
+
+
+@lru_cache(maxsize=256)
+def _layout(structures: tuple) -> dict:
+    """Sizes, slices and bound masks of a tuple of structures (shared, read-only arrays)."""
+    sizes = [s.n_params for s in structures]
+    nbasis = [s.n_basis for s in structures]
+    slices, bslices = [], []
+    o = 0
+    for n in sizes:
+        slices.append(slice(o, o + n))
+        o += n
+    o = 0
+    for n in nbasis:
+        bslices.append(slice(o, o + n))
+        o += n
+    variance = (np.concatenate([s.variance_mask() for s in structures]) if structures
+                else np.zeros(0, bool))
+    correlation = (np.concatenate([s.correlation_mask() for s in structures]) if structures
+                   else np.zeros(0, bool))
+    variance.flags.writeable = False
+    correlation.flags.writeable = False
+    return {"structures": structures, "sizes": sizes, "nbasis": nbasis, "P": int(sum(sizes)),
+            "L": int(sum(nbasis)), "slices": slices, "bslices": bslices, "variance": variance,
+            "correlation": correlation}
 
 
 class Parameters:
@@ -46,25 +76,7 @@ class Parameters:
     """
 
     def __init__(self, structures):
-        self.structures = tuple(structures)
-        self.sizes = [s.n_params for s in self.structures]
-        self.nbasis = [s.n_basis for s in self.structures]
-        self.P = int(sum(self.sizes))
-        self.L = int(sum(self.nbasis))
-        self.slices = []
-        o = 0
-        for n in self.sizes:
-            self.slices.append(slice(o, o + n))
-            o += n
-        self.bslices = []
-        o = 0
-        for n in self.nbasis:
-            self.bslices.append(slice(o, o + n))
-            o += n
-        self.variance = np.concatenate([s.variance_mask() for s in self.structures]) \
-            if self.structures else np.zeros(0, bool)
-        corr = [s.correlation_mask() for s in self.structures]
-        self.correlation = np.concatenate(corr) if corr else np.zeros(0, bool)
+        self.__dict__.update(_layout(tuple(structures)))
 
     def coef(self, theta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         B = theta.shape[0]
@@ -88,41 +100,32 @@ class Parameters:
             ok &= s.feasible(theta[:, ps])
         return ok
 
+    def kernel_arrays(self):
+        """The terms for :func:`.optimise_kernel.maximise_kernel`: ``terms`` (T, 8), the pairs
+        of every basis coefficient and the positions of CS covariances (bounded by tau2)."""
+        rows, pa, pb, cs_cov = [], [], [], []
+        for s, ps, bs in zip(self.structures, self.slices, self.bslices):
+            rows.append([CODES[s.struct], s.q, s.rho_fixed, s.varcor, ps.start, s.n_params,
+                         bs.start, s.n_basis])
+            prs = [(0, 0)] if s.struct == "SIGMA" else pairs(s.q)
+            pa += [a for a, _ in prs]
+            pb += [b for _, b in prs]
+            if s.struct == "CS" and not s.varcor and not s.rho_fixed:
+                cs_cov.append(ps.start + 1)
+        return (np.array(rows, np.int64).reshape(-1, 8), np.array(pa, np.int64),
+                np.array(pb, np.int64), np.array(cs_cov, np.int64))
+
     def start(self, total):
         return np.concatenate([s.start(total) for s in self.structures], axis=1) \
             if self.structures else np.zeros((total.shape[0], 0))
-
-
-def _solve_psd(I: np.ndarray, s: np.ndarray) -> np.ndarray:
-    """``I^+ s`` dropping directions of (numerically) zero information.
-
-    A Cholesky-parametrised ``G`` at a singular point (a correlation of
-    +-1) has a zero column in its Jacobian; that direction carries no
-    information and is left where it is.
-    """
-    w, U = np.linalg.eigh(I)
-    cut = 1e-10 * np.abs(w).max(axis=1, keepdims=True)
-    inv = np.where(w > cut, 1.0 / np.where(w > cut, w, 1.0), 0.0)
-    return np.einsum("bij,bj,bkj,bk->bi", U, inv, U, s)
-
-
-def _information(ev) -> np.ndarray:
-    """Observed information where it is positive definite (Newton), else expected (scoring)."""
-    obs = ev.observed
-    sym = (obs + np.swapaxes(obs, 1, 2)) / 2
-    ok = np.linalg.eigvalsh(sym).min(axis=1) > 0 if sym.shape[1] else np.ones(sym.shape[0], bool)
-    return np.where(ok[:, None, None], sym, ev.info)
-
-
-def _ll(ev, method):
-    return ev.ll_reml if method == "REML" else ev.ll_ml
 
 
 def maximise(blocks: Blocks, params: Parameters, method: str, theta0: np.ndarray,
              fixed: np.ndarray | None = None, *, maxiter: int = 500, tol: float = 1e-9):
     """Run Fisher scoring from ``theta0`` (B, P); ``fixed`` (B, P) bool holds parameters.
 
-    Returns ``theta, converged, iterations``.
+    The iterations (the module docstring) run in the compiled kernel
+    :func:`~.optimise_kernel.maximise_kernel`. Returns ``theta, converged, iterations``.
 
     >>> import numpy as np
     >>> from sleepmeta.pooling.multilevel.blocks import Term, build_blocks
@@ -135,82 +138,17 @@ def maximise(blocks: Blocks, params: Parameters, method: str, theta0: np.ndarray
     (1.15, True)
     """
     B, P = theta0.shape
-    theta = params.clip(theta0)
-    fixed = np.zeros((B, P), bool) if fixed is None else np.asarray(fixed, bool)
+    theta = np.array(theta0, dtype=float, order="C")
+    fixed = np.zeros((B, P), bool) if fixed is None else np.ascontiguousarray(fixed, bool)
     converged = np.zeros(B, bool)
     iters = np.zeros(B, np.int64)
-    if P == 0 or fixed.all():
-        return theta, np.ones(B, bool), iters
-    active = np.arange(B)
     dv = np.diagonal(blocks.V, axis1=-2, axis2=-1)
     vscale = (dv * blocks.mask).sum(axis=(1, 2)) / np.maximum(blocks.mask.sum(axis=(1, 2)), 1)
     if params.variance.any() and any(s.struct == "HCS" or s.varcor for s in params.structures):
         vscale = np.sqrt(vscale)  # SDs are working parameters: compare on their scale
-    c, J = params.coef(theta)
-    ev = evaluate(blocks, c, method, derivs=True)
-    ll, sc, inf = _ll(ev, method), ev.score, _information(ev)
-    sub = blocks
-    flat = np.zeros(B, np.int64)  # consecutive iterations with no change in the likelihood
-    for it in range(1, maxiter + 1):
-        th = theta[active]
-        fx = fixed[active]
-        score = np.einsum("blp,bl->bp", J, sc)
-        info = np.einsum("blp,blm,bmq->bpq", J, inf, J)
-        # hold parameters on their bounds when the score points outward
-        lowv = params.variance[None, :] & (th <= 0) & (score <= 0)
-        hi_c = params.correlation[None, :] & (np.abs(th) >= 1) & (np.sign(th) * score >= 0)
-        hold = fx | lowv | hi_c
-        s = np.where(hold, 0.0, score)
-        I = np.where(hold[:, :, None] | hold[:, None, :], 0.0, info)
-        I[:, np.arange(P), np.arange(P)] += hold
-        step = _solve_psd(I, s)
-        # a variance may shrink at most tenfold a step (it may still reach 0 once it is tiny),
-        # so a long Newton step cannot land on a boundary local maximum past the global one
-        floor = np.where(params.variance[None, :] & (th > 1e-6 * vscale[active][:, None]),
-                         -0.9 * th, -np.inf)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            shrink = np.where(step < floor, floor / step, 1.0).min(axis=1)
-        step = step * shrink[:, None]  # the whole step, so it stays an ascent direction
-        scale = np.maximum(np.abs(th[:, params.variance]).max(axis=1, initial=0.0),
-                           1e-3 * vscale[active])
-        new_th, new_ll = th.copy(), ll.copy()
-        new_sc, new_inf, new_J = sc.copy(), inf.copy(), J.copy()
-        todo = np.ones(th.shape[0], bool)
-        factor = 1.0
-        for _ in range(50):
-            idx = np.flatnonzero(todo)
-            cand = params.clip(th[idx] + factor * step[idx])
-            cand = np.where(fx[idx], th[idx], cand)
-            feas = params.feasible(cand)
-            cc, Jc = params.coef(cand)
-            e2 = evaluate(sub.take(idx) if idx.size < th.shape[0] else sub, cc, method,
-                          derivs=True)
-            l2 = _ll(e2, method)
-            good = feas & e2.ok & (l2 >= ll[idx] - 1e-12 * np.abs(ll[idx]))
-            gi = idx[good]
-            new_th[gi], new_ll[gi] = cand[good], l2[good]
-            new_sc[gi], new_inf[gi], new_J[gi] = e2.score[good], _information(e2)[good], Jc[good]
-            todo[gi] = False
-            if not todo.any():
-                break
-            factor *= 0.5
-        stuck = todo  # no improving step: stay put (at the maximum to machine precision)
-        size = np.where(params.correlation[None, :], 1.0, scale[:, None])
-        decrement = np.einsum("bp,bp->b", s, step)  # s' I^+ s: the predicted gain x 2
-        done = (np.abs(new_th - th) <= tol * size).all(axis=1) | stuck
-        done |= decrement <= 1e-16 * np.maximum(np.abs(ll), 1.0)
-        # on a flat ridge (a singular G) parameters drift without changing the likelihood
-        flat_now = np.abs(new_ll - ll) <= 1e-11 * np.maximum(np.abs(ll), 1.0)
-        flat[active] = np.where(flat_now, flat[active] + 1, 0)
-        done |= flat[active] >= 5
-        theta[active] = new_th
-        iters[active] = it
-        converged[active[done]] = True
-        keep = ~done
-        active = active[keep]
-        if active.size == 0:
-            break
-        if not keep.all():
-            sub = sub.take(np.flatnonzero(keep))
-        ll, sc, inf, J = new_ll[keep], new_sc[keep], new_inf[keep], new_J[keep]
+    terms, pa, pb, cs_cov = params.kernel_arrays()
+    maximise_kernel(blocks.y, blocks.V, blocks.X, blocks.bases, blocks.sizes,
+                    blocks.k.astype(float), method == "REML", theta, fixed, terms, pa, pb,
+                    params.variance,
+                    params.correlation, cs_cov, vscale, maxiter, tol, converged, iters)
     return theta, converged, iters

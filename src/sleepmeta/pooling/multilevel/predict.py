@@ -6,7 +6,8 @@ with ``crit`` the normal quantile (``test="z"``) or the t quantile with
 ``k - p`` df (``test="t"``). The ``tau2`` of an ``inner | outer`` term is added
 when the term has a single ``tau2`` (CS, ID, AR); with several (HCS, DIAG,
 UN, GEN) the PI needs ``tau2_levels`` (the inner level of each prediction),
-else it is NaN — as metafor, which then prints no PI.
+else it is NaN — as metafor, which then prints no PI. The ``gamma2`` of a
+second ``inner | outer`` term is added the same way (``gamma2_levels``).
 """
 
 from __future__ import annotations
@@ -48,7 +49,37 @@ def _rows(res, newmods) -> np.ndarray:
     return x
 
 
-def predict(res, newmods=None, *, tau2_levels=None, level: float | None = None) -> pd.DataFrame:
+def _level_variance(values, levels, chosen, n, what) -> np.ndarray:
+    """The variance of one ``inner | outer`` term each prediction adds (NaN if unknown)."""
+    tau2 = np.asarray(values, float)
+    if tau2.size == 0:
+        return np.zeros(n)
+    if tau2.size == 1:
+        return np.full(n, tau2[0])
+    if chosen is None:
+        return np.full(n, np.nan)
+    lv = np.atleast_1d(np.asarray(chosen, dtype=object))
+    if lv.size == 1:
+        lv = np.repeat(lv, n)
+    if lv.size != n:
+        raise InputError(f"predict: {what} has {lv.size} values for {n} predictions")
+    names = [str(x) for x in levels]
+    idx = []
+    for v in lv:
+        if isinstance(v, (int, np.integer)) and not isinstance(v, bool):
+            if not 1 <= v <= len(names):
+                raise InputError(f"predict: {what} {v} is not 1..{len(names)}")
+            idx.append(int(v) - 1)
+        elif str(v) in names:
+            idx.append(names.index(str(v)))
+        else:
+            raise InputError(f"predict: {what} {v!r} is not an inner level; "
+                             f"levels: {', '.join(names)}")
+    return tau2[idx]
+
+
+def predict(res, newmods=None, *, tau2_levels=None, gamma2_levels=None,
+            level: float | None = None) -> pd.DataFrame:
     """Predictions with CI and PI (columns ``pred, se, ci_low, ci_high, pi_low, pi_high``).
 
     Examples
@@ -63,37 +94,18 @@ def predict(res, newmods=None, *, tau2_levels=None, level: float | None = None) 
     """
     level = res.level if level is None else level
     X = _rows(res, newmods)
+    many = max(np.size(v) if v is not None and not isinstance(v, str) else 1
+               for v in (tau2_levels, gamma2_levels))
+    if X.shape[0] == 1 and many > 1:  # one row, several levels: one prediction per level
+        X = np.repeat(X, many, axis=0)
     pred = X @ res.coef_table[:, 0]
     se = np.sqrt(np.einsum("ip,pq,iq->i", X, res.vcov, X))
     df = res.k - res.p
     crit = stats.t.isf((1 - level) / 2, df) if res.test == "t" else stats.norm.isf((1 - level) / 2)
     extra = np.full(X.shape[0], float(sum(res.sigma2)))
-    tau2 = np.asarray(res.tau2, float)
-    if tau2.size == 1:
-        extra += tau2[0]
-    elif tau2.size > 1:
-        if tau2_levels is None:
-            extra[:] = np.nan
-        else:
-            lv = np.atleast_1d(np.asarray(tau2_levels, dtype=object))
-            if lv.size == 1:
-                lv = np.repeat(lv, X.shape[0])
-            if lv.size != X.shape[0]:
-                raise InputError(f"predict: tau2_levels has {lv.size} values for "
-                                 f"{X.shape[0]} predictions")
-            names = [str(x) for x in res.inner_levels]
-            idx = []
-            for v in lv:
-                if isinstance(v, (int, np.integer)) and not isinstance(v, bool):
-                    if not 1 <= v <= len(names):
-                        raise InputError(f"predict: tau2_levels {v} is not 1..{len(names)}")
-                    idx.append(int(v) - 1)
-                elif str(v) in names:
-                    idx.append(names.index(str(v)))
-                else:
-                    raise InputError(f"predict: tau2_levels {v!r} is not an inner level; "
-                                     f"levels: {', '.join(names)}")
-            extra += tau2[idx]
+    extra += _level_variance(res.tau2, res.inner_levels, tau2_levels, X.shape[0], "tau2_levels")
+    extra += _level_variance(res.gamma2, res.inner2_levels, gamma2_levels, X.shape[0],
+                             "gamma2_levels")
     width = crit * np.sqrt(se**2 + extra)
     return pd.DataFrame({"pred": pred, "se": se, "ci_low": pred - crit * se,
                          "ci_high": pred + crit * se, "pi_low": pred - width,

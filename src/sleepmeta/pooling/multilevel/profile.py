@@ -1,7 +1,7 @@
 """Profile-likelihood CIs of variance components, as metafor 3.8's ``confint.rma.mv``.
 
-For each estimated component ``c`` (every ``sigma2``, then ``tau2``, then
-``rho``) the bounds solve ``-2 (ll(c) - ll_max) = qchisq(level, 1)``, where
+For each estimated component ``c`` (every ``sigma2``, then ``tau2`` and
+``rho``, then ``gamma2`` and ``phi`` of a second ``inner | outer`` term) the bounds solve ``-2 (ll(c) - ll_max) = qchisq(level, 1)``, where
 ``ll(c)`` is the (restricted) log-likelihood maximised over everything else
 with ``c`` held fixed (Hardy & Thompson 1996). As metafor does:
 
@@ -40,18 +40,22 @@ def _components(res, structures, params):
             continue
         name = "sigma^2" if len(sig) == 1 else f"sigma^2.{n + 1}"
         out.append((name, params.slices[j].start, res.sigma2[n], "var", "SIGMA"))
+    inner = 0
     for j, s in enumerate(structures):
         if s.struct == "SIGMA":
             continue
+        var, cor, values, cors = (("tau^2", "rho", res.tau2, res.rho) if inner == 0 else
+                                  ("gamma^2", "phi", res.gamma2, res.phi))
+        inner += 1
         sl = params.slices[j]
         ntau = s.n_tau2
         for i in range(ntau):
-            name = "tau^2" if ntau == 1 else f"tau^2.{i + 1}"
-            out.append((name, sl.start + i, res.tau2[i], "var", s.struct))
+            name = var if ntau == 1 else f"{var}.{i + 1}"
+            out.append((name, sl.start + i, values[i], "var", s.struct))
         corr = np.flatnonzero(s.correlation_mask())
         for i, pos in enumerate(corr):
-            name = "rho" if corr.size == 1 else f"rho.{i + 1}"
-            out.append((name, sl.start + pos, res.rho[i], "rho", s.struct))
+            name = cor if corr.size == 1 else f"{cor}.{i + 1}"
+            out.append((name, sl.start + pos, cors[i], "rho", s.struct))
     return out
 
 

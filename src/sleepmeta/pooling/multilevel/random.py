@@ -13,7 +13,9 @@ where ``name`` is a column name (letters, digits, ``_`` and ``.``, not
 starting with a digit). ``"~ 1 | district/school"`` gives the nested
 intercept terms ``district`` and ``district/school`` (one ``sigma2``
 each, as metafor's ``~ 1 | district/school``); ``"~ outcome | study"`` is an
-``inner | outer`` term whose covariance structure is set by ``struct``; for
+``inner | outer`` term whose covariance structure is set by ``struct`` (a
+list of formulas may hold two such terms, as metafor's ``random = list(...)``
+with ``struct = c(..., ...)``); for
 ``struct="GEN"`` the inner part lists random-slope covariates
 (``"~ dose + dose2 - 1 | study"``), with an intercept unless ``- 1`` or
 ``+ 0`` removes it, as in an R model formula.
@@ -153,6 +155,13 @@ def parse_random_list(random) -> list[RandomTerm]:
 
     >>> [t.label for t in parse_random_list(["~ 1 | study", "~ outcome | study"])]
     ['study', 'outcome | study']
+
+    Nested intercepts and two ``inner | outer`` terms (metafor's ``tau2``/``rho``
+    and ``gamma2``/``phi`` terms):
+
+    >>> [t.label for t in parse_random_list(["~ 1 | study/arm", "~ outcome | study",
+    ...                                      "~ outcome | arm"])]
+    ['study', 'study/arm', 'outcome | study', 'outcome | arm']
     """
     if isinstance(random, str):
         random = [random]
@@ -160,7 +169,7 @@ def parse_random_list(random) -> list[RandomTerm]:
     for f in random:
         terms.extend(parse_random(f))
     inner_outer = [t for t in terms if not t.is_intercept]
-    if len(inner_outer) > 1:
-        raise InputError("random: at most one '~ inner | outer' term is supported "
-                         f"(got {', '.join(t.text for t in inner_outer)})")
+    if len(inner_outer) > 2:
+        raise InputError("random: at most two '~ inner | outer' terms are supported, as in "
+                         f"metafor (got {', '.join(t.text for t in inner_outer)})")
     return terms

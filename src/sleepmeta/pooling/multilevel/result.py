@@ -74,7 +74,8 @@ class MultilevelResult:
 
     ``coefficients`` is the table of fixed effects; ``sigma2`` the variances
     of the ``~ 1 | f`` terms; ``tau2`` and ``rho`` those of the
-    ``inner | outer`` term (``G`` its covariance matrix); ``qe``/``qm`` the
+    first ``inner | outer`` term (``G`` its covariance matrix), ``gamma2``,
+    ``phi`` and ``H`` those of a second one; ``qe``/``qm`` the
     heterogeneity and omnibus tests; ``fit_stats`` logLik, deviance, AIC, BIC
     and AICc for ML and REML, as metafor's ``fitstats``.
 
@@ -119,6 +120,15 @@ class MultilevelResult:
     notes: tuple
     iterations: int
     model: Model = field(repr=False, compare=False)
+    # the second ``inner | outer`` term (metafor's gamma2, phi and H), if any
+    gamma2: tuple = ()
+    phi: tuple = ()
+    H: np.ndarray | None = None
+    inner2: str | None = None
+    inner2_levels: tuple = ()
+    inner2_k: tuple = ()
+    outer2_nlevels: int = 0
+    struct2: str | None = None
 
     # ---- numbers ----------------------------------------------------------------------------
     @cached_property
@@ -179,25 +189,21 @@ class MultilevelResult:
         rows = [{"name": c.name, "component": "sigma2", "estimate": c.estimate,
                  "sqrt": math.sqrt(c.estimate), "nlevels": c.nlevels, "fixed": c.fixed,
                  "factor": c.factor} for c in self.sigma2_components]
-        many = len(self.tau2) > 1
-        for i, t in enumerate(self.tau2):
-            rows.append({"name": f"tau^2.{i + 1}" if many else "tau^2", "component": "tau2",
-                         "estimate": t, "sqrt": math.sqrt(t),
-                         "nlevels": self.inner_k[i] if many else self.outer_nlevels,
-                         "fixed": False, "factor": self.inner_levels[i] if many else self.inner})
-        if self.struct not in ("ID", "DIAG"):
-            for i, r in enumerate(self.rho):
-                rows.append({"name": f"rho.{i + 1}" if len(self.rho) > 1 else "rho",
-                             "component": "rho", "estimate": r, "sqrt": float("nan"),
-                             "nlevels": self.outer_nlevels, "fixed": False, "factor": self.inner})
+        rows += _inner_rows("tau^2", "rho", self.tau2, self.rho, self.struct, self.inner,
+                            self.inner_levels, self.inner_k, self.outer_nlevels)
+        if self.inner2 is not None:
+            rows += _inner_rows("gamma^2", "phi", self.gamma2, self.phi, self.struct2, self.inner2,
+                                self.inner2_levels, self.inner2_k, self.outer2_nlevels)
         return pd.DataFrame(rows)
 
     # ---- inference ----------------------------------------------------------------------------
-    def predict(self, newmods=None, *, tau2_levels=None, level: float | None = None):
+    def predict(self, newmods=None, *, tau2_levels=None, gamma2_levels=None,
+                level: float | None = None):
         """Predicted values with CI and PI, as metafor's ``predict``; see :func:`.predict.predict`."""
         from sleepmeta.pooling.multilevel.predict import predict
 
-        return predict(self, newmods, tau2_levels=tau2_levels, level=level)
+        return predict(self, newmods, tau2_levels=tau2_levels, gamma2_levels=gamma2_levels,
+                       level=level)
 
     def profile_ci(self, level: float | None = None) -> pd.DataFrame:
         """Profile-likelihood CIs of the variance components (metafor's ``confint``)."""
@@ -222,6 +228,7 @@ class MultilevelResult:
             "sigma2": [_plain(x) for x in self.sigma2],
             "sigma2_factors": [c.factor for c in self.sigma2_components],
             "tau2": [_plain(x) for x in self.tau2], "rho": [_plain(x) for x in self.rho],
+            "gamma2": [_plain(x) for x in self.gamma2], "phi": [_plain(x) for x in self.phi],
             "qe": _plain(self.qe), "qe_df": self.qe_df, "qe_pvalue": _plain(self.qe_pvalue),
             "qm": _plain(self.qm), "qm_df": [None if d is None else _plain(d) for d in self.qm_df],
             "qm_pvalue": _plain(self.qm_pvalue), "df": _plain(self.df), "parms": self.parms,
@@ -252,6 +259,23 @@ class MultilevelResult:
 
     def _repr_html_(self) -> str:
         return "<pre>" + html.escape(self.summary()) + "</pre>"
+
+
+def _inner_rows(var, cor, values, cors, struct, label, levels, ks, nlevels):
+    """Rows of :meth:`MultilevelResult.variance_components` for one ``inner | outer`` term."""
+    rows = []
+    many = len(values) > 1
+    for i, t in enumerate(values):
+        rows.append({"name": f"{var}.{i + 1}" if many else var, "component": var.replace("^", ""),
+                     "estimate": t, "sqrt": math.sqrt(t),
+                     "nlevels": ks[i] if many else nlevels,
+                     "fixed": False, "factor": levels[i] if many else label})
+    if struct not in ("ID", "DIAG"):
+        for i, r in enumerate(cors):
+            rows.append({"name": f"{cor}.{i + 1}" if len(cors) > 1 else cor, "component": cor,
+                         "estimate": r, "sqrt": float("nan"), "nlevels": nlevels,
+                         "fixed": False, "factor": label})
+    return rows
 
 
 def _plain(x):

@@ -15,6 +15,26 @@ def _pv(p: float) -> str:
     return "< .0001" if p < 1e-4 else f"= {p:.4f}"
 
 
+def _inner_block(r, var, cor, values, cors, struct, label, levels, ks, nlevels) -> list[str]:
+    """The lines of one ``inner | outer`` term (``tau^2``/``rho`` or ``gamma^2``/``phi``)."""
+    inner, outer = label.split(" | ")
+    lines = [f"outer factor: {outer} (nlvls = {nlevels})",
+             f"inner {'term' if struct == 'GEN' else 'factor'}: {inner} (nlvls = {len(levels)})", ""]
+    many = len(values) > 1
+    lines.append(f"{'':<12}{'estim':>8}{'sqrt':>8}{'k.lvl':>7}{'level':>12}")
+    for i, t in enumerate(values):
+        name = f"{var}.{i + 1}" if many else var
+        lvl = levels[i] if many else ""
+        kl = ks[i] if many else r.k
+        lines.append(f"{name:<12}{t:>8.4f}{math.sqrt(t):>8.4f}{kl:>7}{lvl:>12}")
+    if struct not in ("ID", "DIAG"):
+        for i, rho in enumerate(cors):
+            name = f"{cor}.{i + 1}" if len(cors) > 1 else cor
+            lines.append(f"{name:<12}{rho:>8.4f}")
+    lines.append("")
+    return lines
+
+
 def format_summary(r) -> str:
     """Four decimals, the blocks of ``print.rma.mv`` in its order.
 
@@ -41,22 +61,11 @@ def format_summary(r) -> str:
                          f"{c.nlevels:>7}{'yes' if c.fixed else 'no':>7}{c.factor:>{width}}")
         lines.append("")
     if r.inner is not None:
-        inner, outer = r.inner.split(" | ")
-        lines += [f"outer factor: {outer} (nlvls = {r.outer_nlevels})",
-                  f"inner {'term' if r.struct == 'GEN' else 'factor'}: {inner} "
-                  f"(nlvls = {len(r.inner_levels)})", ""]
-        many = len(r.tau2) > 1
-        lines.append(f"{'':<12}{'estim':>8}{'sqrt':>8}{'k.lvl':>7}{'level':>12}")
-        for i, t in enumerate(r.tau2):
-            name = f"tau^2.{i + 1}" if many else "tau^2"
-            lvl = r.inner_levels[i] if many else ""
-            kl = r.inner_k[i] if many else r.k
-            lines.append(f"{name:<12}{t:>8.4f}{math.sqrt(t):>8.4f}{kl:>7}{lvl:>12}")
-        if r.struct not in ("ID", "DIAG"):
-            for i, rho in enumerate(r.rho):
-                name = f"rho.{i + 1}" if len(r.rho) > 1 else "rho"
-                lines.append(f"{name:<12}{rho:>8.4f}")
-        lines.append("")
+        lines += _inner_block(r, "tau^2", "rho", r.tau2, r.rho, r.struct, r.inner,
+                              r.inner_levels, r.inner_k, r.outer_nlevels)
+    if r.inner2 is not None:
+        lines += _inner_block(r, "gamma^2", "phi", r.gamma2, r.phi, r.struct2, r.inner2,
+                              r.inner2_levels, r.inner2_k, r.outer2_nlevels)
     resid = "Residual " if r.p > 1 else ""
     lines += [f"Test for {resid}Heterogeneity:",
               f"{'QE' if r.p > 1 else 'Q'}(df = {r.qe_df}) = {r.qe:.4f}, p-val {_pv(r.qe_pvalue)}"]
