@@ -134,13 +134,11 @@ def test_emax_ed50_not_identifiable_either_side():
 def test_emax_optimiser_failure_is_a_convergence_error(monkeypatch):
     from scipy import optimize
 
-    from sleepmeta.dose import emax
-
     class Failed:
         success, message, x = False, "stopped after maxiter", 0.0
 
-    monkeypatch.setattr(emax.optimize, "minimize_scalar", lambda *a, **k: Failed())
-    assert emax.optimize is optimize
+    # emax imports scipy.optimize when it fits (not at start-up): patch the function there
+    monkeypatch.setattr(optimize, "minimize_scalar", lambda *a, **k: Failed())
     with pytest.raises(ConvergenceError, match="profile likelihood was not maximised"):
         dose_response(_emax_means(lambda d: -8.0 * d / (120.0 + d)), study="id", dose="dose",
                       measure="MD", mean="mean", sd="sd", n="n", model="emax")

@@ -21,10 +21,14 @@ def _table():
 
 def test_traffic_light_one_circle_per_cell():
     fig = traffic_light_plot(_table())
-    gids = [c.get_gid() for c in fig.axes[0].collections]
-    assert len(gids) == 3 * 6
-    assert gids.count("rob-high") == 2 and gids.count("rob-not-assessed") == 6
-    assert gids.count("rob-low") == 6 + 4  # A: five domains and overall; B: four domains
+    circles: dict = {}  # gid -> cell centres
+    for c in fig.axes[0].collections:
+        circles.setdefault(c.get_gid(), []).extend(map(tuple, c.get_offsets()))
+    assert sum(map(len, circles.values())) == 3 * 6
+    assert len(circles["rob-high"]) == 2 and len(circles["rob-not-assessed"]) == 6
+    assert len(circles["rob-low"]) == 6 + 4  # A: five domains and overall; B: four domains
+    # study B (the second row, y = 1): high in D1 (x = 0) and overall (x = 5)
+    assert sorted(circles["rob-high"]) == [(0.0, 1.0), (5.0, 1.0)]
 
 
 def test_summary_bars_weighted_shares():

@@ -69,3 +69,42 @@ def test_workers_exit_when_their_parent_is_killed(sig):
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+def _worker_pids(n_tasks: int = 8) -> set[int]:
+    with executor("processes", n_workers=2) as run:
+        return {pid for _, pid in run(os.getpid, [()] * n_tasks)}
+
+
+def test_processes_are_reused_across_calls_until_shut_down():
+    # issue 12: starting workers (imports, compiled kernels) each call ate the speed-up.
+    # New workers on every call would show at least 3 process ids over 3 calls.
+    from sleepmeta.scale.schedulers import shutdown_process_pools
+
+    shutdown_process_pools()
+    try:
+        seen = _worker_pids() | _worker_pids() | _worker_pids()
+        assert os.getpid() not in seen and 1 <= len(seen) <= 2
+        shutdown_process_pools()
+        assert not (_worker_pids() & seen)  # new workers after a shutdown
+    finally:
+        shutdown_process_pools()
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc: Linux only")
+def test_a_dead_worker_breaks_only_that_call():
+    import signal
+    from concurrent.futures.process import BrokenProcessPool
+
+    from sleepmeta.scale.schedulers import shutdown_process_pools
+
+    shutdown_process_pools()
+    try:
+        victim = min(_worker_pids())
+        with pytest.raises(BrokenProcessPool):
+            with executor("processes", n_workers=2) as run:
+                list(run(os.kill, [(victim, signal.SIGKILL)] + [(os.getpid(), 0)] * 4))
+                list(run(time.sleep, [(0.2,)] * 4))
+        assert victim not in _worker_pids()  # the next call started a new pool
+    finally:
+        shutdown_process_pools()

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
+from sleepmeta import distributions as stats
 from sleepmeta.dose import covariance as cov
 from sleepmeta.errors import ColumnError, InputError, unknown_option
 from sleepmeta.pooling.multilevel.vcov import check_positive_definite

@@ -36,7 +36,6 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy import optimize
 
 from sleepmeta.errors import ConvergenceError, InputError, unknown_option
 
@@ -216,6 +215,8 @@ def hamling(y, v, cases, n, *, type: str = "ci", study: object = None) -> np.nda
         else:
             p1, z1 = n0 / (n0 + nn.sum()), (n0 + nn.sum()) / (a0 + a.sum())
         return np.array([(p1 - p_ref) / p_ref, (z1 - z) / z])
+
+    from scipy import optimize  # here: scipy.optimize costs a noticeable import at start-up
 
     sol = optimize.root(equations, np.log([cases[0], n[0]]), method="hybr", tol=1e-12)
     if not sol.success or np.max(np.abs(equations(sol.x))) > 1e-8:

@@ -47,7 +47,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import optimize
 
 from sleepmeta.dose.engine import fit_random_slopes, pad_blocks
 from sleepmeta.errors import ConvergenceError, InputError, ModelError
@@ -211,6 +210,8 @@ def fit_emax_curve(studies, *, hill: float | None = 1.0, method: str = "ML"):
     if ie in (0, len(ed_grid) - 1):
         raise _ed50_not_identifiable(ie == 0)
     bounds = (ed_grid[ie - 1], ed_grid[ie + 1])
+    from scipy import optimize  # here: scipy.optimize costs a noticeable import at start-up
+
     if curve.estimated:
         def neg(par):
             t = float(np.clip(par[0], lo, hi))

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
+from sleepmeta import distributions as stats
 from sleepmeta.dose.bases import DoseBasis
 from sleepmeta.errors import InputError
 

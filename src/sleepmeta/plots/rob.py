@@ -72,14 +72,16 @@ def traffic_light_plot(rob, *, title: str | None = None):
     Returns
     -------
     matplotlib.figure.Figure
-        Circles carry the gid ``rob-<judgement>`` (e.g. ``rob-high``).
+        The circles of one judgement are one collection with the gid ``rob-<judgement>``
+        (e.g. ``rob-high``), one point per cell.
 
     Examples
     --------
     >>> t = pd.DataFrame([{"study_id": "A", "randomisation": "high", "deviations": "low",
     ...     "missing_data": "low", "measurement": "low", "selection": "low", "overall": "high"}])
     >>> fig = traffic_light_plot(t)
-    >>> sum(1 for c in fig.axes[0].collections if c.get_gid() == "rob-high")  # D1 and overall
+    >>> sum(len(c.get_offsets()) for c in fig.axes[0].collections
+    ...     if c.get_gid() == "rob-high")  # D1 and overall
     2
     """
     table = _frame(rob)
@@ -89,14 +91,17 @@ def traffic_light_plot(rob, *, title: str | None = None):
     fig = new_figure(width, height)
     ax = fig.add_axes([0.34, 1.1 / height, 0.62, 0.32 * n / height])
     cols = (*_DOMAINS, "overall")
+    cells: dict[str, list] = {}  # judgement -> its cells (x, y); one collection each
     for i, (_, r) in enumerate(table.iterrows()):
         y = n - 1 - i
         for j, col in enumerate(cols):
             j_ = r[col]
-            ax.scatter([j], [y], s=260, color=ROB_COLOURS[j_], edgecolor=INK, linewidth=0.4,
-                       gid=f"rob-{j_.replace(' ', '-')}", zorder=3)
+            cells.setdefault(j_, []).append((j, y))
             ax.text(j, y, ROB_SYMBOLS[j_], ha="center", va="center", fontsize=FONT_SIZE,
                     fontweight="bold", color=INK if j_ == "some concerns" else "white", zorder=4)
+    for j_, xy in cells.items():  # circles never overlap: one collection per colour
+        ax.scatter(*zip(*xy), s=260, color=ROB_COLOURS[j_], edgecolor=INK, linewidth=0.4,
+                   gid=f"rob-{j_.replace(' ', '-')}", zorder=3)
     ax.set_xlim(-0.6, len(cols) - 0.4)
     ax.set_ylim(-0.6, n - 0.4)
     ax.set_xticks(range(len(cols)), _TITLES, fontsize=FONT_SIZE)

@@ -11,8 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.stats import chi2, norm
 
+from sleepmeta.distributions import chi2, norm
 from sleepmeta.effects import binary
 from sleepmeta.effects.intervals import wald_interval
 from sleepmeta.errors import InputError, unknown_option

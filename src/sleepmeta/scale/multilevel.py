@@ -23,8 +23,8 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 import numpy as np
-from scipy import stats
 
+from sleepmeta import distributions as stats
 from sleepmeta.pooling.inputs import out_of_range
 from sleepmeta.pooling.multilevel import meta_analysis_mv_batch
 from sleepmeta.scale import metrics

@@ -7,7 +7,11 @@ work happens differs, so results do not depend on the scheduler.
 * ``None`` (default): one after the other in this process;
 * ``"processes"``: on a :class:`concurrent.futures.ProcessPoolExecutor` of
   ``n_workers`` (default: the number of cores) processes, started from a
-  fork server that has imported sleepmeta (spawned on Windows);
+  fork server that has imported sleepmeta (spawned on Windows). The pool is
+  started by the first such call and reused by the next ones (a worker
+  imports sleepmeta and loads the compiled kernels once, about a second of
+  CPU); :func:`shutdown_process_pools` stops it, as does the end of this
+  process. Each worker runs the kernels on one thread;
 * ``"tcp://host:port"``: on the Dask cluster whose scheduler listens there
   (``dask.distributed.Client``; the connection is bounded by ``timeout``
   seconds, after which :class:`~sleepmeta.errors.SchedulerError` names the
@@ -27,8 +31,10 @@ import contextlib
 import multiprocessing
 import os
 import sys
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
 
 from sleepmeta.errors import InputError, SchedulerError, unknown_option
 
@@ -42,8 +48,12 @@ DEFAULT_TIMEOUT = 10.0
 #: fault in on first touch, and the engine's batches (many such arrays) run about 3x
 #: slower. Setting ``MALLOC_MMAP_THRESHOLD_`` (32 MiB, glibc's maximum) serves them from
 #: the heap again. Use it as ``with dask.config.set(DASK_WORKER_CONFIG): LocalCluster(...)``,
-#: or put the same key in the workers' Dask YAML configuration.
-DASK_WORKER_CONFIG = {"distributed.nanny.pre-spawn-environ.MALLOC_MMAP_THRESHOLD_": 33554432}
+#: or put the same keys in the workers' Dask YAML configuration.
+#: The key ``distributed.worker.profile.enabled: False`` switches off distributed's
+#: statistical profiler, which samples every worker thread's stack every 10 ms: a few per cent
+#: of the CPU of a compute-bound chunk, for a profile nobody reads here.
+DASK_WORKER_CONFIG = {"distributed.nanny.pre-spawn-environ.MALLOC_MMAP_THRESHOLD_": 33554432,
+                      "distributed.worker.profile.enabled": False}
 
 
 @contextlib.contextmanager
@@ -67,11 +77,12 @@ def executor(scheduler=None, *, n_workers: int | None = None, timeout: float = D
     if scheduler is None or scheduler in ("in-process", "sync"):
         yield _sequential
     elif scheduler == "processes":
-        ctx = _process_context()
-        workers = check_workers(n_workers) or os.cpu_count() or 1
-        with ProcessPoolExecutor(max_workers=workers, mp_context=ctx,
-                                 initializer=exit_with_parent, initargs=(os.getpid(),)) as pool:
+        pool = process_pool(n_workers)
+        try:
             yield lambda fn, tasks: _pool_run(pool, fn, tasks)
+        except BrokenProcessPool:  # a worker died: the next call starts a new pool
+            _discard(pool)
+            raise
     elif isinstance(scheduler, str) and "://" in scheduler:
         client = _connect(scheduler, timeout)
         try:
@@ -84,6 +95,62 @@ def executor(scheduler=None, *, n_workers: int | None = None, timeout: float = D
         yield lambda fn, tasks: _dask_run(scheduler, fn, tasks)
     else:
         raise unknown_option("scheduler", scheduler, SCHEDULERS)
+
+
+_POOLS: dict[int, ProcessPoolExecutor] = {}
+_POOLS_LOCK = threading.Lock()
+
+
+def process_pool(n_workers: int | None = None) -> ProcessPoolExecutor:
+    """The pool of ``n_workers`` local processes that ``scheduler="processes"`` runs on.
+
+    Started on first use and kept for later calls, so a simulation study run
+    as several calls (or a sweep of grids) pays for starting the workers once.
+    The workers exit with this process (or when it is killed: see
+    :func:`exit_with_parent`), or at :func:`shutdown_process_pools`.
+
+    Examples
+    --------
+    >>> process_pool(1) is process_pool(1)
+    True
+    >>> shutdown_process_pools()
+    """
+    workers = check_workers(n_workers) or os.cpu_count() or 1
+    with _POOLS_LOCK:
+        pool = _POOLS.get(workers)
+        if pool is None:
+            pool = ProcessPoolExecutor(max_workers=workers, mp_context=_process_context(),
+                                       initializer=exit_with_parent, initargs=(os.getpid(),))
+            _POOLS[workers] = pool
+        return pool
+
+
+def shutdown_process_pools() -> None:
+    """Stop the workers of ``scheduler="processes"`` (they start again when next needed)."""
+    with _POOLS_LOCK:
+        pools = list(_POOLS.values())
+        _POOLS.clear()
+    for pool in pools:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _forget_pools() -> None:
+    """In a forked child: the parent's pools are not this process's to use or stop."""
+    global _POOLS_LOCK
+    _POOLS.clear()
+    _POOLS_LOCK = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_pools)
+
+
+def _discard(pool: ProcessPoolExecutor) -> None:
+    with _POOLS_LOCK:
+        for key, value in list(_POOLS.items()):
+            if value is pool:
+                del _POOLS[key]
+    pool.shutdown(wait=False, cancel_futures=True)
 
 
 def check_workers(n_workers) -> int | None:
@@ -109,7 +176,6 @@ def exit_with_parent(parent_pid: int, interval: float = 0.5) -> None:
     lives (and has not been replaced by init as the parent).
     """
     import signal
-    import threading
     import time
 
     if sys.platform.startswith("linux"):

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
+from sleepmeta import distributions as stats
 from sleepmeta.errors import ColumnError, DesignError, InputError, unknown_option
 from sleepmeta.trials import estimators as est
 

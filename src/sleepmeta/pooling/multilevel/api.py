@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 from scipy import special
 
+from sleepmeta import distributions as stats
 from sleepmeta.errors import ConvergenceError, InputError, unknown_option
 from sleepmeta.pooling.design import design_matrix
 from sleepmeta.pooling.multilevel.blocks import build_blocks

@@ -11,8 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
 
+from sleepmeta import distributions as stats
 from sleepmeta.errors import ConvergenceError, InputError, unknown_option
 from sleepmeta.pooling.multilevel.blocks import Term, build_blocks
 from sleepmeta.pooling.multilevel.engine import fit_blocks

@@ -22,8 +22,8 @@ import dataclasses
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
+from sleepmeta import distributions as stats
 from sleepmeta.pooling.multilevel.engine import fit_blocks
 from sleepmeta.pooling.multilevel.optimise import Parameters
 from sleepmeta.pooling.zeroin import DEFAULT_TOL, zeroin

@@ -23,8 +23,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
+from sleepmeta import distributions as stats
 from sleepmeta._lookup import column_of
 from sleepmeta.errors import InputError, ModelError
 from sleepmeta.pooling.multilevel.likelihood import marginal
