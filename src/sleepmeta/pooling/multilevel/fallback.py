@@ -26,7 +26,6 @@ import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import optimize
 
 from sleepmeta.pooling.multilevel.blocks import Blocks
 from sleepmeta.pooling.multilevel.likelihood import evaluate
@@ -113,6 +112,8 @@ def _bounds(params: Parameters) -> list:
 
 def _lbfgsb(blocks: Blocks, params: Parameters, method: str, x0: np.ndarray):
     """Maximise one member's likelihood by L-BFGS-B from ``x0`` (P,): ``(x, success)``."""
+    from scipy import optimize  # only a rescued fit pays for importing it (CLI start-up)
+
     def f(x):
         ll, s, _ = _loglik(blocks, params, method, x[None], derivs=True)
         if not np.isfinite(ll[0]):
