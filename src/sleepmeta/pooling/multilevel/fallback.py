@@ -37,7 +37,13 @@ __all__ = ["Rescue", "needs_rescue", "rescue"]
 @dataclass(frozen=True)
 class Rescue:
     """Result of :func:`rescue`: updated ``theta``, ``converged``, ``iterations``, and
-    ``used`` (B,) — the members whose kept fit came from the quasi-Newton search."""
+    ``used`` (B,) — the members whose kept fit came from the quasi-Newton search.
+
+    >>> import numpy as np
+    >>> r = Rescue(np.array([[1.15]]), np.array([True]), np.array([7]), np.array([False]))
+    >>> r.converged.tolist(), r.used.tolist()
+    ([True], [False])
+    """
 
     theta: np.ndarray
     converged: np.ndarray
@@ -131,6 +137,23 @@ def rescue(blocks: Blocks, params: Parameters, method: str, theta: np.ndarray,
     """Refit ``members`` (indices) by L-BFGS-B and scoring; keep the highest verified maximum.
 
     ``start`` (B, P) holds metafor's start values. See the module docstring.
+
+    Four estimates 0, 1, 2, 3 with sampling variance 0.1 and one random
+    intercept per estimate: the ML estimate of sigma2 is their variance with
+    divisor k minus 0.1, 1.25 - 0.1 = 1.15 (by hand). A member left at 0.5
+    and flagged as not converged is brought there:
+
+    >>> import numpy as np
+    >>> from sleepmeta.pooling.multilevel.blocks import Term, build_blocks
+    >>> from sleepmeta.pooling.multilevel.structures import Structure
+    >>> t = Term(Structure("SIGMA", 1), np.array([[0, 1, 2, 3]]))
+    >>> b = build_blocks(np.array([[0.0, 1.0, 2.0, 3.0]]), np.eye(4)[None] * 0.1,
+    ...                  np.ones((1, 4, 1)), np.ones((1, 4), bool), [t])
+    >>> p = Parameters([t.structure])
+    >>> r = rescue(b, p, "ML", np.array([[0.5]]), np.array([False]), np.zeros(1, int),
+    ...            np.array([[0.5]]), [0])
+    >>> round(float(r.theta[0, 0]), 6), r.converged.tolist(), r.used.tolist()
+    (1.15, [True], [True])
     """
     theta, converged, iters = theta.copy(), converged.copy(), iters.copy()
     used = np.zeros(theta.shape[0], bool)
