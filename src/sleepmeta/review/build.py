@@ -51,21 +51,29 @@ class BuildResult:
 
 #: Resolution of the report's figures (they are laid out in inches for it).
 DPI = 100
+#: How the report's figures draw text: unhinted glyphs (see :func:`_png`).
+HINTING = {"text.hinting": "no_hinting"}
 
 
 def _png(fig) -> str:
     """The figure as a PNG data URI, drawn once (its layout is fixed when it is built).
 
-    The pixels are the ones ``fig.savefig(format="png", dpi=DPI)`` writes; an opaque figure
-    (all of the report's) is stored as RGB at zlib level 3 rather than RGBA at level 6: a
-    tenth smaller, and half the time to encode.
+    The pixels are the ones ``fig.savefig(format="png", dpi=DPI)`` writes with
+    ``text.hinting`` set to ``"no_hinting"``: glyphs keep their outlines' widths, so a
+    drawn text stays close to the width the layout measured for it (``plots._style.text_width``,
+    within 4%; hinted glyphs at 100 dpi came out 9% wider and ran the forest plot's column
+    headers into each other), and drawing the figures takes a fifth less time. An opaque figure (all of
+    the report's) is stored as RGB at zlib level 3 rather than RGBA at level 6: a tenth
+    smaller, and half the time to encode.
     """
+    import matplotlib
     import numpy as np
     from PIL import Image
 
     if fig.dpi != DPI:
         fig.set_dpi(DPI)
-    fig.canvas.draw()
+    with matplotlib.rc_context(HINTING):
+        fig.canvas.draw()
     rgba = np.asarray(fig.canvas.buffer_rgba())
     image = Image.fromarray(rgba[..., :3] if (rgba[..., 3] == 255).all() else rgba)
     buf = io.BytesIO()
