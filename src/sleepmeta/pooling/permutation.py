@@ -114,9 +114,9 @@ def _unique_perms(codes: np.ndarray) -> np.ndarray:
         out.append(a[:])
 
 
-def _fit(res, yi, X):
-    B = yi.shape[0]
-    return fit_batch(yi, np.broadcast_to(res.vi, (B, res.k)), np.ones((B, res.k), bool), X,
+def _fit(res, B, yi, X):
+    # a row shared by all B models is passed once (the kernel reads it for each): no copies
+    return fit_batch(yi, res.vi[None], np.ones((B, res.k), bool), X,
                      method=res.method, test=res.test, level=res.level, intercept=res.intercept)
 
 
@@ -202,9 +202,9 @@ def permutation_test(res, n: int = 1000, seed=None, exact: bool = False) -> Perm
 def _run(res, signs, X):
     """Fit the permuted models (one batch); NaN rows for unconverged fits."""
     if signs is not None:
-        fit = _fit(res, signs * res.yi[None, :], res.X[None])
+        fit = _fit(res, signs.shape[0], signs * res.yi[None, :], res.X[None])
     else:
-        fit = _fit(res, np.broadcast_to(res.yi, (X.shape[0], res.k)), X)
+        fit = _fit(res, X.shape[0], res.yi[None], X)
     # metafor's permutest drops a permuted model whose default Fisher scoring fails; the
     # engine rescues such models with halved steps (``fallback``): drop them too, to match
     ok = fit.converged & ~fit.fallback

@@ -22,10 +22,10 @@ import numpy as np
 from numba import get_num_threads, njit, prange
 
 from sleepmeta.pooling.kernels.tau2 import (
-    LOG_2PI, NVEC, ONE, SUM, V, Y, YC, forget_q, logdet_xwx, q_at, root_of_q, tau2_member,
-    trp_trpp,
+    LOG_2PI, forget_q, logdet_xwx, q_at, root_of_q, tau2_member, trp_trpp,
 )
 from sleepmeta.pooling.heterogeneity import i2_h2_q, i2_h2_tau2
+from sleepmeta.pooling.kernels.workspace import NVEC, ONE, SUM, V, VW, Y, YC
 from sleepmeta.pooling.kernels.wls import cholesky, logdet_of, xdx
 
 # rows of the scalar output array (NOUT, B)
@@ -72,7 +72,7 @@ def fit_range(lo, hi, code, yi, vi, mask, X, ctl, rule, crit, out, beta, vb, inf
     """Fit analyses ``lo .. hi - 1`` (see module docstring and :func:`fit_members`)."""
     k = mask.shape[1]
     p = X.shape[2]
-    vec = np.empty((NVEC, max(k, 8)))
+    vec = np.empty((NVEC, max(k, VW)))
     vec[ONE, :] = 1.0
     Xc = np.empty((k, p))
     mats = np.empty((4, p, p))
@@ -110,7 +110,13 @@ def fit_range(lo, hi, code, yi, vi, mask, X, ctl, rule, crit, out, beta, vb, inf
             ldx = math.log(n)
         else:
             xdx(Xc, vec[ONE], n, p, mats[1])
-            ldx = math.log(mats[1, 0, 0]) if p == 1 else logdet_of(mats[1], p, mats[2])
+            M = mats[1]
+            if p == 1:
+                ldx = math.log(M[0, 0])
+            elif p == 2:
+                ldx = math.log(M[0, 0] * M[1, 1] - M[0, 1] * M[0, 1])
+            else:
+                ldx = logdet_of(M, p, mats[2])
         out[LL_ML, b] = -0.5 * n * LOG_2PI - 0.5 * lv - 0.5 * rss
         out[LL_REML, b] = -0.5 * (n - p) * LOG_2PI + 0.5 * ldx - 0.5 * lv - 0.5 * ldw - 0.5 * rss
         if not have_q:
@@ -283,7 +289,7 @@ def qprofile_range(lo, hi, yi, vi, mask, X, tau2, crit_l, crit_u, maxiter, out):
     """
     k = mask.shape[1]
     p = X.shape[2]
-    vec = np.empty((NVEC, max(k, 8)))
+    vec = np.empty((NVEC, max(k, VW)))
     vec[ONE, :] = 1.0
     Xc = np.empty((k, p))
     mats = np.empty((4, p, p))

@@ -10,10 +10,11 @@ is not finite ends the iteration as not converged (metafor's loop would
 spin forever on an infinite step) — a fit that cannot proceed is reported,
 never a hang.
 
-Workspace rows of ``vec`` (length ``>= max(n, 8)``): 0 weights, 1
+Workspace rows of ``vec`` (length ``>= max(n, VW)``): 0 weights, 1
 residuals, 2 scratch, 3 ones, 4 yi, 5 yi centred on their mean, 6 vi, 7
 sums: ``[intercept-only flag, sum w, sum w², sum w³, sum (w e)²]`` of the
-last :func:`q_at`.
+last :func:`q_at` (entries 5-7 its memo; 8-13 ``X'W²X`` and ``X'W³X`` of
+a two-column design).
 
 An intercept-only analysis (one column of ones, by far the most common)
 takes a fused path in :func:`q_at` and :func:`trp_trpp`: one pass for the
@@ -21,6 +22,14 @@ weights and the mean, one for the residuals and the sums. It adds the same
 terms in the same order as the general matrix path (a product with a
 design entry of 1 is exact), so it gives the same numbers, bit for bit —
 only without the per-call overhead of the small-matrix code.
+
+A two-column design (a meta-regression on one moderator, the permutation
+tests' model) takes a fused path too: one pass for the weights and the
+five sums of ``X'WX`` and ``X'Wy``, the 2 × 2 inverse in closed form
+(``adj(M)/det M``; not positive definite when ``M00 <= 0`` or
+``det M <= 0``), and one pass for the residuals and the sums of
+``X'W²X``, ``X'W³X`` that give ``tr(P)`` and ``tr(PP)`` (the identities
+of :mod:`.wls`). Its numbers agree with the Cholesky path to rounding.
 """
 
 from __future__ import annotations
@@ -30,14 +39,14 @@ import math
 import numpy as np
 from numba import njit
 
+from sleepmeta.pooling.kernels.two_column import q_eval2, trp_trpp2
+from sleepmeta.pooling.kernels.workspace import E, NVEC, ONE, SUM, TMP, V, VW, W, Y, YC
 from sleepmeta.pooling.kernels.wls import fit, logdet_of, tr_pd, tr_pdp, tr_pdpd
 from sleepmeta.pooling.zeroin import DEFAULT_TOL, SEARCH, brent_accept, brent_propose, brent_start
 
 TAU2_MAX = 100.0  # metafor's upper bound of the PM search, max(100, 10 mad(yi)²)
 LOG_2PI = math.log(2 * math.pi)
 FE, DL, HE, HS, HSK, SJ, ML, REML, EB, PM = range(10)  # codes: estimators.ESTIMATORS
-W, E, TMP, ONE, Y, YC, V, SUM = range(8)  # rows of the vector workspace
-NVEC = 8
 
 
 @njit(cache=True, error_model="numpy", inline="always")
@@ -95,6 +104,8 @@ def _q_eval(X, yrow, t, n, p, vec, mats, beta):
             s3 += wi**3
         vec[SUM, 1], vec[SUM, 2], vec[SUM, 3], vec[SUM, 4] = s1, s2, s3, swe2
         return rss
+    if p == 2:
+        return q_eval2(X, yrow, t, n, vec, mats, beta)
     for i in range(n):
         vec[W, i] = 1.0 / (vec[V, i] + t)
     return fit(X, vec[yrow], vec[W], n, p, vec[TMP], mats, beta, vec[E])
@@ -108,15 +119,17 @@ def trp_trpp(X, n, p, vec, mats):
         s1, s2, s3 = vec[SUM, 1], vec[SUM, 2], vec[SUM, 3]
         c = a * s2
         return s1 - a * s2, s2 - 2.0 * (a * s3) + c * c
+    if p == 2:
+        return trp_trpp2(vec, mats)
     w, one = vec[W], vec[ONE]
     return (tr_pd(X, w, one, n, p, mats[0], vec[TMP], mats[1]),
             tr_pdpd(X, w, one, n, p, mats[0], vec[TMP], mats))
 
 
 @njit(cache=True, error_model="numpy", inline="always")
-def _sum_we2(n, vec):
+def _sum_we2(n, p, vec):
     """``sum((w e)²)``, ``sum(w)``, ``sum(w²)`` at the last :func:`q_at`."""
-    if vec[SUM, 0] == 1.0:
+    if vec[SUM, 0] == 1.0 or p == 2:
         return vec[SUM, 4], vec[SUM, 1], vec[SUM, 2]
     w, e = vec[W], vec[E]
     swe2 = 0.0
@@ -156,7 +169,7 @@ def halve_into_range(cur, adj):
 def _step(code, X, t, n, p, vec, mats, beta):
     """One Fisher-scoring (ML, REML) or fixed-point (EB) step from ``t``."""
     rss = q_at(X, YC, t, n, p, vec, mats, beta)
-    swe2, sw, sw2 = _sum_we2(n, vec)
+    swe2, sw, sw2 = _sum_we2(n, p, vec)
     if code == EB:
         return (rss * n / (n - p) - n) / sw
     if code == ML:
@@ -225,6 +238,8 @@ def logdet_xwx(p, mats):
     A = mats[0]
     if p == 1:
         return -math.log(A[0, 0])
+    if p == 2:
+        return -math.log(A[0, 0] * A[1, 1] - A[0, 1] * A[0, 1])
     return -logdet_of(A, p, mats[2])
 
 
@@ -302,7 +317,7 @@ def tau2_member(code, X, ctl, n, p, vec, mats, beta, st, tmp):
             t = max(0.0, (rss - kp) / trp)
             return t, math.sqrt(_se_p_form(trp, kp, t, trpp) / trp**2), True, 0, False
         scale = 1.0 if code == HS else n / kp
-        sw = _sum_we2(n, vec)[1]
+        sw = _sum_we2(n, p, vec)[1]
         t = max(0.0, (scale * rss - n) / sw)
         return t, scale * math.sqrt(_se_p_form(trp, kp, t, trpp) / sw**2), True, 0, False
     if code == HE:
@@ -344,7 +359,7 @@ def tau2_member(code, X, ctl, n, p, vec, mats, beta, st, tmp):
     # kernel reads next (q_at remembers it)
     q_at(X, Y, t, n, p, vec, mats, beta)
     if code == ML:
-        return t, math.sqrt(2 / _sum_we2(n, vec)[2]), True, it, fb
+        return t, math.sqrt(2 / _sum_we2(n, p, vec)[2]), True, it, fb
     return t, math.sqrt(2 / trp_trpp(X, n, p, vec, mats)[1]), True, it, fb
 
 
