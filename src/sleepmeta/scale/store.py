@@ -50,19 +50,6 @@ def require_parquet() -> None:
             "without out= to get the summary table in memory")
 
 
-def require_parquet() -> None:
-    """Raise :class:`DependencyError` unless pandas can write Parquet (pyarrow or fastparquet).
-
-    Parquet output is an extra, ``pip install 'sleepmeta[simulate]'``; without it
-    ``simulate`` still runs and returns its table when no ``out`` is given.
-    """
-    if not any(importlib.util.find_spec(m) for m in ("pyarrow", "fastparquet")):
-        raise DependencyError(
-            "writing simulation results (out=/--out) needs Parquet support, which is not "
-            "installed: pip install 'sleepmeta[simulate]' (pyarrow); or run simulate() "
-            "without out= to get the summary table in memory")
-
-
 class ChunkStore:
     """Chunk files of one grid under ``out`` (created or checked on construction).
 
