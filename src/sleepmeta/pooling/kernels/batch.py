@@ -67,17 +67,20 @@ def _gather(b, yi, vi, mask, X, vec, Xc):
     return n
 
 
+@njit(cache=True, error_model="numpy", inline="always")
+def _workspace(k, p):
+    """One range's scratch arrays: ``vec`` (ones row set), ``Xc``, ``mats``, ``bw``, ``st``."""
+    vec = np.empty((NVEC, max(k, VW)))
+    vec[ONE, :] = 1.0
+    return vec, np.empty((k, p)), np.empty((4, p, p)), np.empty(p), np.empty(6)
+
+
 @njit(cache=True, error_model="numpy")
 def fit_range(lo, hi, code, yi, vi, mask, X, ctl, rule, crit, out, beta, vb, inf):
     """Fit analyses ``lo .. hi - 1`` (see module docstring and :func:`fit_members`)."""
     k = mask.shape[1]
     p = X.shape[2]
-    vec = np.empty((NVEC, max(k, VW)))
-    vec[ONE, :] = 1.0
-    Xc = np.empty((k, p))
-    mats = np.empty((4, p, p))
-    bw = np.empty(p)
-    st = np.empty(6)
+    vec, Xc, mats, bw, st = _workspace(k, p)
     tmp = np.empty(k)
     for b in range(lo, hi):
         n = _gather(b, yi, vi, mask, X, vec, Xc)
@@ -289,12 +292,7 @@ def qprofile_range(lo, hi, yi, vi, mask, X, tau2, crit_l, crit_u, maxiter, out):
     """
     k = mask.shape[1]
     p = X.shape[2]
-    vec = np.empty((NVEC, max(k, VW)))
-    vec[ONE, :] = 1.0
-    Xc = np.empty((k, p))
-    mats = np.empty((4, p, p))
-    bw = np.empty(p)
-    st = np.empty(6)
+    vec, Xc, mats, bw, st = _workspace(k, p)
     for b in range(lo, hi):
         n = _gather(b, yi, vi, mask, X, vec, Xc)
         hi_t = max(100.0, 10 * tau2[b])
