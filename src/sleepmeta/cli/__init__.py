@@ -11,33 +11,28 @@ import importlib
 import pkgutil
 
 from sleepmeta.cli._app import app
+from sleepmeta.cli._gc import GC_THRESHOLD, mark_short_lived
 
 for _mod in pkgutil.iter_modules(__path__):
     if not _mod.name.startswith("_"):
         importlib.import_module(f"{__name__}.{_mod.name}")
 
 
-#: The cyclic garbage collector's first threshold for a command's run (CPython's default is
-#: 700 allocations). A command imports NumPy, pandas, SciPy, numba and matplotlib, about
-#: 270,000 long-lived objects, and with the default every burst of imports and figures sets off
-#: full collections that walk all of them: a quarter of ``sleepmeta report``'s CPU time.
-GC_THRESHOLD = 50_000
-
-
 def main() -> None:
     """Entry point of the ``sleepmeta`` console script and of ``python -m sleepmeta``.
 
     A command is a short process: it collects cyclic garbage less often (``GC_THRESHOLD``),
+    moves the libraries it imports out of the collector's way (:mod:`sleepmeta.cli._gc`),
     and freezes the heap when it ends, so the interpreter's exit does not walk every object
     once more (files are closed by then: every write goes through ``sleepmeta.atomic``).
     It is meant for a process that ends with the command; a longer-lived program runs
     commands through :data:`app` (e.g. typer's ``CliRunner``), which changes neither.
     """
-    gc.set_threshold(GC_THRESHOLD, *gc.get_threshold()[1:])
+    mark_short_lived()
     try:
         app(prog_name="sleepmeta")
     finally:
         gc.freeze()
 
 
-__all__ = ["app", "main"]
+__all__ = ["GC_THRESHOLD", "app", "main"]

@@ -8,9 +8,16 @@ from typing import Annotated, Optional
 import typer
 
 from sleepmeta.cli._app import app
+from sleepmeta.cli._gc import import_settled
 from sleepmeta.cli._output import console, fail_on_input_error, plain
 
 DEFAULT_OUT = Path("sleepmeta-report")
+#: The modules a report needs (imported up front, see :func:`import_settled`); the HTML
+#: report draws figures and renders a template too.
+REPORT_MODULES = ("sleepmeta.review.build", "sleepmeta.review.analyse",
+                  "sleepmeta.review.payload", "sleepmeta.pooling.api")
+HTML_MODULES = ("sleepmeta.plots", "sleepmeta.plots.dose_response", "sleepmeta.plots.rob",
+                "jinja2")
 
 
 @app.command(
@@ -47,6 +54,7 @@ def report(
     """
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
+    import_settled(*REPORT_MODULES, *(HTML_MODULES if fmt == "html" else ()))
     from sleepmeta.review.build import build_report
 
     if not console.is_terminal:  # no progress output (nor its blank line) in pipes and logs
