@@ -195,3 +195,31 @@ def test_unknown_format(review, tmp_path):
 
     with pytest.raises(UnknownOptionError):
         build_report(review, tmp_path / "o", fmt="pdf")
+
+
+def test_figure_png_holds_the_drawn_pixels():
+    # the data URI decodes (lossless PNG) to exactly the canvas's pixels: RGB for an opaque
+    # figure, RGBA when some pixel is transparent; 100 dpi recorded
+    import base64
+    import io
+
+    from PIL import Image
+
+    from sleepmeta.plots._style import new_figure
+    from sleepmeta.review.build import DPI, _png
+
+    for face, mode in (("white", "RGB"), ("none", "RGBA")):
+        fig = new_figure(2.0, 1.0)
+        fig.patch.set_facecolor(face)
+        ax = fig.add_subplot()
+        ax.plot([0, 1], [1, 0], color="#b2182b")
+        ax.set_title("Favours \u2190 x")
+        uri = _png(fig)
+        head = "data:image/png;base64,"
+        assert uri.startswith(head)
+        image = Image.open(io.BytesIO(base64.b64decode(uri[len(head):])))
+        assert image.mode == mode and image.size == (200, 100)
+        assert round(image.info["dpi"][0]) == DPI
+        drawn = np.asarray(fig.canvas.buffer_rgba())
+        assert np.array_equal(np.asarray(image), drawn[..., :len(mode)])
+        assert len(np.unique(drawn.reshape(-1, 4), axis=0)) > 2  # not blank

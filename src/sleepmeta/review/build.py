@@ -64,7 +64,9 @@ def _png(fig) -> str:
     within 4%; hinted glyphs at 100 dpi came out 9% wider and ran the forest plot's column
     headers into each other), and drawing the figures takes a fifth less time. An opaque figure (all of
     the report's) is stored as RGB at zlib level 3 rather than RGBA at level 6: a tenth
-    smaller, and half the time to encode.
+    smaller, and half the time to encode. Pillow reads the canvas's buffer in place and
+    drops the alpha channel itself (no strided copy of the pixels in NumPy first); zlib
+    levels 1 to 3 encode these figures equally fast, and 3 gives the smallest files.
     """
     import matplotlib
     import numpy as np
@@ -75,7 +77,10 @@ def _png(fig) -> str:
     with matplotlib.rc_context(HINTING):
         fig.canvas.draw()
     rgba = np.asarray(fig.canvas.buffer_rgba())
-    image = Image.fromarray(rgba[..., :3] if (rgba[..., 3] == 255).all() else rgba)
+    height, width = rgba.shape[:2]
+    image = Image.frombuffer("RGBA", (width, height), rgba, "raw", "RGBA", 0, 1)
+    if (rgba[..., 3] == 255).all():
+        image = image.convert("RGB")
     buf = io.BytesIO()
     image.save(buf, format="png", compress_level=3, dpi=(DPI, DPI))
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
