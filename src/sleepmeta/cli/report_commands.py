@@ -15,9 +15,12 @@ DEFAULT_OUT = Path("sleepmeta-report")
 #: The modules a report needs (imported up front, see :func:`import_settled`); the HTML
 #: report draws figures and renders a template too.
 REPORT_MODULES = ("sleepmeta.review.build", "sleepmeta.review.analyse",
-                  "sleepmeta.review.payload", "sleepmeta.pooling.api")
+                  "sleepmeta.review.certainty", "sleepmeta.review.sensitivity",
+                  "sleepmeta.review.dose_curves", "sleepmeta.review.payload",
+                  "sleepmeta.review.methods", "sleepmeta.pooling.api", "sleepmeta.dose")
 HTML_MODULES = ("sleepmeta.plots", "sleepmeta.plots.dose_response", "sleepmeta.plots.rob",
-                "jinja2")
+                "sleepmeta.plots.dose_curve", "sleepmeta.review.display", "jinja2",
+                "PIL.PngImagePlugin")
 
 
 @app.command(
