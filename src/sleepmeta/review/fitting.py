@@ -23,12 +23,14 @@ def comparison_labels(pooled: pd.DataFrame, dose_text=None) -> list[str]:
     ['A, 300 mg/day [e:2]', 'A, 300 mg/day [e:3]']
     """
     labels, keys = [], []
-    for _, r in pooled.iterrows():
-        key = lab = str(r["study_id"])
-        if r["dose"] != "not printed":
-            key += f", {r['dose']} mg/day"
-            lab += (f", {r['dose']} mg/day" if dose_text is None
-                    else ", " + dose_text(r.get("dose_min_mg"), r.get("dose_max_mg")))
+    none = [None] * len(pooled)  # a column the table lacks (iterrows is slow on small frames)
+    lows, highs = (pooled[c] if c in pooled.columns else none
+                   for c in ("dose_min_mg", "dose_max_mg"))
+    for study, dose, low, high in zip(pooled["study_id"], pooled["dose"], lows, highs):
+        key = lab = str(study)
+        if dose != "not printed":
+            key += f", {dose} mg/day"
+            lab += f", {dose} mg/day" if dose_text is None else ", " + dose_text(low, high)
         labels.append(lab)
         keys.append(key)
     return [lab if keys.count(key) == 1 else f"{lab} [{rid}]"

@@ -116,10 +116,10 @@ def methods_payload(ra) -> dict:
     for key, a in ra.outcomes.items():
         if len(a.rows) == 0:
             continue
-        for _, r in a.rows.iterrows():
-            conversions.append({"outcome": key, "row_id": r["row_id"], "study": r["study_id"],
-                                "status": r["status"], "form": r["form"],
-                                "conversion": r["conversion"]})
+        cols = ("row_id", "study_id", "status", "form", "conversion")
+        for row_id, study, status, form, conversion in zip(*(a.rows[c] for c in cols)):
+            conversions.append({"outcome": key, "row_id": row_id, "study": study,
+                                "status": status, "form": form, "conversion": conversion})
     sw = software_versions()
     paras.append("Software: " + ", ".join(f"{k} {v}" for k, v in sorted(sw.items()))
                  + "; pooling by sleepmeta's engine, validated against R's metafor 3.8.")
