@@ -34,7 +34,7 @@ from sleepmeta.pooling.estimators import ESTIMATORS
 from sleepmeta.pooling.feasibility import falls_back_to_z
 from sleepmeta.pooling.heterogeneity import i2_h2_from_q, i2_h2_from_tau2
 from sleepmeta.pooling.kernels.batch import (
-    BAD, CONV, CRIT, DF, FALLBACK, ITERS, LL_ML, LL_REML, Q, QM, S2W, SE, TAU2, VT,
+    BAD, CONV, CRIT, DF, FALLBACK, H2, I2, ITERS, LL_ML, LL_REML, Q, QM, S2W, SE, TAU2, VT,
     fit_members, test_rule,
 )
 from sleepmeta.pooling.registry import ESTIMATOR_INFO, TESTS, Control
@@ -284,18 +284,35 @@ def fit_batch(
     if yi.ndim == 1:
         yi, vi = yi[None], vi[None]
     B = mask.shape[0]
+    if B <= CHUNK:  # one pass: its k, k - p, I² and H² are kept (views of the kernel's output)
+        arrays = _fit_chunk(yi, vi, mask, X, method, test, level, intercept, control)
+        cached = {name: arrays.pop(name) for name in _CACHED}
+    else:
+        arrays = _fit_chunked(yi, vi, mask, X, method, test, level, intercept, control)
+        cached = None
+    qm_m = int(arrays.pop("qm_m"))
+    fit = BatchFit(method=method, test=test, level=level, p=X.shape[-1], vi=vi, mask=mask,
+                   qm_df=(qm_m, arrays["df"] if TESTS[test].residual_df else None), **arrays)
+    if cached is not None:
+        fit.__dict__.update(k=cached["k"], q_df=cached["q_df"], _i2_h2=cached["i2_h2"])
+    return fit
+
+
+def _fit_chunked(yi, vi, mask, X, method, test, level, intercept, control) -> dict:
+    """:func:`_fit_chunk` over chunks of a large batch, each chunk's results written straight
+    into the batch's arrays (k, I² and H² are left for BatchFit to compute when asked)."""
+    B = mask.shape[0]
     rule = TESTS[test]
     # constant over the batch (z: crit, df; no scale: s2w): a large batch holds them once, as a
     # read-only broadcast, not once per analysis
-    const = () if B <= CHUNK else tuple(n for n, c in (("s2w", not rule.scaled), (
-        "crit", not rule.residual_df), ("df", not rule.residual_df)) if c)
+    const = tuple(n for n, c in (("s2w", not rule.scaled), ("crit", not rule.residual_df),
+                                 ("df", not rule.residual_df)) if c)
     arrays = None
-    for sl in _chunks(B):  # each chunk's results go straight into the batch's arrays
+    for sl in _chunks(B):
         part = _fit_chunk(_rows(yi, sl), _rows(vi, sl), mask[sl], _rows(X, sl), method, test,
                           level, intercept, control)
-        if arrays is None and sl.stop == B:
-            arrays = part
-            break
+        for name in _CACHED:
+            del part[name]
         if arrays is None:
             arrays = {name: a if name in _PER_MODEL or name in const
                       else np.empty((B,) + a.shape[1:], a.dtype) for name, a in part.items()}
@@ -304,12 +321,11 @@ def fit_batch(
                 arrays[name][sl] = a
     for name in const:
         arrays[name] = np.broadcast_to(arrays[name][0], (B,))
-    qm_m = int(arrays.pop("qm_m"))
-    return BatchFit(method=method, test=test, level=level, p=X.shape[-1], vi=vi, mask=mask,
-                    qm_df=(qm_m, arrays["df"] if TESTS[test].residual_df else None), **arrays)
+    return arrays
 
 
 _PER_MODEL = ("btt", "qm_m")  # the same for every chunk
+_CACHED = ("k", "q_df", "i2_h2")  # BatchFit's cached properties, filled from a single chunk
 CHUNK = 1 << 14  # analyses per pass: the temporaries of a pass stay in the cache, not in RAM
 
 
@@ -366,7 +382,10 @@ def _fit_chunk(yi, vi, mask, X, method, test, level, intercept, control) -> dict
     out, beta, vb, inf = fit_members(ESTIMATORS[method], yi, vi, mask, X,
                                      _kernel_control(control),
                                      _kernel_rule(test, alpha, btt0, estimates), crit)
-    return dict(beta=beta, tau2=out[TAU2], tau2_se=out[SE], q=out[Q], vt=out[VT],
+    # k, k - p, I² and H² are at hand (the kernel's rows): a batch held in one chunk keeps them
+    # as views of ``out``; a chunked batch computes them when asked (see fit_batch)
+    return dict(k=k, q_df=kp, i2_h2=(out[I2], out[H2]),
+                beta=beta, tau2=out[TAU2], tau2_se=out[SE], q=out[Q], vt=out[VT],
                 ll_ml=out[LL_ML], ll_reml=out[LL_REML],
                 converged=out[CONV].astype(bool), iterations=out[ITERS].astype(np.int64),
                 fallback=out[FALLBACK].astype(bool), vb=vb, se_beta=inf, qm=out[QM], qm_m=m,

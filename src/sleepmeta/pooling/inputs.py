@@ -107,8 +107,9 @@ def resolve_inputs(yi, vi, *, data=None, labels=None, missing="raise", measure=N
         labs = resolve_labels(labels, data, y.size)
     if y.size == 0:
         raise InputError("no studies: yi is empty")
-    incomplete = ~(np.isfinite(y) & np.isfinite(v))
-    if incomplete.any():
+    kind, _, i = first_invalid(y[None], v[None], np.ones((1, y.size), np.bool_))
+    if kind == 1 and not (math.isfinite(y[i]) and math.isfinite(v[i])):  # incomplete studies
+        incomplete = ~(np.isfinite(y) & np.isfinite(v))
         if missing == "raise":
             i = int(np.flatnonzero(incomplete)[0])
             field = "yi" if not np.isfinite(y[i]) else "vi"
@@ -125,7 +126,7 @@ def resolve_inputs(yi, vi, *, data=None, labels=None, missing="raise", measure=N
             data = data.loc[keep]
         if y.size == 0:
             raise InputError("no studies left after dropping incomplete ones")
-    kind, _, i = first_invalid(y[None], v[None], np.ones((1, y.size), np.bool_))
+        kind, _, i = first_invalid(y[None], v[None], np.ones((1, y.size), np.bool_))
     if kind == 1:  # all finite here: vi <= 0
         raise InputError(f"study {labs[i]!r}: vi must be > 0, got {v[i]!r}")
     if kind == 2:

@@ -22,7 +22,7 @@ import numpy as np
 from numba import get_num_threads, njit, prange
 
 from sleepmeta.pooling.kernels.tau2 import (
-    LOG_2PI, forget_q, logdet_xwx, q_at, root_of_q, tau2_member, trp_trpp,
+    LOG_2PI, forget_q, logdet_xwx, q_at, root_of_q, sum_log_v, tau2_member, trp_trpp,
 )
 from sleepmeta.pooling.heterogeneity import i2_h2_q, i2_h2_tau2
 from sleepmeta.pooling.kernels.workspace import NVEC, ONE, SUM, V, VW, Y, YC
@@ -81,7 +81,14 @@ def fit_range(lo, hi, code, yi, vi, mask, X, ctl, rule, crit, out, beta, vb, inf
     k = mask.shape[1]
     p = X.shape[2]
     vec, Xc, mats, bw, st = _workspace(k, p)
-    tmp = np.empty(k)
+    _fit_loop(lo, hi, code, yi, vi, mask, X, ctl, rule, crit, out, beta, vb, inf, vec, Xc, mats,
+              bw, st, np.empty(k))
+
+
+@njit(cache=True, error_model="numpy", _nrt=False)
+def _fit_loop(lo, hi, code, yi, vi, mask, X, ctl, rule, crit, out, beta, vb, inf, vec, Xc, mats,
+              bw, st, tmp):
+    p = X.shape[2]
     for b in range(lo, hi):
         n = _gather(b, yi, vi, mask, X, vec, Xc)
         t, se, ok, it, fb = tau2_member(code, Xc, ctl, n, p, vec, mats, bw, st, tmp)
@@ -105,9 +112,7 @@ def fit_range(lo, hi, code, yi, vi, mask, X, ctl, rule, crit, out, beta, vb, inf
             if not math.isfinite(bw[r]):
                 ok = False
         out[CONV, b] = ok
-        lv = 0.0
-        for i in range(n):
-            lv += math.log(vec[V, i] + t)
+        lv = sum_log_v(vec, t, n)
         ldw = logdet_xwx(p, mats)
         if vec[SUM, 0] == 1.0:  # intercept only: X'X = n
             ldx = math.log(n)
@@ -128,7 +133,7 @@ def fit_range(lo, hi, code, yi, vi, mask, X, ctl, rule, crit, out, beta, vb, inf
         _finish(b, n, p, rule, crit[0 if crit.shape[0] == 1 else b], out, beta, vb, inf, mats)
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", _nrt=False)
 def _finish(b, n, p, rule, crit, out, beta, vb, inf, mats):
     """Inference and heterogeneity of analysis ``b`` (the engine's steps 3 and 4).
 
@@ -181,7 +186,7 @@ def _finish(b, n, p, rule, crit, out, beta, vb, inf, mats):
     out[BAD, b] = not finite and n > p and out[CONV, b] != 0
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", _nrt=False)
 def _wald(b, lo, p, beta, vb, mats):
     """``b' V^-1 b`` over coefficients ``lo .. p - 1`` (at least two); NaN where ``V`` is not PD.
 

@@ -24,7 +24,7 @@ import math
 from numba import njit
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", _nrt=False)
 def xdx(X, d, n, p, out):
     """``out = X' diag(d) X`` (``p × p``)."""
     for r in range(p):
@@ -36,7 +36,7 @@ def xdx(X, d, n, p, out):
             out[c, r] = s
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", _nrt=False)
 def _tr_prod(a, b, p):
     """``tr(a b)``."""
     s = 0.0
@@ -46,7 +46,7 @@ def _tr_prod(a, b, p):
     return s
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", _nrt=False)
 def _matmul(a, b, p, out):
     for r in range(p):
         for c in range(p):
@@ -56,7 +56,7 @@ def _matmul(a, b, p, out):
             out[r, c] = s
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", _nrt=False)
 def cholesky(M, p, L):
     """The Cholesky factor ``M = L L'`` into ``L``; False if ``M`` is not positive definite."""
     for j in range(p):
@@ -74,7 +74,7 @@ def cholesky(M, p, L):
     return True
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", _nrt=False)
 def logdet_of(M, p, L):
     """``log |M|`` of a symmetric positive definite matrix; its Cholesky factor into ``L`` (NaN if not PD)."""
     if not cholesky(M, p, L):
@@ -85,7 +85,7 @@ def logdet_of(M, p, L):
     return logdet
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", _nrt=False)
 def invert_spd(M, p, A, L):
     """``A = M^-1`` for symmetric positive definite ``M``; False if ``M`` is not PD."""
     if p == 1:
@@ -119,7 +119,7 @@ def invert_spd(M, p, A, L):
     return True
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", _nrt=False)
 def fit(X, y, w, n, p, ws, mats, beta, e):
     """Weighted least squares of ``y`` on ``X``; returns ``rss = sum(w e²)`` (NaN if singular).
 
@@ -150,7 +150,7 @@ def fit(X, y, w, n, p, ws, mats, beta, e):
     return rss
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", _nrt=False)
 def tr_pd(X, w, d, n, p, A, tmp, M):
     """``tr(P D)`` at the fit whose ``A`` is given."""
     s = 0.0
@@ -161,7 +161,7 @@ def tr_pd(X, w, d, n, p, A, tmp, M):
     return s - _tr_prod(A, M, p)
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", _nrt=False)
 def tr_pdpd(X, w, d, n, p, A, tmp, mats):
     """``tr(P D P D)``."""
     M, C = mats[1], mats[2]
@@ -178,7 +178,7 @@ def tr_pdpd(X, w, d, n, p, A, tmp, mats):
     return s + _tr_prod(C, C, p)
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", _nrt=False)
 def tr_pdp(X, w, d, n, p, A, tmp, mats):
     """``tr(P D P)``."""
     M, C1, C2 = mats[1], mats[2], mats[3]
