@@ -150,6 +150,8 @@ class MetaResult:
         z1 = fit.z_fallback is not None and bool(fit.z_fallback[b])
         yi, vi = np.asarray(yi, float), np.asarray(vi, float)
         w = 1.0 / (vi + tau2)  # the model's weights (vi > 0 and tau² >= 0 were checked)
+        if len(w):
+            w *= 100.0 / np.add.reduce(w)  # in percent
         return cls(
             method=fit.method, test="z" if z1 else fit.test, level=fit.level, k=int(fit.k[b]),
             p=fit.p, estimate=estimate, se=se, statistic=coef.item(0, 2),
@@ -160,7 +162,7 @@ class MetaResult:
             qm=fit.qm.item(b), qm_df=qm_df, qm_pvalue=fit.qm_pvalue.item(b),
             coef_table=coef, terms=tuple(design.terms), vcov=fit.vb[b], yi=yi, vi=vi,
             X=design.X, labels=tuple(labels),
-            weights=100 * w / w.sum() if len(w) else w, vt=fit.vt.item(b),
+            weights=w, vt=fit.vt.item(b),
             ll_ml=fit.ll_ml.item(b), ll_reml=fit.ll_reml.item(b),
             iterations=int(fit.iterations[b]), intercept=design.intercept, measure=measure,
             notes=tuple(notes) + tuple(fit_notes(fit, b)), r2=r2,
@@ -338,7 +340,7 @@ def raise_unconverged(fit: BatchFit, method: str, labels=None) -> None:
     ...                 np.ones((1, 2), bool), np.ones((1, 2, 1)), method="DL")
     >>> raise_unconverged(fit, "DL")  # DL does not iterate: nothing to raise
     """
-    if fit.converged.all():
+    if np.count_nonzero(fit.converged) == fit.converged.size:  # (.all() costs more on a few)
         return
     bad = np.flatnonzero(~fit.converged)
     if bad.size:

@@ -41,7 +41,8 @@ from numba import njit
 
 from sleepmeta.pooling.kernels.two_column import q_eval2, trp_trpp2
 from sleepmeta.pooling.kernels.workspace import E, NVEC, ONE, SUM, TMP, V, VW, W, Y, YC
-from sleepmeta.pooling.kernels.wls import fit, logdet_of, tr_pd, tr_pdp, tr_pdpd
+from sleepmeta.pooling.kernels.wls import (fit, logdet_of, sum_log_v, tr_pd, tr_pdp,
+                                          tr_pdpd)
 from sleepmeta.pooling.zeroin import DEFAULT_TOL, SEARCH, brent_accept, brent_propose, brent_start
 
 TAU2_MAX = 100.0  # metafor's upper bound of the PM search, max(100, 10 mad(yi)²)
@@ -220,43 +221,6 @@ def _he_raw(X, n, p, vec, mats, beta):
     return (rss - tr_pd(X, one, v, n, p, mats[0], vec[TMP], mats[1])) / (n - p)
 
 
-_BIG = 2.0**500  # a product of two numbers in [1/_BIG, _BIG] is a finite, normal double
-_SMALL = 1.0 / _BIG
-
-
-@njit(cache=True, error_model="numpy", _nrt=False, inline="always")
-def sum_log_v(vec, t, n):
-    """``sum(log(vi + t))`` over the analysis's studies, with one ``log`` per run of terms.
-
-    The terms are multiplied while the product stays within
-    ``[2^-500, 2^500]`` and its log is taken when it leaves that range (a
-    term outside it gets its own log), so the sum costs one or two ``log``
-    calls instead of ``n``; the product's rounding (at most ``n`` ulps,
-    relative) moves the sum by at most ``n * eps`` (absolute). A term that
-    is 0, negative or NaN gives ``-inf`` or NaN, as the sum of logs.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from sleepmeta.pooling.kernels.workspace import NVEC, V
-    >>> vec = np.zeros((NVEC, 8)); vec[V, :3] = [1e-300, 1e300, 2.0]
-    >>> bool(np.isclose(sum_log_v(vec, 0.0, 3), np.log([1e-300, 1e300, 2.0]).sum()))
-    True
-    """
-    total = 0.0
-    prod = 1.0
-    for i in range(n):
-        x = vec[V, i] + t
-        if x > _BIG or x < _SMALL:  # extreme (or not positive, or NaN): a log of its own
-            total += math.log(x)
-            continue
-        prod *= x
-        if prod > _BIG or prod < _SMALL:
-            total += math.log(prod)
-            prod = 1.0
-    return total + math.log(prod)
-
-
 @njit(cache=True, error_model="numpy", _nrt=False)
 def _loglik(X, t, restricted, n, p, vec, mats, beta):
     rss = q_at(X, YC, t, n, p, vec, mats, beta)
@@ -300,7 +264,7 @@ def _scoring(code, X, ctl, n, p, vec, mats, beta):
     return t, it, ok, True
 
 
-@njit(cache=True, error_model="numpy", _nrt=True)
+@njit(cache=True, error_model="numpy", _nrt=True)  # np.median allocates: reference counting on
 def _pm(X, maxiter, n, p, vec, mats, beta, st, tmp):
     """Paule–Mandel: root of ``Q(tau²) = n - p`` on ``[0, max(100, 10 mad²)]`` by Brent."""
     y = vec[Y]

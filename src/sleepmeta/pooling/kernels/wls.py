@@ -23,6 +23,8 @@ import math
 
 from numba import njit
 
+from sleepmeta.pooling.kernels.workspace import V
+
 
 @njit(cache=True, error_model="numpy", _nrt=False)
 def xdx(X, d, n, p, out):
@@ -197,3 +199,40 @@ def tr_pdp(X, w, d, n, p, A, tmp, mats):
     xdx(X, tmp, n, p, M)
     _matmul(A, M, p, C2)
     return s + _tr_prod(C1, C2, p)
+
+
+_BIG = 2.0**500  # a product of two numbers in [1/_BIG, _BIG] is a finite, normal double
+_SMALL = 1.0 / _BIG
+
+
+@njit(cache=True, error_model="numpy", _nrt=False, inline="always")
+def sum_log_v(vec, t, n):
+    """``sum(log(vi + t))`` over the analysis's studies, with one ``log`` per run of terms.
+
+    The terms are multiplied while the product stays within
+    ``[2^-500, 2^500]`` and its log is taken when it leaves that range (a
+    term outside it gets its own log), so the sum costs one or two ``log``
+    calls instead of ``n``; the product's rounding (at most ``n`` ulps,
+    relative) moves the sum by at most ``n * eps`` (absolute). A term that
+    is 0, negative or NaN gives ``-inf`` or NaN, as the sum of logs.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sleepmeta.pooling.kernels.workspace import NVEC, V
+    >>> vec = np.zeros((NVEC, 8)); vec[V, :3] = [1e-300, 1e300, 2.0]
+    >>> bool(np.isclose(sum_log_v(vec, 0.0, 3), np.log([1e-300, 1e300, 2.0]).sum()))
+    True
+    """
+    total = 0.0
+    prod = 1.0
+    for i in range(n):
+        x = vec[V, i] + t
+        if x > _BIG or x < _SMALL:  # extreme (or not positive, or NaN): a log of its own
+            total += math.log(x)
+            continue
+        prod *= x
+        if prod > _BIG or prod < _SMALL:
+            total += math.log(prod)
+            prod = 1.0
+    return total + math.log(prod)
