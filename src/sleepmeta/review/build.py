@@ -55,8 +55,12 @@ DPI = 100
 HINTING = {"text.hinting": "no_hinting"}
 
 
-def _png(fig) -> str:
+def _png(fig, metrics: dict | None = None) -> str:
     """The figure as a PNG data URI, drawn once (its layout is fixed when it is built).
+
+    ``metrics`` is a table of text measurements shared by the figures of one report
+    (:class:`sleepmeta.plots.shared_metrics.SharedMetricsCanvas`: the same pixels, each
+    distinct text measured once); by default the figure's text is measured afresh.
 
     The pixels are the ones ``fig.savefig(format="png", dpi=DPI)`` writes with
     ``text.hinting`` set to ``"no_hinting"``: glyphs keep their outlines' widths, so a
@@ -72,11 +76,14 @@ def _png(fig) -> str:
     import numpy as np
     from PIL import Image
 
+    from sleepmeta.plots.shared_metrics import SharedMetricsCanvas
+
     if fig.dpi != DPI:
         fig.set_dpi(DPI)
+    canvas = SharedMetricsCanvas(fig, {} if metrics is None else metrics)
     with matplotlib.rc_context(HINTING):
-        fig.canvas.draw()
-    rgba = np.asarray(fig.canvas.buffer_rgba())
+        canvas.draw()
+    rgba = np.asarray(canvas.buffer_rgba())
     height, width = rgba.shape[:2]
     image = Image.frombuffer("RGBA", (width, height), rgba, "raw", "RGBA", 0, 1)
     if (rgba[..., 3] == 255).all():
@@ -126,6 +133,7 @@ def _figures(ra, payload: dict, progress=None) -> dict:
 
     drug, comp = ra.spec.drug, ra.spec.comparator
     figs: dict = {}
+    metrics: dict = {}  # text measurements shared by the figures (see _png)
     for key, a in ra.outcomes.items():
         if a.result is None:
             continue
@@ -138,20 +146,20 @@ def _figures(ra, payload: dict, progress=None) -> dict:
                           favours=(f"Favours {drug}", f"Favours {comp}"),
                           lower_is_better=lower, title=a.outcome.label,
                           rob=_rob_labels(ra, a, inputs["labels"]), **inputs)
-        figs[f"forest:{key}"] = _png(fig)
+        figs[f"forest:{key}"] = _png(fig, metrics)
     for key, a in ra.outcomes.items():  # every harm with arms at a dose, pooled or not
         arms = pd.DataFrame(payload["outcomes"][key]["harms_by_dose"])
         if a.outcome.measure == "RR" and len(arms) and arms["dose_min"].notna().any():
             figs[f"dose:{key}"] = _png(dose_response_plot(
-                arms, title=f"{a.outcome.label}: risk by daily dose"))
+                arms, title=f"{a.outcome.label}: risk by daily dose"), metrics)
     for key, a in ra.outcomes.items():  # pooled dose curves ([dose_response])
         curve = a.dose_curve
         if curve is not None and curve.result is not None:
             label = a.outcome.label + (" (published pooled table)"
                                        if curve.arms["published_summary"].any() else "")
             figs[f"curve:{key}"] = _png(curve.result.plot(
-                reference=ra.spec.dose_response.reference, title=label))
-    figs.update(_rob_figures(ra))
+                reference=ra.spec.dose_response.reference, title=label), metrics)
+    figs.update(_rob_figures(ra, metrics))
     return figs
 
 
@@ -164,7 +172,7 @@ def _rob_labels(ra, a, shown: dict) -> dict:
             for lab, s, o in zip(a.effects[2], a.pooled_rows["study_id"], a.pooled_rows[col])}
 
 
-def _rob_figures(ra) -> dict:
+def _rob_figures(ra, metrics: dict) -> dict:
     """Traffic-light plot and summary plots (unweighted; weighted by meta-analysis weight)."""
     if ra.rob is None or ra.rob.table.empty:
         return {}
@@ -173,8 +181,9 @@ def _rob_figures(ra) -> dict:
     from sleepmeta.plots.rob import rob_summary_plot, traffic_light_plot
 
     t = ra.rob.table
-    figs = {"rob:traffic": _png(traffic_light_plot(t, title="Risk of bias (RoB 2)")),
-            "rob:summary": _png(rob_summary_plot(t, title="Risk of bias: share of studies"))}
+    figs = {"rob:traffic": _png(traffic_light_plot(t, title="Risk of bias (RoB 2)"), metrics),
+            "rob:summary": _png(rob_summary_plot(t, title="Risk of bias: share of studies"),
+                                metrics)}
     weight = {}
     for a in ra.outcomes.values():
         if a.result is not None:
@@ -183,7 +192,7 @@ def _rob_figures(ra) -> dict:
     per_row = [0.0 if o else weight.get(s, 0.0) for s, o in zip(t["study_id"], t["outcome"])]
     if np.sum(per_row) > 0:
         figs["rob:weighted"] = _png(rob_summary_plot(
-            t, weights=per_row, title="Risk of bias: share of meta-analysis weight"))
+            t, weights=per_row, title="Risk of bias: share of meta-analysis weight"), metrics)
     return figs
 
 
