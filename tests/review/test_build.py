@@ -223,3 +223,42 @@ def test_figure_png_holds_the_drawn_pixels():
         drawn = np.asarray(fig.canvas.buffer_rgba())
         assert np.array_equal(np.asarray(image), drawn[..., :len(mode)])
         assert len(np.unique(drawn.reshape(-1, 4), axis=0)) > 2  # not blank
+
+
+def _two_panels():
+    from sleepmeta.plots._style import new_figure
+
+    fig = new_figure(7.0, 2.0)
+    left, middle, right = fig.subplots(1, 3)
+    left.plot([-0.37, 3.9], [0.03, 7.7])
+    left.set_xlabel("daily dose (mg/day)")
+    middle.plot([1.0, 2.0], [100000.1, 100000.4])  # y labels with an offset text
+    right.plot([1.0, 2.0], [0.3, 40.0])
+    right.set_yscale("log")
+    return fig
+
+
+def test_only_the_drawn_ticks_are_kept_and_the_pixels_do_not_change():
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.ticker import FixedLocator
+
+    from sleepmeta.review.build import _drawn_ticks_only
+
+    plain, trimmed = _two_panels(), _two_panels()
+    left = trimmed.axes[0]
+    lo, hi = left.get_xlim()
+    before = left.xaxis.get_majorticklocs()
+    assert ((before < lo) | (before > hi)).any()  # the automatic locator goes past the limits
+    for ax in trimmed.axes:
+        for axis in (ax.xaxis, ax.yaxis):
+            _drawn_ticks_only(axis)
+    after = left.xaxis.get_majorticklocs()
+    assert isinstance(left.xaxis.get_major_locator(), FixedLocator)
+    assert list(after) == [t for t in before if lo <= t <= hi]
+    middle = trimmed.axes[1].yaxis
+    assert middle.get_major_formatter().get_offset() and \
+        not isinstance(middle.get_major_locator(), FixedLocator)  # left to matplotlib
+    FigureCanvasAgg(plain).draw()
+    FigureCanvasAgg(trimmed).draw()
+    assert np.array_equal(np.asarray(plain.canvas.buffer_rgba()),
+                          np.asarray(trimmed.canvas.buffer_rgba()))

@@ -80,6 +80,9 @@ def _png(fig, metrics: dict | None = None) -> str:
 
     if fig.dpi != DPI:
         fig.set_dpi(DPI)
+    for ax in fig.axes:
+        for axis in (ax.xaxis, ax.yaxis):
+            _drawn_ticks_only(axis)
     canvas = SharedMetricsCanvas(fig, {} if metrics is None else metrics)
     with matplotlib.rc_context(HINTING):
         canvas.draw()
@@ -91,6 +94,34 @@ def _png(fig, metrics: dict | None = None) -> str:
     buf = io.BytesIO()
     image.save(buf, format="png", compress_level=3, dpi=(DPI, DPI))
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def _drawn_ticks_only(axis) -> None:
+    """Fix ``axis``'s major ticks to the ones drawn, with the labels matplotlib gives them.
+
+    An automatic locator also places ticks beyond the view limits, and matplotlib makes a
+    tick (two lines, two texts, a grid line) for each before leaving it undrawn. The
+    figure's limits are final here, so its drawn ticks are fixed instead: the labels are
+    formatted as matplotlib formats them at draw time (all locations at once), and kept
+    for the locations inside the limits (matplotlib's own test, in the scale's
+    coordinates). An axis whose formatter shows an offset ("1e3") is left as it is.
+    """
+    import numpy as np
+
+    locs = np.asarray(axis.get_majorticklocs(), float)
+    if locs.size == 0:
+        return
+    formatter = axis.get_major_formatter()
+    labels = formatter.format_ticks(locs)
+    if formatter.get_offset():
+        return
+    lo, hi = axis.get_transform().transform(np.sort(axis.get_view_interval()))
+    at = axis.get_transform().transform(locs)
+    tol = 1e-10 * abs(hi - lo)
+    keep = (at >= lo - tol) & (at <= hi + tol)
+    if keep.all():
+        return
+    axis.set_ticks(locs[keep], [lab for lab, k in zip(labels, keep) if k])
 
 
 def _arm_text(row, measure: str, arm: str) -> str:
