@@ -55,14 +55,14 @@ def report(
     stages and writes a self-contained report. The report summarises
     published evidence; it gives no advice on use or dose.
     """
-    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-
     import_settled(*REPORT_MODULES, *(HTML_MODULES if fmt == "html" else ()))
     from sleepmeta.review.build import build_report
 
     if not console.is_terminal:  # no progress output (nor its blank line) in pipes and logs
         result = build_report(review, out, fmt=fmt, allow_outside=allow_outside)
     else:
+        from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
         with Progress(SpinnerColumn(), TextColumn("{task.description}", markup=False),
                       TimeElapsedColumn(), console=console, transient=True) as progress:
             task = progress.add_task("starting", total=None)
