@@ -52,3 +52,20 @@ def test_bad_input():
     t.loc[0, "overall"] = "unclear"
     with pytest.raises(InputError, match="overall: unknown judgement 'unclear'"):
         traffic_light_plot(t)
+
+
+def test_study_names_and_titles_are_text_not_mathtext():
+    # README: text from the data is never mathtext in figures; "$" in a study name (even
+    # an unbalanced TeX fragment) is drawn as typed
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    t = pd.DataFrame([{"study_id": s, "randomisation": "low", "deviations": "low",
+                       "missing_data": "low", "measurement": "low", "selection": "low",
+                       "overall": "low"} for s in ("Smith $x^2$", "Lee $\\frac{1}{$")])
+    for fig in (traffic_light_plot(t, title="RoB of $\\frac{1}{$"),
+                rob_summary_plot(t, title="Share $\\frac{1}{$")):
+        FigureCanvasAgg(fig).draw()  # mathtext would raise on "$\frac{1}{$"
+        assert not fig._suptitle.get_parse_math()
+    labels = traffic_light_plot(t).axes[0].get_yticklabels()
+    assert [lab.get_text() for lab in labels] == ["Lee $\\frac{1}{$", "Smith $x^2$"]
+    assert not any(lab.get_parse_math() for lab in labels)

@@ -106,7 +106,7 @@ def traffic_light_plot(rob, *, title: str | None = None):
     ax.set_ylim(-0.6, n - 0.4)
     ax.set_xticks(range(len(cols)), _TITLES, fontsize=FONT_SIZE)
     ax.xaxis.tick_top()
-    ax.set_yticks(range(n), labels[::-1], fontsize=FONT_SIZE)
+    ax.set_yticks(range(n), labels[::-1], fontsize=FONT_SIZE, parse_math=False)  # data text
     ax.tick_params(length=0)
     for s in ax.spines.values():
         s.set_visible(False)
@@ -114,7 +114,8 @@ def traffic_light_plot(rob, *, title: str | None = None):
     legend = "\n".join(_LEGEND) + "\nJudgement: + low, - some concerns, X high, ? not assessed"
     fig.text(0.02, 0.02, legend, fontsize=NOTE_SIZE - 1, va="bottom", ha="left")
     if title:
-        fig.suptitle(title, x=0.02, ha="left", fontsize=FONT_SIZE + 2, fontweight="bold")
+        fig.suptitle(title, x=0.02, ha="left", fontsize=FONT_SIZE + 2, fontweight="bold",
+                     parse_math=False)
     return fig
 
 
@@ -180,5 +181,6 @@ def rob_summary_plot(rob, *, weights=None, title: str | None = None):
     fig.legend(handles=handles, loc="lower left", ncol=4, fontsize=NOTE_SIZE - 1,
                frameon=False)
     if title:
-        fig.suptitle(title, x=0.02, ha="left", fontsize=FONT_SIZE + 2, fontweight="bold")
+        fig.suptitle(title, x=0.02, ha="left", fontsize=FONT_SIZE + 2, fontweight="bold",
+                     parse_math=False)
     return fig
