@@ -251,20 +251,15 @@ def _read_note(path: Path, i: int, name: str) -> dict:
 
 
 def render_html(payload: dict, figures: dict, notes: list) -> str:
-    """Render the HTML report from the payload (jinja2, autoescape on).
-
-    The compiled templates are kept between runs (:mod:`sleepmeta.review.template_cache`).
-    """
+    """Render the HTML report from the payload (jinja2, autoescape on)."""
     import jinja2
 
     from sleepmeta.review import display
     from sleepmeta.review.methods import plain_summary
-    from sleepmeta.review.template_cache import template_cache
 
-    options = {"autoescape": True, "undefined": jinja2.StrictUndefined, "trim_blocks": True,
-               "lstrip_blocks": True}
     env = jinja2.Environment(loader=jinja2.PackageLoader("sleepmeta.review", "templates"),
-                             bytecode_cache=template_cache(options), **options)
+                             autoescape=True, undefined=jinja2.StrictUndefined,
+                             trim_blocks=True, lstrip_blocks=True)
     env.filters.update(display.FILTERS)
     env.globals.update(display.GLOBALS)
     return env.get_template("report.html.j2").render(
