@@ -23,7 +23,7 @@ from sleepmeta.pooling.multilevel.kernel import eval_member, workspace
 CODES = {"SIGMA": 0, "ID": 1, "DIAG": 2, "CS": 3, "HCS": 4, "UN": 5, "GEN": 6, "AR": 7,
          "HAR": 8}
 
-__all__ = ["CODES", "coef_kernel", "maximise_kernel"]
+__all__ = ["CODES", "coef_kernel", "maximise_kernel", "objective_kernel"]
 
 
 @njit(cache=True, error_model="numpy")
@@ -137,6 +137,36 @@ def _coef(theta, terms, pa, pb, c, J, Lm):
                 J[bo + i, po] = rho**lag
                 if not rf and lag > 0:
                     J[bo + i, po + 1] = t2 * lag * rho ** (lag - 1)
+
+
+@njit(cache=True, error_model="numpy")
+def objective_kernel(theta, y, V, X, bases, sizes, k, reml, terms, pa, pb, grad):
+    """One member's (restricted) log-likelihood at ``theta`` (P,), its gradient in ``grad``.
+
+    ``y`` ... ``sizes`` are one member's blocks (as :func:`maximise_kernel`'s
+    rows ``b``); the gradient is ``J' s`` (the chain rule of the scoring
+    iterations). Where ``M`` or ``A`` is not positive definite the value is
+    ``-inf`` and the gradient 0. For the quasi-Newton search of :mod:`.fallback`.
+    """
+    G, m = y.shape
+    p = X.shape[2]
+    L = bases.shape[1]
+    P = theta.size
+    q = 1
+    for t in range(terms.shape[0]):
+        q = max(q, terms[t, 1])
+    c, J = np.empty(L), np.empty((L, P))
+    beta, vb, sc = np.empty(p), np.empty((p, p)), np.empty(L)
+    inf, obs = np.empty((L, L)), np.empty((L, L))
+    _coef(theta, terms, pa, pb, c, J, np.empty((q, q)))
+    ok, l1, l2, _, _ = eval_member(y, V, X, bases, sizes, c, k, reml, True,
+                                   workspace(G, m, p, L), beta, vb, sc, inf, obs)
+    for i in range(P):
+        t = 0.0
+        for l in range(L):
+            t += J[l, i] * sc[l]
+        grad[i] = t
+    return l2 if reml else l1
 
 
 @njit(cache=True, error_model="numpy", _nrt=False)
