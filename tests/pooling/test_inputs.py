@@ -8,6 +8,8 @@ import textwrap
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from sleepmeta.errors import ConvergenceError, InputError, ModelError, SleepmetaError
 from sleepmeta.pooling import meta_analysis, meta_analysis_batch
@@ -141,3 +143,44 @@ def test_peto_whose_ci_cannot_be_back_transformed_is_a_model_error():
     # found by the fuzz campaign: one event in 131,514 against none in 1 -> log-OR CI up to 709+
     with pytest.raises(ModelError, match="cannot be back-transformed"):
         peto([0], [1], [1], [131514])
+
+
+def _first_invalid_by_numpy(yi, vi, mask):
+    """The rule of ``first_invalid`` written with NumPy: the first masked non-finite (or
+    vi <= 0) study anywhere in the batch, else the first masked out-of-range one."""
+    mask = np.broadcast_to(mask, yi.shape)
+    with np.errstate(invalid="ignore"):
+        bad = mask & ~(np.isfinite(yi) & np.isfinite(vi) & (vi > 0))
+    if bad.any():
+        b, j = np.argwhere(bad)[0]
+        return 1, int(b), int(j)
+    far = mask & out_of_range(np.nan_to_num(yi), np.nan_to_num(vi, nan=1.0))
+    if far.any():
+        b, j = np.argwhere(far)[0]
+        return 2, int(b), int(j)
+    return 0, -1, -1
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.integers(1, 6), st.integers(1, 7), st.integers(0, 2**32 - 1), st.booleans())
+def test_first_invalid_is_its_rule_written_with_numpy(B, k, seed, shared):
+    """Random batches with bad values planted (NaN, inf, vi <= 0, out of range) and a
+    random mask (or one row shared by the batch): the compiled pass finds what NumPy finds."""
+    from sleepmeta.pooling.inputs import first_invalid
+
+    rng = np.random.default_rng(seed)
+    yi = rng.normal(0, 1, (B, k))
+    vi = rng.uniform(0.01, 1, (B, k))
+    for _ in range(rng.integers(0, 4)):
+        b, j = rng.integers(B), rng.integers(k)
+        arr = yi if rng.random() < 0.5 else vi
+        arr[b, j] = rng.choice([np.nan, np.inf, -np.inf, 0.0, -1.0, 1e60, 1e-60])
+    mask = rng.random((1 if shared else B, k)) < 0.7
+    assert first_invalid(yi, vi, mask) == _first_invalid_by_numpy(yi, vi, mask)
+
+
+def test_studies_per_analysis_counts_the_mask():
+    from sleepmeta.pooling.inputs import studies_per_analysis
+
+    mask = np.random.default_rng(1).random((50, 9)) < 0.4
+    assert studies_per_analysis(mask).tolist() == mask.sum(axis=1).tolist()

@@ -117,7 +117,7 @@ def resolve_labels(labels, data: pd.DataFrame | None, k: int) -> list[str]:
         if data is not None and not isinstance(data.index, pd.RangeIndex):
             out = [str(v) for v in data.index]
         else:
-            out = [str(i + 1) for i in range(k)]
+            out = list(map(str, range(1, k + 1)))
     elif isinstance(labels, str):
         out = [str(v) for v in column_of(data, labels, "labels")]
     else:

@@ -18,7 +18,7 @@ from sleepmeta.pooling.feasibility import check_fit, k1_note
 from sleepmeta.pooling.inputs import column_or_values, resolve_inputs
 from sleepmeta.pooling.regression import pseudo_r2
 from sleepmeta.pooling.inputs import (first_invalid, nonfinite_error, nonfinite_members,
-                                     out_of_range_text)
+                                     out_of_range_text, studies_per_analysis)
 from sleepmeta.pooling.registry import ESTIMATOR_INFO, TESTS, Control, check_options
 from sleepmeta.pooling.result import MetaResult, raise_unconverged
 from sleepmeta.pooling.subgroups import SubgroupResult, subgroup_analysis
@@ -272,20 +272,22 @@ def meta_analysis_batch(
     if yi.shape != vi.shape:
         raise InputError(f"yi has shape {yi.shape} but vi has shape {vi.shape}")
     # no mask: every study, as a read-only broadcast (no (B, k) array is allocated)
-    mask = (np.broadcast_to(True, yi.shape) if mask is None
+    every = mask is None
+    mask = (np.broadcast_to(True, yi.shape) if every
             else np.atleast_2d(np.asarray(mask, bool)))
     if mask.shape != yi.shape:
         raise InputError(f"mask has shape {mask.shape} but yi has shape {yi.shape}")
     X = np.ones((1, yi.shape[1], 1)) if X is None else np.asarray(X, float)
     if X.ndim == 2:
         X = X[None]
-    kind, b, j = first_invalid(yi, vi, mask)  # one compiled pass, no (B, k) temporaries
+    # one compiled pass, no (B, k) temporaries (no mask: one row of True for every analysis)
+    kind, b, j = first_invalid(yi, vi, np.ones((1, yi.shape[1]), bool) if every else mask)
     if kind == 1:
         raise InputError(f"analysis {b}, study {j}: yi must be finite and vi finite and > 0, "
                          f"got yi={yi[b, j]!r}, vi={vi[b, j]!r}")
     if kind == 2:
         raise InputError(f"analysis {b}, study {j}: {out_of_range_text(yi[b, j], vi[b, j])}")
-    k = mask.sum(axis=1)
+    k = np.full(yi.shape[0], yi.shape[1]) if every else studies_per_analysis(mask)
     need = ESTIMATOR_INFO[method].min_k(X.shape[-1])
     if (small := k < need).any():
         b = int(np.flatnonzero(small)[0])

@@ -33,39 +33,13 @@ from sleepmeta.pooling import registry
 from sleepmeta.pooling.estimators import ESTIMATORS
 from sleepmeta.pooling.feasibility import falls_back_to_z
 from sleepmeta.pooling.heterogeneity import i2_h2_from_q, i2_h2_from_tau2
+from sleepmeta.pooling.inputs import studies_per_analysis
+from sleepmeta.pooling.lazy import cached_property
 from sleepmeta.pooling.kernels.batch import (
-    BAD, CONV, CRIT, DF, FALLBACK, ITERS, LL_ML, LL_REML, Q, QM, S2W, SE, TAU2, VT,
+    BAD, CONV, CRIT, DF, FALLBACK, H2, I2, ITERS, LL_ML, LL_REML, N, Q, QM, S2W, SE, TAU2, VT,
     fit_members, test_rule,
 )
 from sleepmeta.pooling.registry import ESTIMATOR_INFO, TESTS, Control
-
-
-class cached_property:  # noqa: N801 (functools.cached_property without its per-instance lock)
-    """A property computed on first access and kept in the instance's ``__dict__``.
-
-    (``functools.cached_property`` takes a lock on every first access in
-    Python 3.11, which costs more than the arithmetic for a batch of one.)
-
-    Examples
-    --------
-    >>> class A:
-    ...     @cached_property
-    ...     def x(self):
-    ...         return [1]
-    >>> a = A(); a.x is a.x
-    True
-    """
-
-    def __init__(self, func):
-        self.func = func
-        self.name = func.__name__
-        self.__doc__ = func.__doc__
-
-    def __get__(self, obj, owner=None):
-        if obj is None:
-            return self
-        value = obj.__dict__[self.name] = self.func(obj)
-        return value
 
 
 @dataclass
@@ -140,7 +114,7 @@ class BatchFit:
     @cached_property
     def k(self) -> np.ndarray:
         """Studies per analysis."""
-        return self.mask.sum(axis=1)
+        return studies_per_analysis(self.mask)
 
     @cached_property
     def q_df(self) -> np.ndarray:
@@ -168,8 +142,11 @@ class BatchFit:
 
     @cached_property
     def stat_beta(self) -> np.ndarray:
+        se = self.se_beta
+        if np.count_nonzero(se) == se.size:  # no warning to silence (the usual case)
+            return self.beta / se
         with np.errstate(divide="ignore", invalid="ignore"):
-            return self.beta / self.se_beta  # se = 0 only when s² = 0 (metafor: z = ±Inf)
+            return self.beta / se  # se = 0 only when s² = 0 (metafor: z = ±Inf)
 
     @cached_property
     def ci_low_beta(self) -> np.ndarray:
@@ -187,26 +164,26 @@ class BatchFit:
         with np.errstate(invalid="ignore"):
             p = 2 * special.stdtr(self.df[:, None], -a)
         z1 = self.z_fallback
-        return np.where(z1[:, None], 2 * special.ndtr(-a), p) if z1.any() else p
+        return np.where(z1[:, None], 2 * special.ndtr(-a), p) if np.count_nonzero(z1) else p
 
     @cached_property
     def qm_pvalue(self) -> np.ndarray:
+        # (scipy.special's distribution functions return NaN for NaN or out-of-domain
+        # arguments without floating-point warnings; qm >= 0 or NaN, so sqrt warns neither)
         m, qm = self.qm_df[0], self.qm
-        with np.errstate(invalid="ignore"):
-            if TESTS[self.test].residual_df:
-                p = special.fdtrc(m, self.df, qm)
-                z1 = self.z_fallback
-                return np.where(z1, special.chdtrc(m, qm * m), p) if z1.any() else p
-            # chi² with 1 df is Z², whose tail is 2 Phi(-sqrt(x)): the same number as
-            # chdtrc(1, x) (to rounding), which scipy computes ~100x more slowly for 1 df
-            return 2 * special.ndtr(-np.sqrt(qm)) if m == 1 else special.chdtrc(m, qm)
+        if TESTS[self.test].residual_df:
+            p = special.fdtrc(m, self.df, qm)
+            z1 = self.z_fallback
+            return np.where(z1, special.chdtrc(m, qm * m), p) if np.count_nonzero(z1) else p
+        # chi² with 1 df is Z², whose tail is 2 Phi(-sqrt(x)): the same number as
+        # chdtrc(1, x) (to rounding), which scipy computes ~100x more slowly for 1 df
+        return 2 * special.ndtr(-np.sqrt(qm)) if m == 1 else special.chdtrc(m, qm)
 
     @cached_property
     def q_pvalue(self) -> np.ndarray:
-        with np.errstate(invalid="ignore"):
-            p = special.chdtrc(self.q_df, self.q)
+        p = special.chdtrc(self.q_df, self.q)  # NaN where k - p = 0
         has_df = self.q_df > 0
-        return p if has_df.all() else np.where(has_df, p, 1.0)
+        return p if np.count_nonzero(has_df) == has_df.size else np.where(has_df, p, 1.0)
 
     # the first coefficient (the pooled estimate of an intercept-only model)
     @property
@@ -284,18 +261,35 @@ def fit_batch(
     if yi.ndim == 1:
         yi, vi = yi[None], vi[None]
     B = mask.shape[0]
+    if B <= CHUNK:  # one pass: its k, k - p, I² and H² are kept (views of the kernel's output)
+        arrays = _fit_chunk(yi, vi, mask, X, method, test, level, intercept, control)
+        cached = {name: arrays.pop(name) for name in _CACHED}
+    else:
+        arrays = _fit_chunked(yi, vi, mask, X, method, test, level, intercept, control)
+        cached = None
+    qm_m = int(arrays.pop("qm_m"))
+    fit = BatchFit(method=method, test=test, level=level, p=X.shape[-1], vi=vi, mask=mask,
+                   qm_df=(qm_m, arrays["df"] if TESTS[test].residual_df else None), **arrays)
+    if cached is not None:
+        fit.__dict__.update(k=cached["k"], q_df=cached["q_df"], _i2_h2=cached["i2_h2"])
+    return fit
+
+
+def _fit_chunked(yi, vi, mask, X, method, test, level, intercept, control) -> dict:
+    """:func:`_fit_chunk` over chunks of a large batch, each chunk's results written straight
+    into the batch's arrays (k, I² and H² are left for BatchFit to compute when asked)."""
+    B = mask.shape[0]
     rule = TESTS[test]
     # constant over the batch (z: crit, df; no scale: s2w): a large batch holds them once, as a
     # read-only broadcast, not once per analysis
-    const = () if B <= CHUNK else tuple(n for n, c in (("s2w", not rule.scaled), (
-        "crit", not rule.residual_df), ("df", not rule.residual_df)) if c)
+    const = tuple(n for n, c in (("s2w", not rule.scaled), ("crit", not rule.residual_df),
+                                 ("df", not rule.residual_df)) if c)
     arrays = None
-    for sl in _chunks(B):  # each chunk's results go straight into the batch's arrays
+    for sl in _chunks(B):
         part = _fit_chunk(_rows(yi, sl), _rows(vi, sl), mask[sl], _rows(X, sl), method, test,
                           level, intercept, control)
-        if arrays is None and sl.stop == B:
-            arrays = part
-            break
+        for name in _CACHED:
+            del part[name]
         if arrays is None:
             arrays = {name: a if name in _PER_MODEL or name in const
                       else np.empty((B,) + a.shape[1:], a.dtype) for name, a in part.items()}
@@ -304,12 +298,11 @@ def fit_batch(
                 arrays[name][sl] = a
     for name in const:
         arrays[name] = np.broadcast_to(arrays[name][0], (B,))
-    qm_m = int(arrays.pop("qm_m"))
-    return BatchFit(method=method, test=test, level=level, p=X.shape[-1], vi=vi, mask=mask,
-                    qm_df=(qm_m, arrays["df"] if TESTS[test].residual_df else None), **arrays)
+    return arrays
 
 
 _PER_MODEL = ("btt", "qm_m")  # the same for every chunk
+_CACHED = ("k", "q_df", "i2_h2")  # BatchFit's cached properties, filled from a single chunk
 CHUNK = 1 << 14  # analyses per pass: the temporaries of a pass stay in the cache, not in RAM
 
 
@@ -354,19 +347,22 @@ def _fit_chunk(yi, vi, mask, X, method, test, level, intercept, control) -> dict
     rule = TESTS[test]
     p = X.shape[-1]
     alpha = 1 - level
-    k = mask.sum(axis=1)
-    kp = (k - p).astype(float)
     btt0 = 1 if (intercept and p > 1) else 0
     m = p - btt0
     crit = None
     if rule.residual_df:  # t quantiles, once per distinct df
+        kp = mask.sum(axis=1) - float(p)
         u, inv = np.unique(kp, return_inverse=True)
         crit = special.stdtrit(u, 1 - alpha / 2)[inv.ravel()]
     estimates = ESTIMATOR_INFO[method].estimates_tau2
     out, beta, vb, inf = fit_members(ESTIMATORS[method], yi, vi, mask, X,
                                      _kernel_control(control),
                                      _kernel_rule(test, alpha, btt0, estimates), crit)
-    return dict(beta=beta, tau2=out[TAU2], tau2_se=out[SE], q=out[Q], vt=out[VT],
+    # k, k - p, I² and H² are at hand (the kernel's rows): a batch held in one chunk keeps them
+    # (I² and H² as views of ``out``); a chunked batch computes them when asked (see fit_batch)
+    k = out[N].astype(np.int64)
+    return dict(k=k, q_df=out[N] - p, i2_h2=(out[I2], out[H2]),
+                beta=beta, tau2=out[TAU2], tau2_se=out[SE], q=out[Q], vt=out[VT],
                 ll_ml=out[LL_ML], ll_reml=out[LL_REML],
                 converged=out[CONV].astype(bool), iterations=out[ITERS].astype(np.int64),
                 fallback=out[FALLBACK].astype(bool), vb=vb, se_beta=inf, qm=out[QM], qm_m=m,

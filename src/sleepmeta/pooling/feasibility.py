@@ -46,7 +46,7 @@ def falls_back_to_z(k, test: str) -> np.ndarray:
     ([True, False, True], [False])
     """
     k = np.asarray(k)
-    return (k == 1) & TESTS[test].residual_df
+    return (k == 1) if TESTS[test].residual_df else np.zeros(k.shape, bool)
 
 
 def check_fit(k: int, p: int, method: str, test: str, *, where: str = "") -> str:

@@ -107,8 +107,9 @@ def resolve_inputs(yi, vi, *, data=None, labels=None, missing="raise", measure=N
         labs = resolve_labels(labels, data, y.size)
     if y.size == 0:
         raise InputError("no studies: yi is empty")
-    incomplete = ~(np.isfinite(y) & np.isfinite(v))
-    if incomplete.any():
+    kind, _, i = first_invalid(y[None], v[None], np.ones((1, y.size), np.bool_))
+    if kind == 1 and not (math.isfinite(y[i]) and math.isfinite(v[i])):  # incomplete studies
+        incomplete = ~(np.isfinite(y) & np.isfinite(v))
         if missing == "raise":
             i = int(np.flatnonzero(incomplete)[0])
             field = "yi" if not np.isfinite(y[i]) else "vi"
@@ -125,7 +126,7 @@ def resolve_inputs(yi, vi, *, data=None, labels=None, missing="raise", measure=N
             data = data.loc[keep]
         if y.size == 0:
             raise InputError("no studies left after dropping incomplete ones")
-    kind, _, i = first_invalid(y[None], v[None], np.ones((1, y.size), np.bool_))
+        kind, _, i = first_invalid(y[None], v[None], np.ones((1, y.size), np.bool_))
     if kind == 1:  # all finite here: vi <= 0
         raise InputError(f"study {labs[i]!r}: vi must be > 0, got {v[i]!r}")
     if kind == 2:
@@ -136,7 +137,7 @@ def resolve_inputs(yi, vi, *, data=None, labels=None, missing="raise", measure=N
 @njit(cache=True)
 def _outside(y, v):
     """The accepted-range rule for one study (NaN is not outside: finiteness is checked apart)."""
-    return abs(y) > YI_MAX or v < VI_MIN or v > VI_MAX
+    return (abs(y) > YI_MAX) | (v < VI_MIN) | (v > VI_MAX)
 
 
 @njit(cache=True)
@@ -165,7 +166,10 @@ def first_invalid(yi, vi, mask):
 
     ``kind`` 1: the first masked study whose yi or vi is not finite or whose
     vi is not > 0; else 2: the first one outside the accepted range; else 0
-    (``b = j = -1``). Needs no temporaries of the batch's size.
+    (``b = j = -1``). A ``(1, k)`` mask holds for every row. Needs no
+    temporaries of the batch's size. (Each row is
+    checked without branches, which the compiler vectorises; a row with a
+    bad study is scanned again to find it.)
 
     Examples
     --------
@@ -173,15 +177,46 @@ def first_invalid(yi, vi, mask):
     (2, 0, 1)
     """
     ob, oj = -1, -1
-    for b in range(mask.shape[0]):
-        for j in range(mask.shape[1]):
-            if mask[b, j]:
+    shared = mask.shape[0] == 1
+    for b in range(yi.shape[0]):
+        m = mask[0] if shared else mask[b]
+        bad = False
+        far = False
+        for j in range(yi.shape[1]):
+            y, v = yi[b, j], vi[b, j]
+            ok = (abs(y) < math.inf) & (v > 0) & (v < math.inf)  # False for NaN
+            bad |= m[j] & ~ok
+            far |= m[j] & _outside(y, v)
+        if bad:
+            for j in range(yi.shape[1]):
                 y, v = yi[b, j], vi[b, j]
-                if not (math.isfinite(y) and math.isfinite(v) and v > 0):
+                if m[j] and not (math.isfinite(y) and math.isfinite(v) and v > 0):
                     return 1, b, j
-                if ob < 0 and _outside(y, v):
+        if far and ob < 0:
+            for j in range(yi.shape[1]):
+                if m[j] and _outside(yi[b, j], vi[b, j]):
                     ob, oj = b, j
+                    break
     return (2, ob, oj) if ob >= 0 else (0, -1, -1)
+
+
+@njit(cache=True)
+def studies_per_analysis(mask):
+    """``k`` of each analysis of a ``(B, k)`` mask (a compiled count; NumPy's sum over a short
+    axis of booleans takes several times longer).
+
+    Examples
+    --------
+    >>> studies_per_analysis(np.array([[True, False, True], [False, False, True]])).tolist()
+    [2, 1]
+    """
+    k = np.empty(mask.shape[0], np.int64)
+    for b in range(mask.shape[0]):
+        n = 0
+        for j in range(mask.shape[1]):
+            n += mask[b, j]
+        k[b] = n
+    return k
 
 
 def first_out_of_range(yi, vi) -> int | None:

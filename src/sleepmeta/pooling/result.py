@@ -138,30 +138,32 @@ class MetaResult:
         >>> round(MetaResult.from_fit(fit, 0, [0.2, 0.4], [0.01, 0.01], d, ["a", "b"], None).estimate, 4)
         0.3
         """
-        m = fit.k[b] > 0
-        w = fit.member_weights(b)
         coef = np.array([fit.beta[b], fit.se_beta[b], fit.stat_beta[b], fit.pval_beta[b],
                          fit.ci_low_beta[b], fit.ci_high_beta[b]]).T
-        df = float(fit.df[b])
+        # (``.item`` gives Python numbers: an array's scalars, read one by one, cost more)
+        df = fit.df.item(b)
         df = None if math.isnan(df) else df
         qm_df = (fit.qm_df[0], None if fit.qm_df[1] is None or math.isnan(fit.qm_df[1][b])
                  else int(fit.qm_df[1][b]))
-        estimate, se, tau2 = float(fit.beta[b, 0]), float(fit.se_beta[b, 0]), float(fit.tau2[b])
-        half = float(fit.crit[b]) * math.sqrt(se**2 + tau2)  # the prediction interval's half-width
+        estimate, se, tau2 = coef.item(0, 0), coef.item(0, 1), fit.tau2.item(b)
+        half = fit.crit.item(b) * math.sqrt(se**2 + tau2)  # the prediction interval's half-width
         z1 = fit.z_fallback is not None and bool(fit.z_fallback[b])
         yi, vi = np.asarray(yi, float), np.asarray(vi, float)
+        w = 1.0 / (vi + tau2)  # the model's weights (vi > 0 and tau² >= 0 were checked)
+        if len(w):
+            w *= 100.0 / np.add.reduce(w)  # in percent
         return cls(
             method=fit.method, test="z" if z1 else fit.test, level=fit.level, k=int(fit.k[b]),
-            p=fit.p, estimate=estimate, se=se, statistic=float(coef[0, 2]),
-            pvalue=float(coef[0, 3]), ci_low=float(coef[0, 4]), ci_high=float(coef[0, 5]),
+            p=fit.p, estimate=estimate, se=se, statistic=coef.item(0, 2),
+            pvalue=coef.item(0, 3), ci_low=coef.item(0, 4), ci_high=coef.item(0, 5),
             pi_low=estimate - half, pi_high=estimate + half, tau2=tau2,
-            tau2_se=float(fit.tau2_se[b]), i2=float(fit.i2[b]), h2=float(fit.h2[b]),
-            q=float(fit.q[b]), q_df=int(fit.q_df[b]), q_pvalue=float(fit.q_pvalue[b]), df=df,
-            qm=float(fit.qm[b]), qm_df=qm_df, qm_pvalue=float(fit.qm_pvalue[b]),
+            tau2_se=fit.tau2_se.item(b), i2=fit.i2.item(b), h2=fit.h2.item(b),
+            q=fit.q.item(b), q_df=int(fit.q_df[b]), q_pvalue=fit.q_pvalue.item(b), df=df,
+            qm=fit.qm.item(b), qm_df=qm_df, qm_pvalue=fit.qm_pvalue.item(b),
             coef_table=coef, terms=tuple(design.terms), vcov=fit.vb[b], yi=yi, vi=vi,
             X=design.X, labels=tuple(labels),
-            weights=100 * w[: len(yi)] / w.sum() if m else w, vt=float(fit.vt[b]),
-            ll_ml=float(fit.ll_ml[b]), ll_reml=float(fit.ll_reml[b]),
+            weights=w, vt=fit.vt.item(b),
+            ll_ml=fit.ll_ml.item(b), ll_reml=fit.ll_reml.item(b),
             iterations=int(fit.iterations[b]), intercept=design.intercept, measure=measure,
             notes=tuple(notes) + tuple(fit_notes(fit, b)), r2=r2,
             extras={} if extras is None else extras,
@@ -338,6 +340,8 @@ def raise_unconverged(fit: BatchFit, method: str, labels=None) -> None:
     ...                 np.ones((1, 2), bool), np.ones((1, 2, 1)), method="DL")
     >>> raise_unconverged(fit, "DL")  # DL does not iterate: nothing to raise
     """
+    if np.count_nonzero(fit.converged) == fit.converged.size:  # (.all() costs more on a few)
+        return
     bad = np.flatnonzero(~fit.converged)
     if bad.size:
         b = int(bad[0])

@@ -239,3 +239,4 @@ def test_one_study_member_in_a_padded_batch(test):
     assert fit.z_fallback[0] == (test == "knha") and not fit.z_fallback[1]
     assert fit.pvalue[0] == pytest.approx(2 * special.ndtr(-0.4 / 0.3), rel=1e-12)
     assert fit.q[0] == 0 and fit.i2[0] == 0 and fit.h2[0] == 1 and fit.q_pvalue[0] == 1
+

@@ -95,3 +95,32 @@ def test_xdx_by_hand():
     rss = fit(np.ones((2, 1)), np.array([1.0, 2.0]), np.ones(2), 2, 1, np.empty(1), mats, beta,
               np.empty(2))
     assert beta[0] == 1.5 and rss == 0.5
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.floats(1e-50, 1e50), min_size=1, max_size=40),
+       st.sampled_from([0.0, 1e-300, 0.5, 1e40]))
+def test_sum_of_logs_by_runs_of_products_is_the_sum_of_logs(v, t):
+    """``sum_log_v`` multiplies terms while the product stays in range: it equals
+    ``sum(log(v + t))`` to the product's rounding, ``n`` ulps, across the whole accepted
+    range of vi (1e-50 to 1e50), with tau² from 0 to 1e40."""
+    from sleepmeta.pooling.kernels.wls import sum_log_v
+    from sleepmeta.pooling.kernels.workspace import NVEC, V
+
+    vec = np.zeros((NVEC, max(len(v), 16)))
+    vec[V, : len(v)] = v
+    expected = float(np.sum(np.log(np.asarray(v) + t)))
+    assert sum_log_v(vec, t, len(v)) == pytest.approx(expected, rel=1e-13,
+                                                      abs=4 * len(v) * np.finfo(float).eps)
+
+
+def test_sum_of_logs_keeps_minus_infinity_and_nan():
+    """A zero term gives -inf and a NaN term NaN, as the sum of the logs would."""
+    from sleepmeta.pooling.kernels.wls import sum_log_v
+    from sleepmeta.pooling.kernels.workspace import NVEC, V
+
+    vec = np.zeros((NVEC, 16))
+    vec[V, :3] = [1.0, 0.0, 2.0]
+    assert sum_log_v(vec, 0.0, 3) == -np.inf
+    vec[V, 1] = np.nan
+    assert np.isnan(sum_log_v(vec, 0.0, 3))

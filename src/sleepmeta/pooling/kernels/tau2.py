@@ -41,7 +41,8 @@ from numba import njit
 
 from sleepmeta.pooling.kernels.two_column import q_eval2, trp_trpp2
 from sleepmeta.pooling.kernels.workspace import E, NVEC, ONE, SUM, TMP, V, VW, W, Y, YC
-from sleepmeta.pooling.kernels.wls import fit, logdet_of, tr_pd, tr_pdp, tr_pdpd
+from sleepmeta.pooling.kernels.wls import (fit, logdet_of, sum_log_v, tr_pd, tr_pdp,
+                                          tr_pdpd)
 from sleepmeta.pooling.zeroin import DEFAULT_TOL, SEARCH, brent_accept, brent_propose, brent_start
 
 TAU2_MAX = 100.0  # metafor's upper bound of the PM search, max(100, 10 mad(yi)²)
@@ -49,7 +50,7 @@ LOG_2PI = math.log(2 * math.pi)
 FE, DL, HE, HS, HSK, SJ, ML, REML, EB, PM = range(10)  # codes: estimators.ESTIMATORS
 
 
-@njit(cache=True, error_model="numpy", inline="always")
+@njit(cache=True, error_model="numpy", _nrt=False, inline="always")
 def q_at(X, yrow, t, n, p, vec, mats, beta):
     """``y' P(t) y`` for ``y = vec[yrow]``: the weighted RSS with weights ``1/(vi + t)``.
 
@@ -69,13 +70,13 @@ def q_at(X, yrow, t, n, p, vec, mats, beta):
     return rss
 
 
-@njit(cache=True, error_model="numpy", inline="always")
+@njit(cache=True, error_model="numpy", _nrt=False, inline="always")
 def forget_q(vec):
     """Forget the last :func:`q_at` (a new analysis, or another fit into the workspace)."""
     vec[SUM, 5] = -1.0
 
 
-@njit(cache=True, error_model="numpy", inline="always")
+@njit(cache=True, error_model="numpy", _nrt=False, inline="always")
 def _q_eval(X, yrow, t, n, p, vec, mats, beta):
     if vec[SUM, 0] == 1.0:  # intercept only: the fused path (see module docstring)
         s1 = 0.0
@@ -111,7 +112,7 @@ def _q_eval(X, yrow, t, n, p, vec, mats, beta):
     return fit(X, vec[yrow], vec[W], n, p, vec[TMP], mats, beta, vec[E])
 
 
-@njit(cache=True, error_model="numpy", inline="always")
+@njit(cache=True, error_model="numpy", _nrt=False, inline="always")
 def trp_trpp(X, n, p, vec, mats):
     """``(tr(P), tr(PP))`` at the last :func:`q_at`."""
     if vec[SUM, 0] == 1.0:
@@ -126,7 +127,7 @@ def trp_trpp(X, n, p, vec, mats):
             tr_pdpd(X, w, one, n, p, mats[0], vec[TMP], mats))
 
 
-@njit(cache=True, error_model="numpy", inline="always")
+@njit(cache=True, error_model="numpy", _nrt=False, inline="always")
 def _sum_we2(n, p, vec):
     """``sum((w e)²)``, ``sum(w)``, ``sum(w²)`` at the last :func:`q_at`."""
     if vec[SUM, 0] == 1.0 or p == 2:
@@ -142,7 +143,7 @@ def _sum_we2(n, p, vec):
     return swe2, sw, sw2
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", _nrt=False)
 def halve_into_range(cur, adj):
     """metafor's ``while (tau2 + adj < 0) adj <- adj / 2``, computed directly.
 
@@ -165,7 +166,7 @@ def halve_into_range(cur, adj):
     return math.ldexp(adj, -h)
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", _nrt=False)
 def _step(code, X, t, n, p, vec, mats, beta):
     """One Fisher-scoring (ML, REML) or fixed-point (EB) step from ``t``."""
     rss = q_at(X, YC, t, n, p, vec, mats, beta)
@@ -178,7 +179,7 @@ def _step(code, X, t, n, p, vec, mats, beta):
     return (swe2 - trp) / trpp
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", _nrt=False)
 def _iterate(code, X, start, stepadj, maxiter, threshold, n, p, vec, mats, beta):
     """Scoring steps until the change is at most ``threshold``: ``(tau2, iterations, converged)``."""
     cur = start
@@ -197,7 +198,7 @@ def _iterate(code, X, start, stepadj, maxiter, threshold, n, p, vec, mats, beta)
     return cur, iters, False
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", _nrt=False)
 def _he_raw(X, n, p, vec, mats, beta):
     """Hedges' moment estimate before truncation (also the scoring start)."""
     forget_q(vec)  # it fits with other weights
@@ -220,19 +221,16 @@ def _he_raw(X, n, p, vec, mats, beta):
     return (rss - tr_pd(X, one, v, n, p, mats[0], vec[TMP], mats[1])) / (n - p)
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", _nrt=False)
 def _loglik(X, t, restricted, n, p, vec, mats, beta):
     rss = q_at(X, YC, t, n, p, vec, mats, beta)
-    lv = 0.0
-    for i in range(n):
-        lv += math.log(vec[V, i] + t)
-    ll = -0.5 * lv - 0.5 * rss
+    ll = -0.5 * sum_log_v(vec, t, n) - 0.5 * rss
     if restricted:
         return ll - 0.5 * logdet_xwx(p, mats) - 0.5 * (n - p) * LOG_2PI
     return ll - 0.5 * n * LOG_2PI
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", _nrt=False)
 def logdet_xwx(p, mats):
     """``log |X'WX|`` of the last fit, as ``-log |A|``."""
     A = mats[0]
@@ -243,7 +241,7 @@ def logdet_xwx(p, mats):
     return -logdet_of(A, p, mats[2])
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", _nrt=False)
 def _scoring(code, X, ctl, n, p, vec, mats, beta):
     """Fisher scoring from the truncated HE estimate, with metafor's halved-step remedy.
 
@@ -266,7 +264,7 @@ def _scoring(code, X, ctl, n, p, vec, mats, beta):
     return t, it, ok, True
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", _nrt=True)  # np.median allocates: reference counting on
 def _pm(X, maxiter, n, p, vec, mats, beta, st, tmp):
     """Paule–Mandel: root of ``Q(tau²) = n - p`` on ``[0, max(100, 10 mad²)]`` by Brent."""
     y = vec[Y]
@@ -287,7 +285,7 @@ def _pm(X, maxiter, n, p, vec, mats, beta, st, tmp):
     return max(0.0, root), it, ok
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", _nrt=False)
 def root_of_q(X, yrow, target, lo, hi, f_lo, f_hi, maxiter, n, p, vec, mats, beta, st):
     """Brent (R's ``uniroot``) on ``Q(t) - target`` (``y = vec[yrow]``): ``(root, iterations, converged)``."""
     s = brent_start(st, lo, hi, f_lo, f_hi)
@@ -304,7 +302,7 @@ def root_of_q(X, yrow, target, lo, hi, f_lo, f_hi, maxiter, n, p, vec, mats, bet
     return st[1], maxiter, False
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", _nrt=False)
 def tau2_member(code, X, ctl, n, p, vec, mats, beta, st, tmp):
     """tau² of one analysis: ``(tau2, se, converged, iterations, fallback)``."""
     kp = float(n - p)
@@ -363,14 +361,14 @@ def tau2_member(code, X, ctl, n, p, vec, mats, beta, st, tmp):
     return t, math.sqrt(2 / trp_trpp(X, n, p, vec, mats)[1]), True, it, fb
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", _nrt=False)
 def _se_p_form(trp, kp, t, trpp):
     """Shared form of the DL/HS variance, ``2(k-p) + 4 tau² tr(P) + 2 tau⁴ tr(PP)``."""
     t = max(t, 0.0)
     return 2 * kp + 4 * t * trp + 2 * t * t * trpp
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", _nrt=False)
 def _eb_pm_se(t, n, p, vec):
     sw = 0.0
     for i in range(n):

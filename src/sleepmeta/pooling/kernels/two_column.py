@@ -34,7 +34,7 @@ from numba import njit
 from sleepmeta.pooling.kernels.workspace import SUM, V, W
 
 
-@njit(cache=True, error_model="numpy", inline="always")
+@njit(cache=True, error_model="numpy", _nrt=False, inline="always")
 def q_eval2(X, yrow, t, n, vec, mats, beta):
     """``y' P(t) y`` of a two-column design (``y = vec[yrow]``); NaN if ``X'WX`` is not PD.
 
@@ -102,7 +102,7 @@ def q_eval2(X, yrow, t, n, vec, mats, beta):
     return rss
 
 
-@njit(cache=True, error_model="numpy", inline="always")
+@njit(cache=True, error_model="numpy", _nrt=False, inline="always")
 def trp_trpp2(vec, mats):
     """``(tr(P), tr(PP))`` at the last :func:`q_eval2`."""
     A = mats[0]
