@@ -68,3 +68,42 @@ def test_batch_equals_one_by_one():
         np.testing.assert_allclose(fit.beta[b], f1.beta[0], rtol=1e-8)
         assert fit.ll_reml[b] == pytest.approx(f1.ll_reml[0], rel=1e-10)
     assert fit.converged.all()
+
+
+def test_fits_stopping_short_of_a_singular_gen_g_are_finished_at_the_fallbacks_maximum():
+    # Random dose slopes (GEN, q = 2) whose REML estimate of Psi is singular in most data
+    # sets: scoring in the Cholesky factor stops with a diagonal near 1e-6, a point the
+    # stationarity check flags. fit_blocks finishes those members in SDs/correlations
+    # instead of the quasi-Newton fallback; they must end where the fallback (L-BFGS-B from
+    # the scoring end point and from metafor's start, then scoring) ends.
+    from sleepmeta.dose.engine import slope_blocks
+    from sleepmeta.pooling.multilevel.engine import start_values
+    from sleepmeta.pooling.multilevel.fallback import _loglik, needs_rescue, rescue
+    from sleepmeta.pooling.multilevel.optimise import Parameters, maximise
+
+    rng = np.random.default_rng(11)
+    B, m = 40, 30
+    d = np.array([0.0, 1.0, 2.0, 4.0])
+    n = rng.integers(80, 250, (B, m, 4)).astype(float)
+    slope = 0.4 + rng.normal(0, 0.1, (B, m, 1))
+    risk = np.minimum(rng.uniform(0.04, 0.12, (B, m, 1)) * np.exp(slope * d - 0.04 * d ** 2), 0.9)
+    ev = np.maximum(rng.binomial(n.astype(int), risk), 1).astype(float)
+    c = 1 / ev - 1 / n
+    y = np.log(ev[..., 1:] / n[..., 1:]) - np.log(ev[..., :1] / n[..., :1])
+    S = c[..., :1, None] + np.zeros((B, m, 3, 3))
+    S[..., np.arange(3), np.arange(3)] += c[..., 1:]
+    X = np.broadcast_to(np.stack([d[1:], d[1:] ** 2 / 4], -1), (B, m, 3, 2))
+    blocks = slope_blocks(y, S, X, np.ones((B, m, 3), bool))
+    gen = Structure("GEN", 2)
+    params = Parameters([gen])
+    fit = fit_blocks(blocks, [gen])
+    start = start_values(blocks, params)
+    theta, conv, it = maximise(blocks, params, "REML", start)
+    finished = np.flatnonzero(needs_rescue(blocks, params, "REML", theta, conv, tol=1e-11)
+                              & ~fit.rescued)
+    assert finished.size >= 5 and fit.converged.all()
+    res = rescue(blocks, params, "REML", theta, conv, it, start, finished)
+    want = _loglik(blocks, params, "REML", res.theta)[finished]
+    np.testing.assert_allclose(fit.ll_reml[finished], want, rtol=1e-9, atol=0)
+    np.testing.assert_allclose(gen.G(fit.theta[finished]), gen.G(res.theta[finished]),
+                               rtol=0, atol=1e-6)

@@ -70,3 +70,35 @@ def test_compiled_iterations_stop_at_a_stationary_point(struct):
         for b in range(B):
             one, ok1, _ = maximise(bl.take([b]), params, method, theta0[[b]])
             np.testing.assert_array_equal(one[0], theta[b])
+
+
+@pytest.mark.parametrize("st", [Structure("GEN", 2), Structure("CS", 3, varcor=True),
+                                Structure("UN", 3), Structure("HCS", 3)],
+                         ids=lambda s: f"{s.struct}{s.q}{'v' * s.varcor}")
+def test_objective_kernel_is_the_batched_likelihood_and_its_chain_rule(st):
+    # objective_kernel (the L-BFGS-B objective of the fallback) must give the likelihood of
+    # likelihood.evaluate and the score J' s of the coefficients' chain rule
+    from sleepmeta.pooling.multilevel.optimise_kernel import objective_kernel
+
+    rng = np.random.default_rng(5)
+    n = 18
+    outer = np.repeat(np.arange(6), 3)
+    inner = np.tile(np.arange(3), 6)
+    Z = np.eye(3)[inner] if st.struct != "GEN" else np.stack(
+        [np.ones(n), rng.normal(size=n)], -1)
+    terms = [Term(st, outer[None], Z[None])]
+    X = np.stack([np.ones(n), rng.normal(size=n)], -1)[None]
+    bl = build_blocks(rng.normal(0.2, 0.6, (1, n)), np.diag(rng.uniform(0.01, 0.05, n))[None],
+                      X, np.ones((1, n), bool), terms)
+    params = Parameters([st])
+    kt, pa, pb, _ = params.kernel_arrays()
+    theta = params.start(np.array([0.05]))
+    for method in ("REML", "ML"):
+        ev = evaluate(bl, params.coef(theta)[0], method, derivs=True)
+        want_ll = ev.ll_reml if method == "REML" else ev.ll_ml
+        want_grad = np.einsum("blp,bl->bp", params.coef(theta)[1], ev.score)[0]
+        grad = np.empty(params.P)
+        ll = objective_kernel(theta[0], bl.y[0], bl.V[0], bl.X[0], bl.bases[0], bl.sizes[0],
+                              float(bl.k[0]), method == "REML", kt, pa, pb, grad)
+        np.testing.assert_allclose(ll, want_ll[0], rtol=1e-13)
+        np.testing.assert_allclose(grad, want_grad, rtol=1e-10, atol=1e-12)

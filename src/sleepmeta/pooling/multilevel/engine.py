@@ -7,8 +7,10 @@ converge that way, and members whose CS correlation ends on its bound
 to hold a parameter on), are refitted in standard deviations and
 correlations (:func:`_retry_varcor`) and the better fit is kept. A member that still has
 not converged, or whose end point is not stationary (its Newton decrement
-over the free parameters exceeds 1e-9), is refitted by the quasi-Newton
-fallback of :mod:`.fallback` (``MVFit.rescued`` marks it).
+over the free parameters exceeds 1e-11), is refitted by the quasi-Newton
+fallback of :mod:`.fallback` (``MVFit.rescued`` marks it) — unless it only
+stopped short of a singular UN/GEN ``G``, which :func:`_finish_singular`
+completes in SDs and correlations.
 
 :func:`fit_blocks` is the only place a multilevel/multivariate model is
 fitted; the public :func:`~sleepmeta.pooling.multilevel.api.meta_analysis_mv`,
@@ -225,6 +227,60 @@ def _restart_singular(blocks, params, method, theta, conv, iters, maxiter, tol):
     return theta, conv, iters
 
 
+def _finish_singular(blocks, params, method, theta, conv, iters, flag, maxiter, tol):
+    """Finish, in SDs and correlations, converged members that stop just short of a singular G.
+
+    Scoring in a UN/GEN Cholesky factor approaches a singular ``G`` (a factor
+    diagonal heading to 0) only linearly, and can stop while that diagonal
+    is still about 1e-6, a point the stationarity check flags. From there the
+    same model in SDs and correlations reaches the boundary (a correlation of
+    +-1, held on its bound) in a few steps. A flagged member is taken from
+    there when that fit converges, is stationary in its own parametrisation
+    (:func:`~.fallback.needs_rescue`, the same test) and raises the likelihood
+    by at most 1e-6 relative (so scoring had stopped short of this maximum,
+    not somewhere else); the other flagged members go to the quasi-Newton
+    fallback. Returns ``theta, iters, flag`` updated.
+    """
+    import dataclasses
+
+    if not any(s.struct in ("UN", "GEN") and not s.varcor and s.q > 1
+               for s in params.structures):
+        return theta, iters, flag
+    alt = Parameters([dataclasses.replace(s, varcor=True) if s.struct in ("UN", "GEN") else s
+                      for s in params.structures])
+    idx = np.flatnonzero(flag & conv)
+    if idx.size == 0:
+        return theta, iters, flag
+    sub = blocks.take(idx)
+    th2, c2, it2 = maximise(sub, alt, method, _convert(params, alt, theta[idx]),
+                            maxiter=maxiter, tol=tol)
+    psd = np.ones(idx.size, bool)  # a G the Cholesky form can express (not G = 0, and
+    for s, sl in zip(alt.structures, alt.slices):  # correlations need not make G PSD, q > 2)
+        if s.struct in ("UN", "GEN"):
+            w = np.linalg.eigvalsh(s.G(th2[:, sl]))
+            psd &= (w[:, -1] > 0) & (w[:, 0] >= -1e-15 * w[:, -1])
+    back = theta[idx].copy()
+    try:
+        if psd.any():
+            back[psd] = _convert(alt, params, th2[psd])
+    except np.linalg.LinAlgError:  # one G too near singular for a Cholesky factor: row by row
+        for i in np.flatnonzero(psd):
+            try:
+                back[i] = _convert(alt, params, th2[i:i + 1])[0]
+            except np.linalg.LinAlgError:
+                psd[i] = False
+    pick = (lambda e: e.ll_reml) if method == "REML" else (lambda e: e.ll_ml)
+    l_old = pick(evaluate(sub, params.coef(theta[idx])[0], method))
+    l_new = pick(evaluate(sub, params.coef(back)[0], method))
+    take = (psd & c2 & ~needs_rescue(sub, alt, method, th2, c2, tol=1e-11)
+            & (l_new >= l_old) & (l_new - l_old <= 1e-6 * np.maximum(np.abs(l_old), 1.0)))
+    theta, iters, flag = theta.copy(), iters.copy(), flag.copy()
+    theta[idx[take]] = back[take]
+    flag[idx[take]] = False
+    iters[idx] += it2
+    return theta, iters, flag
+
+
 def _convert(src: Parameters, dst: Parameters, theta: np.ndarray) -> np.ndarray:
     """Re-express working parameters of one parametrisation in another (same model)."""
     parts = []
@@ -275,6 +331,9 @@ def fit_blocks(blocks: Blocks, structures, method: str = "REML", *, theta0=None,
         theta, conv, iters = _restart_singular(blocks, params, method, theta, conv, iters,
                                                maxiter, tol)
         flag = needs_rescue(blocks, params, method, theta, conv, tol=1e-11)
+        if flag.any():
+            theta, iters, flag = _finish_singular(blocks, params, method, theta, conv, iters,
+                                                  flag, maxiter, tol)
         if flag.any():
             res = rescue(blocks, params, method, theta, conv, iters,
                          start_values(blocks, params), np.flatnonzero(flag), maxiter=maxiter,

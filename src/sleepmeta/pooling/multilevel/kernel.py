@@ -25,7 +25,7 @@ __all__ = ["evaluate_kernel"]
 _LOG2PI = math.log(2 * math.pi)
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", _nrt=False)
 def _spd_inverse(M, n, Lw, out):
     """``out = M^-1`` for a symmetric positive definite ``M`` (n x n); returns ``log|M|`` or NaN."""
     logdet = 0.0
@@ -91,8 +91,16 @@ def evaluate_kernel(y, V, X, bases, sizes, c, k, reml, derivs,
     B, G, m = y.shape
     p = X.shape[3]
     L = bases.shape[2]
-    ws = workspace(G, m, p, L)
-    for b in range(B):
+    _evaluate_loop(y, V, X, bases, sizes, c, k, reml, derivs, workspace(G, m, p, L), ll_ml,
+                  ll_reml, beta, vb, ok, score, info, observed, logdet, rss)
+
+
+@njit(cache=True, error_model="numpy", _nrt=False)
+def _evaluate_loop(y, V, X, bases, sizes, c, k, reml, derivs, ws, ll_ml, ll_reml, beta, vb, ok,
+                  score, info, observed, logdet, rss):
+    """The member loop of :func:`evaluate_kernel` on a given workspace (no allocation, so no
+    reference counting: the views ``y[b]`` ... cost nothing)."""
+    for b in range(y.shape[0]):
         if derivs:
             good, l1, l2, ld, rs = eval_member(y[b], V[b], X[b], bases[b], sizes[b], c[b], k[b],
                                                reml, True, ws, beta[b], vb[b], score[b], info[b],
@@ -108,7 +116,7 @@ def evaluate_kernel(y, V, X, bases, sizes, c, k, reml, derivs,
         ll_reml[b] = l2
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", _nrt=False)
 def eval_member(y, V, X, bases, sizes, c, kb, reml, derivs, ws, beta, vb, score, info,
                 observed):
     """One member: returns ``(ok, ll_ml, ll_reml, log|M|, r'M^-1 r)``; fills ``beta``, ``vb``

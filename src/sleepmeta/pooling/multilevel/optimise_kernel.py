@@ -23,7 +23,7 @@ from sleepmeta.pooling.multilevel.kernel import eval_member, workspace
 CODES = {"SIGMA": 0, "ID": 1, "DIAG": 2, "CS": 3, "HCS": 4, "UN": 5, "GEN": 6, "AR": 7,
          "HAR": 8}
 
-__all__ = ["CODES", "coef_kernel", "maximise_kernel"]
+__all__ = ["CODES", "coef_kernel", "maximise_kernel", "objective_kernel"]
 
 
 @njit(cache=True, error_model="numpy")
@@ -34,6 +34,15 @@ def coef_kernel(theta, terms, pa, pb, c, J):
     of parameters, basis offset, number of basis pairs; ``pa``, ``pb`` (L,)
     the pair of inner levels of each basis coefficient.
     """
+    q = 1
+    for t in range(terms.shape[0]):
+        q = max(q, terms[t, 1])
+    _coef(theta, terms, pa, pb, c, J, np.empty((q, q)))
+
+
+@njit(cache=True, error_model="numpy", _nrt=False)
+def _coef(theta, terms, pa, pb, c, J, Lm):
+    """:func:`coef_kernel` with a scratch ``Lm`` (at least q x q for every term)."""
     c[:] = 0.0
     J[:, :] = 0.0
     for t in range(terms.shape[0]):
@@ -66,7 +75,7 @@ def coef_kernel(theta, terms, pa, pb, c, J):
                 J[i, po + a] += rho * sb
                 J[i, po + b] += rho * sa
         elif code == 5 or code == 6:  # UN/GEN through the Cholesky factor Lm[b, a] = theta
-            Lm = np.zeros((q, q))
+            Lm[:q, :q] = 0.0
             for j in range(nb):
                 Lm[pb[bo + j], pa[bo + j]] = theta[po + j]
             for i in range(nb):
@@ -131,6 +140,36 @@ def coef_kernel(theta, terms, pa, pb, c, J):
 
 
 @njit(cache=True, error_model="numpy")
+def objective_kernel(theta, y, V, X, bases, sizes, k, reml, terms, pa, pb, grad):
+    """One member's (restricted) log-likelihood at ``theta`` (P,), its gradient in ``grad``.
+
+    ``y`` ... ``sizes`` are one member's blocks (as :func:`maximise_kernel`'s
+    rows ``b``); the gradient is ``J' s`` (the chain rule of the scoring
+    iterations). Where ``M`` or ``A`` is not positive definite the value is
+    ``-inf`` and the gradient 0. For the quasi-Newton search of :mod:`.fallback`.
+    """
+    G, m = y.shape
+    p = X.shape[2]
+    L = bases.shape[1]
+    P = theta.size
+    q = 1
+    for t in range(terms.shape[0]):
+        q = max(q, terms[t, 1])
+    c, J = np.empty(L), np.empty((L, P))
+    beta, vb, sc = np.empty(p), np.empty((p, p)), np.empty(L)
+    inf, obs = np.empty((L, L)), np.empty((L, L))
+    _coef(theta, terms, pa, pb, c, J, np.empty((q, q)))
+    ok, l1, l2, _, _ = eval_member(y, V, X, bases, sizes, c, k, reml, True,
+                                   workspace(G, m, p, L), beta, vb, sc, inf, obs)
+    for i in range(P):
+        t = 0.0
+        for l in range(L):
+            t += J[l, i] * sc[l]
+        grad[i] = t
+    return l2 if reml else l1
+
+
+@njit(cache=True, error_model="numpy", _nrt=False)
 def _clip(theta, var_mask, cor_mask, cs_cov):
     for i in range(theta.size):
         if var_mask[i] and theta[i] < 0:
@@ -142,7 +181,7 @@ def _clip(theta, var_mask, cor_mask, cs_cov):
         theta[j] = min(max(theta[j], -theta[j - 1]), theta[j - 1])
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", _nrt=True)
 def _information(info, observed, out):
     """Observed information where positive definite (Newton), else expected (scoring)."""
     L = info.shape[0]
@@ -156,6 +195,14 @@ def _information(info, observed, out):
     out[:, :] = info
 
 
+@njit(cache=True, error_model="numpy", _nrt=True)
+def _eigh(a, w, vectors):
+    """Eigenvalues ``w`` and eigenvectors (columns of ``vectors``) of the symmetric ``a``."""
+    w0, v0 = np.linalg.eigh(a)
+    w[:] = w0
+    vectors[:, :] = v0
+
+
 @njit(cache=True, error_model="numpy")
 def maximise_kernel(y, V, X, bases, sizes, k, reml, theta, fixed, terms, pa, pb, var_mask, cor_mask,
                     cs_cov, vscale, maxiter, tol, converged, iters):
@@ -165,6 +212,9 @@ def maximise_kernel(y, V, X, bases, sizes, k, reml, theta, fixed, terms, pa, pb,
     L = bases.shape[2]
     P = theta.shape[1]
     ws = workspace(G, m, p, L)
+    q = 1
+    for t in range(terms.shape[0]):
+        q = max(q, terms[t, 1])
     beta, vb = np.empty(p), np.empty((p, p))
     sc, inf, obs, infm = np.empty(L), np.empty((L, L)), np.empty((L, L)), np.empty((L, L))
     sc2, inf2, obs2 = np.empty(L), np.empty((L, L)), np.empty((L, L))
@@ -172,16 +222,33 @@ def maximise_kernel(y, V, X, bases, sizes, k, reml, theta, fixed, terms, pa, pb,
     th, cand, step, s = np.empty(P), np.empty(P), np.empty(P), np.empty(P)
     I = np.empty((P, P))
     score, JtI, hold = np.empty(P), np.empty((P, L)), np.zeros(P, np.bool_)
-    coefs = np.empty(P)
+    coefs, w, Ue = np.empty(P), np.empty(P), np.empty((P, P))
+    scratch = (beta, vb, sc, inf, obs, infm, sc2, inf2, obs2, c, J, J2, th, cand, step, s, I,
+               score, JtI, hold, coefs, w, Ue, np.empty((q, q)))
+    _maximise_loop(y, V, X, bases, sizes, k, reml, theta, fixed, terms, pa, pb, var_mask,
+                   cor_mask, cs_cov, vscale, maxiter, tol, converged, iters, ws, scratch)
+
+
+@njit(cache=True, error_model="numpy", _nrt=False)
+def _maximise_loop(y, V, X, bases, sizes, k, reml, theta, fixed, terms, pa, pb, var_mask,
+                   cor_mask, cs_cov, vscale, maxiter, tol, converged, iters, ws, scratch):
+    """The member loop of :func:`maximise_kernel` on its workspace (no allocation)."""
+    B = y.shape[0]
+    L = bases.shape[2]
+    P = theta.shape[1]
+    (beta, vb, sc, inf, obs, infm, sc2, inf2, obs2, c, J, J2, th, cand, step, s, I, score, JtI,
+     hold, coefs, w, Ue, Lm) = scratch
     for b in range(B):
-        th[:] = theta[b]
+        for i in range(P):
+            th[i] = theta[b, i]
         _clip(th, var_mask, cor_mask, cs_cov)
         iters[b] = 0
         if P == 0 or fixed[b].all():
-            theta[b] = th
+            for i in range(P):
+                theta[b, i] = th[i]
             converged[b] = True
             continue
-        coef_kernel(th, terms, pa, pb, c, J)
+        _coef(th, terms, pa, pb, c, J, Lm)
         ok, l1, l2, _, _ = eval_member(y[b], V[b], X[b], bases[b], sizes[b], c, k[b],
                                        reml, True, ws, beta, vb, sc, inf, obs)
         ll = l2 if reml else l1
@@ -218,8 +285,13 @@ def maximise_kernel(y, V, X, bases, sizes, k, reml, theta, fixed, terms, pa, pb,
             for i in range(P):
                 if hold[i]:
                     I[i, i] = 1.0
-            w, Ue = np.linalg.eigh(I)
-            cut = 1e-10 * np.abs(w).max()
+            _eigh(I, w, Ue)
+            cut = 0.0  # 1e-10 max |w| (a NaN propagates, as in np.max)
+            for j in range(P):
+                a = abs(w[j])
+                if a > cut or a != a:
+                    cut = a
+            cut *= 1e-10
             for j in range(P):  # step = I^+ s, dropping directions of no information
                 t = 0.0
                 for i in range(P):
@@ -253,7 +325,7 @@ def maximise_kernel(y, V, X, bases, sizes, k, reml, theta, fixed, terms, pa, pb,
                 for i in range(P):
                     if fixed[b, i]:
                         cand[i] = th[i]
-                coef_kernel(cand, terms, pa, pb, c, J2)
+                _coef(cand, terms, pa, pb, c, J2, Lm)
                 ok, l1, l2, _, _ = eval_member(y[b], V[b], X[b], bases[b], sizes[b], c, k[b],
                                                reml, True, ws, beta, vb, sc2, inf2, obs2)
                 lnew = l2 if reml else l1
@@ -278,13 +350,18 @@ def maximise_kernel(y, V, X, bases, sizes, k, reml, theta, fixed, terms, pa, pb,
             flat = flat + 1 if flat_now else 0
             done = done or flat >= 5
             if accepted:
-                th[:] = cand
+                for i in range(P):
+                    th[i] = cand[i]
                 ll = new_ll
-                sc[:] = sc2
+                for l in range(L):
+                    sc[l] = sc2[l]
                 _information(inf2, obs2, infm)
-                J[:, :] = J2
+                for l in range(L):
+                    for i in range(P):
+                        J[l, i] = J2[l, i]
             iters[b] = it
             if done:
                 converged[b] = True
                 break
-        theta[b] = th
+        for i in range(P):
+            theta[b, i] = th[i]
