@@ -32,7 +32,7 @@ against one thread it measures what the processes add. Worker processes run thei
 on one thread (two levels of parallelism would oversubscribe the cores); the table states
 the kernel threads of every row.
 
-Usage: ``python benchmarks/bench_scale.py [--n 1000000] [--chunk 20000] [--repeat 3]
+Usage: ``python benchmarks/bench_scale.py [--n 1000000] [--chunk 50000] [--repeat 3]
 [--r-n 2000]`` (about 3 minutes on 2 idle cores with the defaults).
 """
 
@@ -53,6 +53,7 @@ import numpy as np
 from _common import fmt_time, load_note
 from sleepmeta.pooling.engine import fit_batch
 from sleepmeta.scale import DASK_WORKER_CONFIG, simulate
+from sleepmeta.scale.grid import DEFAULT_CHUNK_SIZE
 from sleepmeta.scale.schedulers import shutdown_process_pools
 
 K = 10
@@ -213,7 +214,7 @@ cat(n / t)
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n", type=int, default=1_000_000, help="analyses per run")
-    ap.add_argument("--chunk", type=int, default=20_000, help="analyses per chunk")
+    ap.add_argument("--chunk", type=int, default=DEFAULT_CHUNK_SIZE, help="analyses per chunk")
     ap.add_argument("--repeat", type=int, default=3, help="runs of each row")
     ap.add_argument("--r-n", type=int, default=2_000, help="analyses in the metafor loop")
     args = ap.parse_args()

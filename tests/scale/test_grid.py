@@ -20,7 +20,7 @@ def test_conditions_are_the_product_of_the_lists():
     assert len(g.conditions) == 2 * 2
     assert [(c["k"], c["tau2"]) for c in g.conditions] == [(3, 0.0), (3, 0.1), (5, 0.0), (5, 0.1)]
     assert g.methods == (("DL", "z"), ("DL", "knha"), ("REML", "z"), ("REML", "knha"))
-    assert g.chunk_size == 20_000 and g.level == 0.95
+    assert g.chunk_size == 50_000 and g.level == 0.95  # the documented defaults
 
 
 def test_unused_parameters_do_not_multiply_conditions():
