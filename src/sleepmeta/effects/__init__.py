@@ -109,7 +109,8 @@ def effect_size(measure, data=None, *, labels=None, missing="raise", **columns) 
     spec.family.validate(arrays, study_labels, measure)
 
     prepared, corrected = spec.family.prepare(arrays, spec.add)
-    yi, vi = spec.compute(**prepared)
+    with np.errstate(over="ignore", divide="ignore", invalid="ignore"):  # checked just below
+        yi, vi = spec.compute(**prepared)
     yi, vi = np.asarray(yi, dtype=float), np.asarray(vi, dtype=float)
     bad = ~(np.isfinite(yi) & np.isfinite(vi) & (vi >= 0))
     if bad.any():  # the validation rules should make this unreachable

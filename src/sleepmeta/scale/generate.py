@@ -88,12 +88,14 @@ def summary_effects(theta: np.ndarray, condition: dict, rng: np.random.Generator
         if measure == "OR":
             p1 = expit(logit(p2) + theta)
         else:
-            p1 = np.minimum(1.0, p2 * np.exp(theta))
+            with np.errstate(over="ignore"):  # a huge log RR: exp is inf, p1 is 1
+                p1 = np.minimum(1.0, p2 * np.exp(theta))
         events1 = rng.binomial(n.astype(np.int64), p1).astype(float)
         events2 = rng.binomial(n.astype(np.int64), p2).astype(float)
         columns = {"events1": events1, "n1": n, "events2": events2, "n2": n}
     prepared, _ = spec.family.prepare(columns, spec.add)
-    yi, vi = spec.compute(**prepared)
+    with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+        yi, vi = spec.compute(**prepared)  # a non-finite analysis is a failure, counted as such
     return np.asarray(yi, float), np.asarray(vi, float)
 
 
