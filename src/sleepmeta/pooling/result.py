@@ -151,7 +151,7 @@ class MetaResult:
         yi, vi = np.asarray(yi, float), np.asarray(vi, float)
         w = 1.0 / (vi + tau2)  # the model's weights (vi > 0 and tau² >= 0 were checked)
         if len(w):
-            w *= 100.0 / np.add.reduce(w)  # in percent
+            w = 100 * w / np.add.reduce(w)  # in percent, in metafor's order of operations
         return cls(
             method=fit.method, test="z" if z1 else fit.test, level=fit.level, k=int(fit.k[b]),
             p=fit.p, estimate=estimate, se=se, statistic=coef.item(0, 2),
