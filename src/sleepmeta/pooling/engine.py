@@ -351,7 +351,7 @@ def _fit_chunk(yi, vi, mask, X, method, test, level, intercept, control) -> dict
     m = p - btt0
     crit = None
     if rule.residual_df:  # t quantiles, once per distinct df
-        kp = mask.sum(axis=1) - float(p)
+        kp = studies_per_analysis(mask) - float(p)
         u, inv = np.unique(kp, return_inverse=True)
         crit = special.stdtrit(u, 1 - alpha / 2)[inv.ravel()]
     estimates = ESTIMATOR_INFO[method].estimates_tau2

@@ -134,6 +134,12 @@ def resolve_inputs(yi, vi, *, data=None, labels=None, missing="raise", measure=N
     return Inputs(y, v, labs, measure, data, tuple(notes))
 
 
+@njit(cache=True, inline="always")
+def _usable(y, v):
+    """yi and vi finite and vi > 0 (False for NaN), without branches."""
+    return (abs(y) < math.inf) & (v > 0) & (v < math.inf)
+
+
 @njit(cache=True)
 def _outside(y, v):
     """The accepted-range rule for one study (NaN is not outside: finiteness is checked apart)."""
@@ -184,13 +190,11 @@ def first_invalid(yi, vi, mask):
         far = False
         for j in range(yi.shape[1]):
             y, v = yi[b, j], vi[b, j]
-            ok = (abs(y) < math.inf) & (v > 0) & (v < math.inf)  # False for NaN
-            bad |= m[j] & ~ok
+            bad |= m[j] & ~_usable(y, v)
             far |= m[j] & _outside(y, v)
         if bad:
             for j in range(yi.shape[1]):
-                y, v = yi[b, j], vi[b, j]
-                if m[j] and not (math.isfinite(y) and math.isfinite(v) and v > 0):
+                if m[j] and not _usable(yi[b, j], vi[b, j]):
                     return 1, b, j
         if far and ob < 0:
             for j in range(yi.shape[1]):
